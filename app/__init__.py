@@ -1,0 +1,1 @@
+"""The Qt GUI of Backprop Studio: it shows and edits what graphcore owns."""

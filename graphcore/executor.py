@@ -1,0 +1,419 @@
+"""Run a graph forward and backward, all at once or one event at a time.
+
+The graph is compiled once into a plan (topological order, each node's input
+slots, a context holding its reusable buffers) and the plan is reused until
+the graph's structure changes: editing a value or a param does not recompile.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import numpy as np
+
+from . import registry
+from .graph import Edge, Graph
+from .problems import GraphError, NumericError, Problem
+from .registry import ShapeError
+
+
+class Ctx:
+    """Per-node scratch space that lives as long as the plan: buffers and saved values."""
+
+    __slots__ = ("bufs", "saved", "wgrads", "train", "rng", "node_id", "dtype", "executor")
+
+    def __init__(self, node_id: str, dtype, executor: "Executor") -> None:
+        self.node_id = node_id
+        self.dtype = dtype
+        self.bufs: dict[str, np.ndarray] = {}
+        self.saved: dict[str, Any] = {}
+        self.wgrads: dict[str, np.ndarray] = {}
+        self.train = True
+        self.rng: np.random.Generator | None = None
+        self.executor = executor
+
+    def buf(self, key: str, shape: tuple, dtype=None) -> np.ndarray:
+        """A buffer kept across passes; reallocated only when shape or dtype change."""
+        dtype = dtype or self.dtype
+        b = self.bufs.get(key)
+        if b is None or b.shape != shape or b.dtype != dtype:
+            b = np.empty(shape, dtype)
+            self.bufs[key] = b
+        return b
+
+
+@dataclass
+class StepEvent:
+    """One event of a pass, for stepping and animation.
+
+    phase "forward": `node` computed `value`.
+    phase "seed": the backward pass starts at `node` with gradient `grad` (ones).
+    phase "backward": gradient `grad` flowed back along `edge` (from edge.dst to edge.src).
+    """
+
+    phase: str
+    index: int
+    total: int
+    node: str
+    value: np.ndarray | None = None
+    grad: np.ndarray | None = None
+    edge: Edge | None = None
+
+
+class _Step:
+    __slots__ = ("nid", "spec", "fwd", "bwd", "srcs", "edges", "params", "tensors", "ctx", "source", "in_shapes",
+                 "node")
+
+    def __init__(self, node, spec, srcs, edges, ctx) -> None:
+        self.node = node
+        self.nid = node.id
+        self.spec = spec
+        self.fwd = spec.forward
+        self.bwd = spec.backward
+        self.srcs = srcs  # source node id per input port (None for an unwired optional port)
+        self.edges = edges
+        self.params = node.params
+        self.tensors = node.tensors
+        self.ctx = ctx
+        self.source = spec.source
+        self.in_shapes: tuple | None = None
+
+
+def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum a gradient back over the axes that broadcasting added or stretched."""
+    if g.shape == shape:
+        return g
+    extra = g.ndim - len(shape)
+    if extra > 0:
+        g = g.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, s in enumerate(shape) if s == 1 and g.shape[i] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g.reshape(shape)
+
+
+class Executor:
+    """Forward and backward passes over a Graph.
+
+    `dtype` is float64 (default) or float32 for speed. `mode` is "train" or
+    "eval" (dropout and batchnorm behave differently). `check` chooses where to
+    look for NaN/Inf: "all" nodes (default), "sinks" only, or "none".
+    A non-scalar sink is seeded with ones: the gradient of the sum of its elements.
+    """
+
+    def __init__(self, graph: Graph, dtype=np.float64, mode: str = "train", check: str = "all",
+                 seed: int | None = None) -> None:
+        self.graph = graph
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise ValueError("dtype must be float32 or float64")
+        self._mode = "train"
+        self.check = check
+        self.seed = seed
+        self._plan: list[_Step] = []
+        self._index: dict[str, _Step] = {}
+        self._plan_version = -1
+        self.values: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.edge_grads: dict[Edge, np.ndarray] = {}
+        self.target: str | None = None
+        self._cast_cache: dict[str, tuple[int, np.ndarray, np.ndarray]] = {}
+        self.compiles = 0
+        self.mode = mode
+
+    # ---------------------------------------------------------------- mode
+    @property
+    def mode(self) -> str:
+        return self._mode
+
+    @mode.setter
+    def mode(self, value: str) -> None:
+        if value not in ("train", "eval"):
+            raise ValueError("mode must be 'train' or 'eval'")
+        self._mode = value
+        for st in self._plan:
+            st.ctx.train = value == "train"
+
+    # ---------------------------------------------------------------- plan
+    def plan(self) -> list[_Step]:
+        if self._plan_version != self.graph.structure_version:
+            self._compile()
+        return self._plan
+
+    def _compile(self) -> None:
+        g = self.graph
+        problems = [p for p in g.validate() if not _is_shape_problem(p)]
+        order, cycle = g._topo()
+        if problems or cycle:
+            raise GraphError(problems or [g._cycle_problem(cycle)])
+        old = self._index
+        plan = []
+        seed = self.seed if self.seed is not None else int(g.meta.get("seed", 0))
+        for k, nid in enumerate(order):
+            node = g.nodes[nid]
+            spec = node.spec
+            edges = [g.input_edge(nid, p.name) for p in spec.inputs]
+            srcs = [e.src if e else None for e in edges]
+            prev = old.get(nid)
+            ctx = prev.ctx if prev is not None and prev.spec is spec else Ctx(nid, self.dtype, self)
+            ctx.train = self._mode == "train"
+            if ctx.rng is None:
+                import zlib
+                ctx.rng = np.random.default_rng([seed & 0xFFFFFFFF, zlib.crc32(nid.encode())])
+            plan.append(_Step(node, spec, srcs, edges, ctx))
+            if self.dtype == np.float32:
+                for w in spec.weights:
+                    if w.shape is not None and w.name in node.tensors and node.tensors[w.name].dtype != np.float32:
+                        node.tensors[w.name] = node.tensors[w.name].astype(np.float32)
+        self._plan = plan
+        self._index = {st.nid: st for st in plan}
+        self._plan_version = g.structure_version
+        self.compiles += 1
+        self.values = {k: v for k, v in self.values.items() if k in self._index}
+        self.grads.clear()
+        self.edge_grads.clear()
+
+    # ---------------------------------------------------------------- forward
+    def _source_value(self, st: _Step) -> np.ndarray:
+        v = st.tensors["value"]
+        if v.dtype.kind != "f" or v.dtype == self.dtype:
+            return v
+        cached = self._cast_cache.get(st.nid)
+        if cached is not None and cached[0] is v:
+            return cached[1]
+        cast = v.astype(self.dtype)
+        self._cast_cache[st.nid] = (v, cast, v)  # keep v alive so identity is meaningful
+        return cast
+
+    def _check_shapes(self, st: _Step, ins: list) -> None:
+        shapes = tuple(None if a is None else a.shape for a in ins)
+        if shapes == st.in_shapes:
+            return
+        try:
+            st.spec.shape(st.params, list(shapes))
+        except ShapeError as exc:
+            raise GraphError([Problem(st.nid, exc.port, str(exc))]) from None
+        st.in_shapes = shapes
+
+    def _forward_node(self, st: _Step) -> np.ndarray:
+        if st.source:
+            out = self._source_value(st)
+        else:
+            values = self.values
+            ins = [None if s is None else values[s] for s in st.srcs]
+            self._check_shapes(st, ins)
+            out = st.fwd(st.ctx, ins, st.params, st.tensors)
+        self.values[st.nid] = out
+        return out
+
+    def forward(self) -> dict[str, np.ndarray]:
+        """Compute every node's value; raises NumericError naming the first NaN/Inf node."""
+        plan = self.plan()
+        self.grads.clear()
+        self.edge_grads.clear()
+        with np.errstate(all="ignore"):
+            for st in plan:
+                self._forward_node(st)
+        self._check_forward()
+        return self.values
+
+    def _check_forward(self) -> None:
+        if self.check == "none":
+            return
+        if self.check == "sinks":
+            sinks = [nid for nid in self._sink_ids()]
+            if all(_finite(self.values[s]) for s in sinks):
+                return
+        for st in self._plan:
+            if not _finite(self.values[st.nid]):
+                v = self.values[st.nid]
+                what = "NaN" if np.isnan(v).any() else "Inf"
+                raise NumericError(st.nid, st.node.name, "forward", what)
+
+    def _sink_ids(self) -> list[str]:
+        return self.graph.sinks()
+
+    # ---------------------------------------------------------------- backward
+    def _resolve_target(self, target: str | None) -> str:
+        if target is None:
+            sinks = self.graph.sinks()
+            if len(sinks) != 1:
+                names = ", ".join(self.graph.nodes[s].name for s in sinks)
+                raise GraphError(f"backward() needs a target: the graph has {len(sinks)} sinks ({names})")
+            return sinks[0]
+        return self.graph.find(target)
+
+    def _seed(self, target: str, seed) -> np.ndarray:
+        v = self.values[target]
+        dtype = v.dtype if v.dtype.kind == "f" else self.dtype
+        if seed is None:
+            return np.ones(v.shape, dtype)
+        s = np.asarray(seed, dtype=dtype)
+        if s.shape != v.shape:
+            s = np.broadcast_to(s, v.shape).copy()
+        return s
+
+    def _backward_node(self, st: _Step, g: np.ndarray):
+        """Yield (edge, src, grad) for each input wire that receives a gradient."""
+        values = self.values
+        ins = [None if s is None else values[s] for s in st.srcs]
+        st.ctx.wgrads.clear()
+        grads = st.bwd(st.ctx, g, ins, values[st.nid], st.params, st.tensors)
+        if len(grads) != len(st.srcs):
+            raise AssertionError(f"op {st.spec.name!r} backward returned {len(grads)} gradients "
+                                 f"for {len(st.srcs)} inputs")
+        for edge, src, gi, x in zip(st.edges, st.srcs, grads, ins):
+            if src is None or gi is None:
+                continue
+            if gi.shape != x.shape:
+                gi = unbroadcast(gi, x.shape)
+            yield edge, src, gi
+
+    def _accumulate(self, src: str, gi: np.ndarray) -> None:
+        prev = self.grads.get(src)
+        self.grads[src] = gi if prev is None else prev + gi
+
+    def backward(self, target: str | None = None, seed=None) -> dict[str, np.ndarray]:
+        """Backpropagate from `target` (default: the only sink), seeded with ones."""
+        if not self.values or self._plan_version != self.graph.structure_version:
+            self.forward()
+        target = self._resolve_target(target)
+        self.target = target
+        self.grads.clear()
+        self.edge_grads.clear()
+        self.grads[target] = self._seed(target, seed)
+        stop = self._index[target]
+        started = False
+        with np.errstate(all="ignore"):
+            for st in reversed(self._plan):
+                if not started:
+                    if st is not stop:
+                        continue
+                    started = True
+                g = self.grads.get(st.nid)
+                if g is None or st.source:
+                    continue
+                for edge, src, gi in self._backward_node(st, g):
+                    self.edge_grads[edge] = gi
+                    self._accumulate(src, gi)
+        if self.check != "none":
+            self._check_backward()
+        return self.grads
+
+    def _check_backward(self) -> None:
+        for st in reversed(self._plan):
+            g = self.grads.get(st.nid)
+            if g is not None and not _finite(g):
+                what = "NaN" if np.isnan(g).any() else "Inf"
+                raise NumericError(st.nid, st.node.name, "backward", what + " gradient")
+
+    # ---------------------------------------------------------------- stepping
+    def steps(self, target: str | None = None, seed=None, backward: bool = True) -> Iterator[StepEvent]:
+        """Yield the pass one event at a time: each node forward in topological order,
+        then the seed, then each wire's gradient in reverse order."""
+        plan = self.plan()
+        self.values.clear()
+        self.grads.clear()
+        self.edge_grads.clear()
+        n_edges = sum(1 for st in plan for s in st.srcs if s is not None)
+        total = len(plan) + ((1 + n_edges) if backward else 0)
+        i = 0
+        for st in plan:
+            with np.errstate(all="ignore"):
+                out = self._forward_node(st)
+            yield StepEvent("forward", i, total, st.nid, value=out)
+            i += 1
+        self._check_forward()
+        if not backward:
+            return
+        target = self._resolve_target(target)
+        self.target = target
+        self.grads[target] = self._seed(target, seed)
+        yield StepEvent("seed", i, total, target, grad=self.grads[target])
+        i += 1
+        started = False
+        for st in reversed(plan):
+            if not started:
+                if st.nid != target:
+                    continue
+                started = True
+            g = self.grads.get(st.nid)
+            if g is None or st.source:
+                continue
+            with np.errstate(all="ignore"):
+                flows = list(self._backward_node(st, g))
+            for edge, src, gi in flows:
+                self.edge_grads[edge] = gi
+                self._accumulate(src, gi)
+                yield StepEvent("backward", i, total, src, grad=gi, edge=edge)
+                i += 1
+        if self.check != "none":
+            self._check_backward()
+
+    # ---------------------------------------------------------------- results
+    def value(self, node: str) -> np.ndarray:
+        """The node's output from the last forward pass (valid until the next pass)."""
+        nid = self.graph.find(node)
+        if nid not in self.values:
+            raise GraphError(f"node {self.graph.nodes[nid].name!r} has no value yet: run forward() first")
+        return self.values[nid]
+
+    def grad(self, node: str) -> np.ndarray:
+        """d(target)/d(node output): the sum of the gradients on the node's outgoing wires.
+
+        Zero for a node the target does not depend on."""
+        nid = self.graph.find(node)
+        g = self.grads.get(nid)
+        if g is None:
+            if nid not in self.values:
+                raise GraphError(f"node {self.graph.nodes[nid].name!r} has no value yet: run forward() first")
+            v = self.values[nid]
+            return np.zeros(v.shape, v.dtype if v.dtype.kind == "f" else self.dtype)
+        return g
+
+    def has_grad(self, node: str) -> bool:
+        return self.graph.find(node) in self.grads
+
+    def edge_grad(self, edge: Edge | tuple[str, str]) -> np.ndarray | None:
+        """The gradient that flowed back along one wire (None if none reached it).
+
+        `edge` is an Edge or (dst node, port)."""
+        if not isinstance(edge, Edge):
+            dst, port = edge
+            edge = self.graph.input_edge(self.graph.find(dst), port)
+            if edge is None:
+                raise GraphError(f"no wire into {dst!r} port {port!r}")
+        return self.edge_grads.get(edge)
+
+    def weight_grad(self, node: str, weight: str) -> np.ndarray:
+        """d(target)/d(weight) of a layer's weight, same shape as the weight."""
+        nid = self.graph.find(node)
+        st = self._index.get(nid)
+        if st is None:
+            raise GraphError(f"node {nid!r} has not been run")
+        if st.source:
+            return self.grad(nid)
+        g = st.ctx.wgrads.get(weight)
+        if g is None:
+            w = st.tensors.get(weight)
+            if w is None:
+                raise GraphError(f"node {st.node.name!r} has no weight {weight!r}")
+            return np.zeros_like(w)
+        return g
+
+    def ctx(self, node: str) -> Ctx:
+        self.plan()
+        return self._index[self.graph.find(node)].ctx
+
+
+def _finite(a: np.ndarray) -> bool:
+    if a.dtype.kind != "f":
+        return True
+    if a.size < 64:
+        return bool(np.isfinite(a).all())
+    s = float(np.sum(a))  # fast path: a finite sum means no NaN/Inf (barring overflow)
+    return np.isfinite(s) or bool(np.isfinite(a).all())
+
+
+def _is_shape_problem(p: Problem) -> bool:
+    return p.code == "shape"

@@ -1,0 +1,336 @@
+"""The graph file format: versioned JSON, validated on load, written atomically.
+
+Nothing in a file is ever pickled, evaluated or executed. Every problem found
+on load raises GraphFormatError naming the JSON path, e.g. `nodes[3].params.alpha`.
+The format is specified in docs/file-format.md.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+import tempfile
+from typing import Any
+
+import numpy as np
+
+from . import registry
+from .graph import Edge, Graph, Node
+
+FORMAT = "backprop-studio-graph"
+FORMAT_VERSION = 1
+INLINE_LIMIT = 64  # tensors with more elements are stored as base64
+MAX_ELEMENTS = 50_000_000  # refuse absurd shapes before allocating
+MAX_FILE_BYTES = 1 << 30
+DTYPES = {"float64": np.float64, "float32": np.float32, "int64": np.int64, "int32": np.int32}
+JSON_TYPES = (str, int, float, bool, type(None))
+
+# version -> function turning a document of that version into the next version
+MIGRATIONS: dict[int, Any] = {}
+
+
+class GraphFormatError(ValueError):
+    """A file that is not a valid graph; the message names the file and JSON path."""
+
+    def __init__(self, message: str, path: str = "", file: str | None = None) -> None:
+        self.json_path = path
+        self.file = file
+        where = f"{file}: " if file else ""
+        where += f"{path}: " if path else ""
+        super().__init__(where + message)
+
+
+# ---------------------------------------------------------------- encoding
+def encode_tensor(arr: np.ndarray) -> dict:
+    arr = np.asarray(arr)
+    name = arr.dtype.name
+    if name not in DTYPES:
+        arr = arr.astype(np.float64 if arr.dtype.kind == "f" else np.int64)
+        name = arr.dtype.name
+    out: dict[str, Any] = {"dtype": name, "shape": list(arr.shape)}
+    finite = arr.dtype.kind != "f" or bool(np.isfinite(arr).all())
+    if arr.size <= INLINE_LIMIT and finite:
+        flat = arr.reshape(-1)
+        out["data"] = [int(v) for v in flat] if arr.dtype.kind in "iu" else [float(v) for v in flat]
+    else:
+        out["b64"] = base64.b64encode(np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<")).tobytes()).decode()
+    return out
+
+
+def decode_tensor(obj: Any, path: str) -> np.ndarray:
+    _expect(obj, dict, path)
+    unknown = set(obj) - {"dtype", "shape", "data", "b64"}
+    if unknown:
+        raise GraphFormatError(f"unknown key {sorted(unknown)[0]!r}", path)
+    dtype_name = obj.get("dtype")
+    if dtype_name not in DTYPES:
+        raise GraphFormatError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype_name!r}", path + ".dtype")
+    dtype = np.dtype(DTYPES[dtype_name])
+    shape = obj.get("shape")
+    _expect(shape, list, path + ".shape")
+    if len(shape) > 8:
+        raise GraphFormatError(f"at most 8 dimensions, got {len(shape)}", path + ".shape")
+    size = 1
+    for i, s in enumerate(shape):
+        if not isinstance(s, int) or isinstance(s, bool) or s < 0:
+            raise GraphFormatError(f"must be a non-negative integer, got {s!r}", f"{path}.shape[{i}]")
+        size *= s
+        if size > MAX_ELEMENTS:
+            raise GraphFormatError(f"tensor too large (more than {MAX_ELEMENTS} elements)", path + ".shape")
+    if ("data" in obj) == ("b64" in obj):
+        raise GraphFormatError("a tensor needs exactly one of 'data' or 'b64'", path)
+    if "data" in obj:
+        data = obj["data"]
+        _expect(data, list, path + ".data")
+        if len(data) != size:
+            raise GraphFormatError(f"has {len(data)} numbers but shape {tuple(shape)} needs {size}", path + ".data")
+        for i, v in enumerate(data):
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise GraphFormatError(f"must be a number, got {v!r}", f"{path}.data[{i}]")
+            if dtype.kind in "iu" and not (isinstance(v, int) or float(v).is_integer()):
+                raise GraphFormatError(f"must be an integer for dtype {dtype_name}, got {v!r}", f"{path}.data[{i}]")
+            if isinstance(v, float) and not math.isfinite(v):
+                raise GraphFormatError("must be finite", f"{path}.data[{i}]")
+        try:
+            return np.array(data, dtype=dtype).reshape(shape)
+        except (OverflowError, ValueError) as exc:
+            raise GraphFormatError(f"bad numbers: {exc}", path + ".data") from None
+    b64 = obj["b64"]
+    _expect(b64, str, path + ".b64")
+    try:
+        raw = base64.b64decode(b64.encode("ascii"), validate=True)
+    except (ValueError, UnicodeEncodeError):
+        raise GraphFormatError("is not valid base64", path + ".b64") from None
+    if len(raw) != size * dtype.itemsize:
+        raise GraphFormatError(f"holds {len(raw)} bytes but shape {tuple(shape)} of {dtype_name} needs "
+                               f"{size * dtype.itemsize}", path + ".b64")
+    return np.frombuffer(raw, dtype=dtype.newbyteorder("<")).astype(dtype).reshape(shape)
+
+
+def _expect(value: Any, typ: type, path: str) -> None:
+    if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
+        names = {dict: "an object", list: "a list", str: "a string", int: "an integer"}
+        raise GraphFormatError(f"must be {names.get(typ, typ.__name__)}, got {type(value).__name__}", path)
+
+
+def _plain(value: Any, path: str, depth: int = 0) -> Any:
+    """Check that a free-form value is plain JSON data of reasonable depth."""
+    if depth > 32:
+        raise GraphFormatError("nested too deeply", path)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise GraphFormatError("must be finite", path)
+    if isinstance(value, JSON_TYPES):
+        return value
+    if isinstance(value, list):
+        return [_plain(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        return {str(k): _plain(v, f"{path}.{k}", depth + 1) for k, v in value.items()}
+    raise GraphFormatError(f"must be plain data, got {type(value).__name__}", path)
+
+
+# ---------------------------------------------------------------- to/from dict
+def to_dict(graph: Graph, node_ids: list[str] | None = None) -> dict:
+    """The document for a graph (or just the given nodes and the wires among them)."""
+    ids = list(graph.nodes) if node_ids is None else [n for n in graph.nodes if n in set(node_ids)]
+    keep = set(ids)
+    nodes = []
+    for nid in ids:
+        n = graph.nodes[nid]
+        nodes.append({
+            "id": n.id,
+            "op": n.op,
+            "name": n.name,
+            "params": {k: n.params[k] for k in sorted(n.params)},
+            "tensors": {k: encode_tensor(n.tensors[k]) for k in sorted(n.tensors)},
+            "ui": {k: n.ui[k] for k in sorted(n.ui)},
+        })
+    edges = [{"src": e.src, "src_port": e.src_port, "dst": e.dst, "dst_port": e.dst_port}
+             for e in sorted(graph.edges, key=lambda e: (ids.index(e.dst) if e.dst in keep else 0, e.dst_port))
+             if e.src in keep and e.dst in keep]
+    doc: dict[str, Any] = {"format": FORMAT, "format_version": FORMAT_VERSION, "meta": graph.meta,
+                           "nodes": nodes, "edges": edges}
+    if node_ids is None and graph.opt_state:
+        doc["optimizer_state"] = {key: {k: encode_tensor(v) for k, v in sorted(st.items())}
+                                  for key, st in sorted(graph.opt_state.items())}
+    return doc
+
+
+def from_dict(doc: Any, file: str | None = None) -> Graph:
+    try:
+        return _from_dict(doc)
+    except GraphFormatError as exc:
+        if file and not exc.file:
+            raise GraphFormatError(str(exc), file=file) from None
+        raise
+
+
+def _from_dict(doc: Any) -> Graph:
+    _expect(doc, dict, "$")
+    if doc.get("format") != FORMAT:
+        raise GraphFormatError(f"not a Backprop Studio graph (format is {doc.get('format')!r}, expected {FORMAT!r})",
+                               "format")
+    version = doc.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise GraphFormatError(f"must be a positive integer, got {version!r}", "format_version")
+    if version > FORMAT_VERSION:
+        raise GraphFormatError(f"this file uses format version {version}; this version of Backprop Studio reads "
+                               f"versions up to {FORMAT_VERSION}; please update the app", "format_version")
+    while version < FORMAT_VERSION:
+        doc = MIGRATIONS[version](doc)
+        version += 1
+    unknown = set(doc) - {"format", "format_version", "meta", "nodes", "edges", "optimizer_state"}
+    if unknown:
+        raise GraphFormatError(f"unknown key {sorted(unknown)[0]!r}", "$")
+    g = Graph()
+    meta = doc.get("meta", {})
+    _expect(meta, dict, "meta")
+    g.meta = _plain(meta, "meta")
+    seed = g.meta.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise GraphFormatError(f"must be an integer, got {seed!r}", "meta.seed")
+    nodes = doc.get("nodes")
+    _expect(nodes, list, "nodes")
+    for i, raw in enumerate(nodes):
+        node = _node(raw, f"nodes[{i}]")
+        if node.id in g.nodes:
+            raise GraphFormatError(f"duplicate node id {node.id!r}", f"nodes[{i}].id")
+        g.nodes[node.id] = node
+    edges = doc.get("edges", [])
+    _expect(edges, list, "edges")
+    for i, raw in enumerate(edges):
+        path = f"edges[{i}]"
+        _expect(raw, dict, path)
+        unknown = set(raw) - {"src", "src_port", "dst", "dst_port"}
+        if unknown:
+            raise GraphFormatError(f"unknown key {sorted(unknown)[0]!r}", path)
+        for key in ("src", "dst", "dst_port"):
+            if key not in raw:
+                raise GraphFormatError(f"missing key {key!r}", path)
+            _expect(raw[key], str, f"{path}.{key}")
+        src_port = raw.get("src_port", "out")
+        _expect(src_port, str, f"{path}.src_port")
+        for key in ("src", "dst"):
+            if raw[key] not in g.nodes:
+                raise GraphFormatError(f"no node with id {raw[key]!r}", f"{path}.{key}")
+        if src_port != "out":
+            raise GraphFormatError(f"unknown output port {src_port!r} (nodes have one output, 'out')",
+                                   f"{path}.src_port")
+        dst = g.nodes[raw["dst"]]
+        spec = dst.spec
+        if spec is not None and spec.port(raw["dst_port"]) is None:
+            raise GraphFormatError(f"{spec.name} node {dst.name!r} has no input port {raw['dst_port']!r}",
+                                   f"{path}.dst_port")
+        key = (raw["dst"], raw["dst_port"])
+        if key in g._in_edges:
+            raise GraphFormatError(f"input {raw['dst_port']!r} of node {dst.name!r} is wired twice", path)
+        g._in_edges[key] = Edge(raw["src"], raw["dst"], raw["dst_port"], src_port)
+    opt = doc.get("optimizer_state", {})
+    _expect(opt, dict, "optimizer_state")
+    for key, st in opt.items():
+        _expect(st, dict, f"optimizer_state.{key}")
+        g.opt_state[key] = {k: decode_tensor(v, f"optimizer_state.{key}.{k}") for k, v in st.items()}
+    g._counter = len(g.nodes)
+    g.structure_version += 1
+    return g
+
+
+def _node(raw: Any, path: str) -> Node:
+    _expect(raw, dict, path)
+    unknown = set(raw) - {"id", "op", "name", "params", "tensors", "ui"}
+    if unknown:
+        raise GraphFormatError(f"unknown key {sorted(unknown)[0]!r}", path)
+    for key in ("id", "op"):
+        if key not in raw:
+            raise GraphFormatError(f"missing key {key!r}", path)
+        _expect(raw[key], str, f"{path}.{key}")
+    nid, op = raw["id"], raw["op"]
+    if not nid or len(nid) > 200:
+        raise GraphFormatError("a node id must be 1 to 200 characters", f"{path}.id")
+    name = raw.get("name", nid)
+    _expect(name, str, f"{path}.name")
+    params = raw.get("params", {})
+    _expect(params, dict, f"{path}.params")
+    tensors_raw = raw.get("tensors", {})
+    _expect(tensors_raw, dict, f"{path}.tensors")
+    ui = raw.get("ui", {})
+    _expect(ui, dict, f"{path}.ui")
+    ui = _plain(ui, f"{path}.ui")
+    for k in ("x", "y"):
+        if k in ui and (isinstance(ui[k], bool) or not isinstance(ui[k], (int, float))):
+            raise GraphFormatError(f"must be a number, got {ui[k]!r}", f"{path}.ui.{k}")
+    spec = registry.get(op)
+    tensors = {k: decode_tensor(v, f"{path}.tensors.{k}") for k, v in tensors_raw.items()}
+    if spec is None:  # kept as is: validate() reports the unknown op on the node
+        return Node(nid, op, name, _plain(params, f"{path}.params"), tensors, ui)
+    clean = spec.default_params()
+    for k, v in params.items():
+        pspec = spec.param(k)
+        if pspec is None:
+            raise GraphFormatError(f"{op} has no parameter {k!r}", f"{path}.params")
+        try:
+            clean[k] = pspec.validate(v)
+        except ValueError as exc:
+            raise GraphFormatError(str(exc), f"{path}.params.{k}") from None
+    for k in tensors:
+        if spec.weight(k) is None:
+            raise GraphFormatError(f"{op} has no tensor {k!r}", f"{path}.tensors")
+    if spec.source and "value" not in tensors:
+        raise GraphFormatError(f"a {op} node needs a value", f"{path}.tensors")
+    return Node(nid, op, name, clean, tensors, ui)
+
+
+# ---------------------------------------------------------------- text and files
+def dumps(graph: Graph, node_ids: list[str] | None = None) -> str:
+    return json.dumps(to_dict(graph, node_ids), indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def loads(text: str | bytes, file: str | None = None) -> Graph:
+    try:
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
+        doc = json.loads(text)
+    except UnicodeDecodeError as exc:
+        raise GraphFormatError(f"not UTF-8 text (byte {exc.start})", file=file) from None
+    except json.JSONDecodeError as exc:
+        raise GraphFormatError(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+                               file=file) from None
+    except RecursionError:
+        raise GraphFormatError("nested too deeply", file=file) from None
+    try:
+        return from_dict(doc, file)
+    except RecursionError:
+        raise GraphFormatError("nested too deeply", file=file) from None
+
+
+def save(graph: Graph, path: str | os.PathLike) -> None:
+    """Write atomically: a temp file in the same folder, flushed, then renamed over."""
+    path = os.fspath(path)
+    text = dumps(graph)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".~" + os.path.basename(path), suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def load(path: str | os.PathLike) -> Graph:
+    path = os.fspath(path)
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_FILE_BYTES:
+            raise GraphFormatError(f"file is too large ({size} bytes)", file=path)
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        raise GraphFormatError(f"cannot read the file: {exc.strerror or exc}", file=path) from None
+    return loads(data, file=path)

@@ -1,0 +1,134 @@
+"""Compute kernels: numba-compiled loops with plain-numpy twins.
+
+numba is imported, and each loop compiled (or loaded from the on-disk cache),
+only when a kernel is first used, so starting the app never waits on the JIT.
+`use("numpy")` switches every kernel to its numpy twin (tests, no-numba
+machines); the environment variable BACKPROP_KERNELS=numpy does the same.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from typing import Callable
+
+from . import elementwise
+
+_backend = os.environ.get("BACKPROP_KERNELS", "numba")
+_active: dict[str, Callable] = {}
+_lock = threading.Lock()
+_numba_ok: bool | None = None
+
+
+def _sources() -> dict[str, Callable]:
+    from . import nn  # noqa: F401  (layer kernels register themselves)
+
+    loops = dict(elementwise.LOOPS)
+    loops.update(nn.LOOPS)
+    return loops
+
+
+def _twins() -> dict[str, Callable]:
+    from . import nn
+
+    twins = dict(elementwise.TWINS)
+    twins.update(nn.TWINS)
+    return twins
+
+
+def configure_cache_dir() -> str | None:
+    """Point NUMBA_CACHE_DIR at a per-user cache when the package dir is read-only."""
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return os.environ["NUMBA_CACHE_DIR"]
+    here = os.path.dirname(os.path.abspath(__file__))
+    if os.access(here, os.W_OK):
+        return None
+    try:
+        import platformdirs
+
+        path = os.path.join(platformdirs.user_cache_dir("backprop-studio"), "numba")
+    except Exception:
+        path = os.path.join(os.path.expanduser("~"), ".cache", "backprop-studio", "numba")
+    os.makedirs(path, exist_ok=True)
+    os.environ["NUMBA_CACHE_DIR"] = path
+    return path
+
+
+def numba_available() -> bool:
+    global _numba_ok
+    if _numba_ok is None:
+        try:
+            configure_cache_dir()
+            import numba  # noqa: F401
+
+            _numba_ok = True
+        except Exception:
+            _numba_ok = False
+    return _numba_ok
+
+
+def backend() -> str:
+    return "numba" if _backend == "numba" and numba_available() else "numpy"
+
+
+def use(name: str) -> None:
+    """Choose "numba" or "numpy" for every kernel from now on."""
+    global _backend
+    if name not in ("numba", "numpy"):
+        raise ValueError(f"unknown kernel backend {name!r}")
+    with _lock:
+        _backend = name
+        _active.clear()
+
+
+def jit(fn: Callable) -> Callable:
+    import numba
+
+    return numba.njit(cache=True, nogil=True, fastmath=False)(fn)
+
+
+def get(name: str) -> Callable:
+    """The kernel called `name` in the current backend (compiled lazily)."""
+    fn = _active.get(name)
+    if fn is not None:
+        return fn
+    with _lock:
+        fn = _active.get(name)
+        if fn is None:
+            if backend() == "numba":
+                fn = jit(_sources()[name])
+            else:
+                fn = _twins()[name]
+            _active[name] = fn
+    return fn
+
+
+def numba_kernel(name: str) -> Callable:
+    return jit(_sources()[name])
+
+
+def numpy_kernel(name: str) -> Callable:
+    return _twins()[name]
+
+
+def names() -> list[str]:
+    return sorted(_sources())
+
+
+def warm_up(names_: list[str] | None = None, progress: Callable[[int, int, str], None] | None = None) -> None:
+    """Compile (or load from cache) kernels ahead of use, reporting progress.
+
+    The GUI calls this on a worker thread after the window is shown.
+    """
+    import numpy as np
+
+    from . import signatures
+
+    todo = names_ or names()
+    for i, name in enumerate(todo):
+        if progress:
+            progress(i, len(todo), name)
+        args = signatures.example_args(name)
+        if args is not None and backend() == "numba":
+            get(name)(*args)
+    if progress:
+        progress(len(todo), len(todo), "")

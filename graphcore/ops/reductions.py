@@ -1,0 +1,63 @@
+"""Sum and mean, over everything or one axis."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..registry import OpSpec, ParamSpec, Port, ShapeError, register
+
+AXIS = ParamSpec("axis", "axis", None, "the axis to reduce over, or null for all")
+KEEPDIMS = ParamSpec("keepdims", "bool", False, "keep the reduced axis with length 1")
+
+
+def _shape(params, shapes):
+    shape = shapes[0]
+    axis = params.get("axis")
+    if axis is None:
+        return tuple(1 for _ in shape) if params.get("keepdims") else ()
+    nd = len(shape)
+    if not -nd <= axis < nd:
+        raise ShapeError(f"axis {axis} is out of range for an input of shape {tuple(shape)}", port="x")
+    axis %= nd
+    if params.get("keepdims"):
+        return tuple(1 if i == axis else s for i, s in enumerate(shape))
+    return tuple(s for i, s in enumerate(shape) if i != axis)
+
+
+def _expand(g, x_shape, params):
+    axis = params.get("axis")
+    if axis is None:
+        g = np.reshape(g, (1,) * len(x_shape)) if g.ndim != len(x_shape) else g
+    elif not params.get("keepdims"):
+        g = np.expand_dims(g, axis % len(x_shape))
+    return g
+
+
+def _sum_fwd(ctx, ins, params, tensors):
+    x = ins[0]
+    return np.asarray(np.sum(x, axis=params.get("axis"), keepdims=bool(params.get("keepdims"))))
+
+
+def _sum_bwd(ctx, g, ins, out, params, tensors):
+    x = ins[0]
+    return [np.broadcast_to(_expand(g, x.shape, params), x.shape)]
+
+
+def _mean_fwd(ctx, ins, params, tensors):
+    x = ins[0]
+    return np.asarray(np.mean(x, axis=params.get("axis"), keepdims=bool(params.get("keepdims"))))
+
+
+def _mean_bwd(ctx, g, ins, out, params, tensors):
+    x = ins[0]
+    axis = params.get("axis")
+    n = x.size if axis is None else x.shape[axis]
+    return [np.broadcast_to(_expand(g, x.shape, params) / max(n, 1), x.shape)]
+
+
+register(OpSpec(name="sum", category="reductions", title="Σ", doc="sum of the elements (all, or along an axis)",
+                grad_rule="copies the gradient back to every element that was summed",
+                inputs=(Port("x"),), params=(AXIS, KEEPDIMS), shape=_shape, forward=_sum_fwd, backward=_sum_bwd))
+register(OpSpec(name="mean", category="reductions", title="mean", doc="mean of the elements (all, or along an axis)",
+                grad_rule="gives every averaged element the gradient divided by their count",
+                inputs=(Port("x"),), params=(AXIS, KEEPDIMS), shape=_shape, forward=_mean_fwd,
+                backward=_mean_bwd))

@@ -1,0 +1,25 @@
+"""Where values enter a graph: inputs (data), constants, and trainable params."""
+from __future__ import annotations
+
+from ..registry import OpSpec, WeightSpec, register
+
+register(OpSpec(
+    name="input", category="inputs", source=True, title="input",
+    doc="a value fed in (a number or an array of data)",
+    grad_rule="receives the gradient of the output with respect to this input",
+    weights=(WeightSpec("value", trainable=False, doc="the value fed in"),),
+))
+
+register(OpSpec(
+    name="const", category="inputs", source=True, title="const",
+    doc="a constant: never trained",
+    grad_rule="receives a gradient like any input, but nothing is updated with it",
+    weights=(WeightSpec("value", trainable=False, doc="the constant"),),
+))
+
+register(OpSpec(
+    name="param", category="inputs", source=True, title="param",
+    doc="a trainable parameter with an initial value",
+    grad_rule="receives the gradient of the loss; the optimizer updates the value with it",
+    weights=(WeightSpec("value", trainable=True, doc="the current value"),),
+))
