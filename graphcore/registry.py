@@ -119,6 +119,10 @@ class OpSpec:
     title: str = ""  # short label for the canvas, e.g. "*" for mul
     outputs: tuple[str, ...] = ("out",)
     mode_dependent: bool = False  # behaves differently in train and eval mode
+    # Sample cases for the registry-wide gradient check: a function of a numpy Generator
+    # returning a list of {"inputs": {port: array}, "params": {...}, "label": str}.
+    # Inputs should stay away from kinks (relu at 0, max ties) so finite differences are valid.
+    examples: Callable[[np.random.Generator], list[dict]] | None = None
 
     @property
     def input_names(self) -> tuple[str, ...]:
