@@ -286,11 +286,20 @@ class Graph:
         self.materialize()
         return nid
 
-    def insert_node(self, node: Node) -> None:
-        """Insert a ready-made node (file loading, undo); the op may be unknown."""
+    def insert_node(self, node: Node, position: int | None = None) -> None:
+        """Insert a ready-made node (file loading, undo); the op may be unknown.
+
+        `position` puts it at that index of the node order, so undoing a delete restores
+        the exact order (node order decides topological ties and graph equality).
+        """
         if node.id in self.nodes:
             raise GraphError([Problem(node.id, None, f"a node with id {node.id!r} already exists")])
         self.nodes[node.id] = node
+        if position is not None and 0 <= position < len(self.nodes) - 1:
+            items = list(self.nodes.items())
+            items.insert(position, items.pop())
+            self.nodes.clear()
+            self.nodes.update(items)
         self.structure_version += 1
         self._touch()
         self.node_added.emit(node.id)
