@@ -27,8 +27,68 @@ def broadcast_shape(params, shapes):
                          + " cannot broadcast together", port="b") from None
 
 
+# ------------------------------------------------ sample cases (gradient check)
+# Each factory returns `examples(rng) -> [{"inputs": {port: array}, "params": {...}, "label": str}]`
+# for OpSpec.examples: scalar, vector and matrix shapes, and for binary ops the broadcast pairs
+# (3,4)+(4,), (3,4)+(), (3,1)+(1,4), (4,)+(3,4). Values stay clear of kinks so that centred
+# differences are valid.
+UNARY_SHAPES = (("scalar", ()), ("vector", (5,)), ("matrix", (3, 4)))
+BINARY_SHAPES = (("scalar", (), ()), ("vector", (5,), (5,)), ("matrix", (3, 4), (3, 4)),
+                 ("broadcast (3,4)+(4,)", (3, 4), (4,)), ("broadcast (3,4)+()", (3, 4), ()),
+                 ("broadcast (3,1)+(1,4)", (3, 1), (1, 4)), ("broadcast (4,)+(3,4)", (4,), (3, 4)))
+
+
+def sample(rng: np.random.Generator, shape: tuple, lo: float = -2.0, hi: float = 2.0,
+           away: float = 0.0, sign: float = 0.0) -> np.ndarray:
+    """Random values in [lo, hi]; with `away` > 0, magnitudes in [away, hi] with alternating signs
+    (both branches of a kink at 0 get exercised); `sign` = +1/-1 forces one sign (scalars)."""
+    if not away:
+        return np.asarray(rng.uniform(lo, hi, size=shape), dtype=np.float64)
+    mag = rng.uniform(away, hi, size=shape)
+    if sign:
+        return np.asarray(sign * mag, dtype=np.float64)
+    flat = np.asarray(mag, dtype=np.float64).reshape(-1)
+    start = int(rng.integers(2))
+    signs = np.where((np.arange(flat.size) + start) % 2 == 0, 1.0, -1.0)
+    return (flat * signs).reshape(shape)
+
+
+def unary_cases(lo: float = -2.0, hi: float = 2.0, away: float = 0.0, params: tuple = ({},)):
+    """Sample cases for a unary op over scalar, vector and matrix inputs, for each params dict."""
+    def examples(rng):
+        cases = []
+        for p in params:
+            tag = "".join(f" {k}={v}" for k, v in p.items())
+            for label, shape in UNARY_SHAPES:
+                signs = (1.0, -1.0) if (away and shape == ()) else (0.0,)
+                for sg in signs:
+                    extra = {1.0: " x>0", -1.0: " x<0"}.get(sg, "")
+                    cases.append({"inputs": {"x": sample(rng, shape, lo, hi, away, sg)}, "params": dict(p),
+                                  "label": label + extra + tag})
+        return cases
+    return examples
+
+
+def binary_cases(a: tuple = (-2.0, 2.0, 0.0), b: tuple = (-2.0, 2.0, 0.0), gap: float = 0.0,
+                 ports: tuple[str, str] = ("a", "b")):
+    """Sample cases for a binary op; `a`, `b` are (lo, hi, away) for each input and `gap` > 0
+    keeps |a - b| >= gap everywhere (max/min ties are kinks)."""
+    def examples(rng):
+        cases = []
+        for label, sa, sb in BINARY_SHAPES:
+            for _ in range(10000):
+                va, vb = sample(rng, sa, *a), sample(rng, sb, *b)
+                if not gap or np.abs(va - vb).min(initial=np.inf) >= gap:
+                    break
+            else:  # pragma: no cover - the ranges make this practically impossible
+                raise RuntimeError(f"could not draw inputs {gap} apart")
+            cases.append({"inputs": {ports[0]: va, ports[1]: vb}, "params": {}, "label": label})
+        return cases
+    return examples
+
+
 def unary(name: str, doc: str, grad_rule: str, title: str = "", category: str = "activations",
-          param: ParamSpec | None = None) -> OpSpec:
+          param: ParamSpec | None = None, examples=None) -> OpSpec:
     fname, bname = f"{name}_fwd", f"{name}_bwd"
     pname = param.name if param else None
 
@@ -46,7 +106,8 @@ def unary(name: str, doc: str, grad_rule: str, title: str = "", category: str = 
 
     return register(OpSpec(name=name, category=category, doc=doc, grad_rule=grad_rule, title=title or name,
                            inputs=(Port("x"),), params=(param,) if param else (), shape=same_shape,
-                           forward=forward, backward=backward, elementwise=True))
+                           forward=forward, backward=backward, elementwise=True,
+                           examples=examples))
 
 
 def _operands(ctx, a, b):
@@ -69,7 +130,8 @@ def _operands(ctx, a, b):
 
 
 def binary(name: str, doc: str, grad_rule: str, title: str = "", category: str = "gates",
-           ports: tuple[str, str] = ("a", "b"), passthrough: tuple[float, float] | None = None) -> OpSpec:
+           ports: tuple[str, str] = ("a", "b"), passthrough: tuple[float, float] | None = None,
+           examples=None) -> OpSpec:
     """`passthrough=(1, 1)` marks add: the gradient goes back unchanged, no kernel needed."""
     fname, bname = f"{name}_fwd", f"{name}_bwd"
 
@@ -92,4 +154,5 @@ def binary(name: str, doc: str, grad_rule: str, title: str = "", category: str =
 
     return register(OpSpec(name=name, category=category, doc=doc, grad_rule=grad_rule, title=title or name,
                            inputs=(Port(ports[0]), Port(ports[1])), shape=broadcast_shape,
-                           forward=forward, backward=backward, elementwise=True))
+                           forward=forward, backward=backward, elementwise=True,
+                           examples=examples))

@@ -32,6 +32,17 @@ def _expand(g, x_shape, params):
     return g
 
 
+def _cases(rng):
+    """Sample cases for the gradient check: all elements, each axis, negative axis, keepdims."""
+    out = []
+    for shape, axis, keep in (((), None, False), ((5,), None, False), ((3, 4), None, False),
+                              ((3, 4), None, True), ((3, 4), 0, False), ((3, 4), 1, False),
+                              ((3, 4), -1, True), ((2, 3, 4), 1, False), ((2, 3, 4), 0, True)):
+        out.append({"inputs": {"x": rng.uniform(-2.0, 2.0, size=shape)}, "params": {"axis": axis, "keepdims": keep},
+                    "label": f"{shape} axis={axis} keepdims={keep}"})
+    return out
+
+
 def _sum_fwd(ctx, ins, params, tensors):
     x = ins[0]
     return np.asarray(np.sum(x, axis=params.get("axis"), keepdims=bool(params.get("keepdims"))))
@@ -56,8 +67,9 @@ def _mean_bwd(ctx, g, ins, out, params, tensors):
 
 register(OpSpec(name="sum", category="reductions", title="Σ", doc="sum of the elements (all, or along an axis)",
                 grad_rule="copies the gradient back to every element that was summed",
-                inputs=(Port("x"),), params=(AXIS, KEEPDIMS), shape=_shape, forward=_sum_fwd, backward=_sum_bwd))
+                inputs=(Port("x"),), params=(AXIS, KEEPDIMS), shape=_shape, forward=_sum_fwd, backward=_sum_bwd,
+                examples=_cases))
 register(OpSpec(name="mean", category="reductions", title="mean", doc="mean of the elements (all, or along an axis)",
                 grad_rule="gives every averaged element the gradient divided by their count",
                 inputs=(Port("x"),), params=(AXIS, KEEPDIMS), shape=_shape, forward=_mean_fwd,
-                backward=_mean_bwd))
+                backward=_mean_bwd, examples=_cases))
