@@ -20,7 +20,7 @@ from .registry import ShapeError
 class Ctx:
     """Per-node scratch space that lives as long as the plan: buffers and saved values."""
 
-    __slots__ = ("bufs", "saved", "wgrads", "train", "rng", "node_id", "dtype", "executor")
+    __slots__ = ("bufs", "saved", "wgrads", "train", "rng", "node_id", "dtype", "executor", "need_grad")
 
     def __init__(self, node_id: str, dtype, executor: "Executor") -> None:
         self.node_id = node_id
@@ -31,6 +31,17 @@ class Ctx:
         self.train = True
         self.rng: np.random.Generator | None = None
         self.executor = executor
+        # per input port: False when no gradient is wanted there (a data input while
+        # Executor.input_grads is off), so a backward rule may skip that work and return None
+        self.need_grad: tuple[bool, ...] = ()
+
+    def add_weight_grad(self, node_id: str, weight: str, g: np.ndarray) -> None:
+        """Add d(target)/d(weight) of ANOTHER node's weight (regularizers reach weights they are
+        not wired to); Executor.weight_grad sums it with that node's own gradient."""
+        extra = self.executor.extra_wgrads
+        key = (node_id, weight)
+        prev = extra.get(key)
+        extra[key] = g if prev is None else prev + g
 
     def buf(self, key: str, shape: tuple, dtype=None) -> np.ndarray:
         """A buffer kept across passes; reallocated only when shape or dtype change."""
@@ -119,7 +130,20 @@ class Executor:
         self.target: str | None = None
         self._cast_cache: dict[str, tuple[int, np.ndarray, np.ndarray]] = {}
         self.compiles = 0
+        self.extra_wgrads: dict[tuple[str, str], np.ndarray] = {}  # see Ctx.add_weight_grad
+        self._input_grads = True
         self.mode = mode
+
+    @property
+    def input_grads(self) -> bool:
+        """When False, gradients are not computed into data inputs ("input"/"const" nodes) or
+        anything that depends only on them: training needs only weight gradients."""
+        return self._input_grads
+
+    @input_grads.setter
+    def input_grads(self, value: bool) -> None:
+        self._input_grads = bool(value)
+        self._plan_version = -1  # recompile: need_grad depends on it
 
     # ---------------------------------------------------------------- mode
     @property
@@ -167,11 +191,23 @@ class Executor:
                         node.tensors[w.name] = node.tensors[w.name].astype(np.float32)
         self._plan = plan
         self._index = {st.nid: st for st in plan}
+        self._mark_need_grad()
         self._plan_version = g.structure_version
         self.compiles += 1
         self.values = {k: v for k, v in self.values.items() if k in self._index}
         self.grads.clear()
         self.edge_grads.clear()
+
+    def _mark_need_grad(self) -> None:
+        wants: dict[str, bool] = {}
+        for st in self._plan:
+            spec = st.spec
+            if st.source:
+                wants[st.nid] = self._input_grads or any(w.trainable for w in spec.weights)
+            else:
+                wants[st.nid] = any(w.trainable for w in spec.weights) or any(
+                    s is not None and wants[s] for s in st.srcs)
+            st.ctx.need_grad = tuple(s is not None and (self._input_grads or wants[s]) for s in st.srcs)
 
     # ---------------------------------------------------------------- forward
     def _source_value(self, st: _Step) -> np.ndarray:
@@ -211,6 +247,7 @@ class Executor:
         plan = self.plan()
         self.grads.clear()
         self.edge_grads.clear()
+        self.extra_wgrads.clear()
         with np.errstate(all="ignore"):
             for st in plan:
                 self._forward_node(st)
@@ -281,6 +318,7 @@ class Executor:
         self.target = target
         self.grads.clear()
         self.edge_grads.clear()
+        self.extra_wgrads.clear()
         self.grads[target] = self._seed(target, seed)
         stop = self._index[target]
         started = False
@@ -315,6 +353,7 @@ class Executor:
         self.values.clear()
         self.grads.clear()
         self.edge_grads.clear()
+        self.extra_wgrads.clear()
         n_edges = sum(1 for st in plan for s in st.srcs if s is not None)
         total = len(plan) + ((1 + n_edges) if backward else 0)
         i = 0
@@ -394,12 +433,23 @@ class Executor:
         if st.source:
             return self.grad(nid)
         g = st.ctx.wgrads.get(weight)
+        extra = self.extra_wgrads.get((nid, weight))
+        if extra is not None:  # a regularizer's contribution
+            if g is None:
+                return extra
+            total = st.ctx.buf(f"wgrad_total:{weight}", g.shape, np.result_type(g, extra))
+            np.add(g, extra, out=total)
+            return total
         if g is None:
             w = st.tensors.get(weight)
             if w is None:
                 raise GraphError(f"node {st.node.name!r} has no weight {weight!r}")
             return np.zeros_like(w)
         return g
+
+    def weight_grads(self) -> dict[tuple[str, str], np.ndarray]:
+        """(node id, weight name) -> d(target)/d(weight) for every trainable weight of the graph."""
+        return {(nid, w): self.weight_grad(nid, w) for nid, w in self.graph.trainable()}
 
     def ctx(self, node: str) -> Ctx:
         self.plan()
