@@ -1,0 +1,447 @@
+"""Run, step and animate a pass over the current graph (issue 5, "Run and step").
+
+The controller owns one graphcore.Executor for the graph. A pass is recorded once as the list
+of events of Executor.steps() (copied, see record.py); Forward, Backward, Step, Step back, Play
+and Reset only move a cursor over that list and repaint what changed. So a step never skips an
+event, stepping back restores exactly the previous labels, and nothing is computed in app/.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+import graphcore as gc
+from graphcore import Edge, GraphError, NumericError
+
+from . import flow
+from .explain import node_tooltip
+from .formatting import fmt_array, hover_text
+from .record import PassRecord, record
+
+LIVE_INTERVAL_MS = 33  # live re-run throttle: about 30 Hz
+DEFAULT_SPEED = 4.0  # Play: events per second
+
+
+class RunController(QObject):
+    """Drives the run toolbar: a recorded pass plus a cursor (index of the last shown event)."""
+
+    position_changed = Signal(int, int, str)  # cursor, total, description of the current event
+    status_message = Signal(str)
+    select_node = Signal(str)  # a node to select (NaN/Inf, a bad graph)
+    playing_changed = Signal(bool)
+    finished = Signal()  # Play reached the end
+
+    def __init__(self, graph: gc.Graph, scene=None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.graph = graph
+        self.scene = None
+        self.executor = gc.Executor(graph)
+        self.rec: PassRecord | None = None
+        self.cursor = -1
+        self.target: str | None = None  # node to differentiate; None: the only sink (or the only loss)
+        self.selection: list[str] = []
+        self.live = False
+        self.speed = DEFAULT_SPEED
+        self._highlighted: tuple[str, object] | None = None
+        self._labelled: set[Edge] = set()
+        self._tipped: set[str] = set()
+        self._reported = False
+        self._play = QTimer(self)
+        self._play.timeout.connect(self._tick)
+        self._live_timer = QTimer(self)
+        self._live_timer.setSingleShot(True)
+        self._live_timer.setInterval(LIVE_INTERVAL_MS)
+        self._live_timer.timeout.connect(self._live_rerun)
+        self.live_runs = 0  # how many live re-runs happened (tests, status)
+        self._subscribe()
+        if scene is not None:
+            self.set_scene(scene)
+        self._set_interval()
+
+    # ------------------------------------------------------------------ wiring to the model and view
+    def _subscribe(self) -> None:
+        g = self.graph
+        g.node_changed.sub(self._on_node_changed)
+        for ev in (g.node_added, g.node_removed, g.edge_added, g.edge_removed):
+            ev.sub(self._on_structure_changed)
+
+    def close(self) -> None:
+        """Stop timers and unsubscribe from the graph (call when the document is discarded)."""
+        self._play.stop()
+        self._live_timer.stop()
+        g = self.graph
+        g.node_changed.unsub(self._on_node_changed)
+        for ev in (g.node_added, g.node_removed, g.edge_added, g.edge_removed):
+            ev.unsub(self._on_structure_changed)
+
+    def set_scene(self, scene) -> None:
+        self.scene = scene
+        self._labelled.clear()
+        self._tipped.clear()
+        self._highlighted = None
+        if self.rec is not None:
+            self._repaint_all()
+
+    def set_selection(self, ids: list[str]) -> None:
+        self.selection = list(ids)
+
+    def _node_item(self, nid: str):
+        if self.scene is None:
+            return None
+        return self.scene.node_item(nid)
+
+    def _edge_item(self, edge: Edge):
+        if self.scene is None:
+            return None
+        return self.scene.edge_item(edge)
+
+    # ------------------------------------------------------------------ public actions
+    @property
+    def total(self) -> int:
+        return self.rec.total if self.rec is not None else 0
+
+    @property
+    def at_end(self) -> bool:
+        return self.rec is not None and self.cursor >= self.rec.total - 1
+
+    def forward(self) -> None:
+        """Show every value: a fresh pass, cursor at its last forward event."""
+        self.pause()
+        if not self._new_record():
+            return
+        self._jump(self.rec.forward_end)
+
+    def backward(self) -> None:
+        """Show every value and gradient: a fresh pass, cursor at its end."""
+        self.pause()
+        if not self._new_record():
+            return
+        self._jump(self.rec.total - 1)
+
+    def step(self) -> bool:
+        """Advance one event (starting a pass if none is shown). False at the end."""
+        if self.rec is None:
+            if not self._new_record():
+                return False
+            self._clear_view()
+            self.cursor = -1
+        if self.cursor >= self.rec.total - 1:
+            self._report_end()
+            return False
+        self.cursor += 1
+        self._apply(self.cursor, animate=True)
+        self._emit_position()
+        if self.cursor == self.rec.total - 1:
+            self._report_end()
+        return True
+
+    def step_back(self) -> bool:
+        """Go to the previous event, restoring its labels. False at the start."""
+        self.pause()
+        if self.rec is None or self.cursor < 0:
+            return False
+        k = self.cursor
+        self.cursor -= 1
+        self._unapply(k)
+        self._emit_position()
+        return True
+
+    def play(self) -> None:
+        """Animate the pass at `speed` events per second (from the start if at the end)."""
+        if self.rec is None or self.at_end:
+            if not self._new_record():
+                return
+            self._clear_view()
+            self.cursor = -1
+            self._emit_position()
+        self._set_interval()
+        self._play.start()
+        self.playing_changed.emit(True)
+
+    def pause(self) -> None:
+        if self._play.isActive():
+            self._play.stop()
+            self.playing_changed.emit(False)
+
+    def toggle_play(self) -> None:
+        if self._play.isActive():
+            self.pause()
+        else:
+            self.play()
+
+    @property
+    def playing(self) -> bool:
+        return self._play.isActive()
+
+    def reset(self) -> None:
+        """Clear every label, highlight and flow style."""
+        self.pause()
+        self._clear_view()
+        self.rec = None
+        self.cursor = -1
+        self.position_changed.emit(-1, 0, "")
+
+    def set_speed(self, events_per_second: float) -> None:
+        self.speed = max(0.1, float(events_per_second))
+        self._set_interval()
+
+    def set_live(self, on: bool) -> None:
+        """Live mode: every value/param edit re-runs forward + backward (throttled to ~30 Hz)."""
+        self.live = bool(on)
+        if self.live:
+            self._live_timer.start()
+
+    # ------------------------------------------------------------------ recording
+    def _pick_target(self) -> str | None:
+        if self.target is not None and self.target in self.graph.nodes:
+            return self.target
+        sinks = self.graph.sinks()
+        if len(sinks) == 1:
+            return sinks[0]
+        chosen = [s for s in self.selection if s in sinks]
+        if len(chosen) == 1:
+            return chosen[0]
+        losses = [s for s in sinks if (sp := self.graph.nodes[s].spec) is not None and sp.category == "losses"]
+        if len(losses) == 1:
+            return losses[0]
+        return None
+
+    def _new_record(self) -> bool:
+        """Record a whole pass. False (with a status message) when nothing can run."""
+        self._play.stop()
+        target = self._pick_target()
+        sinks = self.graph.sinks()
+        if not self.graph.nodes:
+            self.status_message.emit("Nothing to run: the graph is empty")
+            return False
+        rec = record(self.executor, target, backward=target is not None)
+        if target is None and rec.error is None and rec.events:
+            names = ", ".join(self.graph.nodes[s].name for s in sinks)
+            rec.error = GraphError(f"backward needs one output: the graph has {len(sinks)} ({names}); "
+                                   f"select the one to differentiate and press Backward again")
+        if not rec.events:
+            self._report_error(rec.error)
+            self.rec = None
+            return False
+        self._clear_view()
+        self.rec = rec
+        self.cursor = -1
+        self._reported = False
+        return True
+
+    # ------------------------------------------------------------------ painting
+    def _jump(self, cursor: int) -> None:
+        self.cursor = cursor
+        self._repaint_all()
+        self._emit_position()
+        if self.cursor >= self.rec.total - 1:
+            self._report_end()
+
+    def _emit_position(self) -> None:
+        if self.rec is None:
+            self.position_changed.emit(-1, 0, "")
+            return
+        desc = self.rec.events[self.cursor].describe(self.graph) if self.cursor >= 0 else "start"
+        self.position_changed.emit(self.cursor, self.rec.total, desc)
+
+    def _edges_of_event(self, k: int) -> list[Edge]:
+        ev = self.rec.events[k]
+        if ev.phase == "forward":
+            return self.graph.out_edges(ev.node)
+        if ev.phase == "backward":
+            return [ev.edge]
+        return []
+
+    def _nodes_of_event(self, k: int) -> list[str]:
+        ev = self.rec.events[k]
+        if ev.phase == "backward":
+            return [ev.edge.src, ev.edge.dst]
+        return [ev.node]
+
+    def _apply(self, k: int, animate: bool) -> None:
+        """Show event k on top of the state at k - 1."""
+        for e in self._edges_of_event(k):
+            self._paint_edge(e, k)
+        for nid in self._nodes_of_event(k):
+            self._paint_node(nid, k)
+        self._paint_outputs(k)
+        ev = self.rec.events[k]
+        if animate and ev.phase == "backward":
+            item = self._edge_item(ev.edge)
+            if item is not None:
+                item.pulse()
+        self._highlight_event(k)
+
+    def _unapply(self, k: int) -> None:
+        """Undo event k: repaint what it touched as it was at k - 1."""
+        for e in self._edges_of_event(k):
+            self._paint_edge(e, k - 1)
+        for nid in self._nodes_of_event(k):
+            self._paint_node(nid, k - 1)
+        self._paint_outputs(k - 1)
+        self._highlight_event(k - 1)
+
+    def _repaint_all(self) -> None:
+        if self.rec is None:
+            return
+        for e in self.graph.edges:
+            self._paint_edge(e, self.cursor)
+        for nid in self.graph.nodes:
+            self._paint_node(nid, self.cursor)
+        self._paint_outputs(self.cursor)
+        self._highlight_event(self.cursor)
+
+    def edge_texts(self, edge: Edge, cursor: int | None = None) -> tuple[str, str]:
+        """(value text, gradient text) of a wire at the cursor: what its labels show."""
+        if self.rec is None:
+            return "", ""
+        k = self.cursor if cursor is None else cursor
+        return fmt_array(self.rec.value(edge.src, k)), fmt_array(self.rec.edge_grad(edge, k))
+
+    def _paint_edge(self, edge: Edge, k: int) -> None:
+        item = self._edge_item(edge)
+        if item is None:
+            return
+        value = self.rec.value(edge.src, k)
+        grad = self.rec.edge_grad(edge, k)
+        item.set_labels(fmt_array(value), fmt_array(grad))
+        if grad is None:
+            item.set_flow(None)
+        else:
+            item.set_flow(flow.style_for(grad))
+        src = self.graph.nodes[edge.src].name
+        dst = self.graph.nodes[edge.dst].name
+        tip = [f"{src} → {dst}.{edge.dst_port}"]
+        if value is not None:
+            tip.append(hover_text(value, "value"))
+        if grad is not None:
+            tip.append(hover_text(grad, "gradient"))
+        item.setToolTip(_pre("\n".join(tip)))
+        if value is not None or grad is not None:
+            self._labelled.add(edge)
+        else:
+            self._labelled.discard(edge)
+
+    def node_text(self, nid: str) -> str:
+        """The node's tooltip text at the cursor (registry rule + the numbers)."""
+        return node_tooltip(self.graph, nid, self.rec, self.cursor)
+
+    def _paint_node(self, nid: str, k: int) -> None:
+        item = self._node_item(nid)
+        if item is None:
+            return
+        item.set_run_tooltip(node_tooltip(self.graph, nid, self.rec, k))
+        self._tipped.add(nid)
+
+    def _paint_outputs(self, k: int) -> None:
+        """The sink's value and gradient have no wire to sit on: a stub after its output port."""
+        if self.scene is None or self.rec is None:
+            return
+        for nid in self.graph.sinks():
+            item = self._node_item(nid)
+            if item is None:
+                continue
+            value = self.rec.value(nid, k)
+            grad = self.rec.seed_grad(k) if nid == self.rec.target else None
+            item.set_output_labels(fmt_array(value), fmt_array(grad))
+
+    def _highlight_event(self, k: int) -> None:
+        if self._highlighted is not None:
+            kind, key = self._highlighted
+            item = self._node_item(key) if kind == "node" else self._edge_item(key)
+            if item is not None:
+                item.set_highlight(False)
+            self._highlighted = None
+        if self.rec is None or k < 0:
+            return
+        ev = self.rec.events[k]
+        kind, key = ("edge", ev.edge) if ev.phase == "backward" else ("node", ev.node)
+        item = self._node_item(key) if kind == "node" else self._edge_item(key)
+        if item is not None:
+            item.set_highlight(True)
+            self._highlighted = (kind, key)
+
+    def _clear_view(self) -> None:
+        if self._highlighted is not None:
+            kind, key = self._highlighted
+            item = self._node_item(key) if kind == "node" else self._edge_item(key)
+            if item is not None:
+                item.set_highlight(False)
+            self._highlighted = None
+        if self.scene is None:
+            return
+        for e in self.graph.edges:
+            item = self._edge_item(e)
+            if item is not None:
+                item.set_labels("", "")
+                item.set_flow(None)
+                item.setToolTip("")
+        for nid in self.graph.nodes:
+            item = self._node_item(nid)
+            if item is not None:
+                item.set_run_tooltip("")
+                item.set_output_labels("", "")
+        self._labelled.clear()
+        self._tipped.clear()
+
+    # ------------------------------------------------------------------ play and live
+    def _set_interval(self) -> None:
+        self._play.setInterval(max(1, int(round(1000.0 / self.speed))))
+
+    def _tick(self) -> None:
+        if not self.step():
+            self.pause()
+        if self.at_end:
+            self.pause()
+            self.finished.emit()
+
+    def _on_node_changed(self, node_id: str, what: str) -> None:
+        if not self.live:
+            return
+        if what.startswith("tensor:") or what.startswith("param:"):
+            if not self._live_timer.isActive():
+                self._live_timer.start()
+
+    def _live_rerun(self) -> None:
+        if not self.live:
+            return
+        self.live_runs += 1
+        self.backward()
+
+    def _on_structure_changed(self, *args) -> None:
+        """Wires or nodes changed: the recorded pass no longer matches the picture."""
+        if self.rec is not None:
+            self.pause()
+            self.rec = None
+            self.cursor = -1
+            self._highlighted = None
+            self._labelled.clear()
+            self._tipped.clear()
+            self.position_changed.emit(-1, 0, "")
+        if self.live:
+            self._live_timer.start()
+
+    # ------------------------------------------------------------------ errors
+    def _report_end(self) -> None:
+        if self.rec is None or self._reported:
+            return
+        if self.rec.error is not None:
+            self._reported = True
+            self._report_error(self.rec.error)
+
+    def _report_error(self, exc: Exception | None) -> None:
+        if exc is None:
+            return
+        if isinstance(exc, NumericError):
+            self.select_node.emit(exc.node)
+            self.status_message.emit(f"{exc} — the node is selected")
+            return
+        nodes = [p.node for p in getattr(exc, "problems", []) if p.node is not None]
+        if nodes:
+            self.select_node.emit(nodes[0])
+        self.status_message.emit(f"Cannot run: {exc}")
+
+
+def _pre(text: str) -> str:
+    """Rich-text tooltip in a monospace block (keeps histogram bars aligned)."""
+    esc = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return f"<pre>{esc}</pre>"
