@@ -1,0 +1,1 @@
+"""Training: optimizers, schedules, datasets, preprocessing, the trainer and babysitting helpers."""
