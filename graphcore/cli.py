@@ -70,7 +70,11 @@ def _loss_like(g) -> str | None:
 
 def cmd_check(args) -> int:
     g = _load_graph(args.file)
-    report = gradcheck(g, target=args.target, tolerance=args.tolerance)
+    target = args.target
+    if target is None and len(g.sinks()) != 1:
+        target = _loss_like(g)
+    Executor(g).forward()  # a NaN/Inf is a bad graph (exit 2 naming the node), not a failed check
+    report = gradcheck(g, target=target, tolerance=args.tolerance)
     bad = 0
     print(f"{'array':30s} rel. error")
     for key, err in sorted(report.errors.items(), key=lambda kv: -kv[1]):
