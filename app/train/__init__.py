@@ -1,0 +1,1 @@
+"""Training from the GUI: the train dock, its worker thread, live plots and the boundary view."""

@@ -1,0 +1,212 @@
+"""The "boundaryDock": what the net currently answers.
+
+For 2-D data, a decision-boundary heatmap with the data points over it (as in
+TensorFlow Playground): each class has a colour, blended towards the background
+as the net grows unsure. For image data, a grid of sample images captioned
+with the predicted class (green when right, red when wrong) and the first
+layer's filters. A second tab shows weight and activation histograms per layer.
+All arrays arrive ready-made from the worker (graphcore.predict computed them);
+this module only maps them to colours and items.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF
+from PySide6.QtWidgets import QDockWidget, QLabel, QTabWidget, QVBoxLayout, QWidget
+
+CLASS_COLORS = np.array([[78, 155, 230], [242, 142, 43], [89, 161, 79], [225, 87, 89], [176, 122, 161],
+                         [118, 183, 178], [237, 201, 72], [255, 157, 167], [156, 117, 95], [186, 176, 172]],
+                        dtype=np.float64)
+BACKGROUND = np.array([32.0, 33.0, 36.0])
+HIST_COLORS = ["#4e9be6", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#edc948", "#ff9da7"]
+
+
+def class_image(classes: np.ndarray, confidence: np.ndarray, n_classes: int) -> np.ndarray:
+    """(res, res, 3) uint8: each cell in its class colour, faded towards the background when unsure."""
+    cols = CLASS_COLORS[classes % len(CLASS_COLORS)]
+    floor = 1.0 / max(n_classes, 2)
+    a = np.clip((confidence - floor) / (1.0 - floor), 0.0, 1.0)[..., None]
+    a = 0.18 + 0.62 * a
+    return (BACKGROUND * (1 - a) + cols * a).astype(np.uint8)
+
+
+def value_image(value: np.ndarray) -> np.ndarray:
+    """(res, res, 3) uint8 for a regression output: blue (low) to orange (high)."""
+    lo, hi = float(np.nanmin(value)), float(np.nanmax(value))
+    t = np.clip((value - lo) / (hi - lo if hi > lo else 1.0), 0, 1)[..., None]
+    return (CLASS_COLORS[0] * (1 - t) + CLASS_COLORS[1] * t).astype(np.uint8)
+
+
+class BoundaryDock(QDockWidget):
+    """Decision boundary (2-D data) or sample predictions and filters (images), plus histograms."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__("What the net sees", parent)
+        self.setObjectName("boundaryDock")
+        self.updates = 0
+        self.last_image: np.ndarray | None = None
+        self._mode: str | None = None
+        self._points_key = None
+
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("boundaryTabs")
+        self.setWidget(self.tabs)
+
+        self.output_view = pg.GraphicsLayoutWidget()
+        self.output_view.setObjectName("boundaryView")
+        self.tabs.addTab(self.output_view, "Output")
+        self.hint = QLabel("Train a net to see its decision boundary (2-D data) or its predictions (images).")
+        self.hint.setWordWrap(True)
+
+        hist_box = QWidget()
+        hl = QVBoxLayout(hist_box)
+        hl.setContentsMargins(0, 0, 0, 0)
+        self.hist_view = pg.GraphicsLayoutWidget()
+        self.hist_view.setObjectName("histogramView")
+        hl.addWidget(self.hist_view)
+        self.tabs.addTab(hist_box, "Histograms")
+        self.weight_plot = self.hist_view.addPlot(row=0, col=0, title="Weights per layer")
+        self.act_plot = self.hist_view.addPlot(row=1, col=0, title="Activations per layer")
+        for p in (self.weight_plot, self.act_plot):
+            p.showGrid(x=True, y=True, alpha=0.2)
+            p.setMenuEnabled(False)
+            p.addLegend(offset=(-4, 4), labelTextSize="8pt")
+        self._hist_curves: dict[tuple[str, str], pg.PlotDataItem] = {}
+
+        # 2-D mode items (created on first use)
+        self.plot: pg.PlotItem | None = None
+        self.image: pg.ImageItem | None = None
+        self.scatter: pg.ScatterPlotItem | None = None
+        # image mode items
+        self._sample_boxes: list[tuple[pg.ViewBox, pg.ImageItem, pg.LabelItem]] = []
+        self._filter_boxes: list[tuple[pg.ViewBox, pg.ImageItem]] = []
+
+    # ------------------------------------------------------------ modes
+    def _clear_output(self) -> None:
+        self.output_view.clear()
+        self.plot = self.image = self.scatter = None
+        self._sample_boxes = []
+        self._filter_boxes = []
+        self._points_key = None
+
+    def _ensure_2d(self) -> None:
+        if self._mode == "2d":
+            return
+        self._clear_output()
+        self._mode = "2d"
+        p = self.output_view.addPlot(title="Decision boundary")
+        p.setAspectLocked(True)
+        p.setMenuEnabled(False)
+        p.hideButtons()
+        self.image = pg.ImageItem()
+        p.addItem(self.image)
+        self.scatter = pg.ScatterPlotItem(size=6, pen=pg.mkPen(255, 255, 255, 200, width=0.8))
+        p.addItem(self.scatter)
+        self.plot = p
+
+    def _ensure_images(self, n_samples: int, n_filters: int) -> None:
+        if self._mode == "images" and len(self._sample_boxes) == n_samples and len(self._filter_boxes) == n_filters:
+            return
+        self._clear_output()
+        self._mode = "images"
+        v = self.output_view
+        v.addLabel("Sample predictions (green right, red wrong)", row=0, col=0, colspan=8)
+        cols = 8
+        for i in range(n_samples):
+            r, c = divmod(i, cols)
+            sub = v.addLayout(row=1 + r, col=c)
+            lab = sub.addLabel("", row=0, col=0, size="8pt")
+            vb = sub.addViewBox(row=1, col=0, lockAspect=True, enableMouse=False)
+            vb.invertY(True)
+            img = pg.ImageItem()
+            vb.addItem(img)
+            self._sample_boxes.append((vb, img, lab))
+        base = 1 + (n_samples + cols - 1) // cols
+        if n_filters:
+            v.addLabel("First-layer filters", row=base, col=0, colspan=8)
+            for i in range(n_filters):
+                r, c = divmod(i, cols)
+                vb = v.addViewBox(row=base + 1 + r, col=c, lockAspect=True, enableMouse=False)
+                vb.invertY(True)
+                img = pg.ImageItem()
+                vb.addItem(img)
+                self._filter_boxes.append((vb, img))
+
+    # ------------------------------------------------------------ updates
+    def show_snapshot(self, snap: dict) -> None:
+        """Draw one snapshot from the worker (keys: grid, points, samples, filters, hist)."""
+        grid = snap.get("grid")
+        if grid is not None:
+            self._show_grid(grid, snap.get("points"), int(snap.get("n_classes") or 0))
+        elif snap.get("samples") is not None:
+            self._show_images(snap["samples"], snap.get("filters"), snap.get("class_names"))
+        hist = snap.get("hist")
+        if hist is not None:
+            self._show_hist(hist)
+        self.updates += 1
+
+    def _show_grid(self, grid: dict, points, n_classes: int) -> None:
+        self._ensure_2d()
+        if grid.get("classes") is not None:
+            rgb = class_image(grid["classes"], grid["confidence"], n_classes)
+        else:
+            rgb = value_image(grid["value"])
+        self.last_image = rgb
+        x0, x1, y0, y1 = grid["bounds"]
+        self.image.setImage(np.ascontiguousarray(rgb.transpose(1, 0, 2)), autoLevels=False, levels=(0, 255))
+        self.image.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
+        if points is not None:
+            X, y = points
+            key = (id(X), X.shape)
+            if key != self._points_key:
+                self._points_key = key
+                if y is not None and y.ndim == 1 and y.dtype.kind in "iu":
+                    cols = CLASS_COLORS[y % len(CLASS_COLORS)]
+                    brushes = [pg.mkBrush(int(r), int(g), int(b)) for r, g, b in cols]
+                else:
+                    brushes = pg.mkBrush(200, 200, 200)
+                self.scatter.setData(pos=X[:, :2], brush=brushes)
+        self.plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+
+    def _show_images(self, samples: dict, filters, class_names) -> None:
+        imgs = samples["images"]
+        n_f = 0 if filters is None else len(filters)
+        self._ensure_images(len(imgs), n_f)
+        for (vb, item, lab), im, y, p, pr in zip(self._sample_boxes, imgs, samples["labels"], samples["pred"],
+                                                 samples["prob"]):
+            item.setImage(np.ascontiguousarray(np.asarray(im).T), autoLevels=True)
+            name = class_names[int(p)] if class_names else str(int(p))
+            color = "#59c15f" if int(p) == int(y) else "#ff5c5c"
+            lab.setText(f"{name} {pr:.0%}", color=color, size="8pt")
+        if filters is not None:
+            for (vb, item), f in zip(self._filter_boxes, filters):
+                item.setImage(np.ascontiguousarray(np.asarray(f).T), autoLevels=False, levels=(0, 1))
+        self.last_image = np.asarray(imgs)
+
+    def _show_hist(self, hist: dict) -> None:
+        for group, plot in (("weights", self.weight_plot), ("activations", self.act_plot)):
+            items = hist.get(group, {})
+            for i, (name, (edges, counts)) in enumerate(items.items()):
+                key = (group, name)
+                curve = self._hist_curves.get(key)
+                if curve is None:
+                    c = pg.mkColor(HIST_COLORS[i % len(HIST_COLORS)])
+                    fill = pg.mkColor(c)
+                    fill.setAlpha(50)
+                    curve = pg.PlotDataItem(stepMode="center", pen=pg.mkPen(c, width=1.4), fillLevel=0,
+                                            brush=fill, name=name)
+                    plot.addItem(curve)
+                    self._hist_curves[key] = curve
+                total = counts.sum() or 1.0
+                curve.setData(edges, counts / total)
+
+    def reset(self) -> None:
+        """Forget the previous run's histograms (layers may differ)."""
+        for (group, _), curve in self._hist_curves.items():
+            plot = self.weight_plot if group == "weights" else self.act_plot
+            if plot.legend is not None:
+                plot.legend.removeItem(curve)
+            plot.removeItem(curve)
+        self._hist_curves.clear()
+        self.updates = 0

@@ -1,0 +1,266 @@
+"""The live training plots dock ("plotsDock").
+
+Six pyqtgraph plots (loss, accuracy, learning rate, per-layer gradient norms,
+update/weight ratio with the 1e-3 guide line, dead-ReLU and saturated-unit
+fractions) drawn from the growing buffers of a RunHistory. A QTimer at about
+30 Hz calls setData only when the history changed; data never triggers a draw
+by itself. A finished run can be kept: its curves stay, dashed, under the next.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (QCheckBox, QDockWidget, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout,
+                               QWidget)
+
+from .series import RunHistory
+
+# series names written by the worker (see worker.py: "step." per iteration, "epoch." per epoch)
+STEP_LOSS = "step.loss"
+EPOCH_TRAIN_LOSS = "epoch.train_loss"
+EPOCH_VAL_LOSS = "epoch.val_loss"
+EPOCH_TRAIN_ACC = "epoch.train_acc"
+EPOCH_VAL_ACC = "epoch.val_acc"
+STEP_LR = "step.lr"
+GRAD_NORM = "step.grad_norm"
+UPDATE_RATIO = "step.update_ratio"
+DEAD_RELU = "step.dead_relu"
+SATURATED = "step.saturated"
+
+PALETTE = ["#4e9be6", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#edc948", "#ff9da7",
+           "#9c755f", "#bab0ac"]
+FPS = 30
+
+
+def moving_average(y: np.ndarray, window: int) -> np.ndarray:
+    """Trailing mean over `window` points (display smoothing only; shorter at the start)."""
+    if window <= 1 or y.shape[0] == 0:
+        return y
+    cs = np.cumsum(np.concatenate(([0.0], y)))
+    idx = np.arange(1, y.shape[0] + 1)
+    lo = np.maximum(idx - window, 0)
+    return (cs[idx] - cs[lo]) / (idx - lo)
+
+
+class PlotsDock(QDockWidget):
+    """Live plots of the current run plus any kept runs."""
+
+    kept_changed = Signal(int)  # number of kept runs
+
+    def __init__(self, parent=None) -> None:
+        super().__init__("Training plots", parent)
+        self.setObjectName("plotsDock")
+        self.history = RunHistory()
+        self.kept: list[RunHistory] = []
+        self._drawn_version = -1
+        self._curves: dict[tuple[int, str, str], pg.PlotDataItem] = {}  # (run, plot, series) -> item
+        self.draws = 0  # how many timer ticks actually redrew (tests and the bench read it)
+
+        body = QWidget(self)
+        lay = QVBoxLayout(body)
+        lay.setContentsMargins(4, 4, 4, 4)
+        bar = QHBoxLayout()
+        self.log_check = QCheckBox("Log-scale loss")
+        self.log_check.setObjectName("logLossCheck")
+        self.log_check.setChecked(True)
+        self.smooth_spin = QSpinBox()
+        self.smooth_spin.setObjectName("smoothingSpin")
+        self.smooth_spin.setRange(1, 500)
+        self.smooth_spin.setValue(10)
+        self.smooth_spin.setSuffix(" steps")
+        self.smooth_spin.setToolTip("Moving-average window for the training loss (1 = raw)")
+        self.keep_button = QPushButton("Keep run")
+        self.keep_button.setObjectName("keepRunButton")
+        self.keep_button.setToolTip("Keep this run's curves on the plots and overlay the next run "
+                                    "(compare ReLU with tanh, SGD with Adam)")
+        self.clear_button = QPushButton("Clear kept")
+        self.clear_button.setObjectName("clearKeptButton")
+        bar.addWidget(self.log_check)
+        bar.addWidget(QLabel("Smoothing"))
+        bar.addWidget(self.smooth_spin)
+        bar.addStretch(1)
+        bar.addWidget(self.keep_button)
+        bar.addWidget(self.clear_button)
+        lay.addLayout(bar)
+
+        self.view = pg.GraphicsLayoutWidget()
+        self.view.setObjectName("plotsView")
+        lay.addWidget(self.view, 1)
+        self.setWidget(body)
+
+        self.plots: dict[str, pg.PlotItem] = {}
+        self.legends: dict[str, pg.LegendItem] = {}
+        self._make_plot("loss", "Loss", row=0, col=0, legend=True)
+        self._make_plot("acc", "Accuracy", row=0, col=1, legend=True)
+        self._make_plot("grad", "Gradient norm per layer", row=1, col=0, legend=True, logy=True)
+        self._make_plot("ratio", "Update / weight ratio", row=1, col=1, legend=True, logy=True)
+        self._make_plot("lr", "Learning rate", row=2, col=0, legend=False)
+        self._make_plot("units", "Dead ReLU / saturated units", row=2, col=1, legend=True)
+        self.plots["acc"].setYRange(0, 1, padding=0.02)
+        self.plots["units"].setYRange(0, 1, padding=0.02)
+        guide = pg.InfiniteLine(pos=-3.0, angle=0, pen=pg.mkPen("#bbbbbb", width=1, style=Qt.PenStyle.DashLine),
+                                label="1e-3", labelOpts={"position": 0.05, "color": "#bbbbbb"})
+        guide.setZValue(-10)
+        self.ratio_guide = guide
+        self.plots["ratio"].addItem(guide)
+        self._apply_log()
+
+        self.log_check.toggled.connect(self._apply_log)
+        self.smooth_spin.valueChanged.connect(self._invalidate)
+        self.keep_button.clicked.connect(self.keep_run)
+        self.clear_button.clicked.connect(self.clear_kept)
+
+        self.timer = QTimer(self)
+        self.timer.setObjectName("plotsTimer")
+        self.timer.setInterval(int(1000 / FPS))
+        self.timer.timeout.connect(self.refresh)
+        self.timer.start()
+
+    # ------------------------------------------------------------ construction
+    def _make_plot(self, key: str, title: str, row: int, col: int, legend: bool, logy: bool = False) -> None:
+        p = self.view.addPlot(row=row, col=col, title=title)
+        p.showGrid(x=True, y=True, alpha=0.2)
+        p.setDownsampling(auto=True, mode="peak")
+        p.setClipToView(True)
+        p.setLabel("bottom", "iteration")
+        p.setMenuEnabled(False)
+        if logy:
+            p.setLogMode(False, True)
+        if legend:
+            self.legends[key] = p.addLegend(offset=(-4, 4), labelTextSize="8pt")
+        self.plots[key] = p
+
+    def _apply_log(self) -> None:
+        self.plots["loss"].setLogMode(False, self.log_check.isChecked())
+        self._invalidate()
+
+    def _invalidate(self) -> None:
+        self._drawn_version = -1
+
+    # ------------------------------------------------------------ runs
+    def start_run(self, label: str = "") -> None:
+        """Clear the current run's curves (kept runs stay) and start a new history."""
+        self._remove_run_curves(len(self.kept))
+        self.history = RunHistory(label)
+        self._invalidate()
+
+    def add_chunk(self, chunk: dict) -> None:
+        """Append a chunk packed by the worker; drawing waits for the timer."""
+        self.history.add_chunk(chunk)
+
+    def keep_run(self) -> None:
+        """Freeze the current run's curves (dashed) and start a fresh history for the next run."""
+        if not self.history.series:
+            return
+        idx = len(self.kept)
+        self._remove_run_curves(idx)
+        self.kept.append(self.history)
+        self.history = RunHistory()
+        self._draw_run(idx, self.kept[idx])
+        self._invalidate()
+        self.kept_changed.emit(len(self.kept))
+
+    def clear_kept(self) -> None:
+        for i in range(len(self.kept) + 1):
+            self._remove_run_curves(i)
+        self.kept.clear()
+        self._invalidate()
+        self.kept_changed.emit(0)
+
+    def _remove_run_curves(self, run: int) -> None:
+        for key in [k for k in self._curves if k[0] == run]:
+            item = self._curves.pop(key)
+            plot = self.plots[key[1]]
+            legend = self.legends.get(key[1])
+            if legend is not None:
+                legend.removeItem(item)
+            plot.removeItem(item)
+
+    # ------------------------------------------------------------ drawing
+    def refresh(self) -> None:
+        """Timer tick: redraw the current run if its data changed since the last tick."""
+        h = self.history
+        if h.version == self._drawn_version:
+            return
+        self._drawn_version = h.version
+        self._draw_run(len(self.kept), h)
+        self.draws += 1
+
+    def _curve(self, run: int, plot: str, name: str, color: str, label: str, width: float = 1.6,
+               symbol: str | None = None) -> pg.PlotDataItem:
+        key = (run, plot, name)
+        item = self._curves.get(key)
+        if item is not None:
+            return item
+        kept = run < len(self.kept)
+        style = Qt.PenStyle.DashLine if kept else Qt.PenStyle.SolidLine
+        c = pg.mkColor(color)
+        if kept:
+            c.setAlpha(170)
+        pen = pg.mkPen(c, width=width, style=style)
+        kw = {}
+        if symbol:
+            kw = dict(symbol=symbol, symbolSize=5, symbolBrush=c, symbolPen=None)
+        run_label = self._run_label(run)
+        item = pg.PlotDataItem(pen=pen, name=f"{label}{run_label}" if label else None, **kw)
+        self.plots[plot].addItem(item)
+        self._curves[key] = item
+        return item
+
+    def _run_label(self, run: int) -> str:
+        if run < len(self.kept):
+            lab = self.kept[run].label
+            return f" (kept {run + 1}{': ' + lab if lab else ''})"
+        if self.kept:
+            lab = self.history.label
+            return f" (now{': ' + lab if lab else ''})"
+        return ""
+
+    def _set(self, run, plot, name, series, color, label, smooth=1, **kw) -> None:
+        if series is None or len(series) == 0:
+            return
+        x, y = series.view()
+        if smooth > 1:
+            y = moving_average(y, smooth)
+        self._curve(run, plot, name, color, label, **kw).setData(x, y)
+
+    def _draw_run(self, run: int, h: RunHistory) -> None:
+        kept = run < len(self.kept)
+        shift = run % len(PALETTE)
+        col = (lambda i: PALETTE[(i + 2 * shift) % len(PALETTE)])
+        step_loss = h.get(STEP_LOSS)
+        if step_loss is not None and len(step_loss):
+            smooth = self.smooth_spin.value()
+            if not kept and smooth > 1:
+                raw = pg.mkColor(col(0))
+                raw.setAlpha(60)
+                self._curve(run, "loss", "raw", raw.name(pg.QtGui.QColor.NameFormat.HexArgb), "", width=1)\
+                    .setData(*step_loss.view())
+            self._set(run, "loss", "smooth", step_loss, col(0), "train", smooth=smooth)
+        self._set(run, "loss", "val", h.get(EPOCH_VAL_LOSS), col(1), "validation", symbol="o")
+        self._set(run, "acc", "train", h.get(EPOCH_TRAIN_ACC), col(0), "train", symbol="o")
+        self._set(run, "acc", "val", h.get(EPOCH_VAL_ACC), col(1), "validation", symbol="o")
+        self._set(run, "lr", "lr", h.get(STEP_LR), col(2), "lr")
+        if kept:
+            return  # per-layer plots show the current run only: overlays would be unreadable
+        for i, (name, s) in enumerate(sorted(h.group(GRAD_NORM).items())):
+            self._set(run, "grad", "g:" + name, s, PALETTE[i % len(PALETTE)], name)
+        for i, (name, s) in enumerate(sorted(h.group(UPDATE_RATIO).items())):
+            self._set(run, "ratio", "r:" + name, s, PALETTE[i % len(PALETTE)], name)
+        units = sorted(h.group(DEAD_RELU).items())
+        for i, (name, s) in enumerate(units):
+            self._set(run, "units", "d:" + name, s, PALETTE[i % len(PALETTE)], f"dead {name}")
+        for i, (name, s) in enumerate(sorted(h.group(SATURATED).items())):
+            self._set(run, "units", "s:" + name, s, PALETTE[(i + len(units)) % len(PALETTE)], f"saturated {name}")
+
+    # ------------------------------------------------------------ queries (tests)
+    def curve_count(self, plot: str = "loss") -> int:
+        return sum(1 for k in self._curves if k[1] == plot)
+
+    def curves(self, plot: str) -> list[pg.PlotDataItem]:
+        return [v for k, v in self._curves.items() if k[1] == plot]
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        self.timer.stop()
+        super().closeEvent(event)
