@@ -34,6 +34,7 @@ class GraphFormatError(ValueError):
     """A file that is not a valid graph; the message names the file and JSON path."""
 
     def __init__(self, message: str, path: str = "", file: str | None = None) -> None:
+        self.message = message
         self.json_path = path
         self.file = file
         where = f"{file}: " if file else ""
@@ -64,7 +65,7 @@ def decode_tensor(obj: Any, path: str) -> np.ndarray:
     if unknown:
         raise GraphFormatError(f"unknown key {sorted(unknown)[0]!r}", path)
     dtype_name = obj.get("dtype")
-    if dtype_name not in DTYPES:
+    if not isinstance(dtype_name, str) or dtype_name not in DTYPES:
         raise GraphFormatError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype_name!r}", path + ".dtype")
     dtype = np.dtype(DTYPES[dtype_name])
     shape = obj.get("shape")
@@ -161,7 +162,7 @@ def from_dict(doc: Any, file: str | None = None) -> Graph:
         return _from_dict(doc)
     except GraphFormatError as exc:
         if file and not exc.file:
-            raise GraphFormatError(str(exc), file=file) from None
+            raise GraphFormatError(exc.message, exc.json_path, file=file) from None
         raise
 
 
@@ -177,7 +178,14 @@ def _from_dict(doc: Any) -> Graph:
         raise GraphFormatError(f"this file uses format version {version}; this version of Backprop Studio reads "
                                f"versions up to {FORMAT_VERSION}; please update the app", "format_version")
     while version < FORMAT_VERSION:
-        doc = MIGRATIONS[version](doc)
+        migrate = MIGRATIONS.get(version)
+        if migrate is None:
+            raise GraphFormatError(f"no migration from format version {version} to {version + 1}", "format_version")
+        try:  # a migration reads an unvalidated document: any slip is the file's fault, reported as such
+            doc = migrate(doc)
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+            raise GraphFormatError(f"cannot migrate this file from format version {version}: {exc!r}",
+                                   "format_version") from None
         version += 1
     unknown = set(doc) - {"format", "format_version", "meta", "nodes", "edges", "optimizer_state"}
     if unknown:
@@ -185,7 +193,7 @@ def _from_dict(doc: Any) -> Graph:
     g = Graph()
     meta = doc.get("meta", {})
     _expect(meta, dict, "meta")
-    g.meta = _plain(meta, "meta")
+    g.meta = {"seed": 0, **_plain(meta, "meta")}  # the same defaults as Graph()
     seed = g.meta.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise GraphFormatError(f"must be an integer, got {seed!r}", "meta.seed")
