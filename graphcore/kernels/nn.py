@@ -125,6 +125,341 @@ def svm_fwd(scores, labels, delta, dscores):  # noqa: F811
     return loss, -1
 
 
+# ------------------------------------------------------------------- conv2d
+# Convolution as im2col + one BLAS product. cols has shape (C*K*K, N*Ho*Wo): row
+# r = (c*K + kh)*K + kw holds, for every output position, the input pixel that
+# weight W[:, c, kh, kw] multiplies (0 in the padding). Then
+#   y (F, N*Ho*Wo) = W.reshape(F, -1) @ cols,  dW = dy @ cols.T,  dcols = W.T @ dy
+# and conv_out / conv_dout_t move between the (F, N, P) and (N, F, P) layouts.
+
+
+@_loop
+def conv_im2col(x, k, stride, pad, ho, wo, cols):
+    n_, c_, h, w = x.shape
+    p = ho * wo
+    for c in range(c_):
+        for kh in range(k):
+            lo_h = 0
+            if pad > kh:
+                lo_h = (pad - kh + stride - 1) // stride
+            hi_h = (h - 1 - kh + pad) // stride + 1
+            if hi_h > ho:
+                hi_h = ho
+            for kw in range(k):
+                lo_w = 0
+                if pad > kw:
+                    lo_w = (pad - kw + stride - 1) // stride
+                hi_w = (w - 1 - kw + pad) // stride + 1
+                if hi_w > wo:
+                    hi_w = wo
+                if hi_w < lo_w:
+                    hi_w = lo_w
+                r = (c * k + kh) * k + kw
+                for n in range(n_):
+                    base = n * p
+                    for i in range(ho):
+                        row = base + i * wo
+                        if i < lo_h or i >= hi_h:
+                            for j in range(wo):
+                                cols[r, row + j] = 0.0
+                            continue
+                        ih = i * stride + kh - pad
+                        for j in range(lo_w):
+                            cols[r, row + j] = 0.0
+                        off = kw - pad
+                        for j in range(lo_w, hi_w):
+                            cols[r, row + j] = x[n, c, ih, j * stride + off]
+                        for j in range(hi_w, wo):
+                            cols[r, row + j] = 0.0
+
+
+@_twin
+def conv_im2col(x, k, stride, pad, ho, wo, cols):  # noqa: F811
+    n_, c_, h, w = x.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    view = cols.reshape(c_, k, k, n_, ho, wo)
+    for kh in range(k):
+        for kw in range(k):
+            patch = xp[:, :, kh:kh + stride * (ho - 1) + 1:stride, kw:kw + stride * (wo - 1) + 1:stride]
+            view[:, kh, kw] = patch.transpose(1, 0, 2, 3)
+
+
+@_loop
+def conv_col2im(dcols, k, stride, pad, ho, wo, dx):
+    n_, c_, h, w = dx.shape
+    p = ho * wo
+    for n in range(n_):
+        for c in range(c_):
+            for i in range(h):
+                for j in range(w):
+                    dx[n, c, i, j] = 0.0
+    for c in range(c_):
+        for kh in range(k):
+            lo_h = 0
+            if pad > kh:
+                lo_h = (pad - kh + stride - 1) // stride
+            hi_h = (h - 1 - kh + pad) // stride + 1
+            if hi_h > ho:
+                hi_h = ho
+            for kw in range(k):
+                lo_w = 0
+                if pad > kw:
+                    lo_w = (pad - kw + stride - 1) // stride
+                hi_w = (w - 1 - kw + pad) // stride + 1
+                if hi_w > wo:
+                    hi_w = wo
+                r = (c * k + kh) * k + kw
+                off = kw - pad
+                for n in range(n_):
+                    base = n * p
+                    for i in range(lo_h, hi_h):
+                        ih = i * stride + kh - pad
+                        row = base + i * wo
+                        for j in range(lo_w, hi_w):
+                            dx[n, c, ih, j * stride + off] += dcols[r, row + j]
+
+
+@_twin
+def conv_col2im(dcols, k, stride, pad, ho, wo, dx):  # noqa: F811
+    n_, c_, h, w = dx.shape
+    dxp = np.zeros((n_, c_, h + 2 * pad, w + 2 * pad), dx.dtype)
+    view = dcols.reshape(c_, k, k, n_, ho, wo)
+    for kh in range(k):
+        for kw in range(k):
+            dxp[:, :, kh:kh + stride * (ho - 1) + 1:stride, kw:kw + stride * (wo - 1) + 1:stride] += \
+                view[:, kh, kw].transpose(1, 0, 2, 3)
+    dx[...] = dxp[:, :, pad:pad + h, pad:pad + w]
+
+
+@_loop
+def conv_out(y, b, out):
+    """out (N, F, P) = y (F, N, P) moved to image-major order, plus the bias of each filter."""
+    f_, n_, p = y.shape
+    for n in range(n_):
+        for f in range(f_):
+            bf = b[f]
+            for q in range(p):
+                out[n, f, q] = y[f, n, q] + bf
+
+
+@_twin
+def conv_out(y, b, out):  # noqa: F811
+    np.add(y.transpose(1, 0, 2), b[None, :, None], out=out)
+
+
+@_loop
+def conv_dout_t(d, out):
+    """out (F, N, P) = d (N, F, P) transposed, for the weight and input gradient products."""
+    n_, f_, p = d.shape
+    for n in range(n_):
+        for f in range(f_):
+            for q in range(p):
+                out[f, n, q] = d[n, f, q]
+
+
+@_twin
+def conv_dout_t(d, out):  # noqa: F811
+    out[...] = d.transpose(1, 0, 2)
+
+
+# ------------------------------------------------------------------ pooling
+# pool windows of size x size every `stride` pixels, no padding. max_pool_fwd records,
+# per output, the flat index (ih * W + iw) of the winning pixel (the first of equals).
+
+
+@_loop
+def max_pool_fwd(x, size, stride, out, idx):
+    n_, c_, h, w = x.shape
+    ho, wo = out.shape[2], out.shape[3]
+    for n in range(n_):
+        for c in range(c_):
+            for i in range(ho):
+                for j in range(wo):
+                    i0 = i * stride
+                    j0 = j * stride
+                    best = x[n, c, i0, j0]
+                    at = i0 * w + j0
+                    for a in range(size):
+                        for b in range(size):
+                            v = x[n, c, i0 + a, j0 + b]
+                            if v > best:
+                                best = v
+                                at = (i0 + a) * w + j0 + b
+                    out[n, c, i, j] = best
+                    idx[n, c, i, j] = at
+
+
+@_twin
+def max_pool_fwd(x, size, stride, out, idx):  # noqa: F811
+    n_, c_, h, w = x.shape
+    ho, wo = out.shape[2], out.shape[3]
+    best = np.full(out.shape, -np.inf, dtype=x.dtype)
+    at = np.zeros(out.shape, dtype=np.int64)
+    ii, jj = np.meshgrid(np.arange(ho) * stride, np.arange(wo) * stride, indexing="ij")
+    for a in range(size):
+        for b in range(size):
+            v = x[:, :, a:a + stride * (ho - 1) + 1:stride, b:b + stride * (wo - 1) + 1:stride]
+            better = v > best
+            best = np.where(better, v, best)
+            at = np.where(better, (ii + a) * w + jj + b, at)
+    out[...] = best
+    idx[...] = at
+
+
+@_loop
+def max_pool_bwd(g, idx, dx):
+    n_, c_, h, w = dx.shape
+    ho, wo = g.shape[2], g.shape[3]
+    for n in range(n_):
+        for c in range(c_):
+            for i in range(h):
+                for j in range(w):
+                    dx[n, c, i, j] = 0.0
+            for i in range(ho):
+                for j in range(wo):
+                    k = idx[n, c, i, j]
+                    dx[n, c, k // w, k % w] += g[n, c, i, j]
+
+
+@_twin
+def max_pool_bwd(g, idx, dx):  # noqa: F811
+    n_, c_, h, w = dx.shape
+    flat = np.zeros((n_ * c_, h * w), dx.dtype)
+    rows = np.repeat(np.arange(n_ * c_), g.shape[2] * g.shape[3])
+    np.add.at(flat, (rows, idx.reshape(-1)), g.reshape(-1))
+    dx[...] = flat.reshape(dx.shape)
+
+
+@_loop
+def avg_pool_fwd(x, size, stride, out):
+    n_, c_, h, w = x.shape
+    ho, wo = out.shape[2], out.shape[3]
+    inv = 1.0 / (size * size)
+    for n in range(n_):
+        for c in range(c_):
+            for i in range(ho):
+                for j in range(wo):
+                    s = 0.0
+                    for a in range(size):
+                        for b in range(size):
+                            s += x[n, c, i * stride + a, j * stride + b]
+                    out[n, c, i, j] = s * inv
+
+
+@_twin
+def avg_pool_fwd(x, size, stride, out):  # noqa: F811
+    ho, wo = out.shape[2], out.shape[3]
+    s = np.zeros(out.shape, np.float64)
+    for a in range(size):
+        for b in range(size):
+            s += x[:, :, a:a + stride * (ho - 1) + 1:stride, b:b + stride * (wo - 1) + 1:stride]
+    out[...] = s / (size * size)
+
+
+@_loop
+def avg_pool_bwd(g, size, stride, dx):
+    n_, c_, h, w = dx.shape
+    ho, wo = g.shape[2], g.shape[3]
+    inv = 1.0 / (size * size)
+    for n in range(n_):
+        for c in range(c_):
+            for i in range(h):
+                for j in range(w):
+                    dx[n, c, i, j] = 0.0
+            for i in range(ho):
+                for j in range(wo):
+                    v = g[n, c, i, j] * inv
+                    for a in range(size):
+                        for b in range(size):
+                            dx[n, c, i * stride + a, j * stride + b] += v
+
+
+@_twin
+def avg_pool_bwd(g, size, stride, dx):  # noqa: F811
+    ho, wo = g.shape[2], g.shape[3]
+    dx[...] = 0.0
+    v = g / (size * size)
+    for a in range(size):
+        for b in range(size):
+            dx[:, :, a:a + stride * (ho - 1) + 1:stride, b:b + stride * (wo - 1) + 1:stride] += v
+
+
+# ---------------------------------------------------------------- batchnorm
+# x viewed as (N, C, P): per-feature batchnorm is P = 1, spatial (per-channel) is P = H*W.
+# Train forward: batch mean/biased variance per channel, xhat = (x - mean) * invstd,
+# out = gamma * xhat + beta, and running = momentum * running + (1 - momentum) * batch.
+
+
+@_loop
+def batchnorm_fwd(x, gamma, beta, eps, momentum, out, xhat, invstd, run_mean, run_var):
+    n_, c_, p = x.shape
+    m = n_ * p
+    for c in range(c_):
+        s = 0.0
+        for n in range(n_):
+            for q in range(p):
+                s += x[n, c, q]
+        mu = s / m
+        v = 0.0
+        for n in range(n_):
+            for q in range(p):
+                d = x[n, c, q] - mu
+                v += d * d
+        var = v / m
+        inv = 1.0 / math.sqrt(var + eps)
+        invstd[c] = inv
+        gc = gamma[c]
+        bc = beta[c]
+        for n in range(n_):
+            for q in range(p):
+                xh = (x[n, c, q] - mu) * inv
+                xhat[n, c, q] = xh
+                out[n, c, q] = gc * xh + bc
+        run_mean[c] = momentum * run_mean[c] + (1.0 - momentum) * mu
+        run_var[c] = momentum * run_var[c] + (1.0 - momentum) * var
+
+
+@_twin
+def batchnorm_fwd(x, gamma, beta, eps, momentum, out, xhat, invstd, run_mean, run_var):  # noqa: F811
+    mu = x.mean(axis=(0, 2))
+    var = x.var(axis=(0, 2))
+    invstd[...] = 1.0 / np.sqrt(var + eps)
+    xhat[...] = (x - mu[None, :, None]) * invstd[None, :, None]
+    out[...] = gamma[None, :, None] * xhat + beta[None, :, None]
+    run_mean[...] = momentum * run_mean + (1.0 - momentum) * mu
+    run_var[...] = momentum * run_var + (1.0 - momentum) * var
+
+
+@_loop
+def batchnorm_bwd(g, xhat, gamma, invstd, dx, dgamma, dbeta):
+    """dx = gamma * invstd / M * (M g - sum g - xhat * sum(g xhat)), M = N * P."""
+    n_, c_, p = g.shape
+    m = n_ * p
+    for c in range(c_):
+        sb = 0.0
+        sg = 0.0
+        for n in range(n_):
+            for q in range(p):
+                gv = g[n, c, q]
+                sb += gv
+                sg += gv * xhat[n, c, q]
+        dbeta[c] = sb
+        dgamma[c] = sg
+        k = gamma[c] * invstd[c] / m
+        for n in range(n_):
+            for q in range(p):
+                dx[n, c, q] = k * (m * g[n, c, q] - sb - xhat[n, c, q] * sg)
+
+
+@_twin
+def batchnorm_bwd(g, xhat, gamma, invstd, dx, dgamma, dbeta):  # noqa: F811
+    m = g.shape[0] * g.shape[2]
+    dbeta[...] = g.sum(axis=(0, 2))
+    dgamma[...] = (g * xhat).sum(axis=(0, 2))
+    k = gamma * invstd / m
+    dx[...] = k[None, :, None] * (m * g - dbeta[None, :, None] - xhat * dgamma[None, :, None])
+
+
 # ------------------------------------------------------------ example args
 
 
@@ -137,3 +472,67 @@ def _labels_case(dtype):
 
 signatures.register("softmax_ce_fwd", lambda dtype: (*_labels_case(dtype), np.empty((5, 4), dtype)))
 signatures.register("svm_fwd", lambda dtype: (*_labels_case(dtype), 1.0, np.empty((5, 4), dtype)))
+
+
+def _conv_case(dtype, stride=1, pad=1):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 3, 5, 6)).astype(dtype)
+    k = 3
+    ho, wo = (5 - k + 2 * pad) // stride + 1, (6 - k + 2 * pad) // stride + 1
+    return x, k, stride, pad, ho, wo
+
+
+def _im2col_args(dtype):
+    x, k, s, p, ho, wo = _conv_case(dtype)
+    return x, k, s, p, ho, wo, np.empty((3 * k * k, 2 * ho * wo), dtype)
+
+
+def _col2im_args(dtype):
+    x, k, s, p, ho, wo = _conv_case(dtype, stride=2, pad=1)
+    dcols = np.random.default_rng(2).standard_normal((3 * k * k, 2 * ho * wo)).astype(dtype)
+    return dcols, k, s, p, ho, wo, np.empty_like(x)
+
+
+def _pool_input(dtype):
+    return np.random.default_rng(3).standard_normal((2, 3, 6, 7)).astype(dtype)
+
+
+def _max_pool_bwd_args(dtype):
+    x = _pool_input(dtype)
+    out = np.empty((2, 3, 2, 3), dtype)
+    idx = np.empty(out.shape, np.int64)
+    TWINS["max_pool_fwd"](x, 3, 2, out, idx)
+    g = np.random.default_rng(4).standard_normal(out.shape).astype(dtype)
+    return g, idx, np.empty_like(x)
+
+
+def _bn_args(dtype):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((4, 3, 5)).astype(dtype)
+    c = np.ones(3, dtype)
+    return (x, (1.0 + rng.random(3)).astype(dtype), rng.standard_normal(3).astype(dtype), 1e-5, 0.9,
+            np.empty_like(x), np.empty_like(x), np.empty(3, dtype), 0 * c, c.copy())
+
+
+def _bn_bwd_args(dtype):
+    rng = np.random.default_rng(6)
+    g = rng.standard_normal((4, 3, 5)).astype(dtype)
+    xhat = rng.standard_normal((4, 3, 5)).astype(dtype)
+    return (g, xhat, (1.0 + rng.random(3)).astype(dtype), (0.5 + rng.random(3)).astype(dtype),
+            np.empty_like(g), np.empty(3, dtype), np.empty(3, dtype))
+
+
+signatures.register("conv_im2col", _im2col_args)
+signatures.register("conv_col2im", _col2im_args)
+signatures.register("conv_out", lambda dtype: (np.random.default_rng(7).standard_normal((4, 2, 6)).astype(dtype),
+                                               np.arange(4, dtype=dtype), np.empty((2, 4, 6), dtype)))
+signatures.register("conv_dout_t", lambda dtype: (np.random.default_rng(8).standard_normal((2, 4, 6)).astype(dtype),
+                                                  np.empty((4, 2, 6), dtype)))
+signatures.register("max_pool_fwd", lambda dtype: (_pool_input(dtype), 3, 2, np.empty((2, 3, 2, 3), dtype),
+                                                   np.empty((2, 3, 2, 3), np.int64)))
+signatures.register("max_pool_bwd", _max_pool_bwd_args)
+signatures.register("avg_pool_fwd", lambda dtype: (_pool_input(dtype), 2, 2, np.empty((2, 3, 3, 3), dtype)))
+signatures.register("avg_pool_bwd", lambda dtype: (np.random.default_rng(9).standard_normal((2, 3, 3, 3)).astype(dtype),
+                                                   2, 2, np.empty((2, 3, 6, 7), dtype)))
+signatures.register("batchnorm_fwd", _bn_args)
+signatures.register("batchnorm_bwd", _bn_bwd_args)
