@@ -1,1 +1,57 @@
-"""The Qt GUI of Backprop Studio: it shows and edits what graphcore owns."""
+"""The Qt GUI of Backprop Studio: it shows and edits what graphcore owns.
+
+Importing this package is cheap; the window's modules load on first use so that
+`python main.py render ...` and the tests pay only for what they use.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+NO_RECOVERY_ENV = "BACKPROP_NO_AUTOSAVE_RECOVERY_PROMPT"
+
+
+def application():
+    """The QApplication, created (with names and the saved theme) if there is none yet."""
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(sys.argv[:1])
+        app.setApplicationName("Backprop Studio")
+        app.setOrganizationName("backprop-studio")
+        app.setApplicationDisplayName("Backprop Studio")
+        from . import settings, theme
+
+        theme.apply_theme(settings.theme_name(), app)
+    elif app.property("backpropTheme") is None:
+        from . import settings, theme
+
+        theme.apply_theme(settings.theme_name(), app)
+    return app
+
+
+def create_main_window(path: str | None = None, offer_recovery: bool | None = None):
+    """The main window, with `path` loaded when given; does not enter the event loop.
+
+    offer_recovery: None asks about a crashed session's autosave unless the environment
+    variable BACKPROP_NO_AUTOSAVE_RECOVERY_PROMPT=1 is set (the tests set it); True asks;
+    False skips the check.
+    """
+    application()
+    from .main_window import MainWindow
+
+    window = MainWindow()
+    if offer_recovery is None:
+        offer_recovery = os.environ.get(NO_RECOVERY_ENV, "") not in ("1", "true", "yes")
+    recovered = window.offer_recovery(ask=True) if offer_recovery else False
+    if path and not recovered:
+        window.open_file(path)
+    return window
+
+
+def run_gui(path: str | None = None) -> int:
+    app = application()
+    window = create_main_window(path)
+    window.show()
+    return app.exec()

@@ -1,0 +1,74 @@
+"""One open graph: the model, where it lives on disk, and its undo history.
+
+The undo stack's clean state is the saved state, so undoing back to the last
+save clears the modified flag again. `mark_modified` covers edits that bypass
+the stack (a recovered autosave, training that changes weights).
+"""
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoStack
+
+import graphcore as gc
+
+
+class Document(QObject):
+    modified_changed = Signal(bool)
+    path_changed = Signal(str)
+
+    def __init__(self, graph: gc.Graph | None = None, path: str | None = None,
+                 undo_stack: QUndoStack | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.graph = graph if graph is not None else gc.Graph()
+        self.path = os.path.abspath(path) if path else None
+        self.undo_stack = undo_stack if undo_stack is not None else QUndoStack(self)
+        self.title_hint: str | None = None  # shown while there is no path (an example's file name)
+        self._forced = False
+        self._last = False
+        self.undo_stack.cleanChanged.connect(self._emit_if_changed)
+
+    @property
+    def modified(self) -> bool:
+        return self._forced or not self.undo_stack.isClean()
+
+    def mark_modified(self) -> None:
+        self._forced = True
+        self._emit_if_changed()
+
+    def mark_saved(self, path: str | None = None) -> None:
+        if path is not None:
+            path = os.path.abspath(path)
+            if path != self.path:
+                self.path = path
+                self.path_changed.emit(path)
+        self._forced = False
+        self.undo_stack.setClean()
+        self._emit_if_changed()
+
+    @property
+    def display_name(self) -> str:
+        if self.path:
+            return os.path.basename(self.path)
+        return self.title_hint or "Untitled"
+
+    def save(self, path: str | None = None) -> None:
+        """Write the graph (atomically, via graphcore) and mark it clean; raises OSError/ValueError."""
+        target = path or self.path
+        if not target:
+            raise ValueError("the document has no file name yet")
+        gc.save(self.graph, target)
+        self.mark_saved(target)
+
+    @classmethod
+    def load(cls, path: str, parent: QObject | None = None) -> "Document":
+        """Read a graph file; raises gc.GraphFormatError naming the file and JSON path."""
+        graph = gc.load(path)
+        return cls(graph, path, parent=parent)
+
+    def _emit_if_changed(self, *_args) -> None:
+        now = self.modified
+        if now != self._last:
+            self._last = now
+            self.modified_changed.emit(now)

@@ -1,0 +1,737 @@
+"""The main window: one document on a canvas, with the palette, inspector, problems and history docks.
+
+It owns the menus and the file life cycle (new, open, save, recent, examples, export,
+autosave and recovery, the unsaved-changes prompt) and hands every graph edit to the
+canvas scene, which pushes undo commands. Other parts of the app (the run view) hook
+in through `document_changed`, `self.scene`, `self.view`, `self.menus` and `self.toolbar`.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from importlib import metadata
+
+from PySide6.QtCore import QByteArray, QPoint, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence, QUndoGroup
+from PySide6.QtWidgets import (
+    QApplication, QDialog, QDialogButtonBox, QDockWidget, QFileDialog, QHeaderView, QLabel, QMainWindow, QMenu,
+    QMessageBox, QTableWidget, QTableWidgetItem, QToolBar, QUndoView, QVBoxLayout, QWidget,
+)
+
+import graphcore as gc
+
+from . import settings as app_settings
+from . import theme
+from .autosave import Autosaver, Recovery, find_recoverable
+from .canvas.scene import GraphScene
+from .canvas.view import GraphView
+from .document import Document
+from .inspector import InspectorDock
+from .palette import PaletteDock
+from .problems_dock import ProblemsDock
+
+APP_NAME = "Backprop Studio"
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXAMPLES_DIR = os.path.join(ROOT, "resources", "examples")
+FILE_FILTER = "Backprop Studio graphs (*.json);;All files (*)"
+STATE_VERSION = 1
+
+# Gestures the canvas handles itself (listed in Help > Keyboard shortcuts next to the actions).
+CANVAS_GESTURES = [
+    ("Tab", "Search ops at the cursor and add one"),
+    ("Drag from a port", "Wire an output to an input (or the reverse)"),
+    ("Drag a wire's end", "Re-route or disconnect it"),
+    ("Wheel", "Zoom around the cursor"),
+    ("Middle-drag / Space+drag", "Pan"),
+    ("Drag on empty canvas", "Rubber-band selection"),
+    ("Double-click a title", "Rename the node"),
+]
+
+
+def example_files() -> list[str]:
+    try:
+        names = sorted(n for n in os.listdir(EXAMPLES_DIR) if n.endswith(".json"))
+    except OSError:
+        return []
+    return [os.path.join(EXAMPLES_DIR, n) for n in names]
+
+
+def versions() -> dict[str, str]:
+    """Versions for the About box; numba and pyqtgraph are read from metadata, not imported (startup time)."""
+    from PySide6 import QtCore
+    import PySide6
+    import numpy
+
+    def dist(name: str) -> str:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    return {
+        APP_NAME: gc.__version__,
+        "Python": sys.version.split()[0],
+        "Qt": QtCore.qVersion(),
+        "PySide6": PySide6.__version__,
+        "numpy": numpy.__version__,
+        "numba": dist("numba"),
+        "pyqtgraph": dist("pyqtgraph"),
+    }
+
+
+class MainWindow(QMainWindow):
+    document_changed = Signal(object)  # the new Document
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("mainWindow")
+        self.setDockNestingEnabled(True)
+        self.document: Document | None = None
+        self.scene: GraphScene | None = None
+        self.view: GraphView | None = None
+        self.autosaver: Autosaver | None = None
+        self._add_count = 0
+        self.undo_group = QUndoGroup(self)
+        self.menus: dict[str, QMenu] = {}
+
+        self.palette_dock = PaletteDock(self)
+        self.inspector_dock = InspectorDock(self)
+        self.problems_dock = ProblemsDock(self)
+        self.history_dock = QDockWidget("History", self)
+        self.history_dock.setObjectName("historyDock")
+        self.undo_view = QUndoView(self.undo_group, self.history_dock)
+        self.undo_view.setObjectName("undoView")
+        self.undo_view.setEmptyLabel("<opened>")
+        self.history_dock.setWidget(self.undo_view)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.palette_dock)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.inspector_dock)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.problems_dock)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.history_dock)
+        self.splitDockWidget(self.inspector_dock, self.history_dock, Qt.Orientation.Vertical)
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [210, 290], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.problems_dock], [110], Qt.Orientation.Vertical)
+        self.resizeDocks([self.inspector_dock, self.history_dock], [520, 180], Qt.Orientation.Vertical)
+
+        self.palette_dock.op_activated.connect(self.add_op_at_centre)
+        self.problems_dock.node_requested.connect(self.select_and_centre)
+        self.problems_dock.problems_changed.connect(self._on_problems)
+
+        self.status_label = QLabel(self)
+        self.status_label.setObjectName("statusCounts")
+        self.statusBar().addPermanentWidget(self.status_label)
+        self.statusBar().setSizeGripEnabled(False)
+
+        self._create_actions()
+        self._create_menus()
+        self._create_toolbar()
+        self.resize(1400, 860)
+        self._restore_settings()
+        self.set_document(Document(parent=self))
+
+    # ================================================================ actions and menus
+    def _action(self, name: str, text: str, slot=None, shortcut=None, tip: str = "", checkable=False) -> QAction:
+        act = QAction(text, self)
+        act.setObjectName(name)
+        if shortcut is not None:
+            shortcuts = shortcut if isinstance(shortcut, list) else [shortcut]
+            act.setShortcuts([QKeySequence(s) for s in shortcuts])
+        if tip:
+            act.setStatusTip(tip)
+            act.setToolTip(tip)
+        act.setCheckable(checkable)
+        if slot is not None:
+            act.triggered.connect(slot)
+        self.addAction(act)  # shortcuts work even when the menu bar is hidden
+        return act
+
+    def _create_actions(self) -> None:
+        K = QKeySequence.StandardKey
+        a = self._action
+        self.actionNew = a("actionNew", "&New", self.new_file, K.New, "Start an empty graph")
+        self.actionOpen = a("actionOpen", "&Open…", self.open_dialog, K.Open, "Open a graph file")
+        self.actionSave = a("actionSave", "&Save", self.save, K.Save, "Save the graph")
+        self.actionSaveAs = a("actionSaveAs", "Save &As…", self.save_as, K.SaveAs, "Save the graph under a new name")
+        self.actionExportImage = a("actionExportImage", "&Export Image…", self.export_dialog, "Ctrl+E",
+                                   "Export the canvas as PNG or SVG")
+        self.actionClose = a("actionQuit", "&Quit", self.close, K.Quit, "Quit Backprop Studio")
+
+        self.actionUndo = self.undo_group.createUndoAction(self, "&Undo")
+        self.actionUndo.setObjectName("actionUndo")
+        self.actionUndo.setShortcuts([QKeySequence(K.Undo)])
+        self.actionRedo = self.undo_group.createRedoAction(self, "&Redo")
+        self.actionRedo.setObjectName("actionRedo")
+        self.actionRedo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.addAction(self.actionUndo)
+        self.addAction(self.actionRedo)
+        self.actionHistory = self.history_dock.toggleViewAction()
+        self.actionHistory.setObjectName("actionHistory")
+        self.actionHistory.setText("Undo &History")
+        self.actionCut = a("actionCut", "Cu&t", self.cut, K.Cut, "Cut the selected nodes")
+        self.actionCopy = a("actionCopy", "&Copy", self.copy, K.Copy, "Copy the selected nodes (as graph JSON)")
+        self.actionPaste = a("actionPaste", "&Paste", self.paste, K.Paste, "Paste nodes at the cursor")
+        self.actionDuplicate = a("actionDuplicate", "D&uplicate", self._scene_call("duplicate_selected"), "Ctrl+D",
+                                 "Duplicate the selected nodes")
+        self.actionDelete = a("actionDelete", "&Delete", self._scene_call("delete_selected"),
+                              [QKeySequence.StandardKey.Delete, "Backspace"], "Delete the selected nodes")
+        self.actionRename = a("actionRename", "&Rename", self.rename_selected, "F2", "Rename the selected node")
+        self.actionSelectAll = a("actionSelectAll", "Select &All", self.select_all, K.SelectAll)
+        self.actionSnap = a("actionSnapToGrid", "S&nap to Grid", self.set_snap, None,
+                            "Snap nodes to the grid while moving", checkable=True)
+
+        self.actionFrame = a("actionFrame", "&Frame Selection", self._view_call("frame_selection"), "F",
+                             "Frame the selection, or everything")
+        self.actionAutoLayout = a("actionAutoLayout", "Auto &Layout", self._scene_call("auto_layout"), "L",
+                                  "Arrange the graph left to right in layers")
+        self.theme_group = QActionGroup(self)
+        self.actionThemeDark = a("actionThemeDark", "&Dark", lambda: self.set_theme("dark"), checkable=True)
+        self.actionThemeLight = a("actionThemeLight", "&Light", lambda: self.set_theme("light"), checkable=True)
+        self.theme_group.addAction(self.actionThemeDark)
+        self.theme_group.addAction(self.actionThemeLight)
+
+        self.actionShortcuts = a("actionShortcuts", "&Keyboard Shortcuts", self.show_shortcuts, "Ctrl+/")
+        self.actionAbout = a("actionAbout", "&About Backprop Studio", self.show_about)
+
+    def _create_menus(self) -> None:
+        bar = self.menuBar()
+        m = self.menus["file"] = bar.addMenu("&File")
+        m.setObjectName("menuFile")
+        m.addActions([self.actionNew, self.actionOpen])
+        self.recent_menu = m.addMenu("Open &Recent")
+        self.recent_menu.setObjectName("menuRecent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self.examples_menu = m.addMenu("E&xamples")
+        self.examples_menu.setObjectName("menuExamples")
+        self.examples_menu.aboutToShow.connect(self._fill_examples_menu)
+        m.addSeparator()
+        m.addActions([self.actionSave, self.actionSaveAs])
+        m.addSeparator()
+        m.addAction(self.actionExportImage)
+        m.addSeparator()
+        m.addAction(self.actionClose)
+        self._fill_recent_menu()
+        self._fill_examples_menu()
+
+        m = self.menus["edit"] = bar.addMenu("&Edit")
+        m.setObjectName("menuEdit")
+        m.addActions([self.actionUndo, self.actionRedo, self.actionHistory])
+        m.addSeparator()
+        m.addActions([self.actionCut, self.actionCopy, self.actionPaste, self.actionDuplicate, self.actionDelete])
+        m.addSeparator()
+        m.addActions([self.actionRename, self.actionSelectAll])
+        m.addSeparator()
+        m.addAction(self.actionSnap)
+
+        m = self.menus["view"] = bar.addMenu("&View")
+        m.setObjectName("menuView")
+        m.addActions([self.actionFrame, self.actionAutoLayout])
+        m.addSeparator()
+        tm = m.addMenu("&Theme")
+        tm.setObjectName("menuTheme")
+        tm.addActions([self.actionThemeDark, self.actionThemeLight])
+        m.addSeparator()
+        for dock in (self.palette_dock, self.inspector_dock, self.problems_dock, self.history_dock):
+            m.addAction(dock.toggleViewAction())
+
+        m = self.menus["help"] = bar.addMenu("&Help")
+        m.setObjectName("menuHelp")
+        m.addActions([self.actionShortcuts, self.actionAbout])
+
+    def _create_toolbar(self) -> None:
+        tb = self.toolbar = QToolBar("Main", self)
+        tb.setObjectName("mainToolBar")
+        tb.setMovable(False)
+        tb.setIconSize(QSize(16, 16))
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        tb.addActions([self.actionNew, self.actionOpen, self.actionSave])
+        tb.addSeparator()
+        tb.addActions([self.actionUndo, self.actionRedo])
+        tb.addSeparator()
+        tb.addActions([self.actionFrame, self.actionAutoLayout])
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
+
+    def _scene_call(self, method: str):
+        def call() -> None:
+            if self.scene is not None:
+                getattr(self.scene, method)()
+        return call
+
+    def _view_call(self, method: str):
+        def call() -> None:
+            if self.view is not None:
+                getattr(self.view, method)()
+        return call
+
+    # ================================================================ documents
+    def set_document(self, doc: Document) -> None:
+        """Show `doc`, discarding the current one (call maybe_save first)."""
+        old = self.document
+        if old is not None:
+            if self.autosaver is not None:
+                self.autosaver.close()
+                self.autosaver = None
+            self.undo_group.removeStack(old.undo_stack)
+        old_scene = self.scene
+        doc.setParent(self)
+        self.document = doc
+        self.undo_group.addStack(doc.undo_stack)
+        self.undo_group.setActiveStack(doc.undo_stack)
+        self.scene = GraphScene(doc.graph, doc.undo_stack)
+        self.scene.setParent(self)
+        self.scene.snap_to_grid = self.actionSnap.isChecked()
+        self.scene.status_message.connect(self.show_status)
+        self.scene.selection_ids_changed.connect(self.inspector_dock.show_selection)
+        self.view = GraphView(self.scene)
+        self.view.setObjectName("graphView")
+        self._apply_canvas_theme()
+        self.setCentralWidget(self.view)  # deletes the old view
+        if old_scene is not None:
+            _detach_scene(old_scene)
+            old_scene.deleteLater()
+        self.inspector_dock.set_document(doc.graph, doc.undo_stack)
+        self.problems_dock.set_graph(doc.graph)
+        doc.graph.changed.sub(self._schedule_counts)
+        if old is not None:
+            old.graph.changed.unsub(self._schedule_counts)
+            old.deleteLater()
+        doc.modified_changed.connect(self._update_title)
+        doc.path_changed.connect(self._update_title)
+        self.autosaver = Autosaver(doc, parent=self)
+        self.autosaver.failed.connect(self.show_status)
+        self._update_title()
+        self._update_counts()
+        QTimer.singleShot(0, self._frame_all)
+        self.document_changed.emit(doc)
+
+    def _frame_all(self) -> None:
+        if self.view is not None and self.scene is not None:
+            self.scene.clearSelection()
+            self.view.frame_selection()
+
+    def _update_title(self, *_args) -> None:
+        doc = self.document
+        star = "*" if doc.modified else ""
+        self.setWindowTitle(f"{doc.display_name}{star} — {APP_NAME}")
+        self.setWindowFilePath(doc.path or "")
+
+    def _schedule_counts(self) -> None:
+        if not hasattr(self, "_counts_timer"):
+            self._counts_timer = QTimer(self)
+            self._counts_timer.setSingleShot(True)
+            self._counts_timer.setInterval(100)
+            self._counts_timer.timeout.connect(self._update_counts)
+        self._counts_timer.start()
+
+    def _update_counts(self) -> None:
+        g = self.document.graph
+        n, e = len(g.nodes), len(g.edges)
+        self.status_label.setText(f"{n} node{'s' * (n != 1)} · {e} wire{'s' * (e != 1)}")
+
+    def _on_problems(self, problems: list) -> None:
+        if self.scene is not None:
+            self.scene.set_problems(problems)
+
+    def show_status(self, message: str) -> None:
+        self.statusBar().showMessage(message, 6000)
+
+    # ---------------------------------------------------------------- unsaved changes
+    def ask_unsaved_changes(self) -> QMessageBox.StandardButton:
+        """Save / Discard / Cancel for the current document (tests monkeypatch QMessageBox.question)."""
+        B = QMessageBox.StandardButton
+        return QMessageBox.question(
+            self, APP_NAME, f"Save the changes to {self.document.display_name} before closing it?",
+            B.Save | B.Discard | B.Cancel, B.Save)
+
+    def maybe_save(self) -> bool:
+        """True if it is fine to discard the current document (saved, discarded, or unmodified)."""
+        if self.document is None or not self.document.modified:
+            return True
+        B = QMessageBox.StandardButton
+        answer = self.ask_unsaved_changes()
+        if answer == B.Save:
+            return self.save()
+        return answer == B.Discard
+
+    # ---------------------------------------------------------------- file actions
+    def new_file(self) -> bool:
+        if not self.maybe_save():
+            return False
+        self.set_document(Document(parent=self))
+        self.show_status("New graph")
+        return True
+
+    def open_dialog(self) -> None:
+        start = os.path.dirname(self.document.path) if self.document.path else os.getcwd()
+        path, _ = QFileDialog.getOpenFileName(self, "Open graph", start, FILE_FILTER)
+        if path:
+            self.open_file(path)
+
+    def open_file(self, path: str, example: bool = False) -> bool:
+        """Load `path`; on a bad file show the loader's message and keep the current graph.
+
+        With unsaved changes the person is asked first (after the file has loaded fine).
+        An example opens as an untitled copy so saving never overwrites the shipped file.
+        """
+        try:
+            graph = gc.load(path)
+        except (gc.GraphFormatError, gc.GraphError, OSError, ValueError) as exc:
+            self.show_error("Cannot open file", f"Could not open {os.path.basename(path)}.", str(exc))
+            return False
+        if not self.maybe_save():
+            return False
+        if example:
+            doc = Document(graph, None, parent=self)
+            doc.title_hint = os.path.basename(path)
+        else:
+            doc = Document(graph, path, parent=self)
+            app_settings.add_recent_file(path)
+            self._fill_recent_menu()
+        self.set_document(doc)
+        self.show_status(f"Opened {os.path.basename(path)}")
+        return True
+
+    def open_example(self, path: str) -> bool:
+        return self.open_file(path, example=True)
+
+    def save(self) -> bool:
+        if self.document.path:
+            return self.save_file(self.document.path)
+        return self.save_as()
+
+    def save_as(self) -> bool:
+        doc = self.document
+        start = doc.path or os.path.join(os.getcwd(), getattr(doc, "title_hint", None) or "graph.json")
+        path, _ = QFileDialog.getSaveFileName(self, "Save graph", start, FILE_FILTER)
+        if not path:
+            return False
+        if not os.path.splitext(path)[1]:
+            path += ".json"
+        return self.save_file(path)
+
+    def save_file(self, path: str) -> bool:
+        """Write the graph to `path` (atomically); errors go to a message box. True on success."""
+        try:
+            self.document.save(path)
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            self.show_error("Cannot save file", f"Could not save {os.path.basename(path)}.", f"{path}: {reason}")
+            return False
+        app_settings.add_recent_file(path)
+        self._fill_recent_menu()
+        self.show_status(f"Saved {os.path.basename(path)}")
+        return True
+
+    def export_dialog(self) -> None:
+        base = os.path.splitext(self.document.display_name)[0] or "graph"
+        start = os.path.join(os.path.dirname(self.document.path or os.path.join(os.getcwd(), "x")), base + ".png")
+        path, chosen = QFileDialog.getSaveFileName(self, "Export image", start,
+                                                   "PNG image (*.png);;SVG image (*.svg)")
+        if not path:
+            return
+        if not os.path.splitext(path)[1]:
+            path += ".svg" if "svg" in chosen.lower() else ".png"
+        self.export_image(path)
+
+    def export_image(self, path: str) -> bool:
+        ext = os.path.splitext(path)[1].lower()
+        if ext not in (".png", ".svg"):
+            self.show_error("Cannot export", "Choose a .png or .svg file name.", path)
+            return False
+        try:
+            result = self.view.export_image(path)
+        except (OSError, ValueError, RuntimeError) as exc:
+            self.show_error("Cannot export", f"Could not write {os.path.basename(path)}.", str(exc))
+            return False
+        if result is False or not os.path.exists(path):
+            self.show_error("Cannot export", f"Could not write {os.path.basename(path)}.", path)
+            return False
+        self.show_status(f"Exported {os.path.basename(path)}")
+        return True
+
+    def show_error(self, title: str, text: str, detail: str) -> None:
+        """A modal error (tests monkeypatch QMessageBox.critical); the detail is the loader's own message."""
+        self.show_status(detail)
+        QMessageBox.critical(self, title, f"{text}\n\n{detail}")
+
+    # ---------------------------------------------------------------- recent files and examples
+    def _fill_recent_menu(self) -> None:
+        menu = self.recent_menu
+        menu.clear()
+        files = app_settings.recent_files()
+        for i, path in enumerate(files):
+            act = menu.addAction(f"&{i + 1 if i < 9 else 0}  {os.path.basename(path)}")
+            act.setData(path)
+            act.setToolTip(path)
+            act.setStatusTip(path)
+            act.triggered.connect(lambda _=False, p=path: self._open_recent(p))
+        if files:
+            menu.addSeparator()
+            clear = menu.addAction("Clear Recent Files")
+            clear.triggered.connect(self._clear_recent)
+        else:
+            empty = menu.addAction("No recent files")
+            empty.setEnabled(False)
+
+    def _open_recent(self, path: str) -> None:
+        if not os.path.exists(path):
+            app_settings.remove_recent_file(path)
+            self._fill_recent_menu()
+            self.show_error("Cannot open file", f"{os.path.basename(path)} no longer exists.", path)
+            return
+        self.open_file(path)
+
+    def _clear_recent(self) -> None:
+        app_settings.clear_recent_files()
+        self._fill_recent_menu()
+
+    def _fill_examples_menu(self) -> None:
+        menu = self.examples_menu
+        menu.clear()
+        files = example_files()
+        for path in files:
+            title = _example_title(path)
+            act = menu.addAction(title)
+            act.setData(path)
+            act.setStatusTip(os.path.basename(path))
+            act.triggered.connect(lambda _=False, p=path: self.open_example(p))
+        if not files:
+            act = menu.addAction("No examples found")
+            act.setEnabled(False)
+
+    # ---------------------------------------------------------------- editing
+    def add_op_at_centre(self, op: str) -> None:
+        """Palette double-click: add the op near the middle of the visible canvas (staggered)."""
+        if self.scene is None or self.view is None:
+            return
+        centre = self.view.mapToScene(self.view.viewport().rect().center())
+        k = self._add_count % 6
+        self._add_count += 1
+        self.scene.add_node(op, centre + type(centre)(24 * k - 60, 24 * k - 30))
+
+    def cut(self) -> None:
+        if self.scene is not None and self.scene.selected_ids():
+            self.copy()
+            self.scene.delete_selected()
+
+    def copy(self) -> None:
+        if self.scene is None or not self.scene.selected_ids():
+            return
+        text = self.scene.copy_selected()
+        QGuiApplication.clipboard().setText(text)
+        n = len(self.scene.selected_ids())
+        self.show_status(f"Copied {n} node{'s' * (n != 1)}")
+
+    def paste(self) -> None:
+        if self.scene is None:
+            return
+        text = QGuiApplication.clipboard().text()
+        if not text.strip():
+            self.show_status("Nothing to paste")
+            return
+        self.scene.paste(text, self._paste_position())
+
+    def _paste_position(self):
+        view = self.view
+        local = view.mapFromGlobal(view.cursor().pos())
+        if not view.viewport().rect().contains(local):
+            local = view.viewport().rect().center()
+        return view.mapToScene(local)
+
+    def rename_selected(self) -> None:
+        if self.scene is None:
+            return
+        ids = self.scene.selected_ids()
+        if len(ids) != 1:
+            self.show_status("Select one node to rename it")
+            return
+        rename = getattr(self.scene, "rename_selected", None) or getattr(self.scene, "start_rename", None)
+        if rename is not None:
+            rename()
+            return
+        # No in-place editor on the canvas: use the inspector's name field.
+        self.inspector_dock.show_node(ids[0])
+        self.inspector_dock.raise_()
+        field = self.inspector_dock.fields.get("name")
+        if field is not None:
+            field.line.setFocus()
+            field.line.selectAll()
+
+    def select_all(self) -> None:
+        if self.scene is None:
+            return
+        select_all = getattr(self.scene, "select_all", None)
+        if select_all is not None:
+            select_all()
+            return
+        for nid in self.document.graph.nodes:
+            item = self.scene.node_item(nid)
+            if item is not None:
+                item.setSelected(True)
+
+    def set_snap(self, on: bool) -> None:
+        if self.scene is not None:
+            self.scene.snap_to_grid = bool(on)
+        s = app_settings.settings()
+        s.setValue("snapToGrid", bool(on))
+
+    def select_and_centre(self, node_id: str) -> None:
+        if self.scene is None or node_id not in self.document.graph.nodes:
+            return
+        item = self.scene.node_item(node_id)
+        if item is None:
+            return
+        self.scene.clearSelection()
+        item.setSelected(True)
+        self.view.centerOn(item)
+        self.inspector_dock.show_node(node_id)
+
+    # ---------------------------------------------------------------- theme
+    def set_theme(self, name: str) -> None:
+        name = theme.apply_theme(name)
+        app_settings.set_theme_name(name)
+        (self.actionThemeDark if name == "dark" else self.actionThemeLight).setChecked(True)
+        self._apply_canvas_theme()
+
+    def _apply_canvas_theme(self) -> None:
+        name = theme.current_theme()
+        for target in (self.scene, self.view):
+            setter = getattr(target, "set_theme", None)
+            if setter is not None:
+                setter(name)
+        if self.view is not None:
+            self.view.viewport().update()
+
+    # ---------------------------------------------------------------- help
+    def shortcut_rows(self) -> list[tuple[str, str]]:
+        rows = []
+        seen = set()
+        for act in self.actions():
+            keys = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in act.shortcuts()]
+            if not keys or act.objectName() in seen:
+                continue
+            seen.add(act.objectName())
+            rows.append((", ".join(keys), act.text().replace("&", "").rstrip("…")))
+        return rows + CANVAS_GESTURES
+
+    def show_shortcuts(self) -> QDialog:
+        dlg = QDialog(self)
+        dlg.setObjectName("shortcutsDialog")
+        dlg.setWindowTitle("Keyboard Shortcuts")
+        layout = QVBoxLayout(dlg)
+        rows = self.shortcut_rows()
+        table = QTableWidget(len(rows), 2, dlg)
+        table.setObjectName("shortcutsTable")
+        table.setHorizontalHeaderLabels(["Keys", "Action"])
+        table.verticalHeader().hide()
+        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
+        table.setAlternatingRowColors(True)
+        for r, (keys, what) in enumerate(rows):
+            table.setItem(r, 0, QTableWidgetItem(keys))
+            table.setItem(r, 1, QTableWidgetItem(what))
+        table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        table.horizontalHeader().setStretchLastSection(True)
+        layout.addWidget(table)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, dlg)
+        buttons.rejected.connect(dlg.reject)
+        layout.addWidget(buttons)
+        dlg.resize(520, 560)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.show()
+        return dlg
+
+    def about_text(self) -> str:
+        rows = "".join(f"<tr><td>{k}</td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in versions().items())
+        return (f"<h3>{APP_NAME}</h3><p>Wire gates and layers into a computational graph and watch "
+                f"backpropagation happen.</p><table>{rows}</table>")
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, f"About {APP_NAME}", self.about_text())
+
+    # ---------------------------------------------------------------- recovery
+    def offer_recovery(self, ask: bool = True) -> bool:
+        """If a crashed session left an autosave, offer to restore it. True if one was restored."""
+        found = find_recoverable()
+        if not found:
+            return False
+        rec = found[0]
+        if ask and not self.ask_recover(rec):
+            rec.discard()
+            return False
+        try:
+            graph = rec.load()
+        except (gc.GraphFormatError, OSError, ValueError) as exc:
+            rec.discard()
+            self.show_error("Cannot recover", "The autosaved graph could not be read.", str(exc))
+            return False
+        doc = Document(graph, rec.original_path, parent=self)
+        self.set_document(doc)
+        doc.mark_modified()
+        self.autosaver.save_now()  # safe in this session's autosave before the old one goes
+        rec.discard()
+        self.show_status(f"Recovered unsaved changes to {rec.display_name}")
+        return True
+
+    def ask_recover(self, rec: Recovery) -> bool:
+        from datetime import datetime
+
+        when = datetime.fromtimestamp(rec.saved_at).strftime("%Y-%m-%d %H:%M:%S")
+        B = QMessageBox.StandardButton
+        answer = QMessageBox.question(
+            self, "Recover unsaved changes?",
+            f"{APP_NAME} did not close properly last time.\n\nRecover the unsaved changes to "
+            f"{rec.display_name} (autosaved {when})?", B.Yes | B.No, B.Yes)
+        return answer == B.Yes
+
+    # ---------------------------------------------------------------- settings and closing
+    def _restore_settings(self) -> None:
+        s = app_settings.settings()
+        geometry = s.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        state = s.value("window/state")
+        if isinstance(state, QByteArray) and not state.isEmpty():
+            self.restoreState(state, STATE_VERSION)
+        snap = s.value("snapToGrid", False)
+        self.actionSnap.setChecked(snap in (True, "true", "1", 1))
+        name = app_settings.theme_name()
+        (self.actionThemeDark if name == "dark" else self.actionThemeLight).setChecked(True)
+
+    def save_settings(self) -> None:
+        s = app_settings.settings()
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState(STATE_VERSION))
+        s.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if not self.maybe_save():
+            event.ignore()
+            return
+        self.save_settings()
+        if self.autosaver is not None:
+            self.autosaver.close()
+            self.autosaver = None
+        event.accept()
+
+
+def _example_title(path: str) -> str:
+    """The example's meta.title when it has one (read as plain JSON, no graph built)."""
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            meta = json.load(f).get("meta", {})
+        title = meta.get("title")
+        if isinstance(title, str) and title.strip():
+            return title.strip()
+    except (OSError, ValueError, AttributeError):
+        pass
+    return os.path.splitext(os.path.basename(path))[0].replace("_", " ")
+
+
+def _detach_scene(scene) -> None:
+    """Stop a discarded scene from listening to its graph (its own method when it has one)."""
+    for name in ("detach", "close", "dispose", "unsubscribe"):
+        fn = getattr(scene, name, None)
+        if callable(fn):
+            fn()
+            return

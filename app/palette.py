@@ -1,0 +1,129 @@
+"""The palette dock: every registered op, grouped by category, to drag or double-click onto the canvas."""
+from __future__ import annotations
+
+from PySide6.QtCore import QMimeData, Qt, Signal
+from PySide6.QtGui import QDrag
+from PySide6.QtWidgets import QDockWidget, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+
+from graphcore import registry
+
+MIME_OP = "application/x-backprop-op"
+OP_ROLE = Qt.ItemDataRole.UserRole
+CATEGORY_TITLES = {
+    "inputs": "Inputs", "gates": "Gates", "activations": "Activations", "reductions": "Reductions",
+    "layers": "Layers", "losses": "Losses", "regularizers": "Regularizers",
+}
+
+
+class OpTree(QTreeWidget):
+    """A tree whose op rows start a drag carrying the op name."""
+
+    def startDrag(self, actions) -> None:  # noqa: N802 (Qt name)
+        item = self.currentItem()
+        op = item.data(0, OP_ROLE) if item is not None else None
+        if not op:
+            return
+        mime = QMimeData()
+        mime.setData(MIME_OP, op.encode("utf-8"))
+        mime.setText(op)
+        drag = QDrag(self)
+        drag.setMimeData(mime)
+        drag.exec(Qt.DropAction.CopyAction)
+
+
+def op_label(spec: registry.OpSpec) -> str:
+    title = spec.title or spec.name
+    return spec.name if title == spec.name else f"{spec.name}   {title}"
+
+
+class PaletteDock(QDockWidget):
+    """Emits op_activated(op) on double-click or Enter; drags carry MIME_OP."""
+
+    op_activated = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Palette", parent)
+        self.setObjectName("paletteDock")
+        body = QWidget(self)
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setSpacing(6)
+        self.filter = QLineEdit(body)
+        self.filter.setObjectName("paletteFilter")
+        self.filter.setPlaceholderText("Filter ops…")
+        self.filter.setClearButtonEnabled(True)
+        self.filter.textChanged.connect(self.apply_filter)
+        self.filter.returnPressed.connect(self._activate_first_visible)
+        self.tree = OpTree(body)
+        self.tree.setObjectName("paletteTree")
+        self.tree.setHeaderHidden(True)
+        self.tree.setIndentation(12)
+        self.tree.setDragEnabled(True)
+        self.tree.setRootIsDecorated(True)
+        self.tree.setUniformRowHeights(True)
+        self.tree.itemActivated.connect(self._on_activated)
+        layout.addWidget(self.filter)
+        layout.addWidget(self.tree)
+        self.setWidget(body)
+        self.populate()
+
+    def populate(self) -> None:
+        self.tree.clear()
+        for category, specs in registry.by_category().items():
+            group = QTreeWidgetItem(self.tree, [CATEGORY_TITLES.get(category, category.title())])
+            group.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            font = group.font(0)
+            font.setBold(True)
+            group.setFont(0, font)
+            group.setData(0, Qt.ItemDataRole.UserRole + 1, category)
+            for spec in specs:
+                item = QTreeWidgetItem(group, [op_label(spec)])
+                item.setData(0, OP_ROLE, spec.name)
+                item.setToolTip(0, spec.tooltip())
+                item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled)
+            group.setExpanded(True)
+        self.apply_filter(self.filter.text())
+
+    def op_items(self) -> list[QTreeWidgetItem]:
+        out = []
+        for i in range(self.tree.topLevelItemCount()):
+            group = self.tree.topLevelItem(i)
+            out.extend(group.child(j) for j in range(group.childCount()))
+        return out
+
+    def item_for(self, op: str) -> QTreeWidgetItem | None:
+        for item in self.op_items():
+            if item.data(0, OP_ROLE) == op:
+                return item
+        return None
+
+    def visible_ops(self) -> list[str]:
+        return [it.data(0, OP_ROLE) for it in self.op_items() if not it.isHidden() and not it.parent().isHidden()]
+
+    def apply_filter(self, text: str) -> None:
+        """Show ops whose name, title or category contains every word typed."""
+        words = text.lower().split()
+        for i in range(self.tree.topLevelItemCount()):
+            group = self.tree.topLevelItem(i)
+            category = group.data(0, Qt.ItemDataRole.UserRole + 1) or ""
+            shown = 0
+            for j in range(group.childCount()):
+                item = group.child(j)
+                spec = registry.get(item.data(0, OP_ROLE))
+                hay = " ".join([spec.name, spec.title, category]).lower() if spec else ""
+                hit = all(w in hay for w in words)
+                item.setHidden(not hit)
+                shown += hit
+            group.setHidden(shown == 0)
+            if words and shown:
+                group.setExpanded(True)
+
+    def _on_activated(self, item: QTreeWidgetItem, _column: int = 0) -> None:
+        op = item.data(0, OP_ROLE)
+        if op:
+            self.op_activated.emit(op)
+
+    def _activate_first_visible(self) -> None:
+        ops = self.visible_ops()
+        if ops:
+            self.op_activated.emit(ops[0])

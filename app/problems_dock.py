@@ -1,0 +1,77 @@
+"""The problems dock: graph.validate() as a list, refreshed (debounced) as the graph changes.
+
+Clicking a problem emits node_requested(node_id) so the window selects and centres it.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QDockWidget, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+
+import graphcore as gc
+
+DEBOUNCE_MS = 150
+NODE_ROLE = Qt.ItemDataRole.UserRole
+
+
+class ProblemsDock(QDockWidget):
+    node_requested = Signal(str)
+    problems_changed = Signal(list)  # list[gc.Problem], after each refresh
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Problems", parent)
+        self.setObjectName("problemsDock")
+        self.graph: gc.Graph | None = None
+        self.problems: list[gc.Problem] = []
+        body = QWidget(self)
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.list = QListWidget(body)
+        self.list.setObjectName("problemsList")
+        self.list.itemClicked.connect(self._on_clicked)
+        self.list.itemActivated.connect(self._on_clicked)
+        self.summary = QLabel(body)
+        self.summary.setObjectName("problemsSummary")
+        self.summary.setContentsMargins(8, 4, 8, 4)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.list)
+        self.setWidget(body)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(DEBOUNCE_MS)
+        self._timer.timeout.connect(self.refresh)
+
+    def set_graph(self, graph: gc.Graph | None) -> None:
+        if self.graph is not None:
+            self.graph.changed.unsub(self.schedule)
+        self.graph = graph
+        if graph is not None:
+            graph.changed.sub(self.schedule)
+        self.refresh()
+
+    def schedule(self) -> None:
+        """Called on every graph change; validates once the edits pause."""
+        self._timer.start()
+
+    def refresh(self) -> None:
+        self._timer.stop()
+        self.problems = self.graph.validate() if self.graph is not None else []
+        self.list.clear()
+        for p in self.problems:
+            node = self.graph.nodes.get(p.node) if p.node is not None else None
+            where = node.name if node is not None else (p.node or "graph")
+            if p.port:
+                where += f".{p.port}"
+            item = QListWidgetItem(f"{where}: {p.message}")
+            item.setData(NODE_ROLE, p.node)
+            item.setToolTip(f"{p.code}: {p}")
+            self.list.addItem(item)
+        n = len(self.problems)
+        self.summary.setText("No problems" if n == 0 else f"{n} problem{'s' if n != 1 else ''}")
+        self.setWindowTitle("Problems" if n == 0 else f"Problems ({n})")
+        self.problems_changed.emit(list(self.problems))
+
+    def _on_clicked(self, item: QListWidgetItem) -> None:
+        node = item.data(NODE_ROLE)
+        if node:
+            self.node_requested.emit(node)
