@@ -12,7 +12,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 import graphcore as gc
 from graphcore import Edge, GraphError, NumericError
 
-from . import flow
+from . import decor, flow
 from .explain import node_tooltip
 from .formatting import fmt_array, hover_text
 from .record import PassRecord, record
@@ -29,6 +29,7 @@ class RunController(QObject):
     select_node = Signal(str)  # a node to select (NaN/Inf, a bad graph)
     playing_changed = Signal(bool)
     finished = Signal()  # Play reached the end
+    cleared = Signal()  # labels were cleared (a new pass or Reset): drop other overlays too
 
     def __init__(self, graph: gc.Graph, scene=None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -41,7 +42,7 @@ class RunController(QObject):
         self.selection: list[str] = []
         self.live = False
         self.speed = DEFAULT_SPEED
-        self._highlighted: tuple[str, object] | None = None
+        self._highlighted: list[tuple[str, object]] = []
         self._labelled: set[Edge] = set()
         self._tipped: set[str] = set()
         self._reported = False
@@ -77,7 +78,7 @@ class RunController(QObject):
         self.scene = scene
         self._labelled.clear()
         self._tipped.clear()
-        self._highlighted = None
+        self._highlighted = []
         if self.rec is not None:
             self._repaint_all()
 
@@ -87,7 +88,10 @@ class RunController(QObject):
     def _node_item(self, nid: str):
         if self.scene is None:
             return None
-        return self.scene.node_item(nid)
+        try:
+            return self.scene.node_item(nid)
+        except KeyError:  # the scene has not mirrored this node (yet)
+            return None
 
     def _edge_item(self, edge: Edge):
         if self.scene is None:
@@ -267,7 +271,7 @@ class RunController(QObject):
         ev = self.rec.events[k]
         if animate and ev.phase == "backward":
             item = self._edge_item(ev.edge)
-            if item is not None:
+            if item is not None and hasattr(item, "pulse"):
                 item.pulse()
         self._highlight_event(k)
 
@@ -303,11 +307,8 @@ class RunController(QObject):
             return
         value = self.rec.value(edge.src, k)
         grad = self.rec.edge_grad(edge, k)
-        item.set_labels(fmt_array(value), fmt_array(grad))
-        if grad is None:
-            item.set_flow(None)
-        else:
-            item.set_flow(flow.style_for(grad))
+        decor.set_edge_labels(item, fmt_array(value), fmt_array(grad))
+        decor.set_edge_flow(item, None if grad is None else flow.style_for(grad))
         src = self.graph.nodes[edge.src].name
         dst = self.graph.nodes[edge.dst].name
         tip = [f"{src} → {dst}.{edge.dst_port}"]
@@ -329,7 +330,7 @@ class RunController(QObject):
         item = self._node_item(nid)
         if item is None:
             return
-        item.set_run_tooltip(node_tooltip(self.graph, nid, self.rec, k))
+        decor.set_node_run_tooltip(item, node_tooltip(self.graph, nid, self.rec, k))
         self._tipped.add(nid)
 
     def _paint_outputs(self, k: int) -> None:
@@ -342,44 +343,58 @@ class RunController(QObject):
                 continue
             value = self.rec.value(nid, k)
             grad = self.rec.seed_grad(k) if nid == self.rec.target else None
-            item.set_output_labels(fmt_array(value), fmt_array(grad))
+            decor.set_output_labels(item, fmt_array(value), fmt_array(grad))
+
+    def highlighted(self) -> list[tuple[str, object]]:
+        """What is marked as being computed now: ("node", id) and/or ("edge", Edge)."""
+        return list(self._highlighted)
+
+    def _set_highlight(self, kind: str, key, on: bool) -> None:
+        if kind == "node":
+            item = self._node_item(key)
+            if item is not None:
+                decor.set_node_highlight(item, on)
+        else:
+            item = self._edge_item(key)
+            if item is not None:
+                decor.set_edge_highlight(item, on)
+
+    def _unhighlight(self) -> None:
+        for kind, key in self._highlighted:
+            if kind == "node" and key not in self.graph.nodes:
+                continue
+            if kind == "edge" and self.graph.input_edge(key.dst, key.dst_port) != key:
+                continue
+            self._set_highlight(kind, key, False)
+        self._highlighted = []
 
     def _highlight_event(self, k: int) -> None:
-        if self._highlighted is not None:
-            kind, key = self._highlighted
-            item = self._node_item(key) if kind == "node" else self._edge_item(key)
-            if item is not None:
-                item.set_highlight(False)
-            self._highlighted = None
+        """Mark the node computed by event k, or for a gradient the wire and the gate sending it."""
+        self._unhighlight()
         if self.rec is None or k < 0:
             return
         ev = self.rec.events[k]
-        kind, key = ("edge", ev.edge) if ev.phase == "backward" else ("node", ev.node)
-        item = self._node_item(key) if kind == "node" else self._edge_item(key)
-        if item is not None:
-            item.set_highlight(True)
-            self._highlighted = (kind, key)
+        marks = [("edge", ev.edge), ("node", ev.edge.dst)] if ev.phase == "backward" else [("node", ev.node)]
+        for kind, key in marks:
+            self._set_highlight(kind, key, True)
+        self._highlighted = marks
 
     def _clear_view(self) -> None:
-        if self._highlighted is not None:
-            kind, key = self._highlighted
-            item = self._node_item(key) if kind == "node" else self._edge_item(key)
-            if item is not None:
-                item.set_highlight(False)
-            self._highlighted = None
+        self._unhighlight()
+        self.cleared.emit()
         if self.scene is None:
             return
         for e in self.graph.edges:
             item = self._edge_item(e)
             if item is not None:
-                item.set_labels("", "")
-                item.set_flow(None)
+                decor.set_edge_labels(item, "", "")
+                decor.set_edge_flow(item, None)
                 item.setToolTip("")
         for nid in self.graph.nodes:
             item = self._node_item(nid)
             if item is not None:
-                item.set_run_tooltip("")
-                item.set_output_labels("", "")
+                decor.set_node_run_tooltip(item, "")
+                decor.set_output_labels(item, "", "")
         self._labelled.clear()
         self._tipped.clear()
 
@@ -397,7 +412,7 @@ class RunController(QObject):
     def _on_node_changed(self, node_id: str, what: str) -> None:
         if not self.live:
             return
-        if what.startswith("tensor:") or what.startswith("param:"):
+        if what == "tensor:value" or what.startswith("param:"):
             if not self._live_timer.isActive():
                 self._live_timer.start()
 
@@ -411,11 +426,9 @@ class RunController(QObject):
         """Wires or nodes changed: the recorded pass no longer matches the picture."""
         if self.rec is not None:
             self.pause()
+            self._clear_view()
             self.rec = None
             self.cursor = -1
-            self._highlighted = None
-            self._labelled.clear()
-            self._tipped.clear()
             self.position_changed.emit(-1, 0, "")
         if self.live:
             self._live_timer.start()

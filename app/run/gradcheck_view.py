@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QApplication, QDialog, QDialog
 import graphcore as gc
 from graphcore import Edge, GraphError, NumericError
 
-from . import flow
+from . import decor, flow
 
 
 def wire_errors(graph: gc.Graph, report: gc.GradReport, zero_grad: set[str] = frozenset()) -> dict[Edge, float]:
@@ -173,7 +173,7 @@ class GradCheckView(QObject):
         for e in self.graph.edges:
             item = self.scene.edge_item(e)
             if item is not None:
-                item.set_check_color(self.color_of(e))
+                decor.set_check_color(item, self.color_of(e))
 
     def clear(self) -> None:
         self.report = None
@@ -183,4 +183,4 @@ class GradCheckView(QObject):
         for e in self.graph.edges:
             item = self.scene.edge_item(e)
             if item is not None:
-                item.set_check_color(None)
+                decor.set_check_color(item, None)

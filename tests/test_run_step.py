@@ -1,0 +1,314 @@
+"""Run and step the CS231n circuit f = 2(xy + max(z, w)) on the real canvas, event by event."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from PySide6.QtGui import QUndoStack
+
+import graphcore as gc
+from app.canvas.scene import GraphScene
+from app.run import decor
+from app.run.controller import RunController
+from app.run.formatting import fmt_array, fmt_scalar, hover_text
+
+EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "resources", "examples", "cs231n_circuit.json")
+
+
+def circuit() -> gc.Graph:
+    if os.path.exists(EXAMPLE):
+        return gc.load(EXAMPLE)
+    g = gc.Graph()
+    x = g.add("input", name="x", value=3.0)
+    y = g.add("input", name="y", value=-4.0)
+    z = g.add("input", name="z", value=2.0)
+    w = g.add("input", name="w", value=-1.0)
+    xy = g.add("mul", name="xy", inputs={"a": x, "b": y})
+    m = g.add("max", name="m", inputs={"a": z, "b": w})
+    s = g.add("add", name="s", inputs={"a": xy, "b": m})
+    two = g.add("const", name="two", value=2.0)
+    g.add("mul", name="f", inputs={"a": s, "b": two})
+    return g
+
+
+@pytest.fixture
+def run(qtbot):
+    g = circuit()
+    stack = QUndoStack()
+    scene = GraphScene(g, stack)
+    ctl = RunController(g, scene)
+    yield g, scene, ctl
+    ctl.close()
+
+
+def placed(g: gc.Graph) -> gc.Graph:
+    """Give every node a position (left to right in topological order) so the test does not
+    depend on the canvas's automatic layout."""
+    for k, nid in enumerate(g.topo_order()):
+        g.nodes[nid].ui.update(x=180.0 * k, y=90.0 * (k % 3))
+    return g
+
+
+def wire_from(g: gc.Graph, name: str) -> gc.Edge:
+    (e,) = g.out_edges(g.find(name))
+    return e
+
+
+def labels(g, scene) -> dict[str, tuple[str, str]]:
+    """name of each wire's source -> (value text, gradient text) shown on the canvas."""
+    out = {}
+    for e in g.edges:
+        out[g.nodes[e.src].name] = decor.edge_labels(scene.edge_item(e))
+    return out
+
+
+FINAL = {"x": ("3.00", "-8.00"), "y": ("-4.00", "6.00"), "z": ("2.00", "2.00"), "w": ("-1.00", "0.00"),
+         "xy": ("-12.00", "2.00"), "m": ("2.00", "2.00"), "s": ("-10.00", "2.00"), "two": ("2.00", "-10.00")}
+
+
+def test_step_visits_every_event_once_and_ends_with_the_cs231n_numbers(run):
+    g, scene, ctl = run
+    seen = []
+    while ctl.step():
+        seen.append(ctl.cursor)
+    n_edges = len(g.edges)
+    assert seen == list(range(len(g.nodes) + 1 + n_edges))  # forward nodes, seed, one per wire
+    assert ctl.total == len(seen) and ctl.at_end
+    phases = [ev.phase for ev in ctl.rec.events]
+    assert phases == ["forward"] * len(g.nodes) + ["seed"] + ["backward"] * n_edges
+    # each node computed once, each wire's gradient once
+    assert sorted(ev.node for ev in ctl.rec.events if ev.phase == "forward") == sorted(g.nodes)
+    assert sorted(str(ev.edge) for ev in ctl.rec.events if ev.phase == "backward") == sorted(map(str, g.edges))
+    assert labels(g, scene) == FINAL
+    f = scene.node_item(g.find("f"))
+    assert decor.output_labels(f) == ("-20.00", "1.00")
+    assert ctl.step() is False  # the end stays the end
+
+
+def test_forward_order_is_topological_and_backward_reverse(run):
+    g, scene, ctl = run
+    ctl.backward()
+    order = [ev.node for ev in ctl.rec.events if ev.phase == "forward"]
+    pos = {nid: i for i, nid in enumerate(order)}
+    for e in g.edges:
+        assert pos[e.src] < pos[e.dst]
+    back = [ev.edge for ev in ctl.rec.events if ev.phase == "backward"]
+    bpos = {e: i for i, e in enumerate(back)}
+    for e in back:  # a wire's gradient comes after every gradient leaving its destination
+        for later in g.out_edges(e.dst):
+            assert bpos[later] < bpos[e]
+
+
+def test_labels_appear_as_the_pass_reaches_them(run):
+    g, scene, ctl = run
+    x_wire = scene.edge_item(wire_from(g, "x"))
+    assert decor.edge_labels(x_wire) == ("", "")
+    ctl.step()  # first event: a source computed
+    first = ctl.rec.events[0]
+    assert first.phase == "forward"
+    for e in g.out_edges(first.node):
+        assert decor.edge_labels(scene.edge_item(e))[0] == fmt_array(first.value)
+    assert ctl.highlighted() == [("node", first.node)]
+    assert scene.node_item(first.node).highlighted
+    # run to the seed: every value shown, no gradient yet
+    while ctl.rec.events[ctl.cursor].phase != "seed":
+        ctl.step()
+    assert all(v != "" and gr == "" for v, gr in labels(g, scene).values())
+    assert decor.output_labels(scene.node_item(g.find("f"))) == ("-20.00", "1.00")
+    ctl.step()  # first backward event: the wire s -> f gets 2.00, highlighted and pulsing
+    ev = ctl.rec.events[ctl.cursor]
+    assert ev.phase == "backward" and ev.edge == wire_from(g, "s")
+    item = scene.edge_item(ev.edge)
+    assert decor.edge_labels(item) == ("-10.00", "2.00")
+    assert decor.edge_highlighted(item)
+    assert scene.node_item(ev.edge.dst).highlighted
+    assert item._pulse is not None and item._pulse.isVisible()
+
+
+def test_step_back_restores_the_previous_labels(run):
+    g, scene, ctl = run
+    snapshots = [labels(g, scene)]
+    while ctl.step():
+        snapshots.append(labels(g, scene))
+    assert snapshots[-1] == FINAL
+    for k in range(len(snapshots) - 1, 0, -1):
+        assert labels(g, scene) == snapshots[k]
+        assert ctl.step_back()
+        assert labels(g, scene) == snapshots[k - 1]
+    assert ctl.cursor == -1 and ctl.step_back() is False
+    assert all(v == ("", "") for v in labels(g, scene).values())
+    # and forward again from there reaches the same end
+    while ctl.step():
+        pass
+    assert labels(g, scene) == FINAL
+
+
+def test_forward_then_backward_buttons(run):
+    g, scene, ctl = run
+    ctl.forward()
+    assert {k: v[0] for k, v in labels(g, scene).items()} == {k: v[0] for k, v in FINAL.items()}
+    assert all(gr == "" for _, gr in labels(g, scene).values())
+    ctl.backward()
+    assert labels(g, scene) == FINAL
+
+
+def test_max_gate_losing_wire_is_dimmed_and_add_passes_the_same_number(run):
+    g, scene, ctl = run
+    ctl.backward()
+    w_item = scene.edge_item(wire_from(g, "w"))
+    z_item = scene.edge_item(wire_from(g, "z"))
+    assert decor.edge_labels(w_item)[1] == "0.00"
+    style = decor.edge_flow(w_item)
+    assert style.zero and style.opacity < 1.0
+    assert w_item.flow()[2] is True  # the canvas draws it dimmed
+    assert not decor.edge_flow(z_item).zero and decor.edge_flow(z_item).opacity == 1.0
+    # wider for a larger |gradient|, colour by sign
+    x_style = decor.edge_flow(scene.edge_item(wire_from(g, "x")))  # -8
+    z_style = decor.edge_flow(z_item)  # 2
+    assert x_style.width > z_style.width > style.width
+    assert x_style.sign == -1 and z_style.sign == 1 and x_style.color != z_style.color
+    # add gate: both inputs receive the output's gradient
+    s_out = decor.edge_labels(scene.edge_item(wire_from(g, "s")))[1]
+    assert decor.edge_labels(scene.edge_item(wire_from(g, "xy")))[1] == s_out == "2.00"
+    assert decor.edge_labels(scene.edge_item(wire_from(g, "m")))[1] == "2.00"
+
+
+def test_tooltips_quote_the_rule_and_the_numbers(run):
+    g, scene, ctl = run
+    ctl.backward()
+    xy = scene.node_item(g.find("xy"))
+    tip = xy.toolTip()
+    assert gc.registry.get("mul").grad_rule in tip
+    assert "upstream × other input = result: 2.00 × -4.00 = -8.00" in tip  # d/da = upstream * b
+    assert "upstream × other input = result: 2.00 × 3.00 = 6.00" in tip  # d/db = upstream * a
+    m_tip = scene.node_item(g.find("m")).toolTip()
+    assert gc.registry.get("max").grad_rule in m_tip and "lost" in m_tip
+    s_tip = scene.node_item(g.find("s")).toolTip()
+    assert gc.registry.get("add").grad_rule in s_tip
+    for nid, node in g.nodes.items():
+        assert node.spec.grad_rule in scene.node_item(nid).toolTip()
+    # wire tooltip: full numbers of a small value
+    assert "-8.0" in scene.edge_item(wire_from(g, "x")).toolTip()
+    ctl.reset()
+    assert "×" not in scene.node_item(g.find("xy")).toolTip()
+
+
+def test_play_reaches_the_end_and_reset_clears(run, qtbot):
+    g, scene, ctl = run
+    ctl.set_speed(200)
+    with qtbot.waitSignal(ctl.finished, timeout=5000):
+        ctl.play()
+    assert ctl.at_end and not ctl.playing
+    assert labels(g, scene) == FINAL
+    ctl.reset()
+    assert all(v == ("", "") for v in labels(g, scene).values())
+    assert decor.output_labels(scene.node_item(g.find("f"))) == ("", "")
+    assert all(decor.edge_flow(scene.edge_item(e)) is None for e in g.edges)
+    assert ctl.highlighted() == [] and not any(scene.node_item(n).highlighted for n in g.nodes)
+
+
+def test_play_pauses_and_resumes_without_skipping(run, qtbot):
+    g, scene, ctl = run
+    ctl.set_speed(100)
+    ctl.play()
+    qtbot.waitUntil(lambda: ctl.cursor >= 3, timeout=3000)
+    ctl.pause()
+    k = ctl.cursor
+    qtbot.wait(60)
+    assert ctl.cursor == k
+    visited = []
+    ctl.position_changed.connect(lambda c, t, d: visited.append(c))
+    ctl.play()
+    qtbot.waitUntil(lambda: ctl.at_end, timeout=3000)
+    assert visited == list(range(k + 1, ctl.total))
+
+
+def test_edit_and_run_again_updates_labels(run):
+    g, scene, ctl = run
+    ctl.backward()
+    g.set_value(g.find("x"), 5.0)  # xy = -20; dx = 2 * y = -8, dy = 2 * x = 10
+    ctl.backward()
+    lab = labels(g, scene)
+    assert lab["x"] == ("5.00", "-8.00") and lab["y"] == ("-4.00", "10.00")
+    assert decor.output_labels(scene.node_item(g.find("f"))) == ("-36.00", "1.00")
+
+
+def test_live_mode_reruns_on_value_edits_throttled(run, qtbot):
+    g, scene, ctl = run
+    ctl.set_live(True)
+    qtbot.waitUntil(lambda: ctl.live_runs >= 1, timeout=2000)
+    assert labels(g, scene) == FINAL
+    runs = ctl.live_runs
+    for v in np.linspace(2.0, 1.0, 20):  # a slider drag: many edits, few re-runs
+        g.set_value(g.find("z"), float(v))
+    qtbot.waitUntil(lambda: ctl.live_runs > runs, timeout=2000)
+    qtbot.wait(80)
+    assert ctl.live_runs - runs <= 2
+    lab = labels(g, scene)
+    assert lab["z"] == ("1.00", "2.00") and lab["w"] == ("-1.00", "0.00")
+    g.set_value(g.find("w"), 3.0)  # now w wins the max
+    qtbot.waitUntil(lambda: labels(g, scene)["w"] == ("3.00", "2.00"), timeout=2000)
+    assert labels(g, scene)["z"] == ("1.00", "0.00")
+    assert decor.edge_flow(scene.edge_item(wire_from(g, "z"))).zero
+    ctl.set_live(False)
+    runs = ctl.live_runs
+    g.set_value(g.find("w"), 4.0)
+    qtbot.wait(100)
+    assert ctl.live_runs == runs
+
+
+def test_structure_change_drops_the_pass(run):
+    g, scene, ctl = run
+    ctl.backward()
+    g.disconnect(g.find("f"), "b")
+    assert ctl.rec is None
+    assert all(decor.edge_labels(scene.edge_item(e)) == ("", "") for e in g.edges)
+
+
+def test_nan_selects_the_node_and_says_so(qtbot):
+    g = gc.Graph()
+    a = g.add("input", name="a", value=-1.0)
+    lg = g.add("log", name="lg", inputs={"x": a})
+    g.add("mul", name="out", inputs={"a": lg, "b": g.add("const", name="k", value=2.0)})
+    placed(g)
+    scene = GraphScene(g, QUndoStack())
+    ctl = RunController(g, scene)
+    messages, selected = [], []
+    ctl.status_message.connect(messages.append)
+    ctl.select_node.connect(selected.append)
+    while ctl.step():
+        pass
+    assert selected == [lg]
+    assert "NaN" in messages[-1] and "'lg'" in messages[-1]
+    ctl.close()
+
+
+def test_multiple_sinks_need_a_choice(qtbot):
+    g = gc.Graph()
+    a = g.add("input", name="a", value=2.0)
+    p = g.add("exp", name="p", inputs={"x": a})
+    q = g.add("neg", name="q", inputs={"x": a})
+    placed(g)
+    scene = GraphScene(g, QUndoStack())
+    ctl = RunController(g, scene)
+    messages = []
+    ctl.status_message.connect(messages.append)
+    ctl.backward()
+    assert "select the one to differentiate" in messages[-1]
+    ctl.set_selection([q])
+    ctl.backward()
+    assert decor.edge_labels(scene.edge_item(g.input_edge(q, "x"))) == ("2.00", "-1.00")
+    assert decor.edge_labels(scene.edge_item(g.input_edge(p, "x")))[1] == ""
+    ctl.close()
+
+
+def test_formatting_rules():
+    assert fmt_scalar(-8.0) == "-8.00" and fmt_scalar(-0.0) == "0.00" and fmt_scalar(2) == "2.00"
+    assert fmt_scalar(3e-4) == "3.00e-04" and fmt_scalar(float("nan")) == "NaN"
+    assert fmt_array(np.ones((3, 4))) == "(3, 4) μ 1.00 ‖3.46‖"
+    assert fmt_array(np.array([1.0, -2.5])) == "[1.00, -2.50]"
+    small = hover_text(np.arange(6.0).reshape(2, 3), "value")
+    assert "[[0., 1., 2.]," in small and "(2, 3)" in small
+    big = hover_text(np.random.default_rng(0).standard_normal(1000), "gradient")
+    assert "(1000,)" in big and "█" in big and len(big.splitlines()) == 5  # summary, 3 bar rows, range
