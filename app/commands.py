@@ -1,0 +1,386 @@
+"""Undo commands: every edit of the graph is one QUndoCommand calling a graphcore mutation.
+
+Commands take the Graph and plain data (ids, names, numbers, JSON text), never
+scene items, so they work without a canvas. A mutation that graphcore refuses
+does not raise out of `QUndoStack.push`: the command records `error` and marks
+itself obsolete, so the stack drops it (`push_command` returns the message).
+
+Some mutations make graphcore re-create layer weights (wiring a new input shape,
+changing `units`). Each command records which arrays its first redo replaced and
+puts the old ones back on undo, so undo/redo restores the exact graph.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import numpy as np
+from PySide6.QtGui import QUndoCommand, QUndoStack
+
+from graphcore import fileformat
+from graphcore.graph import Edge, Graph, Node
+from graphcore.problems import GraphError
+
+MERGE_SET_PARAM = 4101
+MERGE_SET_VALUE = 4102
+
+
+def _xy(pos: Any) -> tuple[float, float]:
+    """(x, y) floats from a tuple, list or QPointF."""
+    if hasattr(pos, "x") and callable(pos.x):
+        return float(pos.x()), float(pos.y())
+    x, y = pos
+    return float(x), float(y)
+
+
+def push_command(stack: QUndoStack, cmd: "GraphCommand") -> str | None:
+    """Push and return None, or the reason graphcore refused the edit (nothing is pushed then)."""
+    stack.push(cmd)
+    return cmd.error
+
+
+# ---------------------------------------------------------------- tensor bookkeeping
+def _tensor_refs(graph: Graph) -> dict[str, dict[str, np.ndarray]]:
+    return {nid: dict(n.tensors) for nid, n in graph.nodes.items()}
+
+
+def _tensor_diff(before: dict, graph: Graph) -> dict[tuple[str, str], tuple]:
+    """(node, name) -> (old array or None, new array or None) for arrays a mutation replaced."""
+    diff = {}
+    for nid, node in graph.nodes.items():
+        old = before.get(nid)
+        if old is None:
+            continue
+        for name in set(old) | set(node.tensors):
+            a, b = old.get(name), node.tensors.get(name)
+            if a is not b:
+                diff[(nid, name)] = (a, b)
+    return diff
+
+
+def _apply_tensors(graph: Graph, diff: dict, index: int) -> None:
+    """Put back side (0: before, 1: after) of a diff; source values first (they re-derive weights)."""
+    def is_source(nid: str) -> bool:
+        spec = graph.nodes[nid].spec
+        return bool(spec and spec.source)
+
+    items = [(k, v) for k, v in diff.items() if k[0] in graph.nodes]
+    items.sort(key=lambda kv: not is_source(kv[0][0]))
+    for (nid, name), pair in items:
+        target = pair[index]
+        node = graph.nodes[nid]
+        if target is None:
+            if name in node.tensors:
+                del node.tensors[name]
+                graph.node_changed.emit(nid, f"tensor:{name}")
+                graph.changed.emit()
+        elif node.tensors.get(name) is not target:
+            graph.set_tensor(nid, name, target)
+            node.tensors[name] = target  # the very array, so later diffs compare by identity
+
+
+def _merge_diffs(first: dict, second: dict) -> dict:
+    out = dict(first)
+    for k, (a, b) in second.items():
+        out[k] = (first[k][0], b) if k in first else (a, b)
+    return out
+
+
+class GraphCommand(QUndoCommand):
+    """Base: runs `_do`/`_undo` and keeps the arrays graphcore re-created in between."""
+
+    def __init__(self, graph: Graph, text: str) -> None:
+        super().__init__(text)
+        self.graph = graph
+        self.error: str | None = None
+        self._diff: dict | None = None
+
+    def redo(self) -> None:
+        before = _tensor_refs(self.graph) if self._diff is None else None
+        try:
+            self._do()
+        except (GraphError, ValueError, KeyError) as exc:
+            self.error = str(exc)
+            self.setObsolete(True)
+            return
+        if self._diff is None:
+            self._diff = _tensor_diff(before, self.graph)
+        else:
+            _apply_tensors(self.graph, self._diff, 1)
+
+    def undo(self) -> None:
+        if self.error is not None:
+            return
+        self._undo()
+        if self._diff:
+            _apply_tensors(self.graph, self._diff, 0)
+
+    def _do(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _undo(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+# ---------------------------------------------------------------- commands
+class AddNodeCommand(GraphCommand):
+    """Add one node at `pos` (its top-left in scene coordinates); redo re-inserts the same id."""
+
+    def __init__(self, graph: Graph, op: str, pos, params: dict | None = None, name: str | None = None) -> None:
+        super().__init__(graph, f"Add {op}")
+        self.op = op
+        self.pos = _xy(pos)
+        self.params = dict(params or {})
+        self.name = name
+        self.node_id: str | None = None
+        self._node: Node | None = None
+
+    def _do(self) -> None:
+        if self._node is None:
+            x, y = self.pos
+            self.node_id = self.graph.add(self.op, name=self.name, ui={"x": x, "y": y}, **self.params)
+            self._node = self.graph.nodes[self.node_id]
+        else:
+            self.graph.insert_node(self._node)
+
+    def _undo(self) -> None:
+        self._node = self.graph.remove(self.node_id)
+
+
+class RemoveNodesCommand(GraphCommand):
+    """Delete nodes (with their wires) and optionally extra wires; undo restores all exactly."""
+
+    def __init__(self, graph: Graph, ids: Iterable[str], edges: Iterable[Edge] = (), text: str | None = None) -> None:
+        self.ids = [i for i in dict.fromkeys(ids)]
+        self.extra_edges = list(edges)
+        n, e = len(self.ids), len(self.extra_edges)
+        if text is None:
+            parts = ([f"{n} node" + ("s" if n != 1 else "")] if n else []) + \
+                    ([f"{e} wire" + ("s" if e != 1 else "")] if e else [])
+            text = "Delete " + " and ".join(parts or ["nothing"])
+        super().__init__(graph, text)
+        self._removed: list[tuple[int, Node]] = []
+        self._edges: list[Edge] = []
+
+    def _do(self) -> None:
+        g = self.graph
+        missing = [i for i in self.ids if i not in g.nodes]
+        if missing:
+            raise GraphError(f"no node with id {missing[0]!r}")
+        doomed = set(self.ids)
+        wires = [e for e in g.edges if e.src in doomed or e.dst in doomed]
+        wires += [e for e in self.extra_edges if e not in wires and g.input_edge(e.dst, e.dst_port) == e]
+        order = list(g.nodes)
+        self._removed = sorted(((order.index(i), g.nodes[i]) for i in self.ids), key=lambda t: t[0])
+        self._edges = wires
+        for e in wires:
+            g.disconnect(e.dst, e.dst_port)
+        for i in self.ids:
+            g.remove(i)
+
+    def _undo(self) -> None:
+        for position, node in self._removed:
+            self.graph.insert_node(node, position=position)
+        for e in self._edges:
+            self.graph.insert_edge(e)
+
+
+class ConnectCommand(GraphCommand):
+    """Wire src's output into dst.port; an existing wire there is replaced and restored on undo."""
+
+    def __init__(self, graph: Graph, src: str, dst: str, port: str, text: str = "Connect") -> None:
+        super().__init__(graph, text)
+        self.src, self.dst, self.port = src, dst, port
+        self._old: Edge | None = None
+
+    def _do(self) -> None:
+        g = self.graph
+        self._old = g.input_edge(self.dst, self.port)
+        if self._old is not None:
+            g.disconnect(self.dst, self.port)
+        try:
+            g.connect(self.src, self.dst, self.port)
+        except GraphError:
+            if self._old is not None:
+                g.insert_edge(self._old)
+            raise
+
+    def _undo(self) -> None:
+        self.graph.disconnect(self.dst, self.port)
+        if self._old is not None:
+            self.graph.insert_edge(self._old)
+
+
+class DisconnectCommand(GraphCommand):
+    """Remove the wire into dst.port."""
+
+    def __init__(self, graph: Graph, dst: str, port: str, text: str = "Disconnect") -> None:
+        super().__init__(graph, text)
+        self.dst, self.port = dst, port
+        self._edge: Edge | None = None
+
+    def _do(self) -> None:
+        self._edge = self.graph.disconnect(self.dst, self.port)
+
+    def _undo(self) -> None:
+        self.graph.insert_edge(self._edge)
+
+
+class MoveNodesCommand(GraphCommand):
+    """Move nodes: {id: (old_xy, new_xy)}; an old_xy of None means the node had no position yet."""
+
+    def __init__(self, graph: Graph, moves: dict, text: str | None = None) -> None:
+        n = len(moves)
+        super().__init__(graph, text or (f"Move {n} nodes" if n != 1 else "Move node"))
+        self.moves = {nid: (None if old is None else _xy(old), _xy(new)) for nid, (old, new) in moves.items()}
+
+    def _set(self, nid: str, xy) -> None:
+        if xy is None:
+            node = self.graph.node(nid)
+            node.ui.pop("x", None)
+            node.ui.pop("y", None)
+            self.graph.set_ui(nid)
+        else:
+            self.graph.set_ui(nid, x=xy[0], y=xy[1])
+
+    def _do(self) -> None:
+        for nid, (_, new) in self.moves.items():
+            self._set(nid, new)
+
+    def _undo(self) -> None:
+        for nid, (old, _) in self.moves.items():
+            self._set(nid, old)
+
+
+class SetParamCommand(GraphCommand):
+    """Set one param; consecutive edits of the same node and param merge into one undo step."""
+
+    def __init__(self, graph: Graph, node_id: str, name: str, new_value: Any) -> None:
+        node = graph.node(node_id)
+        super().__init__(graph, f"Set {node.name}.{name}")
+        self.node_id, self.name, self.new = node_id, name, new_value
+        self.old = node.params.get(name)
+
+    def id(self) -> int:
+        return MERGE_SET_PARAM
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if not isinstance(other, SetParamCommand) or (other.node_id, other.name) != (self.node_id, self.name):
+            return False
+        if other.error is not None:
+            return False
+        self.new = other.new
+        self._diff = _merge_diffs(self._diff or {}, other._diff or {})
+        return True
+
+    def _do(self) -> None:
+        self.graph.set_param(self.node_id, self.name, self.new)
+
+    def _undo(self) -> None:
+        self.graph.set_param(self.node_id, self.name, self.old)
+
+
+class SetValueCommand(GraphCommand):
+    """Set the value of an input, const or param node; consecutive edits of one node merge."""
+
+    def __init__(self, graph: Graph, node_id: str, value: Any) -> None:
+        node = graph.node(node_id)
+        super().__init__(graph, f"Set {node.name} value")
+        self.node_id = node_id
+        self.new = value
+        self.old = node.tensors.get("value")
+
+    def id(self) -> int:
+        return MERGE_SET_VALUE
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if not isinstance(other, SetValueCommand) or other.node_id != self.node_id or other.error is not None:
+            return False
+        self.new = other.new
+        self._diff = _merge_diffs(self._diff or {}, other._diff or {})
+        return True
+
+    def _do(self) -> None:
+        self.graph.set_value(self.node_id, self.new)
+
+    def _undo(self) -> None:
+        pass  # the recorded arrays (the old value included) are put back by GraphCommand.undo
+
+
+class RenameCommand(GraphCommand):
+    def __init__(self, graph: Graph, node_id: str, name: str) -> None:
+        node = graph.node(node_id)
+        super().__init__(graph, f"Rename {node.name} to {name}")
+        self.node_id, self.new, self.old = node_id, name, node.name
+
+    def _do(self) -> None:
+        self.graph.rename(self.node_id, self.new)
+
+    def _undo(self) -> None:
+        self.graph.rename(self.node_id, self.old)
+
+
+def _fresh_ids(graph: Graph, count: int) -> list[str]:
+    out: list[str] = []
+    k = len(graph.nodes)
+    while len(out) < count:
+        k += 1
+        nid = f"n{k}"
+        if nid not in graph.nodes:
+            out.append(nid)
+    return out
+
+
+def _fresh_name(name: str, taken: set[str]) -> str:
+    if name not in taken:
+        return name
+    stem = name.rstrip("0123456789")
+    digits = name[len(stem):]
+    k = int(digits) + 1 if digits else 2
+    stem = stem or name
+    while f"{stem}{k}" in taken:
+        k += 1
+    return f"{stem}{k}"
+
+
+class PasteCommand(GraphCommand):
+    """Insert the nodes of a graph document (the clipboard's JSON) with fresh ids and names.
+
+    Wires among the pasted nodes come along; positions move by `offset`. Raises
+    GraphFormatError in the constructor when the text is not a graph, before anything changes.
+    """
+
+    def __init__(self, graph: Graph, json_text: str, offset=(30.0, 30.0), text: str = "Paste") -> None:
+        super().__init__(graph, text)
+        sub = fileformat.loads(json_text)
+        dx, dy = _xy(offset)
+        ids = _fresh_ids(graph, len(sub.nodes))
+        mapping = dict(zip(sub.nodes, ids))
+        taken = {n.name for n in graph.nodes.values()}
+        self.nodes: list[Node] = []
+        for old_id, node in sub.nodes.items():
+            name = _fresh_name(node.name, taken)
+            taken.add(name)
+            ui = dict(node.ui)
+            ui["x"] = float(ui.get("x", 0.0)) + dx
+            ui["y"] = float(ui.get("y", 0.0)) + dy
+            self.nodes.append(Node(mapping[old_id], node.op, name, node.params, node.tensors, ui))
+        self.edges = [Edge(mapping[e.src], mapping[e.dst], e.dst_port, e.src_port) for e in sub.edges]
+        self.new_ids = ids
+        self.setText(f"{text} {len(ids)} node" + ("s" if len(ids) != 1 else ""))
+
+    def _do(self) -> None:
+        for node in self.nodes:
+            self.graph.insert_node(node)
+        for e in self.edges:
+            self.graph.insert_edge(e)
+
+    def _undo(self) -> None:
+        for e in self.edges:
+            self.graph.disconnect(e.dst, e.dst_port)
+        for nid in reversed(self.new_ids):
+            self.graph.remove(nid)
+
+
+__all__ = ["AddNodeCommand", "ConnectCommand", "DisconnectCommand", "GraphCommand", "MoveNodesCommand",
+           "PasteCommand", "RemoveNodesCommand", "RenameCommand", "SetParamCommand", "SetValueCommand",
+           "push_command"]
