@@ -77,7 +77,7 @@ def decode_tensor(obj: Any, path: str) -> np.ndarray:
         if not isinstance(s, int) or isinstance(s, bool) or s < 0:
             raise GraphFormatError(f"must be a non-negative integer, got {s!r}", f"{path}.shape[{i}]")
         size *= s
-        if size > MAX_ELEMENTS:
+        if size > MAX_ELEMENTS or s > MAX_ELEMENTS:  # a zero elsewhere must not let a huge axis through
             raise GraphFormatError(f"tensor too large (more than {MAX_ELEMENTS} elements)", path + ".shape")
     if ("data" in obj) == ("b64" in obj):
         raise GraphFormatError("a tensor needs exactly one of 'data' or 'b64'", path)
@@ -94,9 +94,13 @@ def decode_tensor(obj: Any, path: str) -> np.ndarray:
             if isinstance(v, float) and not math.isfinite(v):
                 raise GraphFormatError("must be finite", f"{path}.data[{i}]")
         try:
-            return np.array(data, dtype=dtype).reshape(shape)
+            with np.errstate(over="ignore"):
+                arr = np.array(data, dtype=dtype).reshape(shape)
         except (OverflowError, ValueError) as exc:
             raise GraphFormatError(f"bad numbers: {exc}", path + ".data") from None
+        if dtype.kind == "f" and not np.isfinite(arr).all():
+            raise GraphFormatError(f"a number is out of range for {dtype_name}", path + ".data")
+        return arr
     b64 = obj["b64"]
     _expect(b64, str, path + ".b64")
     try:
@@ -106,7 +110,10 @@ def decode_tensor(obj: Any, path: str) -> np.ndarray:
     if len(raw) != size * dtype.itemsize:
         raise GraphFormatError(f"holds {len(raw)} bytes but shape {tuple(shape)} of {dtype_name} needs "
                                f"{size * dtype.itemsize}", path + ".b64")
-    return np.frombuffer(raw, dtype=dtype.newbyteorder("<")).astype(dtype).reshape(shape)
+    try:
+        return np.frombuffer(raw, dtype=dtype.newbyteorder("<")).astype(dtype).reshape(shape)
+    except (OverflowError, ValueError) as exc:
+        raise GraphFormatError(f"bad shape: {exc}", path + ".shape") from None
 
 
 def _expect(value: Any, typ: type, path: str) -> None:
@@ -294,6 +301,7 @@ def dumps(graph: Graph, node_ids: list[str] | None = None) -> str:
 
 
 def loads(text: str | bytes, file: str | None = None) -> Graph:
+    from_str = isinstance(text, str)  # a str may carry raw lone surrogates; UTF-8 bytes cannot
     try:
         if isinstance(text, bytes):
             text = text.decode("utf-8")
@@ -305,10 +313,29 @@ def loads(text: str | bytes, file: str | None = None) -> Graph:
                                file=file) from None
     except RecursionError:
         raise GraphFormatError("nested too deeply", file=file) from None
+    if (from_str or "\\u" in text) and _lone_surrogate(doc):  # a \udcff escape decodes to text that cannot be saved again
+        raise GraphFormatError("holds text that is not valid Unicode (a lone surrogate escape)", file=file)
     try:
         return from_dict(doc, file)
     except RecursionError:
         raise GraphFormatError("nested too deeply", file=file) from None
+
+
+def _lone_surrogate(doc: Any) -> bool:
+    stack = [doc]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(v, list):
+            stack.extend(v)
+        elif isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+    return False
 
 
 def save(graph: Graph, path: str | os.PathLike) -> None:

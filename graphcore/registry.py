@@ -49,7 +49,10 @@ class ParamSpec:
         if k == "float":
             if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
                 raise ValueError(f"{self.name} must be a number, got {value!r}")
-            value = float(value)
+            try:
+                value = float(value)
+            except OverflowError:  # an int beyond float range
+                raise ValueError(f"{self.name} is too large, got {value!r}") from None
             if not np.isfinite(value):
                 raise ValueError(f"{self.name} must be finite, got {value!r}")
         elif k == "int":
