@@ -53,6 +53,8 @@ class RunController(QObject):
         self._live_timer.setInterval(LIVE_INTERVAL_MS)
         self._live_timer.timeout.connect(self._live_rerun)
         self.live_runs = 0  # how many live re-runs happened (tests, status)
+        self.last_error: Exception | None = None  # the last NumericError/GraphError reported
+        self._no_target: GraphError | None = None  # why the recorded pass has no backward part
         self._subscribe()
         if scene is not None:
             self.set_scene(scene)
@@ -112,7 +114,7 @@ class RunController(QObject):
         self.pause()
         if not self._new_record():
             return
-        self._jump(self.rec.forward_end)
+        self._jump(self.rec.forward_end, backward_wanted=False)
 
     def backward(self) -> None:
         """Show every value and gradient: a fresh pass, cursor at its end."""
@@ -220,8 +222,10 @@ class RunController(QObject):
         rec = record(self.executor, target, backward=target is not None)
         if target is None and rec.error is None and rec.events:
             names = ", ".join(self.graph.nodes[s].name for s in sinks)
-            rec.error = GraphError(f"backward needs one output: the graph has {len(sinks)} ({names}); "
-                                   f"select the one to differentiate and press Backward again")
+            self._no_target = GraphError(f"backward needs one output: the graph has {len(sinks)} ({names}); "
+                                         f"select the one to differentiate and press Backward again")
+        else:
+            self._no_target = None
         if not rec.events:
             self._report_error(rec.error)
             self.rec = None
@@ -230,15 +234,17 @@ class RunController(QObject):
         self.rec = rec
         self.cursor = -1
         self._reported = False
+        self.last_error = None
         return True
 
     # ------------------------------------------------------------------ painting
-    def _jump(self, cursor: int) -> None:
+    def _jump(self, cursor: int, backward_wanted: bool = True) -> None:
+        """Show the state at `cursor` at once (Forward/Backward): no highlight, no pulses."""
         self.cursor = cursor
-        self._repaint_all()
+        self._repaint_all(highlight=False)
         self._emit_position()
         if self.cursor >= self.rec.total - 1:
-            self._report_end()
+            self._report_end(backward_wanted)
 
     def _emit_position(self) -> None:
         if self.rec is None:
@@ -271,8 +277,8 @@ class RunController(QObject):
         ev = self.rec.events[k]
         if animate and ev.phase == "backward":
             item = self._edge_item(ev.edge)
-            if item is not None and hasattr(item, "pulse"):
-                item.pulse()
+            if item is not None:
+                decor.pulse(item, self.pulse_ms())
         self._highlight_event(k)
 
     def _unapply(self, k: int) -> None:
@@ -284,7 +290,7 @@ class RunController(QObject):
         self._paint_outputs(k - 1)
         self._highlight_event(k - 1)
 
-    def _repaint_all(self) -> None:
+    def _repaint_all(self, highlight: bool = True) -> None:
         if self.rec is None:
             return
         for e in self.graph.edges:
@@ -292,7 +298,10 @@ class RunController(QObject):
         for nid in self.graph.nodes:
             self._paint_node(nid, self.cursor)
         self._paint_outputs(self.cursor)
-        self._highlight_event(self.cursor)
+        if highlight:
+            self._highlight_event(self.cursor)
+        else:
+            self._unhighlight()
 
     def edge_texts(self, edge: Edge, cursor: int | None = None) -> tuple[str, str]:
         """(value text, gradient text) of a wire at the cursor: what its labels show."""
@@ -399,6 +408,10 @@ class RunController(QObject):
         self._tipped.clear()
 
     # ------------------------------------------------------------------ play and live
+    def pulse_ms(self) -> int:
+        """A pulse lasts about one Play interval (bounded), so fast playback does not pile them up."""
+        return int(min(700, max(120, 1000.0 / self.speed)))
+
     def _set_interval(self) -> None:
         self._play.setInterval(max(1, int(round(1000.0 / self.speed))))
 
@@ -434,16 +447,19 @@ class RunController(QObject):
             self._live_timer.start()
 
     # ------------------------------------------------------------------ errors
-    def _report_end(self) -> None:
+    def _report_end(self, backward_wanted: bool = True) -> None:
+        """At the last event: say why the pass stopped there (NaN/Inf, no single output)."""
         if self.rec is None or self._reported:
             return
-        if self.rec.error is not None:
+        err = self.rec.error or (self._no_target if backward_wanted else None)
+        if err is not None:
             self._reported = True
-            self._report_error(self.rec.error)
+            self._report_error(err)
 
     def _report_error(self, exc: Exception | None) -> None:
         if exc is None:
             return
+        self.last_error = exc
         if isinstance(exc, NumericError):
             self.select_node.emit(exc.node)
             self.status_message.emit(f"{exc} — the node is selected")

@@ -85,6 +85,42 @@ def _overlay(item, attr: str, z: float) -> WireOverlay:
 # ---------------------------------------------------------------- wires
 def set_edge_labels(item, value_text: str, grad_text: str) -> None:
     item.set_labels(value_text or None, grad_text or None)
+    for attr in ("_value_label", "_grad_label"):
+        label = getattr(item, attr, None)
+        if label is not None and label.isVisible():
+            _halo(label)
+
+
+def _halo(label: QGraphicsSimpleTextItem) -> None:
+    """A rounded plate behind a wire label so a wire passing under it cannot hide a minus sign."""
+    plate = getattr(label, "_run_halo", None)
+    if plate is None:
+        plate = _Plate(label)
+        label._run_halo = plate
+    plate.fit()
+
+
+class _Plate(QGraphicsItem):
+    def __init__(self, label: QGraphicsSimpleTextItem) -> None:
+        super().__init__(label)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemStacksBehindParent, True)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self._rect = QRectF()
+
+    def fit(self) -> None:
+        self.prepareGeometryChange()
+        self._rect = self.parentItem().boundingRect().adjusted(-3, 0, 3, 0)
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self._rect
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        pal = _palette()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(pal.label_bg if pal else "#e6ffffff"))
+        painter.drawRoundedRect(self._rect, 3, 3)
 
 
 def edge_labels(item) -> tuple[str, str]:
@@ -110,6 +146,17 @@ def set_edge_highlight(item, on: bool) -> None:
         item.set_highlight(on)
         return
     _overlay(item, "_run_glow", -1).set_stroke(GLOW if on else None, 11.0, 110)
+
+
+def pulse(item, duration_ms: int = 600) -> None:
+    """A dot runs backward along the wire; it starts at the wire's input end at once (the canvas's
+    animation places it only on its first tick, which would flash it at the scene origin)."""
+    if not hasattr(item, "pulse"):
+        return
+    item.pulse(duration_ms)
+    dot = getattr(item, "_pulse", None)
+    if dot is not None and not item.path().isEmpty():
+        dot.setPos(item.path().pointAtPercent(1.0))
 
 
 def edge_highlighted(item) -> bool:
