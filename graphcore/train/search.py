@@ -1,0 +1,112 @@
+"""Random hyperparameter search over learning rate and regularisation, coarse then fine.
+
+As the notes advise: sample lr and reg log-uniformly (random search beats a
+grid), train a few epochs each, rank on the validation split, then search again
+in a narrower range around the best. Trials run in separate processes, one per
+core, each with its BLAS/numba threads set to 1 so they do not fight.
+"""
+from __future__ import annotations
+
+import math
+import multiprocessing as mp
+import os
+from typing import Callable
+
+import numpy as np
+
+from ..fileformat import dumps, loads
+from ..graph import Graph
+from .config import TrainConfig
+
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
+               "VECLIB_MAXIMUM_THREADS")
+
+
+def reg_nodes(g: Graph) -> list[str]:
+    return [nid for nid, n in g.nodes.items() if n.spec is not None and n.spec.category == "regularizers"]
+
+
+def run_trial(job: dict) -> dict:
+    """Train one (lr, reg) setting on a fresh copy of the graph; returns its validation figures."""
+    from .trainer import Trainer
+
+    g = loads(job["graph"])
+    cfg = TrainConfig.from_dict(job["config"])
+    for nid in reg_nodes(g):
+        g.nodes[nid].params["strength"] = job["reg"]
+    res = Trainer(g, cfg, base_dir=job.get("base_dir")).run()
+    f = res.final or {}
+    return {"stage": job["stage"], "lr": job["lr"], "reg": job["reg"], "status": res.status,
+            "val_acc": f.get("val_acc"), "val_loss": f.get("val_loss"), "train_acc": f.get("train_acc")}
+
+
+def sample(rng: np.random.Generator, lo: float, hi: float, n: int) -> list[float]:
+    """n values log-uniform in [lo, hi]: 10 ** uniform(log10 lo, log10 hi)."""
+    return [float(10 ** rng.uniform(math.log10(lo), math.log10(hi))) for _ in range(n)]
+
+
+def _score(t: dict) -> tuple:
+    acc = t["val_acc"] if t["val_acc"] is not None else -1.0
+    loss = t["val_loss"] if t["val_loss"] is not None and math.isfinite(t["val_loss"]) else math.inf
+    return (-acc, loss)
+
+
+def _map(jobs: list[dict], workers: int) -> list[dict]:
+    if workers <= 1 or len(jobs) <= 1:
+        return [run_trial(j) for j in jobs]
+    saved = {k: os.environ.get(k) for k in THREAD_VARS}
+    ctx = mp.get_context("spawn")  # no fork of a threaded (GUI) process
+    try:
+        for k in THREAD_VARS:
+            os.environ[k] = "1"  # the workers inherit this environment when they start
+        pool = ctx.Pool(processes=min(workers, len(jobs)))
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    with pool:
+        return pool.map(run_trial, jobs, chunksize=1)
+
+
+def random_search(graph: Graph, cfg: TrainConfig, trials: int, lr_range: tuple[float, float],
+                  reg_range: tuple[float, float] | None, epochs: int, workers: int | None = None,
+                  seed: int = 0, stage: str = "coarse", base_dir: str | None = None) -> list[dict]:
+    rng = np.random.default_rng([seed & 0xFFFFFFFF, 0 if stage == "coarse" else 1])
+    lrs = sample(rng, *lr_range, trials)
+    regs = sample(rng, *reg_range, trials) if reg_range is not None else [0.0] * trials
+    text = dumps(graph)
+    base = cfg.to_dict()
+    base["epochs"] = epochs
+    base["early_stopping"] = None
+    if base["val_fraction"] == 0:
+        base["val_fraction"] = 0.2  # ranking needs held-out data
+    jobs = []
+    for lr, reg in zip(lrs, regs):
+        c = dict(base)
+        c["optimizer"] = {**base["optimizer"], "lr": lr}
+        jobs.append({"graph": text, "config": c, "lr": lr, "reg": reg, "stage": stage, "base_dir": base_dir})
+    return _map(jobs, workers or os.cpu_count() or 1)
+
+
+def coarse_to_fine(graph: Graph, cfg: TrainConfig, trials: int = 8, epochs: int = 5,
+                   lr_range: tuple[float, float] = (1e-4, 1.0), reg_range: tuple[float, float] = (1e-5, 1e-1),
+                   workers: int | None = None, seed: int = 0, base_dir: str | None = None,
+                   log: Callable[[str], None] | None = None, fine_width: float = 0.5) -> dict:
+    """A coarse search over the given ranges, then a fine one within +-`fine_width` decades of the best."""
+    has_reg = bool(reg_nodes(graph))
+    if log and not has_reg:
+        log("the graph has no regulariser node: searching the learning rate only")
+    coarse = random_search(graph, cfg, trials, lr_range, reg_range if has_reg else None, epochs, workers, seed,
+                           "coarse", base_dir)
+    best = min(coarse, key=_score)
+    if log:
+        log(f"coarse: best lr {best['lr']:.3g} reg {best['reg']:.3g} val_acc {best['val_acc']}")
+    f = 10 ** fine_width
+    fine_lr = (best["lr"] / f, best["lr"] * f)
+    fine_reg = (best["reg"] / f, best["reg"] * f) if has_reg else None
+    fine = random_search(graph, cfg, trials, fine_lr, fine_reg, epochs, workers, seed, "fine", base_dir)
+    allt = coarse + fine
+    return {"trials": sorted(allt, key=_score), "best": min(allt, key=_score), "fine_lr_range": fine_lr,
+            "fine_reg_range": fine_reg}

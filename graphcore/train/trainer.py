@@ -1,0 +1,490 @@
+"""The training loop: mini-batches through the graph executor, optimizer updates in place.
+
+The trainer writes each batch straight into the feature and label input nodes'
+arrays and updates layer weights in place, so training emits no graph events
+(the GUI mirrors graph events on its own thread and would drown in them).
+Progress goes out through callbacks as plain dicts:
+
+    on_step(metrics)   every `report_every` steps: loss, data/reg loss, batch accuracy, lr,
+                       per-param gradient norm and update/weight ratio, dead ReLU and
+                       saturated tanh/sigmoid fractions per activation node
+    on_epoch(metrics)  epoch, train/val loss and accuracy, lr, seconds (elapsed since start)
+    on_event(event)    {"type": "started" | "paused" | "resumed" | "stopped" | "early_stop" |
+                        "finished" | "diverged", "message": ...}
+
+`pause()`, `resume()` and `stop()` may be called from any thread; they take
+effect before the next step starts. A NaN or Inf ends training with a message
+naming the first node that produced it. Everything is seeded: the same graph,
+settings and seed give the same weights bit for bit.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from ..executor import Executor
+from ..graph import Graph
+from ..problems import GraphError, NumericError
+from . import datasets as ds_mod
+from . import metrics as M
+from . import optim, preprocess, schedules
+from .config import ConfigError, TrainConfig
+
+
+@dataclass
+class TrainResult:
+    status: str  # "finished", "stopped", "early_stopped", "diverged"
+    epochs: int  # epochs completed
+    steps: int
+    history: list[dict] = field(default_factory=list)
+    final: dict = field(default_factory=dict)  # eval-mode loss/accuracy on the train and val splits
+    message: str = ""
+
+    def meets(self, expect: dict) -> dict[str, bool]:
+        """Each stated figure (accuracies at least, losses at most) and whether it was reached."""
+        out = {}
+        for k, v in expect.items():
+            got = self.final.get(k)
+            out[k] = got is not None and (got >= v if k.endswith("acc") else got <= v)
+        return out
+
+
+class Callback:
+    """Subclass and override what you need; every argument is a plain dict."""
+
+    def on_step(self, metrics: dict) -> None: ...
+
+    def on_epoch(self, metrics: dict) -> None: ...
+
+    def on_event(self, event: dict) -> None: ...
+
+
+class _Fn(Callback):
+    def __init__(self, on_step=None, on_epoch=None, on_event=None) -> None:
+        self._s, self._e, self._v = on_step, on_epoch, on_event
+
+    def on_step(self, m):
+        if self._s:
+            self._s(m)
+
+    def on_epoch(self, m):
+        if self._e:
+            self._e(m)
+
+    def on_event(self, e):
+        if self._v:
+            self._v(e)
+
+
+@dataclass
+class Data:
+    """Preprocessed splits, in the executor's dtype (labels stay int64 for classification)."""
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    task: str
+    n_classes: int
+    prep: preprocess.Standardizer | None = None
+
+
+def detect_roles(graph: Graph, cfg: TrainConfig) -> dict[str, str | None]:
+    """Node ids for loss, data loss, reg, scores, features and labels (named in cfg or found)."""
+    def find(name, what):
+        try:
+            return graph.find(name)
+        except GraphError:
+            raise ConfigError(f"meta.training.{what}: no node named {name!r}") from None
+
+    if cfg.loss:
+        loss = find(cfg.loss, "loss")
+    else:
+        sinks = [s for s in graph.sinks() if graph.nodes[s].spec is not None
+                 and graph.nodes[s].spec.category == "losses"]
+        if len(sinks) != 1:
+            raise ConfigError("meta.training.loss: name the loss node to train (found "
+                              f"{len(sinks)} loss sinks)")
+        loss = sinks[0]
+    data = reg = None
+    if graph.nodes[loss].op == "total_loss":
+        e = graph.input_edge(loss, "data")
+        data = e.src if e else None
+        r = graph.input_edge(loss, "reg")
+        reg = r.src if r else None
+    else:
+        data = loss
+    label_port = None
+    scores = None
+    if data is not None:
+        dnode = graph.nodes[data]
+        spec = dnode.spec
+        if spec is not None and spec.port("labels") is not None:
+            label_port = "labels"
+            e = graph.input_edge(data, "scores")
+            scores = e.src if e else None
+        elif spec is not None and spec.port("target") is not None:
+            label_port = "target"
+    if cfg.scores:
+        scores = find(cfg.scores, "scores")
+    if cfg.labels:
+        labels = find(cfg.labels, "labels")
+    else:
+        e = graph.input_edge(data, label_port) if data and label_port else None
+        if e is None:
+            raise ConfigError("meta.training.labels: name the input node that receives the labels")
+        labels = e.src
+    if cfg.features:
+        features = find(cfg.features, "features")
+    else:
+        cands = [n.id for n in graph.nodes.values() if n.op == "input" and n.id != labels]
+        if len(cands) != 1:
+            raise ConfigError("meta.training.features: name the input node that receives the features "
+                              f"(found {len(cands)} candidate inputs)")
+        features = cands[0]
+    for role, nid in (("features", features), ("labels", labels)):
+        if graph.nodes[nid].op != "input":
+            raise ConfigError(f"meta.training.{role}: node {graph.nodes[nid].name!r} is a "
+                              f"{graph.nodes[nid].op} node; data goes into an input node")
+    return {"loss": loss, "data": data, "reg": reg, "scores": scores, "features": features, "labels": labels}
+
+
+def load_data(cfg: TrainConfig, base_dir: str | None = None, dataset: ds_mod.Dataset | None = None) -> Data:
+    if dataset is None:
+        if cfg.dataset is None:
+            raise ConfigError("meta.training.dataset: no dataset named (e.g. {\"name\": \"spiral\"})")
+        try:
+            dataset = ds_mod.load(cfg.dataset, base_dir=base_dir)
+        except ds_mod.DatasetError as exc:
+            raise ConfigError(f"meta.training.dataset: {exc}") from None
+    rng = np.random.default_rng([cfg.seed & 0xFFFFFFFF, 1])
+    Xtr, ytr, Xva, yva = preprocess.split(dataset.X, dataset.y, cfg.val_fraction, rng)
+    prep = None
+    p = cfg.preprocess
+    if p.get("center") or p.get("standardize"):
+        prep = preprocess.Standardizer(bool(p.get("center")), bool(p.get("standardize")),
+                                       p.get("per", "feature")).fit(Xtr)
+        Xtr, Xva = prep.transform(Xtr), prep.transform(Xva)
+    dt = np.dtype(cfg.dtype)
+    cast_y = (lambda y: y.astype(np.int64)) if dataset.task == "classification" else (lambda y: y.astype(dt))
+    return Data(np.ascontiguousarray(Xtr, dt), cast_y(ytr), np.ascontiguousarray(Xva, dt), cast_y(yva),
+                dataset.task, dataset.n_classes, prep)
+
+
+class Trainer:
+    """Train a graph with the settings in graph.meta["training"] (plus keyword overrides)."""
+
+    def __init__(self, graph: Graph, config: TrainConfig | dict | None = None, callbacks: list | None = None,
+                 base_dir: str | None = None, data: Data | None = None, dataset: ds_mod.Dataset | None = None,
+                 on_step: Callable | None = None, on_epoch: Callable | None = None,
+                 on_event: Callable | None = None) -> None:
+        self.graph = graph
+        if config is None:
+            config = graph.meta.get("training", {})
+        self.config = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)
+        self.callbacks: list[Callback] = list(callbacks or [])
+        if on_step or on_epoch or on_event:
+            self.callbacks.append(_Fn(on_step, on_epoch, on_event))
+        self.base_dir = base_dir
+        self._data = data
+        self._dataset = dataset
+        self._go = threading.Event()
+        self._go.set()
+        self._stop = False
+        self.state = "idle"
+        self.history: list[dict] = []
+        self.steps_done = 0
+        self.epochs_done = 0
+        self._prepared = False
+
+    # ------------------------------------------------------------ control (any thread)
+    def pause(self) -> None:
+        self._go.clear()
+
+    def resume(self) -> None:
+        self._go.set()
+
+    def stop(self) -> None:
+        self._stop = True
+        self._go.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop
+
+    # ------------------------------------------------------------ setup
+    def prepare(self) -> None:
+        """Load data, compile the executor, collect weights and optimizer state (once)."""
+        if self._prepared:
+            return
+        cfg = self.config
+        g = self.graph
+        self.roles = detect_roles(g, cfg)
+        self.data = self._data or load_data(cfg, self.base_dir, self._dataset)
+        if len(self.data.X_train) == 0:
+            raise ConfigError("meta.training.dataset: the training split is empty")
+        self.dtype = np.dtype(cfg.dtype)
+        self.ex = Executor(g, dtype=self.dtype, check="none", seed=cfg.seed)
+        self.ex.input_grads = False
+        self.ex.plan()
+        self.optimizer = optim.from_settings(cfg.optimizer, state=g.opt_state)
+        self.schedule = schedules.from_settings(cfg.schedule)
+        self.params: list[tuple[str, str, str]] = []  # (key, node id, weight)
+        for nid, w in g.trainable():
+            node = g.nodes[nid]
+            if node.spec.source and node.tensors[w].dtype != self.dtype and node.tensors[w].dtype.kind == "f":
+                node.tensors[w] = node.tensors[w].astype(self.dtype)  # updated in place from now on
+            self.params.append((f"{nid}/{w}", nid, w))
+        if not self.params:
+            raise ConfigError("the graph has no trainable weights (add a linear layer or a param node)")
+        self.optimizer.adopt_state({k: g.nodes[n].tensors[w] for k, n, w in self.params})
+        self.param_labels = {k: f"{g.nodes[n].name}.{w}" for k, n, w in self.params}
+        self._acts = [(nid, n.name, n.op) for nid, n in g.nodes.items() if n.op in M.RELU_OPS + M.SQUASH_OPS]
+        self._feat_t = g.nodes[self.roles["features"]].tensors
+        self._lab_t = g.nodes[self.roles["labels"]].tensors
+        self._rng = np.random.default_rng([cfg.seed & 0xFFFFFFFF, 2])
+        self._prepared = True
+
+    def _emit(self, kind: str, payload: dict) -> None:
+        for cb in self.callbacks:
+            getattr(cb, kind)(payload)
+
+    def _event(self, kind: str, message: str = "", **extra) -> None:
+        self._emit("on_event", {"type": kind, "message": message, "epoch": self.epochs_done,
+                                "step": self.steps_done, **extra})
+
+    # ------------------------------------------------------------ one step
+    def lr_at(self, epoch: int, step: int) -> float:
+        t = epoch if self.schedule.per == "epoch" else step
+        return self.schedule.lr(self.optimizer.lr, t)
+
+    def train_step(self, xb: np.ndarray, yb: np.ndarray, lr: float, report: bool = True) -> dict | None:
+        """Forward, backward and update on one batch; returns the step's metrics when `report`."""
+        self._feat_t["value"] = xb
+        self._lab_t["value"] = yb
+        ex = self.ex
+        roles = self.roles
+        ex.forward()
+        values = ex.values
+        loss = float(values[roles["loss"]])
+        if not math.isfinite(loss):
+            self._locate("forward")
+        ex.backward(roles["loss"])
+        items = [(key, self.graph.nodes[nid].tensors[w], ex.weight_grad(nid, w)) for key, nid, w in self.params]
+        stats = self.optimizer.step(items, lr)
+        if not stats.finite():
+            self._locate("backward", stats)
+        self.steps_done += 1
+        if not report:
+            return None
+        return self._step_metrics(loss, yb, lr, stats)
+
+    def _step_metrics(self, loss: float, yb: np.ndarray, lr: float, stats: optim.StepStats) -> dict:
+        values = self.ex.values
+        roles = self.roles
+        data_loss = float(values[roles["data"]]) if roles["data"] else loss
+        reg_loss = float(values[roles["reg"]]) if roles["reg"] else 0.0
+        acc = None
+        if roles["scores"] is not None and self.data.task == "classification":
+            acc = M.correct(values[roles["scores"]], yb) / len(yb)
+        labels = self.param_labels
+        m: dict[str, Any] = {
+            "step": self.steps_done, "epoch": self.epochs_done + 1, "loss": loss, "data_loss": data_loss,
+            "reg_loss": reg_loss, "acc": acc, "lr": lr,
+            "grad_norm": {labels[k]: v for k, v in stats.grad_norm.items()},
+            "update_ratio": {labels[k]: v for k, v in stats.update_ratio().items()},
+            "dead_relu": {}, "saturated": {},
+        }
+        for nid, name, op in self._acts:
+            out = values.get(nid)
+            if out is None:
+                continue
+            if op in M.RELU_OPS:
+                m["dead_relu"][name] = M.dead_fraction(out)
+            else:
+                m["saturated"][name] = M.saturated_fraction(op, out)
+        return m
+
+    def _locate(self, phase: str, stats: optim.StepStats | None = None) -> None:
+        """Raise NumericError naming the first node whose value (or gradient) is not finite."""
+        if phase == "forward":
+            self.ex.check = "all"
+            try:
+                self.ex._check_forward()
+            finally:
+                self.ex.check = "none"
+        else:
+            self.ex._check_backward()
+            for key, nid, w in self.params:
+                if stats is not None and not math.isfinite(stats.grad_norm[key]):
+                    raise NumericError(nid, self.graph.nodes[nid].name, "backward", f"NaN/Inf gradient of {w}")
+        raise NumericError(self.roles["loss"], self.graph.nodes[self.roles["loss"]].name, phase, "NaN/Inf")
+
+    # ------------------------------------------------------------ evaluation
+    def evaluate(self, X: np.ndarray, y: np.ndarray) -> dict:
+        """Eval-mode loss (total and data) and accuracy over a whole split, in chunks."""
+        if len(X) == 0:
+            return {"loss": None, "data_loss": None, "acc": None}
+        ex, roles = self.ex, self.roles
+        ex.mode = "eval"
+        try:
+            tot = data = 0.0
+            right = 0
+            bs = self.config.eval_batch
+            for start in range(0, len(X), bs):
+                xb, yb = X[start:start + bs], y[start:start + bs]
+                self._feat_t["value"] = xb
+                self._lab_t["value"] = yb
+                ex.forward()
+                v = ex.values
+                loss = float(v[roles["loss"]])
+                if not math.isfinite(loss):
+                    self._locate("forward")
+                tot += loss * len(xb)
+                data += (float(v[roles["data"]]) if roles["data"] else loss) * len(xb)
+                if roles["scores"] is not None and self.data.task == "classification":
+                    right += M.correct(v[roles["scores"]], yb)
+        finally:
+            ex.mode = "train"
+        n = len(X)
+        acc = right / n if roles["scores"] is not None and self.data.task == "classification" else None
+        return {"loss": tot / n, "data_loss": data / n, "acc": acc}
+
+    def final_metrics(self) -> dict:
+        tr = self.evaluate(self.data.X_train, self.data.y_train)
+        va = self.evaluate(self.data.X_val, self.data.y_val)
+        return {"train_loss": tr["loss"], "train_acc": tr["acc"], "val_loss": va["loss"], "val_acc": va["acc"]}
+
+    # ------------------------------------------------------------ the loop
+    def _snapshot(self) -> dict[tuple[str, str], np.ndarray]:
+        snap = {}
+        for nid, node in self.graph.nodes.items():
+            spec = node.spec
+            if spec is None or spec.source and not any(w.trainable for w in spec.weights):
+                continue
+            for w in spec.weights:
+                if w.name in node.tensors:
+                    snap[(nid, w.name)] = node.tensors[w.name].copy()
+        return snap
+
+    def _restore(self, snap: dict) -> None:
+        for (nid, w), arr in snap.items():
+            np.copyto(self.graph.nodes[nid].tensors[w], arr)
+
+    def run(self, epochs: int | None = None) -> TrainResult:
+        """Train for `epochs` (default: the settings') more epochs; blocking (use a worker thread)."""
+        self.prepare()
+        cfg = self.config
+        epochs = cfg.epochs if epochs is None else epochs
+        d = self.data
+        saved_inputs = (self._feat_t.get("value"), self._lab_t.get("value"))
+        es = cfg.early_stopping
+        patience = es.get("patience", 5) if es else None
+        min_delta = es.get("min_delta", 0.0) if es else 0.0
+        best, best_epoch, best_snap = math.inf, 0, None
+        shift, flip = int(cfg.augment.get("shift", 0)), bool(cfg.augment.get("flip", False))
+        aug = (shift > 0 or flip) and d.X_train.ndim == 4
+        every = cfg.report_every
+        status, message = "finished", ""
+        self.state = "running"
+        self._event("started", params=dict(self.param_labels))
+        t0 = time.perf_counter()
+        try:
+            for _ in range(epochs):
+                if self._stop:
+                    break
+                epoch = self.epochs_done
+                lr = self.lr_at(epoch, self.steps_done)
+                tot = dl = rl = 0.0
+                right = seen = 0
+                for idx in preprocess.batch_indices(len(d.X_train), cfg.batch_size, self._rng):
+                    if not self._go.is_set():
+                        self.state = "paused"
+                        self._event("paused")
+                        self._go.wait()
+                        if not self._stop:
+                            self.state = "running"
+                            self._event("resumed")
+                    if self._stop:
+                        break
+                    xb = d.X_train[idx]
+                    yb = d.y_train[idx]
+                    if aug:
+                        xb = preprocess.augment(xb, self._rng, shift, flip)
+                    if self.schedule.per == "step":
+                        lr = self.lr_at(epoch, self.steps_done)
+                    m = self.train_step(xb, yb, lr, report=(self.steps_done + 1) % every == 0 or every == 1)
+                    n = len(idx)
+                    v = self.ex.values
+                    loss = float(v[self.roles["loss"]])
+                    tot += loss * n
+                    if self.roles["data"]:
+                        dl += float(v[self.roles["data"]]) * n
+                    if self.roles["reg"]:
+                        rl += float(v[self.roles["reg"]]) * n
+                    if self.roles["scores"] is not None and d.task == "classification":
+                        right += M.correct(v[self.roles["scores"]], yb)
+                    seen += n
+                    if m is not None:
+                        self._emit("on_step", m)
+                if seen < len(d.X_train):  # stopped mid-epoch: the epoch does not count
+                    break
+                self.epochs_done += 1
+                val = self.evaluate(d.X_val, d.y_val)
+                row = {"epoch": self.epochs_done, "train_loss": tot / seen,
+                       "train_data_loss": dl / seen if self.roles["data"] else tot / seen,
+                       "train_reg_loss": rl / seen, "val_loss": val["loss"], "val_data_loss": val["data_loss"],
+                       "train_acc": right / seen if self.roles["scores"] is not None
+                       and d.task == "classification" else None,
+                       "val_acc": val["acc"], "lr": lr, "seconds": time.perf_counter() - t0,
+                       "steps": self.steps_done}
+                self.history.append(row)
+                self._emit("on_epoch", row)
+                if patience is not None and val["loss"] is not None:
+                    if val["loss"] < best - min_delta:
+                        best, best_epoch = val["loss"], self.epochs_done
+                        if best_snap is None:
+                            best_snap = self._snapshot()
+                        else:
+                            for (nid, w), arr in best_snap.items():
+                                np.copyto(arr, self.graph.nodes[nid].tensors[w])
+                    elif self.epochs_done - best_epoch > patience:
+                        status = "early_stopped"
+                        message = (f"validation loss has not improved for {patience} epochs; "
+                                   f"restored the weights of epoch {best_epoch} (val loss {best:.4g})")
+                        self._event("early_stop", message, best_epoch=best_epoch)
+                        break
+            if self._stop and status == "finished":
+                status, message = "stopped", "stopped by request"
+                self._event("stopped", message)
+            if best_snap is not None:
+                self._restore(best_snap)
+            final = self.final_metrics()
+        except NumericError as exc:
+            status, message, final = "diverged", str(exc), {}
+            self._event("diverged", message, node=exc.node)
+        finally:
+            self._feat_t["value"], self._lab_t["value"] = saved_inputs
+            self.state = "done"
+        self._record_progress()
+        result = TrainResult(status, self.epochs_done, self.steps_done, list(self.history), final, message)
+        if status != "diverged":
+            self._event("finished", message or "training finished", status=status, final=final)
+        return result
+
+    def _record_progress(self) -> None:
+        self.graph.meta.setdefault("training_state", {})
+        self.graph.meta["training_state"] = {"epochs_done": self.epochs_done, "steps_done": self.steps_done}
+
+
+def train(graph: Graph, **kwargs) -> TrainResult:
+    """Train with the graph's own settings; keyword arguments override them (epochs=3, ...)."""
+    callbacks = kwargs.pop("callbacks", None)
+    base_dir = kwargs.pop("base_dir", None)
+    cfg = TrainConfig.from_dict(graph.meta.get("training", {})).merged(**kwargs)
+    return Trainer(graph, cfg, callbacks=callbacks, base_dir=base_dir).run()
