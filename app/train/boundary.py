@@ -27,7 +27,7 @@ def class_image(classes: np.ndarray, confidence: np.ndarray, n_classes: int) -> 
     cols = CLASS_COLORS[classes % len(CLASS_COLORS)]
     floor = 1.0 / max(n_classes, 2)
     a = np.clip((confidence - floor) / (1.0 - floor), 0.0, 1.0)[..., None]
-    a = 0.18 + 0.62 * a
+    a = 0.12 + 0.48 * a
     return (BACKGROUND * (1 - a) + cols * a).astype(np.uint8)
 
 
@@ -157,17 +157,29 @@ class BoundaryDock(QDockWidget):
         self.image.setImage(np.ascontiguousarray(rgb.transpose(1, 0, 2)), autoLevels=False, levels=(0, 255))
         self.image.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
         if points is not None:
-            X, y = points
-            key = (id(X), X.shape)
+            key = tuple((id(a), a.shape) for a in points)
             if key != self._points_key:
                 self._points_key = key
-                if y is not None and y.ndim == 1 and y.dtype.kind in "iu":
-                    cols = CLASS_COLORS[y % len(CLASS_COLORS)]
-                    brushes = [pg.mkBrush(int(r), int(g), int(b)) for r, g, b in cols]
-                else:
-                    brushes = pg.mkBrush(200, 200, 200)
-                self.scatter.setData(pos=X[:, :2], brush=brushes)
+                self._set_points(*points)
         self.plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+
+    def _set_points(self, X_train, y_train, X_val=None, y_val=None) -> None:
+        """Training points filled in their class colour, validation points as rings."""
+        def colors(y):
+            if y is not None and y.ndim == 1 and y.dtype.kind in "iu":
+                return CLASS_COLORS[y % len(CLASS_COLORS)]
+            return np.tile([200.0, 200.0, 200.0], (len(y) if y is not None else 0, 1))
+
+        spots = []
+        white = pg.mkPen(255, 255, 255, 230, width=1.0)
+        for (r, g, b), (px, py) in zip(colors(y_train), X_train[:, :2]):
+            spots.append({"pos": (px, py), "brush": pg.mkBrush(int(r), int(g), int(b)), "pen": white,
+                          "symbol": "o", "size": 6})
+        if X_val is not None and len(X_val):
+            for (r, g, b), (px, py) in zip(colors(y_val), X_val[:, :2]):
+                spots.append({"pos": (px, py), "brush": pg.mkBrush(20, 20, 24, 220),
+                              "pen": pg.mkPen(int(r), int(g), int(b), width=1.6), "symbol": "o", "size": 7})
+        self.scatter.setData(spots)
 
     def _show_images(self, samples: dict, filters, class_names) -> None:
         imgs = samples["images"]

@@ -43,6 +43,25 @@ def moving_average(y: np.ndarray, window: int) -> np.ndarray:
     return (cs[idx] - cs[lo]) / (idx - lo)
 
 
+class LogFriendlyAxis(pg.AxisItem):
+    """A left axis whose log-mode labels stay readable: 1, 2 and 5 times a power of ten only,
+    and only the powers of ten when the plot is too short for more."""
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph name)
+        if not self.logMode:
+            return super().tickStrings(values, scale, spacing)
+        strings = super().tickStrings(values, scale, spacing)
+        lo, hi = self.range
+        decades = max(hi - lo, 1e-9)
+        roomy = self.height() / decades > 90
+        out = []
+        for v, text in zip(values, strings):
+            mant = 10 ** (v - np.floor(v + 1e-9))
+            keep = abs(mant - 1) < 1e-6 or (roomy and (abs(mant - 2) < 1e-6 or abs(mant - 5) < 1e-6))
+            out.append(text if keep else "")
+        return out
+
+
 class PlotsDock(QDockWidget):
     """Live plots of the current run plus any kept runs."""
 
@@ -119,7 +138,7 @@ class PlotsDock(QDockWidget):
 
     # ------------------------------------------------------------ construction
     def _make_plot(self, key: str, title: str, row: int, col: int, legend: bool, logy: bool = False) -> None:
-        p = self.view.addPlot(row=row, col=col, title=title)
+        p = self.view.addPlot(row=row, col=col, title=title, axisItems={"left": LogFriendlyAxis("left")})
         p.showGrid(x=True, y=True, alpha=0.2)
         p.setDownsampling(auto=True, mode="peak")
         p.setClipToView(True)
@@ -188,10 +207,12 @@ class PlotsDock(QDockWidget):
         self.draws += 1
 
     def _curve(self, run: int, plot: str, name: str, color: str, label: str, width: float = 1.6,
-               symbol: str | None = None) -> pg.PlotDataItem:
+               symbol: str | None = None, series_len: int = 0) -> pg.PlotDataItem:
         key = (run, plot, name)
         item = self._curves.get(key)
         if item is not None:
+            if symbol and series_len > 60 and item.opts.get("symbol") is not None:
+                item.setSymbol(None)  # markers only while there are few epochs
             return item
         kept = run < len(self.kept)
         style = Qt.PenStyle.DashLine if kept else Qt.PenStyle.SolidLine
@@ -200,7 +221,7 @@ class PlotsDock(QDockWidget):
             c.setAlpha(170)
         pen = pg.mkPen(c, width=width, style=style)
         kw = {}
-        if symbol:
+        if symbol and series_len <= 60:
             kw = dict(symbol=symbol, symbolSize=5, symbolBrush=c, symbolPen=None)
         run_label = self._run_label(run)
         item = pg.PlotDataItem(pen=pen, name=f"{label}{run_label}" if label else None, **kw)
@@ -223,7 +244,7 @@ class PlotsDock(QDockWidget):
         x, y = series.view()
         if smooth > 1:
             y = moving_average(y, smooth)
-        self._curve(run, plot, name, color, label, **kw).setData(x, y)
+        self._curve(run, plot, name, color, label, series_len=len(series), **kw).setData(x, y)
 
     def _draw_run(self, run: int, h: RunHistory) -> None:
         kept = run < len(self.kept)

@@ -1,0 +1,224 @@
+"""TrainController: ties the train dock, the worker thread, the plots and the boundary view
+to the open document and its scene.
+
+On the GUI thread it only copies arrays it receives into views: metric chunks into
+the plots' buffers, snapshots into the boundary view and onto the wires
+(EdgeItem.set_flow), the final weights into the document graph (one batch of
+set_tensor calls, after the run; the document is then marked modified).
+"""
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import QObject, Signal
+
+import graphcore as gc
+
+from .boundary import BoundaryDock
+from .dock import TrainDock
+from .plots import PlotsDock
+from .worker import TrainThread
+
+STATUS_TEXT = {"finished": "Training finished", "stopped": "Training stopped",
+               "early_stopped": "Training stopped early"}
+
+
+class TrainController(QObject):
+    status_message = Signal(str)  # for the status bar
+    node_requested = Signal(str)  # select and centre this node (a NaN's origin)
+    running_changed = Signal(bool)
+    finished = Signal(dict)  # the worker's result dict, after it has been applied
+
+    def __init__(self, dock: TrainDock, plots: PlotsDock, boundary: BoundaryDock, parent=None) -> None:
+        super().__init__(parent)
+        self.dock = dock
+        self.plots = plots
+        self.boundary = boundary
+        self.document = None
+        self.scene = None
+        self.thread: TrainThread | None = None
+        self.last_result: dict | None = None
+        self.flow_updates = 0
+        self._label = ""
+        dock.actionTrain.triggered.connect(self.train)
+        dock.actionPause.toggled.connect(self.set_paused)
+        dock.actionStepEpoch.triggered.connect(self.step_epoch)
+        dock.actionStop.triggered.connect(self.stop)
+
+    # ------------------------------------------------------------ document
+    def set_document(self, document, scene=None) -> None:
+        """Follow a new document: stop any run (its weights belong to the old graph), load its settings."""
+        if self.thread is not None:
+            self.stop()
+            self.wait(5000)
+        self.document = document
+        self.scene = scene
+        graph = document.graph if document is not None else None
+        self.dock.load_settings(graph.meta.get("training") if graph is not None else None)
+
+    @property
+    def graph(self) -> gc.Graph | None:
+        return self.document.graph if self.document is not None else None
+
+    def is_running(self) -> bool:
+        return self.thread is not None
+
+    # ------------------------------------------------------------ actions
+    def train(self, pause_after_epoch: bool = False) -> bool:
+        """Start a run with the dock's settings; False (and a message) when it cannot start."""
+        if self.thread is not None or self.graph is None:
+            return False
+        try:
+            s = self.dock.settings()
+        except ValueError as exc:
+            self._say(f"Cannot train: {exc}")
+            return False
+        gui = dict(s["gui"], pause_after_epoch=pause_after_epoch)
+        path = getattr(self.document, "path", None)
+        base_dir = os.path.dirname(path) if path else None
+        t = TrainThread(self.graph, s["training"], gui, base_dir=base_dir, parent=self)
+        t.chunk.connect(self.plots.add_chunk)
+        t.progress.connect(self._on_progress)
+        t.snapshot.connect(self._on_snapshot)
+        t.event.connect(self._on_event)
+        t.warning.connect(self._on_warning)
+        t.done.connect(self._on_done)
+        self.thread = t
+        o = s["training"]["optimizer"]
+        acts = sorted({n.op for n in self.graph.nodes.values() if n.op in ("relu", "tanh", "sigmoid", "leaky_relu",
+                                                                         "elu", "maxout")})
+        self._label = f"{'/'.join(acts) or 'linear'}, {o['kind']} lr {o['lr']:g}"
+        self.plots.start_run(self._label)
+        self.boundary.reset()
+        self.dock.set_running(True)
+        self.dock.show_progress(0, s["training"]["epochs"], 0, 0)
+        self._say(f"Training {self._label}…")
+        self.running_changed.emit(True)
+        t.start()
+        return True
+
+    def set_paused(self, on: bool) -> None:
+        if self.thread is None:
+            return
+        self.thread.request_pause(on)
+        self.dock.set_running(True, paused=on)
+        self._say("Paused: press Resume to go on" if on else "Resumed")
+
+    def step_epoch(self) -> None:
+        if self.thread is None:
+            self.train(pause_after_epoch=True)
+            return
+        self.thread.request_epoch()
+        self.dock.set_running(True, paused=False)
+
+    def stop(self) -> None:
+        if self.thread is not None:
+            self.thread.request_stop()
+
+    def wait(self, ms: int = 10000) -> bool:
+        """Block until the current run's thread ends (tests, closing the window)."""
+        t = self.thread
+        return True if t is None else t.wait(ms)
+
+    def shutdown(self) -> None:
+        """Stop and join the worker (window closing)."""
+        t = self.thread
+        if t is not None:
+            t.request_stop()
+            t.wait(10000)
+
+    # ------------------------------------------------------------ from the worker
+    def _say(self, text: str) -> None:
+        self.dock.set_status(text)
+        self.status_message.emit(text)
+
+    def _on_progress(self, p: dict) -> None:
+        self.dock.show_progress(p["epoch"], p["epochs"], p["iteration"], p["iterations"])
+
+    def _on_snapshot(self, snap: dict) -> None:
+        if self.sender() is not self.thread:
+            return
+        self.boundary.show_snapshot(snap)
+        flow = snap.get("flow")
+        scene = self.scene
+        if flow and scene is not None and self.graph is not None \
+                and self.thread.source_version == self.graph.structure_version:
+            for edge, (mag, sign, zero) in flow.items():
+                item = scene.edge_item(edge)
+                if item is not None:
+                    item.set_flow(mag, sign, zero)
+            self.flow_updates += 1
+
+    def _on_event(self, ev: dict) -> None:
+        kind = ev.get("type")
+        if kind == "paused":
+            self.dock.set_running(True, paused=True)
+            self._say(f"Paused after epoch {ev.get('epoch')}, iteration {ev.get('step')}")
+        elif kind == "resumed":
+            self.dock.set_running(True, paused=False)
+        elif kind == "early_stop":
+            self._say(ev.get("message", "early stop"))
+
+    def _on_warning(self, text: str) -> None:
+        self._say(text)
+
+    def _on_done(self, result: dict) -> None:
+        t = self.thread
+        if t is not None:
+            t.wait(2000)
+            t.deleteLater()
+        self.thread = None
+        self.last_result = result
+        self.dock.set_running(False)
+        status = result["status"]
+        if status == "diverged":
+            nid = result.get("node")
+            name = self.graph.nodes[nid].name if self.graph is not None and nid in self.graph.nodes else nid
+            self._select(nid)
+            self._say(f"Training stopped: {result['message']}. Node {name!r} is selected; "
+                      "lower the learning rate or check its inputs.")
+        elif status == "error":
+            self._say(f"Cannot train: {result['message'].splitlines()[0]}")
+        else:
+            applied = self._apply(result)
+            final = result.get("final") or {}
+            bits = [f"{k.replace('_', ' ')} {v:.3f}" for k, v in final.items() if isinstance(v, float)]
+            msg = f"{STATUS_TEXT.get(status, status)} after {result['epochs']} epochs ({result['steps']} steps)"
+            if bits:
+                msg += ": " + ", ".join(bits)
+            if not applied:
+                msg += ". The graph changed while training, so the learned weights were not copied into it."
+            self._say(msg)
+        self.running_changed.emit(False)
+        self.finished.emit(result)
+
+    def _select(self, nid: str | None) -> None:
+        if not nid:
+            return
+        scene = self.scene
+        if scene is not None and hasattr(scene, "select_ids"):
+            scene.select_ids([nid], center=True)
+        self.node_requested.emit(nid)
+
+    def _apply(self, result: dict) -> bool:
+        """Copy the learned arrays into the document graph (GUI thread, one edit per array)."""
+        g = self.graph
+        tensors = result.get("tensors")
+        if g is None or tensors is None or result.get("source_version") != g.structure_version:
+            return False
+        for nid, arrays in tensors.items():
+            node = g.nodes.get(nid)
+            if node is None:
+                continue
+            for w, arr in arrays.items():
+                old = node.tensors.get(w)
+                if old is not None and old.dtype != arr.dtype and old.dtype.kind == "f":
+                    arr = arr.astype(old.dtype)
+                g.set_tensor(nid, w, arr)
+        g.opt_state.clear()
+        g.opt_state.update(result.get("opt_state") or {})
+        if result.get("training_state"):
+            g.meta["training_state"] = result["training_state"]
+        if hasattr(self.document, "mark_modified"):
+            self.document.mark_modified()
+        return True
