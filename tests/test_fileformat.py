@@ -368,6 +368,18 @@ def test_save_replaces_and_leaves_nothing_else(tmp_path):
     assert gc.load(path) == golden_tensors()
 
 
+def test_the_documented_example_loads():
+    import re
+
+    text = open(os.path.join(ROOT, "docs", "file-format.md"), encoding="utf-8").read()
+    block = re.findall(r"```json\n(.*?)```", text, re.S)[-1]
+    g = gc.loads(block)
+    assert [n.name for n in g.nodes.values()] == ["x", "q"]
+    assert [(p.node, p.port, p.code) for p in g.validate()] == [("n4", "b", "missing_input")]
+    full = gc.load(os.path.join(EXAMPLES, "add_mul.json"))
+    assert g.nodes["n1"] == full.nodes["n1"] and g.nodes["n4"] == full.nodes["n4"]
+
+
 if __name__ == "__main__":
     if "--write-golden" in sys.argv:
         write_golden()
