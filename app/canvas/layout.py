@@ -101,7 +101,8 @@ def layered_positions(graph: Graph, size_of: Callable[[str], tuple[float, float]
             for i, n in enumerate(c):
                 ys = [out_y(e.src) - port_y(n, e.dst_port) for e in in_edges[n]]
                 key[n] = (sum(ys) / len(ys)) if ys else y_top[n]
-            c.sort(key=lambda n: (key[n], c.index(n)))
+            rank = {n: i for i, n in enumerate(c)}
+            c.sort(key=lambda n: (key[n], rank[n]))
             stack(c)
         for k in range(ncols - 2, -1, -1):  # right to left: follow the consumers
             c = columns[k]
@@ -109,7 +110,8 @@ def layered_positions(graph: Graph, size_of: Callable[[str], tuple[float, float]
             for n in c:
                 ys = [in_y(e.dst, e.dst_port) - port_y(n, "out") for e in out_edges[n]]
                 key[n] = (sum(ys) / len(ys)) if ys else y_top[n]
-            c.sort(key=lambda n: (key[n], c.index(n)))
+            rank = {n: i for i, n in enumerate(c)}
+            c.sort(key=lambda n: (key[n], rank[n]))
             stack(c)
     # a single left-to-right pass that keeps the order but lets nodes sit level with their inputs
     for k in range(ncols):

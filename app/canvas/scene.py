@@ -659,10 +659,10 @@ class GraphScene(QGraphicsScene):
             return trial.connection_problem(src, dst, port)
         return self.graph.connection_problem(src, dst, port)
 
-    def _wire_ends(self, target: it.PortItem | None) -> tuple[str, str, str] | None:
+    def _wire_ends(self, target: it.PortItem | None, w: _WireDrag | None = None) -> tuple[str, str, str] | None:
         """(src, dst, port) the drop on target would make."""
-        w = self._wire
-        if target is None or target.is_output != w.want_input:
+        w = w or self._wire
+        if target is None or target.is_output == w.want_input:
             return None
         if w.want_input:
             return w.fixed.node_id, target.node_id, target.name
@@ -671,7 +671,7 @@ class GraphScene(QGraphicsScene):
     def _drag_wire_to(self, pos: QPointF) -> None:
         w = self._wire
         target = self.port_at(pos, radius=it.PORT_HIT_R + 6)
-        if target is not None and (target is w.fixed or target.is_output != w.want_input):
+        if target is not None and (target is w.fixed or target.is_output == w.want_input):
             target = None
         if target is not w.target:
             if w.target is not None:
@@ -702,7 +702,7 @@ class GraphScene(QGraphicsScene):
                 self.status_message.emit(f"Disconnected {self._name(e.src)} from "
                                          f"{self._name(e.dst)}.{e.dst_port}")
             return
-        src, dst, port = self._wire_ends(target)
+        src, dst, port = self._wire_ends(target, w)
         if problem:
             self.status_message.emit(f"Cannot connect {self._name(src)} to {self._name(dst)}.{port}: {problem}")
             return
