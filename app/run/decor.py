@@ -97,6 +97,9 @@ def _halo(label: QGraphicsSimpleTextItem) -> None:
     if plate is None:
         plate = _Plate(label)
         label._run_halo = plate
+        # text is the costly part of a frame with hundreds of labels: draw each once, then blit
+        label.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        plate.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     plate.fit()
 
 
