@@ -67,14 +67,37 @@ class RunController(QObject):
         for ev in (g.node_added, g.node_removed, g.edge_added, g.edge_removed):
             ev.sub(self._on_structure_changed)
 
-    def close(self) -> None:
-        """Stop timers and unsubscribe from the graph (call when the document is discarded)."""
-        self._play.stop()
-        self._live_timer.stop()
+    def _unsubscribe(self) -> None:
         g = self.graph
         g.node_changed.unsub(self._on_node_changed)
         for ev in (g.node_added, g.node_removed, g.edge_added, g.edge_removed):
             ev.unsub(self._on_structure_changed)
+
+    def close(self) -> None:
+        """Stop timers and unsubscribe from the graph (call when the document is discarded)."""
+        self.pause()
+        self._live_timer.stop()
+        self._unsubscribe()
+
+    def set_document(self, graph: gc.Graph, scene) -> None:
+        """Follow another graph (File > Open / New): a new executor, nothing shown yet."""
+        self.pause()
+        self._live_timer.stop()
+        self._unsubscribe()
+        self.graph = graph
+        self.executor = gc.Executor(graph)
+        self.rec = None
+        self.cursor = -1
+        self.target = None
+        self.selection = []
+        self._highlighted = []
+        self._no_target = None
+        self.last_error = None
+        self._subscribe()
+        self.set_scene(scene)
+        self.position_changed.emit(-1, 0, "")
+        if self.live:
+            self._live_timer.start()
 
     def set_scene(self, scene) -> None:
         self.scene = scene

@@ -124,6 +124,12 @@ class GradCheckView(QObject):
     def set_scene(self, scene) -> None:
         self.scene = scene
 
+    def set_document(self, graph: gc.Graph, scene) -> None:
+        self.graph = graph
+        self.scene = scene
+        self.report = None
+        self.errors = {}
+
     def run(self, show_dialog: bool = True) -> gc.GradReport | None:
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:

@@ -1,0 +1,54 @@
+"""Put the run view into the main window: the Run toolbar, the controller following the open
+document, its messages in the status bar and NaN/Inf nodes selected.
+
+MainWindow calls install_run_view(self) once; everything else hangs off its document_changed signal,
+so the window needs no other knowledge of the run view.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Qt
+
+from .controller import RunController
+from .gradcheck_view import GradCheckView
+from .toolbar import RunToolbar
+
+
+class RunView(QObject):
+    """Owns the controller, the toolbar and the gradient-check view of one main window."""
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.window = window
+        doc = window.document
+        self.controller = RunController(doc.graph, window.scene, self)
+        self.gradcheck = GradCheckView(doc.graph, window.scene, window)
+        self.toolbar = RunToolbar(self.controller, window, gradcheck=self.gradcheck.run)
+        window.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
+        for source in (self.controller, self.gradcheck):
+            source.status_message.connect(window.show_status)
+            source.select_node.connect(window.select_and_centre)
+        self.controller.cleared.connect(self.gradcheck.clear)
+        self._scene = None
+        self._follow_scene(window.scene)
+        window.document_changed.connect(self._document_changed)
+
+    def _follow_scene(self, scene) -> None:
+        if self._scene is not None:
+            try:
+                self._scene.selection_ids_changed.disconnect(self.controller.set_selection)
+            except (RuntimeError, TypeError):
+                pass
+        self._scene = scene
+        if scene is not None:
+            scene.selection_ids_changed.connect(self.controller.set_selection)
+
+    def _document_changed(self, doc) -> None:
+        if self.gradcheck.dialog is not None:
+            self.gradcheck.dialog.close()
+        self.controller.set_document(doc.graph, self.window.scene)
+        self.gradcheck.set_document(doc.graph, self.window.scene)
+        self._follow_scene(self.window.scene)
+
+
+def install_run_view(window) -> RunView:
+    return RunView(window)
