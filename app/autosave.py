@@ -14,6 +14,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
+import shiboken6
 from PySide6.QtCore import QObject, QTimer, Signal
 
 import graphcore as gc
@@ -129,6 +130,8 @@ class Autosaver(QObject):
         document.modified_changed.connect(self._on_modified)
 
     def _on_edit(self, *_args) -> None:
+        if not shiboken6.isValid(self) or not shiboken6.isValid(self.document):
+            return
         if not self.document.modified:
             return
         self.pending += 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+import shiboken6
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
@@ -31,6 +32,8 @@ class Document(QObject):
 
     @property
     def modified(self) -> bool:
+        if not shiboken6.isValid(self.undo_stack):  # being destroyed (QUndoStack.clear emits on the way out)
+            return self._forced
         return self._forced or not self.undo_stack.isClean()
 
     def mark_modified(self) -> None:

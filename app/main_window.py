@@ -101,7 +101,6 @@ class MainWindow(QMainWindow):
         self.history_dock.setObjectName("historyDock")
         self.undo_view = QUndoView(self.undo_group, self.history_dock)
         self.undo_view.setObjectName("undoView")
-        self.undo_view.setEmptyLabel("<opened>")
         self.history_dock.setWidget(self.undo_view)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.palette_dock)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.inspector_dock)
@@ -114,7 +113,6 @@ class MainWindow(QMainWindow):
 
         self.palette_dock.op_activated.connect(self.add_op_at_centre)
         self.problems_dock.node_requested.connect(self.select_and_centre)
-        self.problems_dock.problems_changed.connect(self._on_problems)
 
         self.status_label = QLabel(self)
         self.status_label.setObjectName("statusCounts")
@@ -187,6 +185,15 @@ class MainWindow(QMainWindow):
         self.actionThemeLight = a("actionThemeLight", "&Light", lambda: self.set_theme("light"), checkable=True)
         self.theme_group.addAction(self.actionThemeDark)
         self.theme_group.addAction(self.actionThemeLight)
+
+        # Canvas actions fire only while the canvas has focus, so Delete in a table or F typed in
+        # a list never deletes or frames nodes; the menus trigger them from anywhere.
+        self._canvas_actions = [self.actionCut, self.actionCopy, self.actionPaste, self.actionDuplicate,
+                                self.actionDelete, self.actionRename, self.actionSelectAll, self.actionFrame,
+                                self.actionAutoLayout]
+        for act in self._canvas_actions:
+            self.removeAction(act)
+            act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
 
         self.actionShortcuts = a("actionShortcuts", "&Keyboard Shortcuts", self.show_shortcuts, "Ctrl+/")
         self.actionAbout = a("actionAbout", "&About Backprop Studio", self.show_about)
@@ -282,6 +289,7 @@ class MainWindow(QMainWindow):
         self.scene.selection_ids_changed.connect(self.inspector_dock.show_selection)
         self.view = GraphView(self.scene)
         self.view.setObjectName("graphView")
+        self.view.addActions(self._canvas_actions)
         self._apply_canvas_theme()
         self.setCentralWidget(self.view)  # deletes the old view
         if old_scene is not None:
@@ -297,8 +305,10 @@ class MainWindow(QMainWindow):
         doc.path_changed.connect(self._update_title)
         self.autosaver = Autosaver(doc, parent=self)
         self.autosaver.failed.connect(self.show_status)
+        self.undo_view.setEmptyLabel(f"Opened {doc.display_name}")
         self._update_title()
         self._update_counts()
+        self.view.setFocus()
         QTimer.singleShot(0, self._frame_all)
         self.document_changed.emit(doc)
 
@@ -325,10 +335,6 @@ class MainWindow(QMainWindow):
         g = self.document.graph
         n, e = len(g.nodes), len(g.edges)
         self.status_label.setText(f"{n} node{'s' * (n != 1)} · {e} wire{'s' * (e != 1)}")
-
-    def _on_problems(self, problems: list) -> None:
-        if self.scene is not None:
-            self.scene.set_problems(problems)
 
     def show_status(self, message: str) -> None:
         self.statusBar().showMessage(message, 6000)
@@ -508,9 +514,10 @@ class MainWindow(QMainWindow):
         self.scene.add_node(op, centre + type(centre)(24 * k - 60, 24 * k - 30))
 
     def cut(self) -> None:
-        if self.scene is not None and self.scene.selected_ids():
-            self.copy()
-            self.scene.delete_selected()
+        if self.scene is None or not self.scene.selected_ids():
+            self.show_status("Nothing selected to cut")
+            return
+        QGuiApplication.clipboard().setText(self.scene.cut_selected())
 
     def copy(self) -> None:
         if self.scene is None or not self.scene.selected_ids():
@@ -537,35 +544,13 @@ class MainWindow(QMainWindow):
         return view.mapToScene(local)
 
     def rename_selected(self) -> None:
-        if self.scene is None:
-            return
-        ids = self.scene.selected_ids()
-        if len(ids) != 1:
-            self.show_status("Select one node to rename it")
-            return
-        rename = getattr(self.scene, "rename_selected", None) or getattr(self.scene, "start_rename", None)
-        if rename is not None:
-            rename()
-            return
-        # No in-place editor on the canvas: use the inspector's name field.
-        self.inspector_dock.show_node(ids[0])
-        self.inspector_dock.raise_()
-        field = self.inspector_dock.fields.get("name")
-        if field is not None:
-            field.line.setFocus()
-            field.line.selectAll()
+        """F2: the canvas' inline editor over the node's title."""
+        if self.scene is not None:
+            self.scene.begin_rename()
 
     def select_all(self) -> None:
-        if self.scene is None:
-            return
-        select_all = getattr(self.scene, "select_all", None)
-        if select_all is not None:
-            select_all()
-            return
-        for nid in self.document.graph.nodes:
-            item = self.scene.node_item(nid)
-            if item is not None:
-                item.setSelected(True)
+        if self.scene is not None:
+            self.scene.select_all()
 
     def set_snap(self, on: bool) -> None:
         if self.scene is not None:
@@ -579,8 +564,7 @@ class MainWindow(QMainWindow):
         item = self.scene.node_item(node_id)
         if item is None:
             return
-        self.scene.clearSelection()
-        item.setSelected(True)
+        self.scene.select_ids([node_id])
         self.view.centerOn(item)
         self.inspector_dock.show_node(node_id)
 
@@ -589,14 +573,11 @@ class MainWindow(QMainWindow):
         name = theme.apply_theme(name)
         app_settings.set_theme_name(name)
         (self.actionThemeDark if name == "dark" else self.actionThemeLight).setChecked(True)
+        self.palette_dock.populate()
         self._apply_canvas_theme()
 
     def _apply_canvas_theme(self) -> None:
-        name = theme.current_theme()
-        for target in (self.scene, self.view):
-            setter = getattr(target, "set_theme", None)
-            if setter is not None:
-                setter(name)
+        """The canvas palette follows the app theme (theme.apply_theme switches both)."""
         if self.view is not None:
             self.view.viewport().update()
 
@@ -604,7 +585,15 @@ class MainWindow(QMainWindow):
     def shortcut_rows(self) -> list[tuple[str, str]]:
         rows = []
         seen = set()
-        for act in self.actions():
+
+        def walk(menu: QMenu):
+            for act in menu.actions():
+                if act.menu() is not None:
+                    yield from walk(act.menu())
+                else:
+                    yield act
+
+        for act in (a for m in self.menus.values() for a in walk(m)):
             keys = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in act.shortcuts()]
             if not keys or act.objectName() in seen:
                 continue

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QMimeData, Qt, Signal
-from PySide6.QtGui import QDrag
-from PySide6.QtWidgets import QDockWidget, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtGui import QDrag, QPalette
+from PySide6.QtWidgets import (
+    QDockWidget, QHeaderView, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
+)
 
 from graphcore import registry
 
@@ -31,9 +33,10 @@ class OpTree(QTreeWidget):
         drag.exec(Qt.DropAction.CopyAction)
 
 
-def op_label(spec: registry.OpSpec) -> str:
+def op_symbol(spec: registry.OpSpec) -> str:
+    """The canvas title when it differs from the name (`*` for mul), shown dimmed beside it."""
     title = spec.title or spec.name
-    return spec.name if title == spec.name else f"{spec.name}   {title}"
+    return "" if title.lower() == spec.name.lower() else title
 
 
 class PaletteDock(QDockWidget):
@@ -57,6 +60,10 @@ class PaletteDock(QDockWidget):
         self.tree = OpTree(body)
         self.tree.setObjectName("paletteTree")
         self.tree.setHeaderHidden(True)
+        self.tree.setColumnCount(2)
+        self.tree.header().setStretchLastSection(False)
+        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.tree.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.setIndentation(12)
         self.tree.setDragEnabled(True)
         self.tree.setRootIsDecorated(True)
@@ -68,18 +75,24 @@ class PaletteDock(QDockWidget):
         self.populate()
 
     def populate(self) -> None:
+        """(Re)build the list from the registry; also called when the theme changes (dim colour)."""
         self.tree.clear()
+        dim = self.palette().color(QPalette.ColorRole.PlaceholderText)
         for category, specs in registry.by_category().items():
             group = QTreeWidgetItem(self.tree, [CATEGORY_TITLES.get(category, category.title())])
+            group.setFirstColumnSpanned(True)
             group.setFlags(Qt.ItemFlag.ItemIsEnabled)
             font = group.font(0)
             font.setBold(True)
             group.setFont(0, font)
             group.setData(0, Qt.ItemDataRole.UserRole + 1, category)
             for spec in specs:
-                item = QTreeWidgetItem(group, [op_label(spec)])
+                item = QTreeWidgetItem(group, [spec.name, op_symbol(spec)])
                 item.setData(0, OP_ROLE, spec.name)
                 item.setToolTip(0, spec.tooltip())
+                item.setToolTip(1, spec.tooltip())
+                item.setForeground(1, dim)
+                item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled)
             group.setExpanded(True)
         self.apply_filter(self.filter.text())

@@ -47,10 +47,6 @@ def render(path: str, out: str, theme_name: str = "light", pass_: str = "none") 
     stack = QUndoStack()
     scene = GraphScene(graph, stack)
     view = GraphView(scene)
-    for target in (scene, view):
-        setter = getattr(target, "set_theme", None)
-        if setter is not None:
-            setter(theme_name)
     if pass_ != "none":
         apply_pass(graph, scene, pass_)
     folder = os.path.dirname(os.path.abspath(out))

@@ -12,7 +12,9 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 THEMES = ("dark", "light")
-STYLE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "resources", "style")
+RESOURCES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "resources")
+STYLE_DIR = os.path.join(RESOURCES, "style")
+ICON_DIR = os.path.join(RESOURCES, "icons")
 
 _COLORS = {
     "dark": {
@@ -62,9 +64,10 @@ def stylesheet(name: str) -> str:
     path = os.path.join(STYLE_DIR, f"{name}.qss")
     try:
         with open(path, encoding="utf-8") as f:
-            return f.read()
+            text = f.read()
     except OSError:
         return ""
+    return text.replace("@ICONS@", ICON_DIR.replace(os.sep, "/"))
 
 
 def apply_theme(name: str, app: QApplication | None = None) -> str:
@@ -79,6 +82,11 @@ def apply_theme(name: str, app: QApplication | None = None) -> str:
     app.setPalette(palette(name))
     app.setStyleSheet(stylesheet(name))
     app.setProperty("backpropTheme", name)
+    try:  # the canvas draws with its own palette of the same name
+        from .canvas import items
+    except ImportError:  # pragma: no cover - only while the canvas is being written
+        return name
+    items.set_theme(name)
     return name
 
 
