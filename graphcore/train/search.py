@@ -37,7 +37,8 @@ def run_trial(job: dict) -> dict:
     res = Trainer(g, cfg, base_dir=job.get("base_dir")).run()
     f = res.final or {}
     return {"stage": job["stage"], "lr": job["lr"], "reg": job["reg"], "status": res.status,
-            "val_acc": f.get("val_acc"), "val_loss": f.get("val_loss"), "train_acc": f.get("train_acc")}
+            "val_acc": f.get("val_acc"), "val_loss": f.get("val_loss"), "train_acc": f.get("train_acc"),
+            "pid": os.getpid(), "threads": os.environ.get("OPENBLAS_NUM_THREADS")}
 
 
 def sample(rng: np.random.Generator, lo: float, hi: float, n: int) -> list[float]:

@@ -119,7 +119,7 @@ def spiral_mlp(act: str) -> gc.Graph:
     other = "tanh" if act == "relu" else "relu"
     g.meta["description"] = (f"A 2-100-3 MLP with {act} on the spiral, 40 epochs of momentum SGD (batch 32), "
                              f"identical to spiral_{other}.json except for the activation: compare their loss "
-                             "curves; ReLU converges faster (lower loss at every epoch here), as the notes say.")
+                             "curves; ReLU converges faster (lower loss at every epoch after the first here, and under 0.45 by epoch 8 against tanh's 20), as the notes say.")
     return g
 
 

@@ -1,0 +1,110 @@
+"""`main.py train | sanity | search` on the example files and on bad input."""
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+
+import graphcore as gc
+from graphcore.cli import main as cli_main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EX = os.path.join(ROOT, "resources", "examples")
+
+
+def run_main(*args):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+
+
+def test_train_writes_graph_state_and_metrics(tmp_path):
+    out, met = tmp_path / "trained.json", tmp_path / "m.csv"
+    r = run_main("train", os.path.join(EX, "xor_mlp.json"), "--epochs", "3", "--out", str(out), "--metrics", str(met))
+    assert r.returncode == 0, r.stderr
+    assert "epoch 3/3" in r.stderr and "loss" in r.stderr and "acc" in r.stderr  # the progress bar
+    assert "finished after 3 epochs" in r.stdout
+    rows = list(csv.DictReader(open(met)))
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
+    assert list(rows[0])[:7] == ["epoch", "train_loss", "val_loss", "train_acc", "val_acc", "lr", "seconds"]
+    for row in rows:
+        assert float(row["train_loss"]) > 0 and 0 <= float(row["val_acc"]) <= 1 and float(row["lr"]) == 0.1
+    assert float(rows[0]["seconds"]) < float(rows[2]["seconds"])
+    g = gc.load(out)
+    orig = gc.load(os.path.join(EX, "xor_mlp.json"))
+    hid = g.find("hidden")
+    assert not np.array_equal(g.nodes[hid].tensors["W"], orig.nodes[hid].tensors["W"])
+    assert set(g.opt_state[f"{hid}/W"]) == {"velocity"}
+    assert g.meta["training_state"]["epochs_done"] == 3
+
+
+def test_train_is_reproducible(tmp_path):
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    for p in (a, b):
+        assert cli_main(["train", os.path.join(EX, "spiral_relu.json"), "--epochs", "2", "--quiet",
+                         "--out", str(p)]) == 0
+    assert gc.load(a) == gc.load(b)
+
+
+def test_bad_files_exit_2_with_one_line(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{nope")
+    r = run_main("train", str(bad))
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "bad.json" in r.stderr
+    r = run_main("train", str(tmp_path / "missing.json"))
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+    # a valid graph without training settings
+    r = run_main("train", os.path.join(EX, "cs231n_circuit.json"))
+    assert r.returncode == 2 and "meta.training" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    doc = json.load(open(os.path.join(EX, "xor_mlp.json")))
+    doc["meta"]["training"]["epochs"] = -1
+    p = tmp_path / "neg.json"
+    p.write_text(json.dumps(doc))
+    r = run_main("train", str(p))
+    assert r.returncode == 2 and "meta.training.epochs" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    doc["meta"]["training"]["epochs"] = 2
+    doc["meta"]["training"]["dataset"] = {"name": "csv", "path": "data.csv"}
+    (tmp_path / "data.csv").write_text("a,b,label\n1,2,0\n3,oops,1\n")
+    p.write_text(json.dumps(doc))
+    r = run_main("train", str(p))
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+    assert "data.csv: row 3, column 'b': 'oops' is not a number" in r.stderr
+
+
+def test_user_csv_trains_from_the_file_folder(tmp_path):
+    from graphcore.train import datasets
+    ds = datasets.xor(n=80, noise=0.05)
+    with open(tmp_path / "xor.csv", "w") as f:
+        f.write("a,b,label\n")
+        for (a, b), y in zip(ds.X, ds.y):
+            f.write(f"{a},{b},{y}\n")
+    g = gc.load(os.path.join(EX, "xor_mlp.json"))
+    g.meta["training"]["dataset"] = {"name": "csv", "path": "xor.csv", "label": "label"}
+    g.meta["training"]["epochs"] = 40
+    gc.save(g, tmp_path / "g.json")
+    assert cli_main(["train", str(tmp_path / "g.json"), "--quiet", "--out", str(tmp_path / "o.json")]) == 0
+
+
+def test_diverging_run_exits_1_naming_the_node(tmp_path, capsys):
+    g = gc.load(os.path.join(EX, "spiral_relu.json"))
+    g.meta["training"]["optimizer"] = {"kind": "sgd", "lr": 1e30}
+    gc.save(g, tmp_path / "g.json")
+    assert cli_main(["train", str(tmp_path / "g.json"), "--quiet", "--epochs", "3"]) == 1
+    err = capsys.readouterr().err
+    assert "diverged" in err and "node" in err
+
+
+def test_sanity_command(capsys):
+    assert cli_main(["sanity", os.path.join(EX, "spiral_2layer.json"), "--overfit-epochs", "300"]) == 0
+    out = capsys.readouterr().out
+    assert "log(3) = 1.0986" in out and "ok" in out and "overfit 20 examples" in out
+
+
+def test_search_command(capsys):
+    code = cli_main(["search", os.path.join(EX, "xor_mlp.json"), "--trials", "1", "--epochs-per-trial", "2",
+                     "--workers", "1"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "coarse" in out and "fine" in out and out.count("\n") >= 4 and "best: lr" in out

@@ -1,0 +1,245 @@
+"""The Trainer: determinism, thread-safe control, early stopping, metrics, NaN, state round trip."""
+import math
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import graphcore as gc
+from graphcore.train import babysit, datasets, search
+from graphcore.train.config import ConfigError, TrainConfig
+from graphcore.train.trainer import Data, Trainer
+
+
+def spiral_net(act="relu", reg=1e-3, n_per_class=50, **training):
+    ds = datasets.spiral(n_per_class=n_per_class)
+    g = gc.Graph()
+    x = g.add("input", name="x", value=ds.X)
+    y = g.add("input", name="y", value=ds.y)
+    h = g.add("linear", name="fc1", inputs={"x": x}, units=20, init="xavier_normal")
+    a = g.add(act, name="act", inputs={"x": h})
+    o = g.add("linear", name="fc2", inputs={"x": a}, units=3, init="xavier_normal")
+    ce = g.add("softmax_cross_entropy", name="data_loss", inputs={"scores": o, "labels": y})
+    r = g.add("l2", name="reg", strength=reg)
+    g.add("total_loss", name="loss", inputs={"data": ce, "reg": r})
+    t = {"dataset": {"name": "spiral", "n_per_class": n_per_class}, "optimizer": {"kind": "momentum", "lr": 0.1},
+         "batch_size": 16, "epochs": 3, "seed": 0}
+    t.update(training)
+    g.meta["training"] = t
+    return g
+
+
+def weights(g):
+    return {(n, w): g.nodes[n].tensors[w].copy() for n, w in g.trainable()}
+
+
+def test_same_seed_same_weights_bit_for_bit():
+    runs = []
+    for _ in range(2):
+        g = spiral_net(val_fraction=0.2, augment={"shift": 0, "flip": False})
+        Trainer(g).run()
+        runs.append(weights(g))
+    for k in runs[0]:
+        np.testing.assert_array_equal(runs[0][k], runs[1][k])
+    g = spiral_net(seed=1)
+    Trainer(g).run()
+    assert not np.array_equal(weights(g)[(g.find("fc1"), "W")], runs[0][(g.find("fc1"), "W")])
+
+
+def test_training_emits_no_graph_events_and_restores_the_inputs():
+    g = spiral_net(epochs=2)
+    before = g.nodes[g.find("x")].tensors["value"]
+    seen = []
+    for ev in (g.changed, g.node_changed, g.node_added, g.edge_added):
+        ev.sub(lambda *a: seen.append(a))
+    res = Trainer(g).run()
+    assert res.status == "finished" and res.steps == 2 * math.ceil(150 / 16)
+    assert seen == []
+    assert g.nodes[g.find("x")].tensors["value"] is before
+
+
+def test_step_and_epoch_metrics():
+    steps, epochs, events = [], [], []
+    g = spiral_net(epochs=2, val_fraction=0.2)
+    res = Trainer(g, on_step=steps.append, on_epoch=epochs.append, on_event=events.append).run()
+    assert [e["type"] for e in events] == ["started", "finished"]
+    assert len(steps) == res.steps and len(epochs) == 2 == len(res.history)
+    m = steps[-1]
+    assert m["loss"] == pytest.approx(m["data_loss"] + m["reg_loss"], rel=1e-6)
+    assert m["reg_loss"] > 0 and 0 <= m["acc"] <= 1 and m["lr"] == 0.1
+    assert set(m["grad_norm"]) == {"fc1.W", "fc1.b", "fc2.W", "fc2.b"}
+    assert all(v > 0 for v in m["grad_norm"].values())
+    assert 1e-5 < m["update_ratio"]["fc1.W"] < 1
+    assert set(m["dead_relu"]) == {"act"} and 0 <= m["dead_relu"]["act"] < 0.5
+    e = epochs[-1]
+    for k in ("epoch", "train_loss", "val_loss", "train_acc", "val_acc", "lr", "seconds"):
+        assert e[k] is not None
+    assert e["val_loss"] > 0 and 0 <= e["val_acc"] <= 1
+    assert res.final["train_acc"] > 0.4
+
+
+def test_dead_and_saturated_fractions():
+    from graphcore.train import metrics as M
+    out = np.array([[0.0, 1.0, 0.0], [0.0, 2.0, 3.0]])
+    assert M.dead_fraction(out) == pytest.approx(1 / 3)
+    assert M.saturated_fraction("tanh", np.array([0.995, -0.999, 0.5, 0.0])) == 0.5
+    assert M.saturated_fraction("sigmoid", np.array([0.005, 0.5, 0.995, 0.2])) == 0.5
+    g = spiral_net(act="tanh", epochs=1)
+    steps = []
+    Trainer(g, on_step=steps.append).run()
+    assert set(steps[0]["saturated"]) == {"act"} and steps[0]["dead_relu"] == {}
+
+
+def test_pause_resume_and_stop_from_another_thread():
+    g = spiral_net(epochs=1000)
+    reached = threading.Event()
+    events = []
+
+    def on_step(m):
+        if m["step"] == 5:
+            reached.set()
+
+    tr = Trainer(g, on_step=on_step, on_event=lambda e: events.append(e["type"]))
+    out = {}
+    th = threading.Thread(target=lambda: out.setdefault("res", tr.run()))
+    th.start()
+    assert reached.wait(20)
+    tr.pause()
+    deadline = time.time() + 10
+    while tr.state != "paused" and time.time() < deadline:
+        time.sleep(0.005)
+    assert tr.state == "paused"
+    n = tr.steps_done
+    time.sleep(0.2)
+    assert tr.steps_done == n  # nothing runs while paused
+    tr.resume()
+    while tr.steps_done < n + 3 and time.time() < deadline:
+        time.sleep(0.002)
+    assert tr.steps_done >= n + 3
+    tr.stop()
+    stopped_at = tr.steps_done
+    th.join(10)
+    assert not th.is_alive()
+    res = out["res"]
+    assert res.status == "stopped" and res.steps <= stopped_at + 1
+    assert events[:3] == ["started", "paused", "resumed"] and "stopped" in events
+
+
+def test_early_stopping_restores_the_best_weights():
+    g = spiral_net(epochs=50, val_fraction=0.2, early_stopping={"patience": 2, "min_delta": 100.0})
+    snaps = []
+    tr = Trainer(g, on_epoch=lambda row: snaps.append(weights(g)))
+    res = tr.run()
+    # nothing beats epoch 1 by 100, so training stops after 1 + 2 + 1 epochs with epoch 1's weights
+    assert res.status == "early_stopped" and res.epochs == 4
+    assert "epoch 1" in res.message
+    for k, v in snaps[0].items():
+        np.testing.assert_array_equal(g.nodes[k[0]].tensors[k[1]], v)
+    assert not np.array_equal(snaps[-1][k], snaps[0][k])
+
+
+def test_nan_stops_training_naming_the_first_node():
+    g = spiral_net()
+    ds = datasets.spiral(n_per_class=50)
+    X = ds.X.astype(np.float32)
+    X[7, 1] = np.nan
+    data = Data(X, ds.y, X[:0], ds.y[:0], "classification", 3)
+    events = []
+    res = Trainer(g, data=data, on_event=events.append).run()
+    assert res.status == "diverged"
+    assert "'x'" in res.message and "forward" in res.message
+    assert events[-1]["type"] == "diverged" and events[-1]["node"] == g.find("x")
+    g = spiral_net(optimizer={"kind": "sgd", "lr": 1e30}, epochs=5)
+    res = Trainer(g).run()
+    assert res.status == "diverged" and "node" in res.message
+
+
+def test_optimizer_state_round_trips_through_the_file(tmp_path):
+    g = spiral_net(optimizer={"kind": "adam", "lr": 1e-3}, epochs=2)
+    res = Trainer(g).run()
+    key = f"{g.find('fc1')}/W"
+    st = g.opt_state[key]
+    assert set(st) == {"m", "v", "t"} and int(st["t"]) == res.steps
+    assert st["m"].shape == g.nodes[g.find("fc1")].tensors["W"].shape
+    gc.save(g, tmp_path / "t.json")
+    g2 = gc.load(tmp_path / "t.json")
+    for k, arrays in g.opt_state.items():
+        for name, arr in arrays.items():
+            np.testing.assert_array_equal(g2.opt_state[k][name], arr)
+    # training the loaded graph resumes: t keeps counting
+    Trainer(g2, TrainConfig.from_dict(g2.meta["training"]).merged(epochs=1)).run()
+    assert int(g2.opt_state[key]["t"]) == res.steps + res.steps // 2
+
+
+def test_learning_rate_follows_the_schedule():
+    g = spiral_net(epochs=4, schedule={"kind": "step", "every": 2, "factor": 0.5})
+    res = Trainer(g).run()
+    assert [r["lr"] for r in res.history] == [0.1, 0.1, 0.05, 0.05]
+
+
+def test_roles_are_detected_and_bad_settings_named():
+    g = spiral_net()
+    tr = Trainer(g)
+    tr.prepare()
+    assert tr.roles["features"] == g.find("x") and tr.roles["labels"] == g.find("y")
+    assert tr.roles["scores"] == g.find("fc2") and tr.roles["reg"] == g.find("reg")
+    with pytest.raises(ConfigError, match="meta.training.features: no node named 'pixels'"):
+        Trainer(spiral_net(features="pixels")).prepare()
+    with pytest.raises(ConfigError, match="meta.training.epochs"):
+        Trainer(spiral_net(epochs=-1))
+    with pytest.raises(ConfigError, match="meta.training.optimizer: unknown optimizer 'sdg'"):
+        Trainer(spiral_net(optimizer={"kind": "sdg"}))
+    with pytest.raises(ConfigError, match="early_stopping: needs a validation split"):
+        Trainer(spiral_net(early_stopping={"patience": 2}))
+    with pytest.raises(ConfigError, match="meta.training: unknown setting 'epoch'"):
+        TrainConfig.from_dict({"epoch": 3})
+
+
+def test_initial_loss_sanity_check():
+    g = spiral_net()
+    for nid in ("fc1", "fc2"):  # small weights: every class equally likely
+        node = g.nodes[g.find(nid)]
+        node.tensors["W"] = node.tensors["W"] * 1e-3
+    out = babysit.initial_loss_check(g)
+    assert out["ok"], out["message"]
+    assert out["data_loss"] == pytest.approx(math.log(3), rel=1e-3)
+    assert out["reg_raises_loss"] is True and "log(3)" in out["message"]
+    big = spiral_net()
+    node = big.nodes[big.find("fc2")]
+    node.tensors["W"] = node.tensors["W"] * 50
+    assert not babysit.initial_loss_check(big)["ok"]
+
+
+def test_overfit_a_tiny_subset():
+    g = spiral_net(optimizer={"kind": "adam", "lr": 0.05})
+    before = weights(g)
+    out = babysit.overfit_tiny(g, n=20, epochs=300)
+    assert out["ok"], out["message"]
+    assert out["loss"] < 0.05 and out["acc"] == 1.0
+    for k, v in before.items():  # the caller's graph is untouched
+        np.testing.assert_array_equal(g.nodes[k[0]].tensors[k[1]], v)
+
+
+def test_random_search_coarse_then_fine_on_two_processes():
+    g = spiral_net(epochs=2)
+    cfg = TrainConfig.from_dict(g.meta["training"])
+    res = search.coarse_to_fine(g, cfg, trials=2, epochs=2, lr_range=(1e-3, 1.0), reg_range=(1e-5, 1e-2),
+                                workers=2, seed=0)
+    trials = res["trials"]
+    assert [t["stage"] for t in trials].count("coarse") == 2 and len(trials) == 4
+    assert all(1e-3 <= t["lr"] <= 1.0 for t in trials if t["stage"] == "coarse")
+    lo, hi = res["fine_lr_range"]
+    assert all(lo <= t["lr"] <= hi for t in trials if t["stage"] == "fine")
+    assert hi / lo == pytest.approx(10.0)
+    assert len({t["pid"] for t in trials}) >= 2  # separate worker processes
+    assert {t["threads"] for t in trials} == {"1"}
+    assert res["best"]["val_acc"] == max(t["val_acc"] for t in trials)
+
+
+def test_log_uniform_sampling():
+    vals = search.sample(np.random.default_rng(0), 1e-4, 1.0, 4000)
+    logs = np.log10(vals)
+    assert logs.min() >= -4 and logs.max() <= 0
+    counts = np.histogram(logs, bins=4, range=(-4, 0))[0]
+    assert counts.min() > 850  # each decade about equally likely
