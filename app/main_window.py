@@ -125,6 +125,15 @@ class MainWindow(QMainWindow):
         self.resize(1400, 860)
         self._restore_settings()
         self.set_document(Document(parent=self))
+        self.run_view = self._install_run_view()
+
+    def _install_run_view(self):
+        """The run/step view (issue 5) hooks itself in via document_changed; absent, the editor still works."""
+        try:
+            from .run.attach import install_run_view
+        except ImportError:
+            return None
+        return install_run_view(self)
 
     # ================================================================ actions and menus
     def _action(self, name: str, text: str, slot=None, shortcut=None, tip: str = "", checkable=False) -> QAction:
