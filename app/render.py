@@ -58,9 +58,10 @@ def render(path: str, out: str, theme_name: str = "light", pass_: str = "none") 
 
 
 def apply_pass(graph, scene, which: str) -> None:
-    """Overlay a forward or backward pass on the wires: provided by the run view (issue 5), not yet here."""
-    raise ValueError(f"--pass {which} is not available yet: the run view that draws values and gradients "
-                     "on the wires is still to come")
+    """Overlay a forward or backward pass on the wires (the run view's labels, issue 5)."""
+    from .run.render_pass import apply_pass as run_pass
+
+    run_pass(graph, scene, which)
 
 
 def main(argv: list[str] | None = None) -> int:

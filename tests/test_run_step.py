@@ -306,9 +306,42 @@ def test_multiple_sinks_need_a_choice(qtbot):
 def test_formatting_rules():
     assert fmt_scalar(-8.0) == "-8.00" and fmt_scalar(-0.0) == "0.00" and fmt_scalar(2) == "2.00"
     assert fmt_scalar(3e-4) == "3.00e-04" and fmt_scalar(float("nan")) == "NaN"
-    assert fmt_array(np.ones((3, 4))) == "(3, 4) μ 1.00 ‖3.46‖"
+    assert fmt_array(np.ones((3, 4))) == "3×4 μ1 ‖3.46‖"
+    assert fmt_array(np.full((300, 2), -2e-7)) == "300×2 μ-2e-07 ‖4.9e-06‖"
     assert fmt_array(np.array([1.0, -2.5])) == "[1.00, -2.50]"
     small = hover_text(np.arange(6.0).reshape(2, 3), "value")
     assert "[[0., 1., 2.]," in small and "(2, 3)" in small
     big = hover_text(np.random.default_rng(0).standard_normal(1000), "gradient")
     assert "(1000,)" in big and "█" in big and len(big.splitlines()) == 5  # summary, 3 bar rows, range
+
+
+def test_render_pass_backward_draws_every_label(tmp_path, qtbot):
+    """`python main.py render FILE --pass backward`: the labels the image is drawn with."""
+    from app import render
+    from app.canvas.view import GraphView
+    from app.run.render_pass import apply_pass
+
+    g = circuit()
+    scene = GraphScene(g, QUndoStack())
+    apply_pass(g, scene, "backward")
+    assert labels(g, scene) == FINAL
+    assert decor.output_labels(scene.node_item(g.find("f"))) == ("-20.00", "1.00")
+    # the exported picture reaches the output stub to the right of f
+    rect = scene.items_rect(None, 0.0)
+    stub = scene.node_item(g.find("f"))._run_stub
+    assert rect.contains(stub.mapRectToScene(stub.childrenBoundingRect()))
+    out = tmp_path / "c.png"
+    assert GraphView(scene).export_image(str(out)) is not False and out.stat().st_size > 5000
+    assert render.main([EXAMPLE, "--out", str(tmp_path / "d.png"), "--pass", "forward"]) == 0
+
+
+def test_render_pass_refuses_a_nan_graph(tmp_path, capsys):
+    from app import render
+
+    g = gc.Graph()
+    a = g.add("input", name="a", value=-1.0)
+    g.add("log", name="lg", inputs={"x": a})
+    gc.save(placed(g), str(tmp_path / "nan.json"))
+    assert render.main([str(tmp_path / "nan.json"), "--out", str(tmp_path / "n.png"), "--pass", "backward"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "NaN" in err[0] and "'lg'" in err[0]

@@ -54,7 +54,17 @@ def fmt_array(a) -> str:
     if a.ndim == 1 and a.size <= INLINE:
         return "[" + ", ".join(fmt_scalar(v) for v in a) + "]"
     mean, norm = summary(a)
-    return f"{fmt_shape(a.shape)} μ {fmt_scalar(mean)} ‖{fmt_scalar(norm)}‖"
+    return f"{'×'.join(map(str, a.shape))} μ{fmt_short(mean)} ‖{fmt_short(norm)}‖"
+
+
+def fmt_short(x: float) -> str:
+    """3 significant digits, for the summaries of tensors where wire space is scarce."""
+    x = float(x)
+    if not math.isfinite(x):
+        return fmt_scalar(x)
+    if x == 0.0:
+        return "0"
+    return f"{x:.3g}"
 
 
 def full_numbers(a: np.ndarray) -> str:
@@ -98,6 +108,8 @@ def hover_text(a, title: str = "") -> str:
         return f"{title}: not computed yet" if title else "not computed yet"
     a = np.asarray(a)
     head = f"{title} " if title else ""
+    if a.ndim == 0:
+        return f"{title} = {full_numbers(a)}" if title else full_numbers(a)
     if a.size <= SMALL:
         first = " ".join(t for t in (title, "" if a.ndim == 0 else fmt_shape(a.shape)) if t)
         return f"{first}\n{full_numbers(a)}" if first else full_numbers(a)
