@@ -345,3 +345,33 @@ def test_render_pass_refuses_a_nan_graph(tmp_path, capsys):
     assert render.main([str(tmp_path / "nan.json"), "--out", str(tmp_path / "n.png"), "--pass", "backward"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "NaN" in err[0] and "'lg'" in err[0]
+
+
+def test_main_window_has_the_run_toolbar_and_follows_the_document(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QToolBar
+
+    import app
+
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    monkeypatch.setenv("BACKPROP_STUDIO_DATA_DIR", str(tmp_path / "data"))
+    win = app.create_main_window(offer_recovery=False)
+    qtbot.addWidget(win)
+    bar = win.findChild(QToolBar, "runToolbar")
+    assert bar is not None
+    win.open_file(EXAMPLE)
+    g, scene = win.document.graph, win.scene
+    bar.actionBackward.trigger()
+    assert labels(g, scene) == FINAL
+    # a NaN: the producing node is selected and the status bar says so
+    g.set_value(g.find("x"), float("inf"))  # xy = inf, then f = inf
+    bar.actionForward.trigger()
+    assert scene.selected_ids() == [g.find("x")]
+    assert "Inf" in win.statusBar().currentMessage()
+    # File > New: the toolbar drives the new graph
+    win.document.undo_stack.setClean()
+    win.document.graph.set_value(g.find("x"), 3.0)
+    win.document.undo_stack.setClean()
+    win.set_document(type(win.document)(parent=win))
+    bar.actionBackward.trigger()
+    assert "empty" in win.statusBar().currentMessage()
