@@ -123,7 +123,7 @@ def test_nodes_show_name_title_value_and_key_params(editor):
     texts = [t for t, _ in scene.node_item(lr)._center]
     assert "alpha 0.01" in texts
     arr = g.add("input", value=np.zeros((2, 3)), ui={"x": 0, "y": 700})
-    assert scene.node_item(arr)._center[0][0] == "2×3"
+    assert scene.node_item(arr)._center[0][0] == "[2×3]"
     g.set_value(n["x"], 7.5)
     assert ("7.50", "value") in x._center
     g.rename(n["x"], "input_x")

@@ -69,7 +69,7 @@ DARK = Palette(
 )
 
 LIGHT = Palette(
-    name="light", background="#f5f6f8", grid_minor="#eceef1", grid_major="#dde0e5",
+    name="light", background="#f5f6f8", grid_minor="#edeff2", grid_major="#e1e4e8",
     body="#ffffff", border="#aeb4bd", border_hover="#4b5563", text="#1d2127", subtext="#5b626d",
     header_text="#ffffff", selection="#e8850c", problem="#d92d20", highlight="#0288d1",
     wire="#6b7280", wire_hover="#1f2937", wire_ok="#16a34a", wire_bad="#dc2626",
@@ -142,10 +142,11 @@ class Fonts:
             cls.port = _font(13)
             cls.symbol = _font(24, True)
             cls.value = _font(18, True)
+            cls.word = _font(17, True)
             cls.param = _font(13)
             cls.label = _font(13, True)
             cls.metrics = {k: QFontMetricsF(getattr(cls, k))
-                           for k in ("name", "title", "port", "symbol", "value", "param", "label")}
+                           for k in ("name", "title", "port", "symbol", "word", "value", "param", "label")}
             cls._made = True
         return cls
 
@@ -173,7 +174,7 @@ def format_value(arr) -> str:
         return str(int(x)) if a.dtype.kind in "iu" else format_number(x)
     if a.ndim == 0:
         return format_number(a)
-    return "×".join(str(s) for s in a.shape) + (" int" if a.dtype.kind in "iu" else "")
+    return "[" + "×".join(str(s) for s in a.shape) + "]" + (" int" if a.dtype.kind in "iu" else "")
 
 
 def format_param(value) -> str:
@@ -219,6 +220,12 @@ class PortItem(QGraphicsItem):
         self.setAcceptHoverEvents(True)
         self.setZValue(2)
         self.setCursor(Qt.CursorShape.CrossCursor)
+        self._sync_contents()
+
+    def _sync_contents(self) -> None:
+        """An idle port draws nothing itself (its dot is in the node's cached picture): skip its paint."""
+        idle = self.drag_state is None and not self.hovered
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, idle)
 
     @property
     def node_id(self) -> str:
@@ -239,48 +246,70 @@ class PortItem(QGraphicsItem):
     def set_connected(self, on: bool) -> None:
         if on != self.connected:
             self.connected = on
+            self.node.update()
             self.update()
 
     def set_drag_state(self, state: str | None) -> None:
         if state != self.drag_state:
             self.drag_state = state
+            self._sync_contents()
             self.update()
 
     def hoverEnterEvent(self, event) -> None:
         self.hovered = True
+        self._sync_contents()
         self.update()
         super().hoverEnterEvent(event)
 
     def hoverLeaveEvent(self, event) -> None:
         self.hovered = False
+        self._sync_contents()
         self.update()
         super().hoverLeaveEvent(event)
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
-        pal = palette()
-        base = pal.color("port_int" if self.dtype == "int" else "port_float")
-        r = PORT_R
+        """The plain dot is drawn (and cached) by the node; this draws hover and drag states on top."""
         state = self.drag_state
-        exporting = getattr(self.scene(), "exporting", False)
-        if not exporting:
-            if state == "dim":
-                base.setAlpha(70)
-            elif state in ("ok", "target"):
-                glow = pal.color("wire_ok")
-                glow.setAlpha(90 if state == "ok" else 160)
-                painter.setPen(Qt.PenStyle.NoPen)
-                painter.setBrush(glow)
-                painter.drawEllipse(QPointF(0, 0), r + 5, r + 5)
-                base = pal.color("wire_ok") if state == "target" else base
-            elif state == "bad":
-                base = pal.color("wire_bad")
-            if self.hovered and state is None:
-                r += 1.5
+        if getattr(self.scene(), "exporting", False) or (state is None and not self.hovered):
+            return
+        pal = palette()
+        r = PORT_R
+        if state == "dim":
+            veil = pal.color("body")
+            veil.setAlpha(190)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(veil)
+            painter.drawEllipse(QPointF(0, 0), r + 1.5, r + 1.5)
+            return
+        if state in ("ok", "target"):
+            glow = pal.color("wire_ok")
+            glow.setAlpha(90 if state == "ok" else 160)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(glow)
+            painter.drawEllipse(QPointF(0, 0), r + 5, r + 5)
+            if state == "ok":
+                draw_port_dot(painter, QPointF(0, 0), self, r)
+                return
+        fill = {"target": "wire_ok", "bad": "wire_bad"}.get(state or "")
+        if fill:
+            painter.setPen(QPen(pal.color("border"), 1.5))
+            painter.setBrush(pal.color(fill))
+            painter.drawEllipse(QPointF(0, 0), r + 1, r + 1)
+        else:  # hovered
+            draw_port_dot(painter, QPointF(0, 0), self, r + 1.5)
+
+
+def draw_port_dot(painter: QPainter, center: QPointF, port: PortItem, r: float = PORT_R) -> None:
+    """A filled dot for a wired port, a ring for a free one; the colour says float or int."""
+    pal = palette()
+    base = pal.color("port_int" if port.dtype == "int" else "port_float")
+    if port.connected:
         painter.setPen(QPen(pal.color("border"), 1.5))
-        painter.setBrush(base if (self.connected or state in ("target", "bad")) else pal.color("body"))
-        if not self.connected and state not in ("target", "bad"):
-            painter.setPen(QPen(base, 2.2))
-        painter.drawEllipse(QPointF(0, 0), r, r)
+        painter.setBrush(base)
+    else:
+        painter.setPen(QPen(base, 2.2))
+        painter.setBrush(pal.color("body"))
+    painter.drawEllipse(center, r, r)
 
 
 # ---------------------------------------------------------------- nodes
@@ -331,7 +360,8 @@ class NodeItem(QGraphicsItem):
                 self._center = [(format_value(node.tensors["value"]), "value")]
         else:
             lines = param_lines(node, spec)
-            self._center = [(t, "param") for t in lines] if lines else [(self._title, "symbol")]
+            big = "symbol" if len(self._title) <= 4 else "word"
+            self._center = [(t, "param") for t in lines] if lines else [(self._title, big)]
             if lines:
                 self._center.insert(0, (self._title, "label"))
         in_ports = list(spec.inputs) if spec else []
@@ -408,7 +438,8 @@ class NodeItem(QGraphicsItem):
 
     # -- Qt
     def boundingRect(self) -> QRectF:
-        return QRectF(-4, -4, self._w + 10, self._h + 11)
+        m = PORT_R + 3
+        return QRectF(-m, -4, self._w + 2 * m, self._h + 11)
 
     def shape(self) -> QPainterPath:
         p = QPainterPath()
@@ -498,7 +529,7 @@ class NodeItem(QGraphicsItem):
             for text, key in self._center:
                 lh = m[key].height() + 2
                 painter.setFont(getattr(f, key))
-                painter.setPen(pal.color("text" if key in ("symbol", "value", "label") else "subtext"))
+                painter.setPen(pal.color("text" if key in ("symbol", "word", "value", "label") else "subtext"))
                 painter.drawText(QRectF(x0, y, max(x1 - x0, 1), lh), Qt.AlignmentFlag.AlignCenter, text)
                 y += lh
         # outline
@@ -518,6 +549,9 @@ class NodeItem(QGraphicsItem):
         if self.problems and self.isSelected() and not exporting:
             painter.setPen(QPen(pal.color("selection"), 1.5, Qt.PenStyle.DashLine))
             painter.drawRoundedRect(rect.adjusted(-3, -3, 3, 3), RADIUS + 2, RADIUS + 2)
+        # port dots (cached with the node; PortItem draws hover and drag states over them)
+        for port in list(self.inputs.values()) + ([self.output] if self.output is not None else []):
+            draw_port_dot(painter, port.pos(), port)
 
 
 # ---------------------------------------------------------------- wires

@@ -56,6 +56,7 @@ class GraphScene(QGraphicsScene):
         self.auto_validate = True
         self._nodes: dict[str, it.NodeItem] = {}
         self._edges: dict[tuple[str, str], it.EdgeItem] = {}
+        self._wires_of: dict[str, set[tuple[str, str]]] = {}  # node id -> keys of its wires' items
         self._wire: _WireDrag | None = None
         self._temp = None
         self._pending_edge: tuple[it.EdgeItem, QPointF] | None = None
@@ -131,7 +132,10 @@ class GraphScene(QGraphicsScene):
             return None
         item = it.EdgeItem(self, e)
         self.addItem(item)
-        self._edges[(e.dst, e.dst_port)] = item
+        key = (e.dst, e.dst_port)
+        self._edges[key] = item
+        self._wires_of.setdefault(e.src, set()).add(key)
+        self._wires_of.setdefault(e.dst, set()).add(key)
         dst.inputs[e.dst_port].set_connected(True)
         self._nodes[e.src].output.set_connected(True)
         return item
@@ -146,6 +150,7 @@ class GraphScene(QGraphicsScene):
         if not self._alive():
             return
         item = self._nodes.pop(nid, None)
+        self._wires_of.pop(nid, None)
         if item is not None:
             if self._wire is not None and self._wire.fixed.node is item:
                 self._cancel_wire()
@@ -161,15 +166,18 @@ class GraphScene(QGraphicsScene):
     def _on_edge_removed(self, e: Edge) -> None:
         if not self._alive():
             return
-        item = self._edges.pop((e.dst, e.dst_port), None)
+        key = (e.dst, e.dst_port)
+        item = self._edges.pop(key, None)
         if item is not None:
             self.removeItem(item)
+            for nid in (e.src, e.dst):
+                self._wires_of.get(nid, set()).discard(key)
         dst = self._nodes.get(e.dst)
         if dst is not None and e.dst_port in dst.inputs:
             dst.inputs[e.dst_port].set_connected(False)
         src = self._nodes.get(e.src)
         if src is not None and src.output is not None:
-            src.output.set_connected(bool(self.graph.out_edges(e.src)) if e.src in self.graph.nodes else False)
+            src.output.set_connected(any(k[0] != e.src for k in self._wires_of.get(e.src, ())))
         self._schedule_validation()
 
     def _on_node_changed(self, nid: str, what: str) -> None:
@@ -194,12 +202,8 @@ class GraphScene(QGraphicsScene):
 
     def node_moved(self, nid: str) -> None:
         """Keep the wires of a node attached while it moves."""
-        for e in self.graph.out_edges(nid) if nid in self.graph.nodes else []:
-            edge = self._edges.get((e.dst, e.dst_port))
-            if edge is not None:
-                edge.update_path()
-        for port in (self._nodes[nid].inputs if nid in self._nodes else {}):
-            edge = self._edges.get((nid, port))
+        for key in self._wires_of.get(nid, ()):
+            edge = self._edges.get(key)
             if edge is not None:
                 edge.update_path()
 
