@@ -375,3 +375,29 @@ def test_main_window_has_the_run_toolbar_and_follows_the_document(qtbot, tmp_pat
     win.set_document(type(win.document)(parent=win))
     bar.actionBackward.trigger()
     assert "empty" in win.statusBar().currentMessage()
+
+
+def test_scrubbing_an_input_updates_every_label_live_and_undoes_in_one_step(run, qtbot):
+    from app.run.scrub import ScrubControl
+
+    g, scene, ctl = run
+    stack = QUndoStack()
+    scrub = ScrubControl(ctl)
+    qtbot.addWidget(scrub)
+    scrub.set_document(g, stack)
+    scrub.set_selection([g.find("two")])  # a const: the multiplier of f
+    assert scrub.slider.isEnabled() and scrub.label.text() == "two = 2.00"
+    target = None
+    for pos in range(scrub.slider.value(), scrub.slider.maximum() + 1, 10):  # a drag to the right
+        scrub.slider.setValue(pos)
+        target = scrub.value_at(pos)
+    qtbot.waitUntil(lambda: ctl.rec is not None and labels(g, scene)["two"][0] == fmt_scalar(target), timeout=2000)
+    assert ctl.live_runs <= 3  # throttled, not one pass per move
+    lab = labels(g, scene)
+    assert lab["x"] == ("3.00", fmt_scalar(-4.0 * target))  # df/dx = two * y
+    assert lab["two"] == (fmt_scalar(target), "-10.00")  # df/dtwo = s, unchanged
+    assert stack.count() == 1  # the whole drag is one undo step
+    stack.undo()
+    assert float(g.nodes[g.find("two")].tensors["value"]) == 2.0
+    scrub.set_selection([g.find("xy")])  # a gate: nothing to scrub
+    assert not scrub.slider.isEnabled()

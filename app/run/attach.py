@@ -10,6 +10,7 @@ from PySide6.QtCore import QObject, Qt
 
 from .controller import RunController
 from .gradcheck_view import GradCheckView
+from .scrub import ScrubControl
 from .toolbar import RunToolbar
 
 
@@ -24,6 +25,9 @@ class RunView(QObject):
         self.gradcheck = GradCheckView(doc.graph, window.scene, window)
         self.toolbar = RunToolbar(self.controller, window, gradcheck=self.gradcheck.run)
         window.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
+        self.scrub = ScrubControl(self.controller, self.toolbar)
+        self.toolbar.add_scrub(self.scrub)
+        self.scrub.set_document(doc.graph, doc.undo_stack)
         for source in (self.controller, self.gradcheck):
             source.status_message.connect(window.show_status)
             source.select_node.connect(window.select_and_centre)
@@ -34,19 +38,22 @@ class RunView(QObject):
 
     def _follow_scene(self, scene) -> None:
         if self._scene is not None:
-            try:
-                self._scene.selection_ids_changed.disconnect(self.controller.set_selection)
-            except (RuntimeError, TypeError):
-                pass
+            for slot in (self.controller.set_selection, self.scrub.set_selection):
+                try:
+                    self._scene.selection_ids_changed.disconnect(slot)
+                except (RuntimeError, TypeError):
+                    pass
         self._scene = scene
         if scene is not None:
             scene.selection_ids_changed.connect(self.controller.set_selection)
+            scene.selection_ids_changed.connect(self.scrub.set_selection)
 
     def _document_changed(self, doc) -> None:
         if self.gradcheck.dialog is not None:
             self.gradcheck.dialog.close()
         self.controller.set_document(doc.graph, self.window.scene)
         self.gradcheck.set_document(doc.graph, self.window.scene)
+        self.scrub.set_document(doc.graph, doc.undo_stack)
         self._follow_scene(self.window.scene)
 
 

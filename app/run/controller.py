@@ -52,6 +52,7 @@ class RunController(QObject):
         self._live_timer.setSingleShot(True)
         self._live_timer.setInterval(LIVE_INTERVAL_MS)
         self._live_timer.timeout.connect(self._live_rerun)
+        self._forced = False
         self.live_runs = 0  # how many live re-runs happened (tests, status)
         self.last_error: Exception | None = None  # the last NumericError/GraphError reported
         self._no_target: GraphError | None = None  # why the recorded pass has no backward part
@@ -452,8 +453,16 @@ class RunController(QObject):
             if not self._live_timer.isActive():
                 self._live_timer.start()
 
+    def rerun_soon(self) -> None:
+        """Re-run forward + backward shortly (throttled to ~30 Hz) even when Live is off:
+        the scrub slider calls this on every move."""
+        self._forced = True
+        if not self._live_timer.isActive():
+            self._live_timer.start()
+
     def _live_rerun(self) -> None:
-        if not self.live:
+        forced, self._forced = self._forced, False
+        if not (self.live or forced):
             return
         self.live_runs += 1
         self.backward()

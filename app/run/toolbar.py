@@ -66,7 +66,7 @@ class RunToolbar(QToolBar):
         self.actionGradCheck = action("actionGradCheck", "Grad check",
                                       "Compare every gradient with centred differences: wires turn green or red",
                                       self._run_gradcheck)
-        self.addSeparator()
+        self._scrub_anchor = self.addSeparator()
         self.positionLabel = QLabel("", self)
         self.positionLabel.setObjectName("runPositionLabel")
         self.positionLabel.setMinimumWidth(220)
@@ -76,6 +76,10 @@ class RunToolbar(QToolBar):
         c.playing_changed.connect(self.actionPlay.setChecked)
         self._speed_changed(self.speedSlider.value())
         self._position_changed(-1, 0, "")
+
+    def add_scrub(self, widget: QWidget) -> None:
+        """Place the scrub control (it needs the document, so the RunView makes it) before the position."""
+        self.insertWidget(self._scrub_anchor, widget)
 
     def set_gradcheck(self, fn) -> None:
         self._gradcheck = fn
