@@ -520,7 +520,7 @@ def test_edge_and_node_hooks_for_the_run_view(editor):
     e.set_flow(None)
     assert e.flow() is None
     e.pulse(50)
-    assert e._pulse.isVisible()
+    assert e._pulse.isVisible() and e._pulse.pos() == e.path().pointAtPercent(1.0)  # starts at the input end
     scene.node_item(n["s"]).set_highlight(True)
     assert scene.node_item(n["s"]).highlighted
 
@@ -575,6 +575,40 @@ def test_middle_drag_pans(editor):
     assert math.isclose(before.x() - after.x(), 100 / z, abs_tol=2)
     assert math.isclose(before.y() - after.y(), 50 / z, abs_tol=2)
     assert stack.count() == 0 and not scene.selected_ids()
+
+
+def test_space_drag_pans_and_does_not_select(editor):
+    g, n, scene, view, stack, msgs = editor
+    vp = view.viewport()
+    p0 = view.mapFromScene(body_pos(scene, n["xy"]))  # starting on a node must not move it
+    before = view.mapToScene(p0)
+    QApplication.sendEvent(view, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Space, Qt.KeyboardModifier.NoModifier, " "))
+
+    def send(kind, pt, button, buttons):
+        QApplication.sendEvent(vp, QMouseEvent(kind, QPointF(pt), QPointF(vp.mapToGlobal(pt)), button, buttons,
+                                               Qt.KeyboardModifier.NoModifier))
+
+    send(QEvent.Type.MouseButtonPress, p0, L, L)
+    send(QEvent.Type.MouseMove, p0 + QPoint(-40, -20), NOB, L)
+    send(QEvent.Type.MouseMove, p0 + QPoint(-80, -40), NOB, L)
+    send(QEvent.Type.MouseButtonRelease, p0 + QPoint(-80, -40), L, NOB)
+    QApplication.sendEvent(view, QKeyEvent(QEvent.Type.KeyRelease, Qt.Key.Key_Space, Qt.KeyboardModifier.NoModifier, " "))
+    after = view.mapToScene(p0)
+    assert math.isclose(after.x() - before.x(), 80 / view.zoom(), abs_tol=2)
+    assert g.nodes[n["xy"]].ui == {"x": 240, "y": 40} and stack.count() == 0
+
+
+def test_escape_cancels_a_wire_drag(editor):
+    g, n, scene, view, stack, msgs = editor
+    before = g.copy()
+    a = in_pos(scene, n["s"], "a")
+    send_mouse(view, QEvent.Type.MouseButtonPress, a, L, L)
+    send_mouse(view, QEvent.Type.MouseMove, a + QPointF(-50, -90), NOB, L)
+    assert scene.is_wiring() and not scene.edge_item((n["s"], "a")).isVisible()
+    key(view, Qt.Key.Key_Escape)
+    assert not scene.is_wiring() and scene.edge_item((n["s"], "a")).isVisible()
+    send_mouse(view, QEvent.Type.MouseButtonRelease, a + QPointF(-50, -90), L, NOB)
+    assert g == before and stack.count() == 0
 
 
 def test_export_png_and_svg(editor, tmp_path):

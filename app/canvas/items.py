@@ -702,6 +702,7 @@ class EdgeItem(QGraphicsItem):
             self._pulse.setZValue(4)
         pal = palette()
         self._pulse.setBrush(pal.color("grad_text" if backward else "value_text"))
+        self._pulse.setPos(self._path.pointAtPercent(1.0 if backward else 0.0))
         self._pulse.setVisible(True)
         if self._anim is not None:
             self._anim.stop()
