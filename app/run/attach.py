@@ -24,6 +24,7 @@ class RunView(QObject):
         self.controller = RunController(doc.graph, window.scene, self)
         self.gradcheck = GradCheckView(doc.graph, window.scene, window)
         self.toolbar = RunToolbar(self.controller, window, gradcheck=self.gradcheck.run)
+        window.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)  # a row of its own: it is a long toolbar
         window.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
         self.scrub = ScrubControl(self.controller, self.toolbar)
         self.toolbar.add_scrub(self.scrub)

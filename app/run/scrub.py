@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QWidget
 
 from .formatting import fmt_scalar
 
@@ -34,7 +34,7 @@ class ScrubControl(QWidget):
         self.lo, self.hi = -1.0, 1.0
         self.label = QLabel("scrub: select an input", self)
         self.label.setObjectName("scrubLabel")
-        self.label.setMinimumWidth(110)
+        self.label.setMinimumWidth(140)
         self.slider = QSlider(Qt.Orientation.Horizontal, self)
         self.slider.setObjectName("scrubSlider")
         self.slider.setRange(0, STEPS)
@@ -45,6 +45,7 @@ class ScrubControl(QWidget):
         lay.setContentsMargins(6, 0, 6, 0)
         lay.addWidget(self.label)
         lay.addWidget(self.slider)
+        self.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
         self._set_enabled(False)
 
     def set_document(self, graph, undo_stack) -> None:
