@@ -386,3 +386,31 @@ def test_digits_shaped_cnn_runs_and_gradchecks(dtype):
     if dtype == np.float64:
         report = gc.gradcheck(g, target=loss)
         assert report.max_error < NET_TOL, report.worst()
+
+
+def test_layer_graph_round_trips_through_a_file(tmp_path):
+    rng = np.random.default_rng(10)
+    g = gc.Graph()
+    x = g.add("input", name="x", value=rng.standard_normal((4, 64)))
+    img = g.add("reshape", inputs={"x": x}, shape=[-1, 1, 8, 8])
+    c = g.add("conv2d", name="conv", inputs={"images": img}, filters=2, size=3, pad=1, stride=1)
+    bn = g.add("batchnorm", name="bn", inputs={"x": c}, momentum=0.8)
+    p = g.add("avg_pool", inputs={"x": bn})
+    d = g.add("dropout", inputs={"x": p}, p=0.7)
+    f = g.add("flatten", inputs={"x": d})
+    m = g.add("maxout", inputs={"x": f}, units=5, k=2)
+    s = g.add("softmax", inputs={"x": m})
+    ex = gc.Executor(g)
+    ex.forward()  # updates the running statistics: they must be saved too
+    path = tmp_path / "layers.json"
+    gc.save(g, path)
+    g2 = gc.load(path)
+    assert g2 == g
+    np.testing.assert_array_equal(g2.state(bn)["running_mean"], g.state(bn)["running_mean"])
+    assert np.any(g.state(bn)["running_mean"] != 0)
+    # eval mode is deterministic (no dropout, running statistics): same outputs from the loaded graph
+    ex.mode = "eval"
+    ex.forward()
+    ex2 = gc.Executor(g2, mode="eval")
+    ex2.forward()
+    np.testing.assert_allclose(ex2.value(s), ex.value(s), rtol=1e-12)

@@ -8,6 +8,8 @@ out=), the loops that BLAS cannot do are numba kernels (graphcore.kernels.nn).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import kernels
@@ -32,6 +34,14 @@ def fdata(ctx, a: np.ndarray) -> np.ndarray:
     if a.dtype == ctx.dtype and a.flags.c_contiguous:
         return a
     return np.ascontiguousarray(a, dtype=ctx.dtype)
+
+
+def colsum(ctx, g: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Column sums of a (N, M) matrix as ones(N) @ g: BLAS does it 3-5x faster than np.sum(axis=0)."""
+    ones = ctx.saved.get("ones")
+    if ones is None or ones.shape[0] != g.shape[0] or ones.dtype != g.dtype:
+        ones = ctx.saved["ones"] = np.ones(g.shape[0], g.dtype)
+    return np.dot(ones, g, out=out)
 
 
 def weight(tensors: dict, name: str, dtype) -> np.ndarray:
@@ -69,7 +79,7 @@ def _linear_bwd(ctx, g, ins, out, params, tensors):
     dW = ctx.buf("dW", W.shape, x.dtype)
     np.dot(x.T, g, out=dW)
     db = ctx.buf("db", (W.shape[1],), x.dtype)
-    np.sum(g, axis=0, out=db)
+    colsum(ctx, g, db)
     ctx.wgrads["W"] = dW
     ctx.wgrads["b"] = db
     if not ctx.need_grad[0]:
@@ -164,6 +174,14 @@ def out_size(what: str, axis: str, n: int, size: int, pad: int, stride: int, por
     return span // stride + 1
 
 
+def _conv_geometry_cached(ctx, params, shape):
+    key = (shape, params["size"], params["stride"], params["pad"])
+    cached = ctx.saved.get("geometry")
+    if cached is None or cached[0] != key:
+        cached = ctx.saved["geometry"] = (key, _conv_geometry(params, shape))
+    return cached[1]
+
+
 def _conv_geometry(params, shape):
     n, c, h, w = _images(shape, "conv2d", "images")
     k, s, p = params["size"], params["stride"], params["pad"]
@@ -181,7 +199,7 @@ def _conv_fwd(ctx, ins, params, tensors):
     x = fdata(ctx, ins[0])
     W = weight(tensors, "W", x.dtype)
     b = weight(tensors, "b", x.dtype)
-    n, c, h, w, ho, wo = _conv_geometry(params, x.shape)
+    n, c, h, w, ho, wo = _conv_geometry_cached(ctx, params, x.shape)
     f, k = W.shape[0], W.shape[2]
     cols = ctx.buf("cols", (c * k * k, n * ho * wo), x.dtype)
     kernels.get("conv_im2col")(x, k, params["stride"], params["pad"], ho, wo, cols)
@@ -200,11 +218,10 @@ def _conv_bwd(ctx, g, ins, out, params, tensors):
     k = W.shape[2]
     cols = ctx.bufs["cols"]
     gt = ctx.buf("gt", (f, n * ho * wo), x.dtype)
-    kernels.get("conv_dout_t")(g.reshape(n, f, ho * wo), gt.reshape(f, n, ho * wo))
+    db = ctx.buf("db", (f,), x.dtype)
+    kernels.get("conv_dout_t")(g.reshape(n, f, ho * wo), gt.reshape(f, n, ho * wo), db)
     dW = ctx.buf("dW", W.shape, x.dtype)
     np.dot(gt, cols.T, out=dW.reshape(f, -1))
-    db = ctx.buf("db", (f,), x.dtype)
-    np.sum(gt, axis=1, out=db)
     ctx.wgrads["W"] = dW
     ctx.wgrads["b"] = db
     if not ctx.need_grad[0]:
@@ -276,7 +293,7 @@ def _pool(kind: str):
         g = fdata(ctx, g)
         dx = ctx.buf("dx", x.shape, g.dtype)
         if kind == "max":
-            kernels.get("max_pool_bwd")(g, ctx.bufs["idx"], dx)
+            kernels.get("max_pool_bwd")(g, ctx.bufs["idx"], params["size"], params["stride"], dx)
         else:
             kernels.get("avg_pool_bwd")(g, params["size"], params["stride"], dx)
         return [dx]
@@ -311,12 +328,16 @@ def _flatten_shape(params, shapes):
     s = shapes[0]
     if len(s) < 1:
         raise ShapeError("flatten needs an input with a batch axis, got a scalar", port="x")
-    return (s[0], int(np.prod(s[1:], dtype=np.int64)))
+    return (s[0], math.prod(s[1:]))
 
 
 def _reshape_fwd(ctx, ins, params, tensors):
     x = ins[0]
-    return x.reshape(_reshape_target(params, x.shape))
+    key = (params["shape"], x.shape)
+    cached = ctx.saved.get("reshape")
+    if cached is None or cached[0] != key:
+        cached = ctx.saved["reshape"] = (key, _reshape_target(params, x.shape))
+    return x.reshape(cached[1])
 
 
 def _reshape_bwd(ctx, g, ins, out, params, tensors):
@@ -325,7 +346,7 @@ def _reshape_bwd(ctx, g, ins, out, params, tensors):
 
 def _flatten_fwd(ctx, ins, params, tensors):
     x = ins[0]
-    return x.reshape(_flatten_shape(params, [x.shape]))
+    return x.reshape(x.shape[0], -1) if x.ndim > 1 else x.reshape(-1, 1)
 
 
 register(OpSpec(
@@ -625,7 +646,7 @@ def _maxout_bwd(ctx, g, ins, out, params, tensors):
     dW = ctx.buf("dW", W.shape, x.dtype)
     np.dot(x.T, dz, out=dW)
     db = ctx.buf("db", (units * k,), x.dtype)
-    np.sum(dz, axis=0, out=db)
+    colsum(ctx, dz, db)
     ctx.wgrads["W"] = dW
     ctx.wgrads["b"] = db
     if not ctx.need_grad[0]:
