@@ -123,26 +123,72 @@ def test_sigmoid_kernel_is_stable_for_large_inputs():
         assert np.isfinite(out).all() and out[2] == 0.5 and out[0] == 0.0 and out[-1] == 1.0
 
 
-def test_numpy_backend_switch_gives_the_same_results():
+ELEMENTWISE_CASES = {  # op -> (params, input range, second input range or None)
+    **{op: ({}, (-3.0, 3.0), None) for op in ("neg", "abs", "exp", "sigmoid", "tanh", "relu", "selu", "step")},
+    "log": ({}, (0.1, 3.0), None), "pow": ({"p": 1.7}, (0.1, 3.0), None),
+    "leaky_relu": ({"alpha": 0.1}, (-3.0, 3.0), None), "elu": ({"alpha": 0.7}, (-3.0, 3.0), None),
+    **{op: ({}, (-3.0, 3.0), (-3.0, 3.0)) for op in ("add", "sub", "mul", "max", "min")},
+    "div": ({}, (-3.0, 3.0), (0.5, 3.0)), "prelu": ({}, (-3.0, 3.0), (0.0, 0.5)),
+}
+
+
+def _run_op(op, n, dtype=np.float64):
     import graphcore as gc
+    from graphcore import registry
 
-    def run():
-        g = gc.Graph()
-        a = g.add("input", value=np.linspace(-2, 2, 12).reshape(3, 4))
-        b = g.add("input", value=np.array([0.5, -1.0, 2.0, 0.1]))
-        m = g.add("mul", inputs={"a": a, "b": b})
-        s = g.add("tanh", inputs={"x": m})
-        ex = gc.Executor(g)
-        ex.backward(s)
-        return ex.value(s).copy(), ex.grad(a).copy(), ex.grad(b).copy()
+    params, (lo, hi), second = ELEMENTWISE_CASES[op]
+    rng = np.random.default_rng(5)
+    g = gc.Graph()
+    ports = registry.get(op).input_names
+    ins = {ports[0]: g.add("input", value=rng.uniform(lo, hi, (n // 4, 4)))}
+    if second:
+        ins[ports[1]] = g.add("input", value=rng.uniform(*second, 4))  # broadcast along rows
+    node = g.add(op, inputs=ins, **params)
+    ex = gc.Executor(g, dtype=dtype)
+    ex.backward(node, seed=rng.standard_normal((n // 4, 4)))
+    return [ex.value(node).copy()] + [ex.grad(i).copy() for i in ins.values()]
 
+
+def test_every_elementwise_op_has_a_backend_case():
+    from graphcore import registry
+
+    assert set(ELEMENTWISE_CASES) == {n for n, s in registry.ops().items() if s.elementwise}
+
+
+@pytest.mark.parametrize("op", sorted(ELEMENTWISE_CASES))
+def test_large_arrays_run_numba_and_match_the_numpy_backend(op):
+    """Through the executor: arrays of SMALL elements or more use the numba loops."""
+    n = 4 * kernels.SMALL
     try:
-        kernels.use("numpy")
-        assert kernels.backend() == "numpy"
-        want = run()
         kernels.use("numba")
-        got = run()
+        got = _run_op(op, n)
+        used = set(kernels._active)
+        kernels.use("numpy")
+        want = _run_op(op, n)
     finally:
         kernels.use("numba")
+    assert f"{op}_fwd" in used, "the numba kernel was not used for a large array"
     for x, y in zip(got, want):
-        np.testing.assert_allclose(x, y, rtol=1e-12)
+        np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-12)
+
+
+def test_small_arrays_use_the_numpy_twins():
+    kernels.use("numba")
+    got = _run_op("tanh", 8)
+    assert "tanh_fwd" not in kernels._active and kernels.sized("tanh_fwd", 8) is kernels.numpy_kernel("tanh_fwd")
+    np.testing.assert_allclose(got[0], np.tanh(np.random.default_rng(5).uniform(-3, 3, (2, 4))), rtol=1e-15)
+
+
+def test_running_the_cs231n_circuit_does_not_import_numba():
+    """A fresh process answers without waiting on numba (its import and cache load take ~1 s)."""
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    code = ("import sys, graphcore as gc; g = gc.load('resources/examples/sigmoid_neuron.json'); "
+            "ex = gc.Executor(g); ex.forward(); ex.backward(); assert round(float(ex.value('f')), 2) == 0.73; "
+            "print('numba' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "False"

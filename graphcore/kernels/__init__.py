@@ -102,6 +102,26 @@ def get(name: str) -> Callable:
     return fn
 
 
+# Below this many elements a numpy ufunc call costs about what a compiled loop's dispatch
+# does, so small arrays (every scalar circuit) use the numpy twin: running the CS231n
+# circuit then never imports numba, and a fresh process answers in ~0.2 s instead of
+# ~1.1 s (numba's import and first cache load). bench/bench_startup.py measures it.
+SMALL = 1024
+
+
+def sized(name: str, n: int) -> Callable:
+    """The kernel for arrays of `n` elements: the numpy twin when small, else get(name)."""
+    if n < SMALL:
+        fn = _small.get(name)
+        if fn is None:
+            fn = _small[name] = _twins()[name]
+        return fn
+    return get(name)
+
+
+_small: dict[str, Callable] = {}
+
+
 def numba_kernel(name: str) -> Callable:
     return jit(_sources()[name])
 

@@ -1,4 +1,7 @@
-"""Declare elementwise ops once: the kernels do the work, buffers are reused."""
+"""Declare elementwise ops once: the kernels do the work, buffers are reused.
+
+Arrays of fewer than kernels.SMALL elements go to the numpy twins (no JIT wait for
+scalar circuits); larger ones to the numba loops."""
 from __future__ import annotations
 
 import numpy as np
@@ -95,13 +98,13 @@ def unary(name: str, doc: str, grad_rule: str, title: str = "", category: str = 
     def forward(ctx, ins, params, tensors):
         x = as_float(ctx, ins[0])
         out = ctx.buf("out", x.shape, x.dtype)
-        kernels.get(fname)(flat(x), out.reshape(-1), float(params[pname]) if pname else 0.0)
+        kernels.sized(fname, x.size)(flat(x), out.reshape(-1), float(params[pname]) if pname else 0.0)
         return out
 
     def backward(ctx, g, ins, out, params, tensors):
         x = as_float(ctx, ins[0])
         dx = ctx.buf("dx", x.shape, x.dtype)
-        kernels.get(bname)(flat(x), flat(out), flat(g), dx.reshape(-1), float(params[pname]) if pname else 0.0)
+        kernels.sized(bname, x.size)(flat(x), flat(out), flat(g), dx.reshape(-1), float(params[pname]) if pname else 0.0)
         return [dx]
 
     return register(OpSpec(name=name, category=category, doc=doc, grad_rule=grad_rule, title=title or name,
@@ -138,7 +141,7 @@ def binary(name: str, doc: str, grad_rule: str, title: str = "", category: str =
     def forward(ctx, ins, params, tensors):
         a, b, shape = _operands(ctx, ins[0], ins[1])
         out = ctx.buf("out", shape, np.result_type(a, b))
-        kernels.get(fname)(flat(a), flat(b), out.reshape(-1))
+        kernels.sized(fname, out.size)(flat(a), flat(b), out.reshape(-1))
         return out
 
     if passthrough is not None:
@@ -149,7 +152,7 @@ def binary(name: str, doc: str, grad_rule: str, title: str = "", category: str =
             a, b, shape = _operands(ctx, ins[0], ins[1])
             da = ctx.buf("da", shape, g.dtype)
             db = ctx.buf("db", shape, g.dtype)
-            kernels.get(bname)(flat(a), flat(b), flat(g), da.reshape(-1), db.reshape(-1))
+            kernels.sized(bname, da.size)(flat(a), flat(b), flat(g), da.reshape(-1), db.reshape(-1))
             return [da, db]
 
     return register(OpSpec(name=name, category=category, doc=doc, grad_rule=grad_rule, title=title or name,
