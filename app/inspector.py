@@ -16,7 +16,7 @@ import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDockWidget, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QScrollArea,
+    QCheckBox, QComboBox, QDockWidget, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QScrollArea,
     QSlider, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
@@ -289,6 +289,8 @@ class TensorTable(QTableWidget):
             self.clear()
             self.setRowCount(grid.shape[0])
             self.setColumnCount(grid.shape[1])
+            self.setHorizontalHeaderLabels([str(i) for i in range(grid.shape[1])])  # numpy indices
+            self.setVerticalHeaderLabels([str(i) for i in range(grid.shape[0])] if self._array.ndim == 2 else [""])
             for r in range(grid.shape[0]):
                 for c in range(grid.shape[1]):
                     v = grid[r, c].item()
@@ -303,6 +305,48 @@ class TensorTable(QTableWidget):
 
 
 # ------------------------------------------------------------------ the dock
+def _shape_text(shape: tuple) -> str:
+    return "scalar" if len(shape) == 0 else "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+
+
+class _Grid:
+    """Label/field rows and section titles in one grid, so labels line up across sections."""
+
+    def __init__(self, outer: QVBoxLayout) -> None:
+        self.layout = QGridLayout()
+        self.layout.setContentsMargins(0, 0, 0, 0)
+        self.layout.setHorizontalSpacing(10)
+        self.layout.setVerticalSpacing(6)
+        self.layout.setColumnStretch(1, 1)
+        outer.addLayout(self.layout)
+        self.n = 0
+
+    def section(self, text: str) -> QLabel:
+        lab = QLabel(text)
+        lab.setObjectName("sectionLabel")
+        self.layout.addWidget(lab, self.n, 0, 1, 2)
+        self.n += 1
+        return lab
+
+    def row(self, label: str, widget: QWidget) -> QLabel:
+        """A right-aligned label beside the field; a field with an error label keeps its label at the top."""
+        lab = QLabel(label)
+        lab.setObjectName("fieldLabel")
+        lab.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if isinstance(widget, Field):
+            lab.setFixedHeight(widget.editor.sizeHint().height())
+            self.layout.addWidget(lab, self.n, 0, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        else:
+            self.layout.addWidget(lab, self.n, 0, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.layout.addWidget(widget, self.n, 1)
+        self.n += 1
+        return lab
+
+    def wide(self, widget: QWidget) -> None:
+        self.layout.addWidget(widget, self.n, 0, 1, 2)
+        self.n += 1
+
+
 class InspectorDock(QDockWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Inspector", parent)
@@ -405,49 +449,47 @@ class InspectorDock(QDockWidget):
         sub.setObjectName("inspectorSubtitle")
         outer.addWidget(sub)
         if spec is not None:
-            doc = QLabel(f"{spec.doc}\n∂: {spec.grad_rule}", body)
+            doc = QLabel(f"{spec.doc}\nGradient: {spec.grad_rule}", body)
             doc.setObjectName("inspectorDoc")
             doc.setWordWrap(True)
             outer.addWidget(doc)
 
-        outer.addWidget(self._section("NODE", body))
-        form = self._form(outer)
+        grid = _Grid(outer)
+        grid.section("NODE")
         name = TextField(self._parse_name, self._commit_name)
         name.line.setObjectName("inspectorName")
         name.set_text(node.name)
-        form.addRow("Name", name)
+        grid.row("Name", name)
         self.fields["name"] = name
 
         if spec is not None and spec.params:
             editable = [p for p in spec.params if p.kind != "tensor"]
             if editable:
-                outer.addWidget(self._section("PARAMETERS", body))
-                form = self._form(outer)
+                grid.section("PARAMETERS")
                 for p in editable:
                     widget = self._param_editor(p, node.params.get(p.name, p.default))
-                    label = QLabel(p.name)
+                    label = grid.row(p.name, widget)
                     if p.doc:
                         label.setToolTip(p.doc)
                         widget.setToolTip(p.doc)
-                    form.addRow(label, widget)
                     self.fields[f"param:{p.name}"] = widget
 
         if spec is not None and spec.source:
-            outer.addWidget(self._section("VALUE", body))
-            self._value_editor(outer, node.tensors.get("value"))
+            grid.section("VALUE")
+            self._value_editor(grid, node.tensors.get("value"))
         elif node.tensors:
-            outer.addWidget(self._section("WEIGHTS", body))
-            form = self._form(outer)
+            grid.section("WEIGHTS")
             for key in sorted(node.tensors):
                 arr = node.tensors[key]
                 w = spec.weight(key) if spec else None
                 kind = "trainable" if (w is not None and w.trainable) else "state"
-                info = QLabel(f"{tuple(arr.shape)} {arr.dtype}, {kind}")
+                info = QLabel(f"{_shape_text(arr.shape)} {arr.dtype}, {kind}")
                 info.setObjectName(f"weight_{key}")
-                form.addRow(key, info)
+                if w is not None and w.doc:
+                    info.setToolTip(w.doc)
+                grid.row(key, info)
         if spec is not None and spec.inputs:
-            outer.addWidget(self._section("INPUTS", body))
-            form = self._form(outer)
+            grid.section("INPUTS")
             wired = self.graph.inputs_of(node.id)
             for port in spec.inputs:
                 src = wired.get(port.name)
@@ -456,24 +498,9 @@ class InspectorDock(QDockWidget):
                 lab = QLabel(text)
                 if port.doc:
                     lab.setToolTip(port.doc)
-                form.addRow(port.name, lab)
+                grid.row(port.name, lab)
         outer.addStretch(1)
         self.scroll.setWidget(body)
-
-    def _section(self, text: str, parent: QWidget) -> QLabel:
-        lab = QLabel(text, parent)
-        lab.setObjectName("sectionLabel")
-        return lab
-
-    def _form(self, outer: QVBoxLayout) -> QFormLayout:
-        form = QFormLayout()
-        form.setContentsMargins(0, 2, 0, 2)
-        form.setHorizontalSpacing(10)
-        form.setVerticalSpacing(6)
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        outer.addLayout(form)
-        return form
 
     def _param_editor(self, p: registry.ParamSpec, value) -> QWidget:
         commit = (lambda v, name=p.name: self._commit_param(name, v))
@@ -518,29 +545,27 @@ class InspectorDock(QDockWidget):
         field.set_text("" if value is None else str(value))
         return field
 
-    def _value_editor(self, outer: QVBoxLayout, arr: np.ndarray | None) -> None:
-        form = self._form(outer)
+    def _value_editor(self, grid: "_Grid", arr: np.ndarray | None) -> None:
         if arr is None:
-            form.addRow(QLabel("no value"))
+            grid.wide(QLabel("no value"))
             return
-        shape = QLabel(f"shape {tuple(arr.shape)}, {arr.dtype}")
+        shape = QLabel(f"{_shape_text(arr.shape)} {arr.dtype}")
         shape.setObjectName("valueShape")
-        form.addRow("Shape", shape)
+        grid.row("Shape", shape)
         if arr.size <= TEXT_LIMIT:
             field = TextField(lambda t: parse_tensor(t, self._current_value()), self._commit_value,
                               placeholder="3.0 or [1, 2, 3] or [[1, 2], [3, 4]]")
             field.line.setObjectName("valueText")
             field.line.setToolTip("A number, or a list of numbers (JSON). Enter applies it; the shape may change.")
             field.set_text(format_tensor(arr))
-            form.addRow("Value", field)
+            grid.row("Value", field)
             self.fields["value"] = field
         else:
-            big = QLabel("too large to edit here (load it from a dataset)")
-            form.addRow("Value", big)
+            grid.row("Value", QLabel("too large to edit here"))
         if 1 < arr.size <= TABLE_LIMIT and arr.ndim <= 2:
             self.table = TensorTable(self._commit_cell)
             self.table.set_array(arr)
-            outer.addWidget(self.table)
+            grid.wide(self.table)
 
     # ---------------------------------------------------------- refreshing from the model
     def _current_value(self) -> np.ndarray | None:

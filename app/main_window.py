@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 import graphcore as gc
+import shiboken6
 
 from . import settings as app_settings
 from . import theme
@@ -260,7 +261,17 @@ class MainWindow(QMainWindow):
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         tb.addActions([self.actionNew, self.actionOpen, self.actionSave])
         tb.addSeparator()
-        tb.addActions([self.actionUndo, self.actionRedo])
+        # Plain "Undo"/"Redo" here (the menu's actions name the command, which would make the bar jump).
+        for text, slot, signal, tip in (("Undo", self.undo_group.undo, self.undo_group.canUndoChanged, "Undo (Ctrl+Z)"),
+                                        ("Redo", self.undo_group.redo, self.undo_group.canRedoChanged,
+                                         "Redo (Ctrl+Shift+Z)")):
+            act = QAction(text, tb)
+            act.setObjectName(f"toolbar{text}")
+            act.setToolTip(tip)
+            act.setEnabled(False)
+            act.triggered.connect(slot)
+            signal.connect(act.setEnabled)
+            tb.addAction(act)
         tb.addSeparator()
         tb.addActions([self.actionFrame, self.actionAutoLayout])
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
@@ -333,12 +344,8 @@ class MainWindow(QMainWindow):
         self.setWindowFilePath(doc.path or "")
 
     def _schedule_counts(self) -> None:
-        if not hasattr(self, "_counts_timer"):
-            self._counts_timer = QTimer(self)
-            self._counts_timer.setSingleShot(True)
-            self._counts_timer.setInterval(100)
-            self._counts_timer.timeout.connect(self._update_counts)
-        self._counts_timer.start()
+        if self.document is not None and shiboken6.isValid(self.status_label):
+            self._update_counts()
 
     def _update_counts(self) -> None:
         g = self.document.graph

@@ -4,12 +4,16 @@ Clicking a problem emits node_requested(node_id) so the window selects and centr
 """
 from __future__ import annotations
 
+import os
+
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QDockWidget, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 import graphcore as gc
 
 DEBOUNCE_MS = 150
+ICON_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "resources", "icons")
 NODE_ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -62,7 +66,7 @@ class ProblemsDock(QDockWidget):
             where = node.name if node is not None else (p.node or "graph")
             if p.port:
                 where += f".{p.port}"
-            item = QListWidgetItem(f"{where}: {p.message}")
+            item = QListWidgetItem(self._icon("problem"), f"{where}: {p.message}")
             item.setData(NODE_ROLE, p.node)
             item.setToolTip(f"{p.code}: {p}")
             self.list.addItem(item)
@@ -70,6 +74,13 @@ class ProblemsDock(QDockWidget):
         self.summary.setText("No problems" if n == 0 else f"{n} problem{'s' if n != 1 else ''}")
         self.setWindowTitle("Problems" if n == 0 else f"Problems ({n})")
         self.problems_changed.emit(list(self.problems))
+
+    def _icon(self, name: str) -> QIcon:
+        if not hasattr(self, "_icons"):
+            self._icons = {}
+        if name not in self._icons:
+            self._icons[name] = QIcon(os.path.join(ICON_DIR, f"{name}.svg"))
+        return self._icons[name]
 
     def _on_clicked(self, item: QListWidgetItem) -> None:
         node = item.data(NODE_ROLE)
