@@ -26,14 +26,16 @@ def class_image(classes: np.ndarray, confidence: np.ndarray, n_classes: int) -> 
     """(res, res, 3) uint8: each cell in its class colour, faded towards the background when unsure."""
     cols = CLASS_COLORS[classes % len(CLASS_COLORS)]
     floor = 1.0 / max(n_classes, 2)
-    a = np.clip((confidence - floor) / (1.0 - floor), 0.0, 1.0)[..., None]
+    conf = np.nan_to_num(confidence, nan=0.0)  # a diverged net answers NaN: draw it as "unsure"
+    a = np.clip((conf - floor) / (1.0 - floor), 0.0, 1.0)[..., None]
     a = 0.12 + 0.48 * a
     return (BACKGROUND * (1 - a) + cols * a).astype(np.uint8)
 
 
 def value_image(value: np.ndarray) -> np.ndarray:
     """(res, res, 3) uint8 for a regression output: blue (low) to orange (high)."""
-    lo, hi = float(np.nanmin(value)), float(np.nanmax(value))
+    value = np.nan_to_num(value, nan=0.0, posinf=0.0, neginf=0.0)
+    lo, hi = float(value.min()), float(value.max())
     t = np.clip((value - lo) / (hi - lo if hi > lo else 1.0), 0, 1)[..., None]
     return (CLASS_COLORS[0] * (1 - t) + CLASS_COLORS[1] * t).astype(np.uint8)
 

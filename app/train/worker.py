@@ -30,6 +30,7 @@ from .series import pack_records
 
 CHUNK_SECONDS = 1 / 30  # metrics to the GUI at most this often
 SNAPSHOT_SECONDS = 0.25  # boundary image, histograms, wire flow
+STACK_BYTES = 64 * 1024 * 1024  # numba compiles kernels on first use, on this thread: LLVM recurses deeply
 GRID_RES = 96
 SAMPLE_IMAGES = 24
 EXPLODE_FACTOR = 3.0  # loss above this multiple of the first loss: "exploding"
@@ -78,6 +79,7 @@ class TrainThread(QThread):
                  snapshots: bool = True, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("trainThread")
+        self.setStackSize(STACK_BYTES)
         self.source_version = graph.structure_version
         self.graph = graph.copy()  # the worker's own graph: the document is never touched off the GUI thread
         self.training = dict(training)

@@ -1,0 +1,308 @@
+"""Training from the GUI: the train dock, its worker thread, the live plots and the boundary view,
+driven offscreen with pytest-qt on the real canvas scene."""
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QUndoStack
+from PySide6.QtWidgets import QMainWindow
+
+import graphcore as gc
+from app.canvas.scene import GraphScene
+from app.document import Document
+from app.train.boundary import BoundaryDock
+from app.train.controller import TrainController
+from app.train.dock import TrainDock
+from app.train.plots import STEP_LOSS, PlotsDock
+from app.train.series import GrowingSeries, RunHistory, pack_records
+
+EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "resources", "examples")
+
+
+class Rig:
+    """A window with the three training docks, a controller and the real canvas scene."""
+
+    def __init__(self, qtbot, graph: gc.Graph) -> None:
+        self.win = QMainWindow()
+        self.train = TrainDock(self.win)
+        self.plots = PlotsDock(self.win)
+        self.boundary = BoundaryDock(self.win)
+        self.win.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.train)
+        self.win.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.boundary)
+        self.win.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.plots)
+        qtbot.addWidget(self.win)
+        self.doc = Document(graph, undo_stack=QUndoStack())
+        self.scene = GraphScene(graph, self.doc.undo_stack)
+        self.ctl = TrainController(self.train, self.plots, self.boundary)
+        self.messages: list[str] = []
+        self.ctl.status_message.connect(self.messages.append)
+        self.ctl.set_document(self.doc, self.scene)
+        self.qtbot = qtbot
+
+    def wait_done(self, timeout=20000) -> dict:
+        self.qtbot.waitUntil(lambda: not self.ctl.is_running(), timeout=timeout)
+        return self.ctl.last_result
+
+    def close(self) -> None:
+        self.ctl.shutdown()
+        self.scene.detach()
+        self.plots.timer.stop()
+
+
+@pytest.fixture
+def spiral(qtbot):
+    rig = Rig(qtbot, gc.load(os.path.join(EXAMPLES, "spiral_2layer.json")))
+    yield rig
+    rig.close()
+
+
+def log_net(lr: float = 0.1) -> gc.Graph:
+    """A net whose scores go through log(): the linear layer's negative outputs give NaN at 'logscores'."""
+    g = gc.Graph()
+    x = g.add("input", name="x", value=np.zeros((4, 2)))
+    y = g.add("input", name="y", value=np.zeros(4, dtype=np.int64))
+    h = g.add("linear", name="fc", inputs={"x": x}, units=3)
+    lg = g.add("log", name="logscores", inputs={"x": h})
+    g.add("softmax_cross_entropy", name="loss", inputs={"scores": lg, "labels": y})
+    g.meta["training"] = {"dataset": {"name": "spiral", "n_per_class": 20, "classes": 3, "seed": 0},
+                          "features": "x", "labels": "y", "loss": "loss", "optimizer": {"kind": "sgd", "lr": lr},
+                          "batch_size": 16, "epochs": 5, "seed": 0}
+    return g
+
+
+# ---------------------------------------------------------------- buffers
+def test_growing_series_keeps_every_point_across_reallocations():
+    s = GrowingSeries(capacity=4)
+    for i in range(10):
+        s.append(i, i * i)
+    s.extend(np.arange(10, 1000), np.arange(10, 1000) ** 2)
+    x, y = s.view()
+    assert len(s) == 1000 and s.x.shape[0] == 1024
+    assert np.array_equal(x, np.arange(1000)) and np.array_equal(y, np.arange(1000) ** 2)
+
+
+def test_pack_records_makes_one_series_per_scalar_and_per_layer():
+    recs = [(1, {"loss": 2.0, "acc": None, "grad_norm": {"fc1.W": 0.5, "fc2.W": 0.25}}),
+            (2, {"loss": 1.5, "acc": 0.5, "grad_norm": {"fc1.W": 0.4}})]
+    chunk = pack_records(recs)
+    assert set(chunk) == {"loss", "acc", "grad_norm/fc1.W", "grad_norm/fc2.W"}
+    assert chunk["loss"][0].tolist() == [1.0, 2.0] and chunk["loss"][1].tolist() == [2.0, 1.5]
+    assert chunk["acc"][0].tolist() == [2.0]  # None is skipped, not plotted as 0
+    assert chunk["grad_norm/fc1.W"][1].tolist() == [0.5, 0.4]
+    h = RunHistory()
+    h.add_chunk(chunk)
+    assert sorted(h.group("grad_norm")) == ["fc1.W", "fc2.W"]
+
+
+def test_plots_redraw_only_on_the_timer(qtbot):
+    dock = PlotsDock()
+    qtbot.addWidget(dock)
+    dock.timer.stop()
+    for k in range(50):  # 50 chunks arrive between two ticks
+        dock.add_chunk({STEP_LOSS: (np.array([k], float), np.array([1.0 / (k + 1)]))})
+    assert dock.draws == 0 and dock.curve_count("loss") == 0
+    dock.refresh()
+    dock.refresh()  # nothing new: no redraw
+    assert dock.draws == 1
+    x, y = dock._curves[(0, "loss", "smooth")].getData()
+    assert len(x) == 50
+
+
+# ---------------------------------------------------------------- training runs
+def test_training_the_spiral_from_the_gui_lowers_the_loss_and_changes_the_boundary(spiral, qtbot):
+    rig = spiral
+    rig.train.epochs_spin.setValue(300)
+    images = []
+    orig = rig.boundary.show_snapshot
+
+    def record(snap):
+        orig(snap)
+        images.append(rig.boundary.last_image.copy())
+
+    rig.boundary.show_snapshot = record
+    w0 = rig.doc.graph.nodes[rig.doc.graph.find("fc1")].tensors["W"].copy()
+    assert rig.train.findChild(type(rig.train.actionTrain), "actionTrain") is rig.train.actionTrain
+    rig.train.actionTrain.trigger()
+    assert rig.ctl.is_running()
+    res = rig.wait_done()
+    assert res["status"] == "finished" and res["epochs"] == 300
+    rig.plots.refresh()
+    loss = rig.plots.history.get(STEP_LOSS)
+    assert len(loss) == 300  # every step arrived, packed into a few chunks
+    y = loss.view()[1]
+    assert y[0] > 1.0 and y[-20:].mean() < 0.6 * y[0]
+    assert len(images) >= 2 and images[0].shape == (96, 96, 3)
+    changed = np.mean(np.any(images[0] != images[-1], axis=2))
+    assert changed > 0.2, f"only {changed:.0%} of the boundary pixels changed"
+    # the learned weights are copied back into the document, which is now modified
+    w1 = rig.doc.graph.nodes[rig.doc.graph.find("fc1")].tensors["W"]
+    assert not np.array_equal(w0, w1) and rig.doc.modified
+    assert rig.train.progress.value() == 100
+    assert "Training finished after 300 epochs" in rig.messages[-1]
+    assert rig.ctl.flow_updates >= 1
+    item = rig.scene.edge_item(rig.doc.graph.input_edge(rig.doc.graph.find("fc2"), "x"))
+    assert item.flow() is not None and item.flow()[0] > 0
+
+
+def test_training_never_emits_graph_events_off_the_gui_thread(spiral, qtbot):
+    rig = spiral
+    rig.train.epochs_spin.setValue(50)
+    threads = []
+    rig.doc.graph.changed.sub(lambda: threads.append(threading.current_thread()))
+    rig.train.actionTrain.trigger()
+    qtbot.waitUntil(lambda: rig.ctl.thread is None or rig.ctl.thread.isRunning(), timeout=5000)
+    during = len(threads)
+    rig.wait_done()
+    assert during == 0
+    assert threads and all(t is threading.main_thread() for t in threads)  # only the final copy-back
+
+
+def test_stop_takes_effect_within_one_step(spiral, qtbot):
+    rig = spiral
+    rig.train.epochs_spin.setValue(100000)
+    rig.train.batch_spin.setValue(8)
+    rig.train.actionTrain.trigger()
+    qtbot.waitUntil(lambda: rig.ctl.thread is not None and rig.ctl.thread.trainer is not None
+                    and rig.ctl.thread.trainer.steps_done > 20, timeout=15000)
+    thread = rig.ctl.thread
+    at_stop = thread.trainer.steps_done
+    t0 = time.perf_counter()
+    rig.train.actionStop.trigger()
+    assert thread.wait(3000), "the worker thread did not finish"
+    took = time.perf_counter() - t0
+    assert thread.trainer.steps_done <= at_stop + 1
+    res = rig.wait_done()
+    assert res["status"] == "stopped"
+    assert took < 2.0
+    assert rig.train.actionTrain.isEnabled() and not rig.train.actionStop.isEnabled()
+
+
+def test_pause_and_resume(spiral, qtbot):
+    rig = spiral
+    rig.train.epochs_spin.setValue(100000)
+    rig.train.batch_spin.setValue(8)
+    rig.train.actionTrain.trigger()
+    qtbot.waitUntil(lambda: rig.ctl.thread is not None and rig.ctl.thread.trainer is not None
+                    and rig.ctl.thread.trainer.steps_done > 5, timeout=15000)
+    t = rig.ctl.thread
+    rig.train.actionPause.trigger()  # checkable: on
+    qtbot.waitUntil(lambda: t.paused, timeout=3000)
+    assert rig.train.actionPause.text() == "Resume"
+    held = t.trainer.steps_done
+    qtbot.wait(300)
+    assert t.trainer.steps_done == held
+    rig.train.actionPause.trigger()  # off: resume
+    qtbot.waitUntil(lambda: t.trainer.steps_done > held + 5, timeout=5000)
+    assert rig.train.actionPause.text() == "Pause"
+    rig.train.actionStop.trigger()
+    assert rig.wait_done()["status"] == "stopped"
+
+
+def test_stop_while_paused_ends_the_run(spiral, qtbot):
+    rig = spiral
+    rig.train.epochs_spin.setValue(100000)
+    rig.train.actionTrain.trigger()
+    qtbot.waitUntil(lambda: rig.ctl.thread is not None and rig.ctl.thread.trainer is not None
+                    and rig.ctl.thread.trainer.steps_done > 2, timeout=15000)
+    rig.train.actionPause.trigger()
+    qtbot.waitUntil(lambda: rig.ctl.thread.paused, timeout=3000)
+    rig.train.actionStop.trigger()
+    assert rig.wait_done(5000)["status"] == "stopped"
+
+
+def test_step_epoch_trains_one_epoch_then_pauses(spiral, qtbot):
+    rig = spiral
+    rig.train.batch_spin.setValue(32)  # 300 points: 10 steps per epoch
+    rig.train.epochs_spin.setValue(50)
+    rig.train.actionStepEpoch.trigger()
+    qtbot.waitUntil(lambda: rig.ctl.thread is not None and rig.ctl.thread.paused, timeout=15000)
+    t = rig.ctl.thread
+    assert t.trainer.epochs_done == 1 and t.trainer.steps_done == 10
+    rig.train.actionStepEpoch.trigger()
+    qtbot.waitUntil(lambda: t.trainer.epochs_done == 2 and t.paused, timeout=5000)
+    assert t.trainer.steps_done == 20
+    qtbot.waitUntil(lambda: "epoch 2 / 50" in rig.train.counter.text(), timeout=3000)
+    rig.train.actionStop.trigger()
+    assert rig.wait_done()["status"] == "stopped"
+
+
+def test_nan_stops_training_and_selects_the_node(qtbot):
+    rig = Rig(qtbot, log_net())
+    try:
+        rig.train.actionTrain.trigger()
+        res = rig.wait_done()
+        nid = rig.doc.graph.find("logscores")
+        assert res["status"] == "diverged" and res["node"] == nid
+        assert rig.scene.selected_ids() == [nid]
+        msg = rig.messages[-1]
+        assert "NaN" in msg and "'logscores'" in msg and "selected" in msg
+        assert res["tensors"] is None and not rig.doc.modified  # no weights copied from a broken run
+    finally:
+        rig.close()
+
+
+def test_huge_learning_rate_is_called_out(spiral, qtbot):
+    rig = spiral
+    rig.train.epochs_spin.setValue(40)
+    rig.train.batch_spin.setValue(32)
+    rig.train.lr_spin.setValue(500.0)
+    rig.train.actionTrain.trigger()
+    res = rig.wait_done()
+    text = " ".join(rig.messages)
+    # either the loss blew up past 3x its first value, or it overflowed to NaN/Inf at a named node
+    assert "exploding" in text or (res["status"] == "diverged" and "selected" in text), text
+
+
+def test_keep_run_overlays_the_next_run(spiral, qtbot):
+    rig = spiral
+    rig.train.epochs_spin.setValue(30)
+    rig.train.actionTrain.trigger()
+    rig.wait_done()
+    rig.plots.refresh()
+    rig.plots.keep_button.click()
+    rig.train.optimizer_combo.setCurrentText("adam")
+    rig.train.lr_spin.setValue(0.01)
+    rig.train.actionTrain.trigger()
+    rig.wait_done()
+    rig.plots.refresh()
+    train_curves = [c for c in rig.plots.curves("loss") if c.name() and c.name().startswith("train")]
+    assert len(train_curves) == 2
+    names = sorted(c.name() for c in train_curves)
+    assert "kept 1" in names[0] and "sgd" in names[0] and "now" in names[1] and "adam" in names[1]
+    kept_x, kept_y = train_curves[[("kept" in c.name()) for c in train_curves].index(True)].getData()
+    assert len(kept_x) == 30
+    rig.plots.clear_button.click()
+    assert rig.plots.curve_count("loss") == 0 or all("kept" not in (c.name() or "") for c in rig.plots.curves("loss"))
+
+
+def test_bad_settings_give_a_message_not_a_traceback(spiral, qtbot):
+    rig = spiral
+    rig.train.dataset_combo.setCurrentText("imported file")
+    assert rig.ctl.train() is False
+    assert "Import" in rig.messages[-1]
+    rig.train.set_imported(os.path.join(os.path.dirname(__file__), "no_such_file.csv"))
+    assert rig.ctl.train() is True
+    res = rig.wait_done()
+    assert res["status"] == "error" and rig.messages[-1].startswith("Cannot train:")
+    assert "no_such_file.csv" in rig.messages[-1]
+
+
+def test_digits_cnn_shows_samples_and_filters(qtbot):
+    path = os.path.join(EXAMPLES, "digits_cnn.json")
+    if not os.path.exists(path):
+        pytest.skip("digits_cnn.json example not present yet")
+    rig = Rig(qtbot, gc.load(path))
+    try:
+        rig.train.epochs_spin.setValue(1)
+        rig.train.actionTrain.trigger()
+        res = rig.wait_done(30000)
+        assert res["status"] == "finished"
+        assert rig.boundary._mode == "images"
+        assert len(rig.boundary._sample_boxes) == 24 and len(rig.boundary._filter_boxes) > 0
+    finally:
+        rig.close()
