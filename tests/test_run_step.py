@@ -167,7 +167,12 @@ def test_max_gate_losing_wire_is_dimmed_and_add_passes_the_same_number(run):
     x_style = decor.edge_flow(scene.edge_item(wire_from(g, "x")))  # -8
     z_style = decor.edge_flow(z_item)  # 2
     assert x_style.width > z_style.width > style.width
-    assert x_style.sign == -1 and z_style.sign == 1 and x_style.color != z_style.color
+    assert x_style.sign == -1 and z_style.sign == 1
+    assert scene.edge_item(wire_from(g, "x"))._flow_width == x_style.width  # the canvas draws our width
+    # log scale: each factor of 10 adds the same width, and tiny gradients still differ
+    from app.run.flow import width_for
+    assert width_for(1e-1) - width_for(1e-3) == pytest.approx(width_for(10.0) - width_for(0.1))
+    assert width_for(1e-3) > width_for(1e-4) == width_for(1e-9)
     # add gate: both inputs receive the output's gradient
     s_out = decor.edge_labels(scene.edge_item(wire_from(g, "s")))[1]
     assert decor.edge_labels(scene.edge_item(wire_from(g, "xy")))[1] == s_out == "2.00"

@@ -283,12 +283,14 @@ class PortItem(QGraphicsItem):
             return
         if state in ("ok", "target"):
             glow = pal.color("wire_ok")
-            glow.setAlpha(90 if state == "ok" else 160)
+            glow.setAlpha(70 if state == "ok" else 150)
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(glow)
-            painter.drawEllipse(QPointF(0, 0), r + 5, r + 5)
+            painter.drawEllipse(QPointF(0, 0), r + 6, r + 6)
             if state == "ok":
-                draw_port_dot(painter, QPointF(0, 0), self, r)
+                painter.setPen(QPen(pal.color("wire_ok"), 2.4))
+                painter.setBrush(pal.color("body"))
+                painter.drawEllipse(QPointF(0, 0), r, r)
                 return
         fill = {"target": "wire_ok", "bad": "wire_bad"}.get(state or "")
         if fill:
@@ -632,6 +634,8 @@ class EdgeItem(QGraphicsItem):
             mag, sign, zero = self._flow
             color = pal.color("grad_pos" if sign >= 0 else "grad_neg")
             width = 2.0 + min(6.0, 1.6 * math.log1p(abs(mag)))
+            if getattr(self, "_flow_width", None) is not None:
+                width = self._flow_width
             if zero:
                 color = pal.color("wire")
                 color.setAlpha(60)
@@ -684,11 +688,14 @@ class EdgeItem(QGraphicsItem):
             r = self._grad_label.boundingRect()
             self._grad_label.setPos(mid.x() - r.width() / 2, mid.y() + 4)
 
-    def set_flow(self, grad_magnitude: float | None, sign: float = 1.0, zero: bool = False) -> None:
+    def set_flow(self, grad_magnitude: float | None, sign: float = 1.0, zero: bool = False,
+                 width: float | None = None) -> None:
         """Show the gradient on the wire: width from its size, colour from its sign, dim when zero.
 
+        `width` overrides the default width rule (the run view passes its log-scale width).
         `set_flow(None)` goes back to the plain look."""
         self._flow = None if grad_magnitude is None else (float(grad_magnitude), float(sign), bool(zero))
+        self._flow_width = width
         self.update()
 
     def flow(self):

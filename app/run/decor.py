@@ -136,7 +136,10 @@ def set_edge_flow(item, style: FlowStyle | None) -> None:
     if style is None:
         item.set_flow(None)
     else:
-        item.set_flow(style.magnitude, style.sign, style.zero)
+        try:
+            item.set_flow(style.magnitude, style.sign, style.zero, width=None if style.zero else style.width)
+        except TypeError:  # a canvas without the width argument keeps its own width rule
+            item.set_flow(style.magnitude, style.sign, style.zero)
     item._run_style = style
 
 

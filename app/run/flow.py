@@ -1,7 +1,9 @@
 """Wire styling during a backward pass: width from |gradient| on a log scale, colour from its sign,
 a dimmed wire for a gradient that is exactly zero (the max gate's loser, a dead ReLU).
 
-Pure presentation: it reads a gradient array graphcore computed and returns a style.
+Pure presentation: it reads a gradient array graphcore computed and returns a style. The canvas
+draws it (EdgeItem.set_flow) with the theme's colours for a positive and a negative gradient.
+A log scale matters: 1e-3 and 1e-1 (a saturated sigmoid against a healthy one) must look different.
 """
 from __future__ import annotations
 
@@ -15,10 +17,7 @@ MAX_WIDTH = 7.0
 LOG_LO = -4.0  # |g| = 1e-4 and below draws at MIN_WIDTH
 LOG_HI = 2.0  # |g| = 100 and above draws at MAX_WIDTH
 
-POSITIVE = "#e0453a"  # gradient pushes the output up: warm red (CS231n draws gradients in red)
-NEGATIVE = "#3d7fe0"  # negative: blue
-ZERO = "#7c7c7c"  # exactly zero: grey, drawn dimmed
-ZERO_OPACITY = 0.35
+ZERO_OPACITY = 0.35  # exactly zero: drawn dimmed
 CHECK_OK = "#2fb344"  # gradient check: green
 CHECK_BAD = "#e03131"  # gradient check: red
 
@@ -29,7 +28,6 @@ class FlowStyle:
     sign: int  # +1, -1, or 0
     zero: bool  # every element exactly zero
     width: float
-    color: str
     opacity: float
 
 
@@ -61,9 +59,8 @@ def width_for(magnitude: float) -> float:
 def style_for(g) -> FlowStyle:
     mag, sign, zero = magnitude_and_sign(g)
     if zero:
-        return FlowStyle(0.0, 0, True, MIN_WIDTH, ZERO, ZERO_OPACITY)
-    color = POSITIVE if sign > 0 else NEGATIVE if sign < 0 else ZERO
-    return FlowStyle(mag, sign, False, width_for(mag), color, 1.0)
+        return FlowStyle(0.0, 0, True, MIN_WIDTH, ZERO_OPACITY)
+    return FlowStyle(mag, sign, False, width_for(mag), 1.0)
 
 
 def check_color(rel_error: float | None, tolerance: float) -> str | None:
