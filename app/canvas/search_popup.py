@@ -6,6 +6,8 @@ from PySide6.QtWidgets import QFrame, QLineEdit, QListWidget, QListWidgetItem, Q
 
 from graphcore import registry
 
+from .items import palette
+
 
 def rank_ops(text: str) -> list[str]:
     """Op names matching `text`, best first: name prefix, title prefix, substring, then doc."""
@@ -60,15 +62,35 @@ class OpSearchPopup(QFrame):
         self.hide()
         self._refill("")
 
+    def _restyle(self) -> None:
+        pal = palette()
+        self.setStyleSheet(
+            f"#opSearch {{ background: {pal.body}; border: 1px solid {pal.border_hover}; border-radius: 7px; }}"
+            f"#opSearchEdit {{ font-size: 15px; padding: 5px 6px; color: {pal.text}; background: {pal.background};"
+            f" border: 1px solid {pal.border}; border-radius: 5px; }}"
+            f"#opSearchList {{ font-size: 14px; border: none; background: transparent; color: {pal.text};"
+            f" outline: none; }}"
+            f"#opSearchList::item {{ padding: 4px 6px; border-radius: 4px; }}"
+            f"#opSearchList::item:selected {{ background: {pal.categories['gates']}; color: #ffffff; }}")
+
+    def _fit(self) -> None:
+        rows = min(max(self.list.count(), 1), 10)
+        row_h = self.list.sizeHintForRow(0) if self.list.count() else 24
+        self.list.setFixedHeight(rows * max(row_h, 20) + 6)
+        self.adjustSize()
+        self.resize(300, self.sizeHint().height())
+
     def open_at(self, pos: QPoint) -> None:
         """Show with its top-left at pos (viewport coordinates), kept inside the parent."""
+        self._restyle()
         self.edit.clear()
         self._refill("")
         parent = self.parentWidget()
+        self.show()
+        self._fit()
         x = min(max(pos.x(), 0), max(parent.width() - self.width(), 0))
         y = min(max(pos.y(), 0), max(parent.height() - self.height(), 0))
         self.move(x, y)
-        self.show()
         self.raise_()
         self.edit.setFocus()
 
@@ -80,13 +102,15 @@ class OpSearchPopup(QFrame):
         self.list.clear()
         for name in rank_ops(text):
             spec = registry.get(name)
-            label = f"{name}   {spec.title}" if spec.title and spec.title != name else name
-            item = QListWidgetItem(f"{label}   ·  {spec.category}")
+            label = f"{name}  ({spec.title})" if spec.title and spec.title.lower() != name else name
+            item = QListWidgetItem(f"{label}  ·  {spec.category}")
             item.setData(Qt.ItemDataRole.UserRole, name)
             item.setToolTip(spec.tooltip())
             self.list.addItem(item)
         if self.list.count():
             self.list.setCurrentRow(0)
+        if self.isVisible():
+            self._fit()
 
     def _choose(self, item: QListWidgetItem | None) -> None:
         if item is None:
