@@ -109,7 +109,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.history_dock)
         self.splitDockWidget(self.inspector_dock, self.history_dock, Qt.Orientation.Vertical)
         self.resizeDocks([self.palette_dock, self.inspector_dock], [210, 290], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.problems_dock], [110], Qt.Orientation.Vertical)
+        self.resizeDocks([self.problems_dock], [90], Qt.Orientation.Vertical)
         self.resizeDocks([self.inspector_dock, self.history_dock], [520, 180], Qt.Orientation.Vertical)
 
         self.palette_dock.op_activated.connect(self.add_op_at_centre)

@@ -71,7 +71,9 @@ class ProblemsDock(QDockWidget):
             item.setToolTip(f"{p.code}: {p}")
             self.list.addItem(item)
         n = len(self.problems)
-        self.summary.setText("No problems" if n == 0 else f"{n} problem{'s' if n != 1 else ''}")
+        icon = os.path.join(ICON_DIR, "ok.svg" if n == 0 else "problem.svg").replace(os.sep, "/")
+        text = "No problems" if n == 0 else f"{n} problem{'s' if n != 1 else ''}"
+        self.summary.setText(f'<img src="{icon}" width="14" height="14" style="vertical-align: middle">&nbsp; {text}')
         self.setWindowTitle("Problems" if n == 0 else f"Problems ({n})")
         self.problems_changed.emit(list(self.problems))
 

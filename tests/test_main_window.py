@@ -246,7 +246,7 @@ def test_every_example_opens_without_problems(win, path, qtbot):
     assert win.document.graph == gc.load(path)
     win.problems_dock.refresh()
     assert win.problems_dock.problems == [] and win.problems_dock.list.count() == 0
-    assert win.problems_dock.summary.text() == "No problems"
+    assert win.problems_dock.summary.text().endswith("No problems") and "ok.svg" in win.problems_dock.summary.text()
     assert len(win.scene.node_items()) == len(win.document.graph.nodes)
 
 
