@@ -53,6 +53,7 @@ class RunController(QObject):
         self._live_timer.setInterval(LIVE_INTERVAL_MS)
         self._live_timer.timeout.connect(self._live_rerun)
         self._forced = False
+        self._sinks: set[str] = set()  # the recorded pass's outputs (they get a label stub)
         self.live_runs = 0  # how many live re-runs happened (tests, status)
         self.last_error: Exception | None = None  # the last NumericError/GraphError reported
         self._no_target: GraphError | None = None  # why the recorded pass has no backward part
@@ -256,6 +257,7 @@ class RunController(QObject):
             return False
         self._clear_view()
         self.rec = rec
+        self._sinks = set(sinks)
         self.cursor = -1
         self._reported = False
         self.last_error = None
@@ -297,7 +299,7 @@ class RunController(QObject):
             self._paint_edge(e, k)
         for nid in self._nodes_of_event(k):
             self._paint_node(nid, k)
-        self._paint_outputs(k)
+        self._paint_outputs(k, self._sinks_of_event(k))
         ev = self.rec.events[k]
         if animate and ev.phase == "backward":
             item = self._edge_item(ev.edge)
@@ -311,7 +313,7 @@ class RunController(QObject):
             self._paint_edge(e, k - 1)
         for nid in self._nodes_of_event(k):
             self._paint_node(nid, k - 1)
-        self._paint_outputs(k - 1)
+        self._paint_outputs(k - 1, self._sinks_of_event(k))
         self._highlight_event(k - 1)
 
     def _repaint_all(self, highlight: bool = True) -> None:
@@ -366,11 +368,15 @@ class RunController(QObject):
         decor.set_node_run_tooltip(item, node_tooltip(self.graph, nid, self.rec, k))
         self._tipped.add(nid)
 
-    def _paint_outputs(self, k: int) -> None:
+    def _sinks_of_event(self, k: int) -> list[str]:
+        ev = self.rec.events[k]
+        return [ev.node] if ev.phase in ("forward", "seed") and ev.node in self._sinks else []
+
+    def _paint_outputs(self, k: int, sinks: list[str] | None = None) -> None:
         """The sink's value and gradient have no wire to sit on: a stub after its output port."""
         if self.scene is None or self.rec is None:
             return
-        for nid in self.graph.sinks():
+        for nid in self._sinks if sinks is None else sinks:
             item = self._node_item(nid)
             if item is None:
                 continue
