@@ -246,6 +246,9 @@ def test_dragging_a_wire_by_its_source_end_moves_the_source(editor):
     drag(view, near_src, out_pos(scene, n["z"]))
     assert g.input_edge(n["f"], "b").src == n["z"]
     assert stack.count() == 1
+    assert scene.mouseGrabberItem() is None
+    click(view, body_pos(scene, n["w"]))  # the next click is an ordinary click
+    assert scene.selected_ids() == [n["w"]]
     stack.undo()
     assert g == before
 
@@ -638,3 +641,15 @@ def test_detached_scene_ignores_the_graph(qtbot):
     g.add("relu", ui={"x": 0, "y": 0})
     assert len(scene.node_items()) == 9
     assert len(g.node_added) == 0
+
+
+def test_unknown_op_node_is_drawn_with_its_wires(qtbot):
+    text = gc.dumps(circuit()[0]).replace('"op": "max"', '"op": "fancy_future_op"')
+    g = gc.loads(text)
+    scene = GraphScene(g, QUndoStack())
+    m = g.find("m")
+    item = scene.node_item(m)
+    assert set(item.inputs) == {"a", "b"} and "unknown op" in item.toolTip()
+    assert len(scene.edge_items()) == 8
+    assert any("unknown op" in p for p in item.problems)
+    scene.detach()

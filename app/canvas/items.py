@@ -366,7 +366,12 @@ class NodeItem(QGraphicsItem):
             self._center = [(t, "param") for t in lines] if lines else [(self._title, big)]
             if lines:
                 self._center.insert(0, (self._title, "label"))
-        in_ports = list(spec.inputs) if spec else []
+        if spec is not None:
+            in_ports = list(spec.inputs)
+        else:  # an op this version does not know (kept from a file): show the ports its wires use
+            from graphcore.registry import Port
+            used = sorted({e.dst_port for e in self.graph_scene.graph.edges if e.dst == self.node_id})
+            in_ports = [Port(name) for name in used]
         # ports
         wanted = [p.name for p in in_ports]
         for name in list(self.inputs):

@@ -603,6 +603,9 @@ class GraphScene(QGraphicsScene):
             self._begin_wire(self._nodes[e.dst].inputs[e.dst_port], e, pos)  # moving the output end
 
     def _begin_wire(self, fixed: it.PortItem, reroute: Edge | None, pos: QPointF) -> None:
+        grabber = self.mouseGrabberItem()
+        if grabber is not None:  # a wire picked up by its body had grabbed the mouse on press
+            grabber.ungrabMouse()
         self.clearSelection()
         self._wire = _WireDrag(fixed, reroute)
         if reroute is not None and (reroute.dst, reroute.dst_port) in self._edges:
