@@ -123,7 +123,8 @@ class MainWindow(QMainWindow):
         self._create_actions()
         self._create_menus()
         self._create_toolbar()
-        self.resize(1400, 860)
+        self._default_size()
+        self.setAcceptDrops(True)  # drop a .json file anywhere to open it
         self._restore_settings()
         self.set_document(Document(parent=self))
         self.run_view = self._install_run_view()
@@ -135,6 +136,38 @@ class MainWindow(QMainWindow):
         except ImportError:
             return None
         return install_run_view(self)
+
+    def _default_size(self) -> None:
+        """1400x860, or 90% of a smaller screen (saved geometry, when there is one, wins)."""
+        screen = QGuiApplication.primaryScreen()
+        w, h = 1400, 860
+        if screen is not None:
+            avail = screen.availableGeometry()
+            w, h = min(w, int(avail.width() * 0.9)), min(h, int(avail.height() * 0.9))
+        self.resize(max(w, 640), max(h, 480))
+
+    def _dropped_file(self, event) -> str | None:
+        md = event.mimeData()
+        if md is None or not md.hasUrls():
+            return None
+        for url in md.urls():
+            if url.isLocalFile() and url.toLocalFile().lower().endswith(".json"):
+                return url.toLocalFile()
+        return None
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if self._dropped_file(event):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        path = self._dropped_file(event)
+        if path:
+            event.acceptProposedAction()
+            QTimer.singleShot(0, lambda: self.open_file(path))  # not inside the drag: open may show dialogs
+        else:
+            event.ignore()
 
     # ================================================================ actions and menus
     def _action(self, name: str, text: str, slot=None, shortcut=None, tip: str = "", checkable=False) -> QAction:
@@ -381,8 +414,18 @@ class MainWindow(QMainWindow):
         self.show_status("New graph")
         return True
 
+    def _start_dir(self) -> str:
+        if self.document.path:
+            return os.path.dirname(self.document.path)
+        last = app_settings.settings().value("lastDir", "")
+        return last if isinstance(last, str) and os.path.isdir(last) else os.getcwd()
+
+    def _remember_dir(self, path: str) -> None:
+        s = app_settings.settings()
+        s.setValue("lastDir", os.path.dirname(os.path.abspath(path)))
+
     def open_dialog(self) -> None:
-        start = os.path.dirname(self.document.path) if self.document.path else os.getcwd()
+        start = self._start_dir()
         path, _ = QFileDialog.getOpenFileName(self, "Open graph", start, FILE_FILTER)
         if path:
             self.open_file(path)
@@ -406,6 +449,7 @@ class MainWindow(QMainWindow):
         else:
             doc = Document(graph, path, parent=self)
             app_settings.add_recent_file(path)
+            self._remember_dir(path)
             self._fill_recent_menu()
         self.set_document(doc)
         self.show_status(f"Opened {os.path.basename(path)}")
@@ -421,7 +465,7 @@ class MainWindow(QMainWindow):
 
     def save_as(self) -> bool:
         doc = self.document
-        start = doc.path or os.path.join(os.getcwd(), getattr(doc, "title_hint", None) or "graph.json")
+        start = doc.path or os.path.join(self._start_dir(), doc.title_hint or "graph.json")
         path, _ = QFileDialog.getSaveFileName(self, "Save graph", start, FILE_FILTER)
         if not path:
             return False
@@ -438,6 +482,7 @@ class MainWindow(QMainWindow):
             self.show_error("Cannot save file", f"Could not save {os.path.basename(path)}.", f"{path}: {reason}")
             return False
         app_settings.add_recent_file(path)
+        self._remember_dir(path)
         self._fill_recent_menu()
         self.show_status(f"Saved {os.path.basename(path)}")
         return True

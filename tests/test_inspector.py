@@ -237,3 +237,27 @@ def test_parse_tensor_refusals(text, message):
     like = np.zeros(3, dtype=np.int64) if text == "1.5" else np.array(0.0)
     with pytest.raises(ValueError, match=message):
         parse_tensor(text, like)
+
+
+def test_spin_box_steps_merge_until_editing_finishes(qtbot):
+    if registry.get("linear") is None:
+        pytest.skip("layers are not registered")
+    g = gc.Graph()
+    x = g.add("input", value=np.ones((2, 3)))
+    lin = g.add("linear", inputs={"x": x}, units=4)
+    stack = QUndoStack()
+    dock = InspectorDock()
+    qtbot.addWidget(dock)
+    dock.set_document(g, stack)
+    dock.show_node(lin)
+    spin = dock.findChild(QSpinBox, "param_units")
+    for v in (5, 6, 7):
+        spin.setValue(v)  # holding the arrow: one step
+    assert stack.count() == 1 and g.nodes[lin].params["units"] == 7
+    spin.editingFinished.emit()
+    spin.setValue(8)
+    assert stack.count() == 2
+    stack.undo()
+    assert g.nodes[lin].params["units"] == 7
+    stack.undo()
+    assert g.nodes[lin].params["units"] == 4 and g.nodes[lin].tensors["W"].shape == (3, 4)

@@ -408,3 +408,65 @@ def test_startup_loads_neither_numba_nor_pyqtgraph(tmp_path):
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_palette_drag_drops_a_node_where_released(win, qtbot, monkeypatch):
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QDropEvent
+
+    captured = {}
+
+    class FakeDrag:
+        def __init__(self, source):
+            pass
+
+        def setMimeData(self, mime):
+            captured["mime"] = mime
+
+        def exec(self, *a):
+            return Qt.DropAction.CopyAction
+
+    monkeypatch.setattr("app.palette.QDrag", FakeDrag)
+    tree = win.palette_dock.tree
+    tree.setCurrentItem(win.palette_dock.item_for("tanh"))
+    tree.startDrag(Qt.DropAction.CopyAction)
+    at = QPoint(300, 200)
+    drop = QDropEvent(QPointF(at), Qt.DropAction.CopyAction, captured["mime"], Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    win.view.dropEvent(drop)
+    (node,) = win.document.graph.nodes.values()
+    where = win.view.mapToScene(at)
+    assert node.op == "tanh" and (node.ui["x"], node.ui["y"]) == (where.x(), where.y())
+
+
+def test_dropping_a_json_file_opens_it(win, qtbot, tmp_path):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(circuit_copy(tmp_path))])
+    drop = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    win.dropEvent(drop)
+    assert drop.isAccepted()
+    qtbot.waitUntil(lambda: win.document.path == str(tmp_path / "circuit.json"), timeout=2000)
+    assert win.document.graph == gc.load(CIRCUIT)
+    text = QMimeData()
+    text.setText("hello")
+    ignored = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, text, Qt.MouseButton.LeftButton,
+                         Qt.KeyboardModifier.NoModifier)
+    win.dropEvent(ignored)
+    assert not ignored.isAccepted()
+
+
+def test_open_dialog_starts_in_the_last_folder(win, tmp_path, monkeypatch):
+    sub = tmp_path / "graphs"
+    sub.mkdir()
+    p = sub / "c.json"
+    shutil.copy(CIRCUIT, p)
+    win.open_file(str(p))
+    win.new_file()
+    seen = []
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: seen.append(a[2]) or ("", ""))
+    win.actionOpen.trigger()
+    assert seen == [str(sub)]
