@@ -117,3 +117,18 @@ def test_toolbar_actions_and_names(setup, qtbot):
     assert decor.edge_labels(scene.edge_item(wire_from(g, "x"))) == ("", "")
     bar.actionBackward.trigger()
     assert decor.edge_labels(scene.edge_item(wire_from(g, "w"))) == ("-1.00", "0.00")
+
+
+def test_failure_on_a_graph_with_kinks_explains_them(qtbot):
+    """x = 0 into a ReLU: the rule (gradient 0 at 0) is right, the centred difference is not."""
+    from app.run.gradcheck_view import GradCheckDialog, kink_ops
+
+    g = gc.Graph()
+    x = g.add("input", name="x", value=0.0)
+    g.add("relu", name="r", inputs={"x": x})
+    report = gc.gradcheck(g)
+    assert not report.ok
+    dlg = GradCheckDialog()
+    qtbot.addWidget(dlg)
+    dlg.show_report(report, kinks=kink_ops(g))
+    assert kink_ops(g) == ["relu"] and "kinks (relu)" in dlg.summary.text()

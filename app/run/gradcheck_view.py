@@ -48,6 +48,15 @@ def wire_errors(graph: gc.Graph, report: gc.GradReport, zero_grad: set[str] = fr
     return out
 
 
+KINK_OPS = ("relu", "leaky_relu", "prelu", "max", "min", "abs", "step", "maxout", "max_pool", "svm_loss", "l1",
+            "elastic_net", "elu")
+
+
+def kink_ops(graph: gc.Graph) -> list[str]:
+    """Ops in the graph whose derivative jumps somewhere (CS231n: kinks upset numerical gradients)."""
+    return sorted({n.op for n in graph.nodes.values() if n.op in KINK_OPS})
+
+
 def zero_gradient_keys(graph: gc.Graph, report: gc.GradReport) -> set[str]:
     """Check keys whose analytic gradient (graphcore's backward pass) is exactly zero everywhere."""
     ex = gc.Executor(graph, check="none")
@@ -85,15 +94,19 @@ class GradCheckDialog(QDialog):
         lay.addWidget(buttons)
         self.resize(420, 320)
 
-    def show_report(self, report: gc.GradReport, limit: int = 20) -> None:
+    def show_report(self, report: gc.GradReport, limit: int = 20, kinks: list[str] | None = None) -> None:
         worst = report.worst(limit)
         n_bad = sum(1 for e in report.errors.values() if e >= report.tolerance)
         if report.ok:
             verdict = f"all {len(report.errors)} gradients agree with centred differences"
         else:
             verdict = f"{n_bad} of {len(report.errors)} gradients disagree with centred differences"
-        self.summary.setText(f"Max relative error {report.max_error:.2e} (tolerance {report.tolerance:.0e}): "
-                             f"{verdict}.")
+        text = f"Max relative error {report.max_error:.2e} (tolerance {report.tolerance:.0e}): {verdict}."
+        if not report.ok and kinks:
+            text += (f" The graph has kinks ({', '.join(kinks)}): where an input sits exactly on one (a ReLU "
+                     "input of 0, a max tie) the centred difference straddles it and disagrees with a correct "
+                     "rule. Errors above 1e-2 elsewhere mean a wrong gradient.")
+        self.summary.setText(text)
         self.table.setRowCount(len(worst))
         for row, (key, err) in enumerate(worst):
             ok = err < report.tolerance
@@ -163,7 +176,7 @@ class GradCheckView(QObject):
         if show_dialog:
             if self.dialog is None:
                 self.dialog = GradCheckDialog(self.parent_widget)
-            self.dialog.show_report(report)
+            self.dialog.show_report(report, kinks=kink_ops(self.graph))
             self.dialog.show()
             self.dialog.raise_()
         return report
