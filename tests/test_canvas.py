@@ -653,3 +653,27 @@ def test_unknown_op_node_is_drawn_with_its_wires(qtbot):
     assert len(scene.edge_items()) == 8
     assert any("unknown op" in p for p in item.problems)
     scene.detach()
+
+
+def test_empty_graph_shows_a_hint_until_a_node_arrives(qtbot):
+    g = gc.Graph()
+    stack = QUndoStack()
+    scene = GraphScene(g, stack)
+    view = GraphView(scene)
+    qtbot.addWidget(view)
+    view.resize(600, 300)
+    view.show()
+
+    def text_pixels():
+        img = view.viewport().grab().toImage()
+        bg = items.palette().color("background").name()
+        row = img.height() // 2
+        return sum(img.pixelColor(x, row + dy).name() not in (bg, items.DARK.grid_minor, items.DARK.grid_major)
+                   for x in range(img.width()) for dy in (-3, 0, 3))
+
+    assert text_pixels() > 20
+    scene.add_node("relu", QPointF(2000, 2000))  # off screen: only the hint could change the middle row
+    assert text_pixels() == 0
+    stack.undo()
+    assert text_pixels() > 20
+    scene.detach()

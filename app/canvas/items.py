@@ -474,6 +474,8 @@ class NodeItem(QGraphicsItem):
                 return QPointF(round(value.x() / g) * g, round(value.y() / g) * g)
         elif change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
             self.graph_scene.node_moved(self.node_id)
+        elif change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
+            self.setZValue(1.5 if value else 1)  # a selected node comes on top of its neighbours
         return super().itemChange(change, value)
 
     def mouseDoubleClickEvent(self, event) -> None:

@@ -144,7 +144,13 @@ class GraphScene(QGraphicsScene):
         if not self._alive():
             return
         self._make_node(nid)
+        if len(self._nodes) == 1:
+            self._repaint_views()  # the view's "empty graph" hint goes away
         self._schedule_validation()
+
+    def _repaint_views(self) -> None:
+        for view in self.views():
+            view.viewport().update()
 
     def _on_node_removed(self, nid: str) -> None:
         if not self._alive():
@@ -155,6 +161,8 @@ class GraphScene(QGraphicsScene):
             if self._wire is not None and self._wire.fixed.node is item:
                 self._cancel_wire()
             self.removeItem(item)
+        if not self._nodes:
+            self._repaint_views()
         self._schedule_validation()
 
     def _on_edge_added(self, e: Edge) -> None:

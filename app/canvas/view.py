@@ -104,6 +104,21 @@ class GraphView(QGraphicsView):
         if self.scene() is not None:
             self.scene().update()
 
+    EMPTY_HINT = "Press Tab to add a node, or drag one from the palette"
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        """On an empty graph, say how to start."""
+        scene = self.scene()
+        if scene is None or scene.node_items() or scene.exporting:
+            return
+        painter.save()
+        painter.resetTransform()
+        f = it.Fonts.get().title
+        painter.setFont(f)
+        painter.setPen(it.palette().color("subtext"))
+        painter.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter, self.EMPTY_HINT)
+        painter.restore()
+
     # ------------------------------------------------------------------ keys
     def event(self, event) -> bool:
         if event.type() == QEvent.Type.KeyPress and event.key() == Qt.Key.Key_Tab:
