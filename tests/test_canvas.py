@@ -677,3 +677,13 @@ def test_empty_graph_shows_a_hint_until_a_node_arrives(qtbot):
     stack.undo()
     assert text_pixels() > 20
     scene.detach()
+
+
+def test_hover_marks_ports_and_wires(editor):
+    g, n, scene, view, stack, msgs = editor
+    port = scene.node_item(n["s"]).inputs["a"]
+    send_mouse(view, QEvent.Type.MouseMove, port.scene_center(), NOB, NOB)
+    assert port.hovered
+    wire = scene.edge_item((n["f"], "b"))
+    send_mouse(view, QEvent.Type.MouseMove, wire.path().pointAtPercent(0.5), NOB, NOB)
+    assert wire.hovered and not port.hovered
