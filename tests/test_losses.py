@@ -266,3 +266,13 @@ def test_input_grads_off_skips_data_gradients_but_not_weights():
     ex.backward(n["loss"])
     np.testing.assert_allclose(ex.weight_grad(n["h"], "W"), want)
     assert not ex.has_grad(n["x"])
+
+
+def test_empty_batch_is_a_shape_problem_not_a_crash():
+    g = gc.Graph()
+    s = g.add("input", value=np.zeros((0, 3)))
+    y = g.add("input", value=np.zeros(0, dtype=int))
+    loss = g.add("softmax_cross_entropy", inputs={"scores": s, "labels": y})
+    assert any("empty" in p.message for p in g.validate() if p.node == loss)
+    with pytest.raises(GraphError, match="empty"):
+        gc.Executor(g).forward()

@@ -58,8 +58,9 @@ def _classify_shape(name: str):
         if tuple(y) != (s[0],):
             raise ShapeError(f"labels must have shape ({s[0]},): one class index per row of scores; "
                              f"got {tuple(y)}", port="labels")
-        if s[1] < 1:
-            raise ShapeError("scores need at least one class column", port="scores")
+        if s[0] < 1 or s[1] < 1:
+            raise ShapeError(f"scores of shape {tuple(s)} are empty: need at least one row and one class column",
+                             port="scores")
         return ()
     return shape
 
