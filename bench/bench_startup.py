@@ -1,6 +1,6 @@
 """First-run latency in fresh processes: cold and warm numba cache.
 
-    python bench/bench_startup.py          (about 30 s; most of it is the cold compile)
+    python bench/bench_startup.py          (about 15 s; most of it is the cold numba compile)
 
 Each measurement is a new Python process, so nothing is already imported:
 - cold: NUMBA_CACHE_DIR points at an empty temporary folder, so every kernel the
@@ -8,8 +8,10 @@ Each measurement is a new Python process, so nothing is already imported:
 - warm: the same folder again, now holding the compiled kernels;
 - default: the cache the app normally uses (kernels/__pycache__ or the per-user cache).
 Each child reports `import graphcore`, the first forward+backward of the CS231n
-circuit (which loads numba and the five kernels it needs) and the wall time of
-the whole process. Then `import app.main_window` (Qt, offscreen) is timed, and
+circuit and the wall time of the whole process. Scalar circuits run on the numpy
+twins (arrays under kernels.SMALL elements), so they never import numba; a second
+child runs a 10^5-element graph, which does load numba and four kernels, to show
+what the cache saves. Then `import app.main_window` (Qt, offscreen) is timed, and
 `python main.py run` end to end.
 """
 from __future__ import annotations
@@ -38,6 +40,28 @@ assert float(ex.value("f")) == -20.0
 t2 = time.perf_counter()
 ex.forward()
 ex.backward()
+t3 = time.perf_counter()
+from graphcore import kernels
+print(json.dumps({"import": t1 - t0, "first_pass": t2 - t1, "second_pass": t3 - t2,
+                  "kernels": sorted(kernels._active), "numba": "numba" in sys.modules}))
+"""
+
+CHILD_ARRAY = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import numpy as np
+import graphcore as gc
+t1 = time.perf_counter()
+g = gc.Graph()
+rng = np.random.default_rng(0)
+a, b, c = (g.add("input", value=rng.standard_normal(100_000)) for _ in range(3))
+y = g.add("sigmoid", inputs={"x": g.add("add", inputs={"a": g.add("mul", inputs={"a": a, "b": b}), "b": c})})
+ex = gc.Executor(g)
+ex.forward()
+ex.backward(y)
+t2 = time.perf_counter()
+ex.forward()
+ex.backward(y)
 t3 = time.perf_counter()
 from graphcore import kernels
 print(json.dumps({"import": t1 - t0, "first_pass": t2 - t1, "second_pass": t3 - t2,
@@ -90,6 +114,16 @@ def main() -> None:
     warm_total = w["import"] + w["first_pass"]
     print(f"warm start, import + first forward+backward: {warm_total * 1e3:.0f} ms "
           f"({'under' if warm_total < 1.0 else 'OVER'} the 1 s budget)")
+    print()
+    print("sigmoid(a*b + c) on 10^5 elements (large arrays run numba kernels):")
+    with tempfile.TemporaryDirectory(prefix="numba-cold-") as cache:
+        cold = child(CHILD_ARRAY, {"NUMBA_CACHE_DIR": cache})
+        print(f"cold cache : {fmt(cold)}")
+        warm = min((child(CHILD_ARRAY, {"NUMBA_CACHE_DIR": cache}) for _ in range(2)),
+                   key=lambda d: d["import"] + d["first_pass"])
+        print(f"warm cache : {fmt(warm)}")
+    print(f"kernels loaded by the pass: {', '.join(warm['kernels'])} (numba imported: {warm['numba']})")
+    print()
     if os.path.exists(os.path.join(ROOT, "app", "main_window.py")):
         apps = [child(CHILD_APP, {}) for _ in range(2)]
         a = min(apps, key=lambda d: d["import"])
