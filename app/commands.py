@@ -259,6 +259,8 @@ class SetParamCommand(GraphCommand):
         super().__init__(graph, f"Set {node.name}.{name}")
         self.node_id, self.name, self.new = node_id, name, new_value
         self.old = node.params.get(name)
+        spec = node.spec
+        self._tensor = spec is not None and spec.weight(name) is not None  # set_param then sets an array
 
     def id(self) -> int:
         return MERGE_SET_PARAM
@@ -276,7 +278,8 @@ class SetParamCommand(GraphCommand):
         self.graph.set_param(self.node_id, self.name, self.new)
 
     def _undo(self) -> None:
-        self.graph.set_param(self.node_id, self.name, self.old)
+        if not self._tensor:  # an array is put back by GraphCommand.undo from the recorded diff
+            self.graph.set_param(self.node_id, self.name, self.old)
 
 
 class SetValueCommand(GraphCommand):

@@ -241,3 +241,11 @@ def test_long_history_unwinds_to_the_start(stack):
     while stack.canRedo():
         stack.redo()
     assert g == end
+
+
+def test_set_param_on_a_weight_name_sets_and_restores_the_array(stack):
+    g = gc.Graph()
+    x = g.add("input", value=np.ones((2, 3)))
+    lin = g.add("linear", inputs={"x": x}, units=4)
+    roundtrip(stack, g, c.SetParamCommand(g, lin, "W", np.zeros((3, 4))))
+    assert not g.nodes[lin].tensors["W"].any()

@@ -730,6 +730,8 @@ class GraphScene(QGraphicsScene):
             self._push(cmds.DisconnectCommand(self.graph, r.dst, r.dst_port))
             ok = self._push(cmds.ConnectCommand(self.graph, src, dst, port))
             self.undo_stack.endMacro()
+            if not ok:  # graphcore refused after all: put the old wire back
+                self.undo_stack.undo()
         if ok:
             self.status_message.emit(f"Connected {self._name(src)} to {self._name(dst)}.{port}")
 
