@@ -128,6 +128,7 @@ class MainWindow(QMainWindow):
         self._restore_settings()
         self.set_document(Document(parent=self))
         self.run_view = self._install_run_view()
+        self._restore_state()  # after every dock and toolbar exists, so all get their saved places
 
     def _install_run_view(self):
         """The run/step view (issue 5) hooks itself in via document_changed; absent, the editor still works."""
@@ -738,13 +739,15 @@ class MainWindow(QMainWindow):
         geometry = s.value("window/geometry")
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
-        state = s.value("window/state")
-        if isinstance(state, QByteArray) and not state.isEmpty():
-            self.restoreState(state, STATE_VERSION)
         snap = s.value("snapToGrid", False)
         self.actionSnap.setChecked(snap in (True, "true", "1", 1))
         name = app_settings.theme_name()
         (self.actionThemeDark if name == "dark" else self.actionThemeLight).setChecked(True)
+
+    def _restore_state(self) -> None:
+        state = app_settings.settings().value("window/state")
+        if isinstance(state, QByteArray) and not state.isEmpty():
+            self.restoreState(state, STATE_VERSION)
 
     def save_settings(self) -> None:
         s = app_settings.settings()

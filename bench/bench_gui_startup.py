@@ -1,6 +1,6 @@
 """Time from `python main.py` to the main window shown (offscreen), without running the event loop.
 
-    python bench/startup.py [FILE] [--runs N]
+    python bench/bench_gui_startup.py [FILE] [--runs N]
 
 Each run is a fresh interpreter; the figure printed is wall time from process start to the
 first processed paint of the shown window, and which heavy modules got imported (none of
