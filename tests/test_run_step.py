@@ -406,3 +406,22 @@ def test_scrubbing_an_input_updates_every_label_live_and_undoes_in_one_step(run,
     assert float(g.nodes[g.find("two")].tensors["value"]) == 2.0
     scrub.set_selection([g.find("xy")])  # a gate: nothing to scrub
     assert not scrub.slider.isEnabled()
+
+
+def test_inf_in_the_backward_pass_is_reported_after_its_last_event(qtbot):
+    g = gc.Graph()
+    x = g.add("input", name="x", value=0.0)
+    sq = g.add("pow", name="sq", inputs={"x": x}, p=0.5)  # d/dx sqrt(x) at 0 = Inf
+    g.add("mul", name="f", inputs={"a": sq, "b": g.add("const", name="k", value=2.0)})
+    ctl = RunController(g)  # headless: no scene needed to step
+    messages, selected = [], []
+    ctl.status_message.connect(messages.append)
+    ctl.select_node.connect(selected.append)
+    steps = 0
+    while ctl.step():
+        steps += 1
+        if ctl.cursor < ctl.total - 1:
+            assert messages == []  # nothing said before the pass gets there
+    assert steps == ctl.total == 8 and ctl.rec.events[-1].phase == "backward"
+    assert selected == [x] and "Inf gradient" in messages[-1]
+    ctl.close()

@@ -151,7 +151,7 @@ def set_edge_highlight(item, on: bool) -> None:
     if hasattr(item, "set_highlight"):
         item.set_highlight(on)
         return
-    _overlay(item, "_run_glow", -1).set_stroke(GLOW if on else None, 11.0, 110)
+    _overlay(item, "_run_glow", -1).set_stroke(GLOW if on else None, 12.0, 150)
 
 
 def pulse(item, duration_ms: int = 600) -> None:
