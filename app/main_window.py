@@ -195,7 +195,7 @@ class MainWindow(QMainWindow):
         self.actionSaveAs = a("actionSaveAs", "Save &As…", self.save_as, K.SaveAs, "Save the graph under a new name")
         self.actionExportImage = a("actionExportImage", "&Export Image…", self.export_dialog, "Ctrl+E",
                                    "Export the canvas as PNG or SVG")
-        self.actionClose = a("actionQuit", "&Quit", self.close, K.Quit, "Quit Backprop Studio")
+        self.actionClose = a("actionQuit", "&Quit", self.close, "Ctrl+Q", "Quit Backprop Studio")
 
         self.actionUndo = self.undo_group.createUndoAction(self, "&Undo")
         self.actionUndo.setObjectName("actionUndo")
@@ -655,11 +655,14 @@ class MainWindow(QMainWindow):
                 else:
                     yield act
 
-        for act in (a for m in self.menus.values() for a in walk(m)):
+        menu_actions = [a for m in self.menus.values() for a in walk(m)]
+        others = [a for a in self.findChildren(QAction) if a not in menu_actions]  # e.g. the run toolbar's
+        for act in menu_actions + others:
             keys = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in act.shortcuts()]
-            if not keys or act.objectName() in seen:
+            key = act.objectName() or act.text()
+            if not keys or key in seen:
                 continue
-            seen.add(act.objectName())
+            seen.add(key)
             rows.append((", ".join(keys), act.text().replace("&", "").rstrip("…")))
         return rows + CANVAS_GESTURES
 
@@ -676,6 +679,8 @@ class MainWindow(QMainWindow):
         table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
         table.setAlternatingRowColors(True)
+        table.setShowGrid(False)
+        table.verticalHeader().setDefaultSectionSize(24)
         for r, (keys, what) in enumerate(rows):
             table.setItem(r, 0, QTableWidgetItem(keys))
             table.setItem(r, 1, QTableWidgetItem(what))
