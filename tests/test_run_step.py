@@ -425,3 +425,18 @@ def test_inf_in_the_backward_pass_is_reported_after_its_last_event(qtbot):
     assert steps == ctl.total == 8 and ctl.rec.events[-1].phase == "backward"
     assert selected == [x] and "Inf gradient" in messages[-1]
     ctl.close()
+
+
+def test_run_menu_lists_the_actions_with_their_shortcuts(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtCore import QSettings
+
+    import app
+
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    monkeypatch.setenv("BACKPROP_STUDIO_DATA_DIR", str(tmp_path / "data"))
+    win = app.create_main_window(offer_recovery=False)
+    qtbot.addWidget(win)
+    titles = [a.text() for a in win.menuBar().actions()]
+    assert "&Run" in titles and titles.index("&Run") < titles.index("&Help")
+    rows = dict((label, keys) for keys, label in win.shortcut_rows())
+    assert rows["Step ▶"] == "F10" and rows["Backward"] == "F6"

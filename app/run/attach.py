@@ -29,6 +29,7 @@ class RunView(QObject):
         self.scrub = ScrubControl(self.controller, self.toolbar)
         self.toolbar.add_scrub(self.scrub)
         self.scrub.set_document(doc.graph, doc.undo_stack)
+        self._add_menu(window)
         for source in (self.controller, self.gradcheck):
             source.status_message.connect(window.show_status)
             source.select_node.connect(window.select_and_centre)
@@ -36,6 +37,28 @@ class RunView(QObject):
         self._scene = None
         self._follow_scene(window.scene)
         window.document_changed.connect(self._document_changed)
+
+    def _add_menu(self, window) -> None:
+        """A Run menu with the toolbar's actions (so Help > Shortcuts lists their keys)."""
+        from PySide6.QtWidgets import QMenu
+
+        menus = getattr(window, "menus", None)
+        bar = window.menuBar()
+        menu = QMenu("&Run", bar)
+        menu.setObjectName("menuRun")
+        if menus and "help" in menus:
+            bar.insertMenu(menus["help"].menuAction(), menu)
+        else:
+            bar.addMenu(menu)
+        t = self.toolbar
+        menu.addActions([t.actionForward, t.actionBackward])
+        menu.addSeparator()
+        menu.addActions([t.actionStepBack, t.actionStep, t.actionPlay, t.actionReset])
+        menu.addSeparator()
+        menu.addActions([t.actionLive, t.actionGradCheck])
+        if menus is not None:
+            menus["run"] = menu
+        self.menu = menu
 
     def _follow_scene(self, scene) -> None:
         if self._scene is not None:
