@@ -25,9 +25,13 @@ EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "resources", "examples"
 
 
 class Rig:
-    """A window with the three training docks, a controller and the real canvas scene."""
+    """A window with the three training docks, a controller and the real canvas scene.
 
-    def __init__(self, qtbot, graph: gc.Graph) -> None:
+    One window serves the whole module (the app, too, builds its docks once): tests swap
+    in a new document. Nothing is destroyed mid-session, so no test depends on how
+    pyqtgraph and PySide tear widgets down."""
+
+    def __init__(self) -> None:
         self.win = QMainWindow()
         self.train = TrainDock(self.win)
         self.plots = PlotsDock(self.win)
@@ -35,14 +39,23 @@ class Rig:
         self.win.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.train)
         self.win.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.boundary)
         self.win.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.plots)
-        qtbot.addWidget(self.win)
-        self.doc = Document(graph, undo_stack=QUndoStack())
-        self.scene = GraphScene(graph, self.doc.undo_stack)
         self.ctl = TrainController(self.train, self.plots, self.boundary)
         self.messages: list[str] = []
         self.ctl.status_message.connect(self.messages.append)
-        self.ctl.set_document(self.doc, self.scene)
+        self.scenes: list[GraphScene] = []  # kept alive: see the class docstring
+        self.qtbot = None
+
+    def use(self, qtbot, graph: gc.Graph) -> "Rig":
         self.qtbot = qtbot
+        for old in self.scenes:
+            old.detach()
+        self.doc = Document(graph, undo_stack=QUndoStack())
+        self.scene = GraphScene(graph, self.doc.undo_stack)
+        self.scenes.append(self.scene)
+        self.messages.clear()
+        self.plots.clear_kept()
+        self.ctl.set_document(self.doc, self.scene)
+        return self
 
     def wait_done(self, timeout=20000) -> dict:
         self.qtbot.waitUntil(lambda: not self.ctl.is_running(), timeout=timeout)
@@ -50,13 +63,22 @@ class Rig:
 
     def close(self) -> None:
         self.ctl.shutdown()
-        self.scene.detach()
-        self.plots.timer.stop()
+        self.qtbot.waitUntil(lambda: not self.ctl.is_running(), timeout=10000)
+
+
+@pytest.fixture(scope="module")
+def shared(qapp):
+    rig = Rig()
+    yield rig
+    rig.ctl.shutdown()
+    rig.plots.timer.stop()
+    for sc in rig.scenes:
+        sc.detach()
 
 
 @pytest.fixture
-def spiral(qtbot):
-    rig = Rig(qtbot, gc.load(os.path.join(EXAMPLES, "spiral_2layer.json")))
+def spiral(shared, qtbot):
+    rig = shared.use(qtbot, gc.load(os.path.join(EXAMPLES, "spiral_2layer.json")))
     yield rig
     rig.close()
 
@@ -99,18 +121,23 @@ def test_pack_records_makes_one_series_per_scalar_and_per_layer():
     assert sorted(h.group("grad_norm")) == ["fc1.W", "fc2.W"]
 
 
-def test_plots_redraw_only_on_the_timer(qtbot):
-    dock = PlotsDock()
-    qtbot.addWidget(dock)
+def test_plots_redraw_only_on_the_timer(shared, qtbot):
+    dock = shared.plots
     dock.timer.stop()
+    dock.clear_kept()
+    dock.start_run()
+    dock.refresh()
+    d0 = dock.draws
     for k in range(50):  # 50 chunks arrive between two ticks
         dock.add_chunk({STEP_LOSS: (np.array([k], float), np.array([1.0 / (k + 1)]))})
-    assert dock.draws == 0 and dock.curve_count("loss") == 0
+    assert dock.draws == d0 and dock.curve_count("loss") == 0
     dock.refresh()
     dock.refresh()  # nothing new: no redraw
-    assert dock.draws == 1
+    assert dock.draws == d0 + 1
     x, y = dock._curves[(0, "loss", "smooth")].getData()
     assert len(x) == 50
+    dock.start_run()
+    dock.timer.start()
 
 
 # ---------------------------------------------------------------- training runs
@@ -231,8 +258,8 @@ def test_step_epoch_trains_one_epoch_then_pauses(spiral, qtbot):
     assert rig.wait_done()["status"] == "stopped"
 
 
-def test_nan_stops_training_and_selects_the_node(qtbot):
-    rig = Rig(qtbot, log_net())
+def test_nan_stops_training_and_selects_the_node(shared, qtbot):
+    rig = shared.use(qtbot, log_net())
     try:
         rig.train.actionTrain.trigger()
         res = rig.wait_done()
@@ -292,11 +319,11 @@ def test_bad_settings_give_a_message_not_a_traceback(spiral, qtbot):
     assert "no_such_file.csv" in rig.messages[-1]
 
 
-def test_digits_cnn_shows_samples_and_filters(qtbot):
+def test_digits_cnn_shows_samples_and_filters(shared, qtbot):
     path = os.path.join(EXAMPLES, "digits_cnn.json")
     if not os.path.exists(path):
         pytest.skip("digits_cnn.json example not present yet")
-    rig = Rig(qtbot, gc.load(path))
+    rig = shared.use(qtbot, gc.load(path))
     try:
         rig.train.epochs_spin.setValue(1)
         rig.train.actionTrain.trigger()
