@@ -43,8 +43,6 @@ class RunController(QObject):
         self.live = False
         self.speed = DEFAULT_SPEED
         self._highlighted: list[tuple[str, object]] = []
-        self._labelled: set[Edge] = set()
-        self._tipped: set[str] = set()
         self._reported = False
         self._play = QTimer(self)
         self._play.timeout.connect(self._tick)
@@ -103,8 +101,6 @@ class RunController(QObject):
 
     def set_scene(self, scene) -> None:
         self.scene = scene
-        self._labelled.clear()
-        self._tipped.clear()
         self._highlighted = []
         if self.rec is not None:
             self._repaint_all()
@@ -352,10 +348,6 @@ class RunController(QObject):
         if grad is not None:
             tip.append(hover_text(grad, "gradient"))
         item.setToolTip(_pre("\n".join(tip)))
-        if value is not None or grad is not None:
-            self._labelled.add(edge)
-        else:
-            self._labelled.discard(edge)
 
     def node_text(self, nid: str) -> str:
         """The node's tooltip text at the cursor (registry rule + the numbers)."""
@@ -366,7 +358,6 @@ class RunController(QObject):
         if item is None:
             return
         decor.set_node_run_tooltip(item, node_tooltip(self.graph, nid, self.rec, k))
-        self._tipped.add(nid)
 
     def _sinks_of_event(self, k: int) -> list[str]:
         ev = self.rec.events[k]
@@ -434,8 +425,6 @@ class RunController(QObject):
             if item is not None:
                 decor.set_node_run_tooltip(item, "")
                 decor.set_output_labels(item, "", "")
-        self._labelled.clear()
-        self._tipped.clear()
 
     # ------------------------------------------------------------------ play and live
     def pulse_ms(self) -> int:
