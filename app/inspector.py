@@ -404,12 +404,47 @@ class InspectorDock(QDockWidget):
 
     # ---------------------------------------------------------- model events
     def _on_node_changed(self, node_id: str, what: str) -> None:
-        if node_id != self.node_id or self._committing:
+        if node_id != self.node_id or what == "ui":
             return
-        if what == "tensor:value" or what.startswith("tensor:"):
-            self._rebuild_timer.start()
+        if what.startswith("tensor:"):
+            self._refresh_tensor(what[len("tensor:"):])
             return
-        self._refresh_values()
+        if not self._committing:
+            self._refresh_values()
+
+    def _refresh_tensor(self, name: str) -> None:
+        """Show a changed array in place; rebuild only when the editors no longer fit (never mid-edit)."""
+        node = self.graph.nodes.get(self.node_id) if self.graph is not None else None
+        if node is None:
+            return
+        arr = node.tensors.get(name)
+        spec = node.spec
+        if name == "value" and spec is not None and spec.source:
+            shape_label = self.scroll.widget().findChild(QLabel, "valueShape")
+            table_fits = (self.table is not None and self.table._array is not None
+                          and self.table._array.shape == getattr(arr, "shape", None)) or (
+                self.table is None and arr is not None and not (1 < arr.size <= TABLE_LIMIT and arr.ndim <= 2))
+            if arr is None or shape_label is None or not table_fits:
+                if not self._committing:
+                    self._rebuild_timer.start()
+                return
+            shape_label.setText(f"{_shape_text(arr.shape)} {arr.dtype}")
+            if self._committing:
+                return  # the field or cell being edited already shows it
+            field = self.fields.get("value")
+            if isinstance(field, TextField):
+                field.set_text(format_tensor(arr))
+            if self.table is not None:
+                self.table.set_array(arr)
+            return
+        label = self.scroll.widget().findChild(QLabel, f"weight_{name}")
+        if label is None or arr is None:
+            if not self._committing:
+                self._rebuild_timer.start()
+            return
+        w = spec.weight(name) if spec else None
+        kind = "trainable" if (w is not None and w.trainable) else "state"
+        label.setText(f"{_shape_text(arr.shape)} {arr.dtype}, {kind}")
 
     def _on_node_removed(self, node_id: str) -> None:
         if node_id == self.node_id:
@@ -653,12 +688,24 @@ class InspectorDock(QDockWidget):
             return
         error = self._push(SessionSetValue(self._session, self.graph, self.node_id, arr))
         self.begin_session()
+        field = self.fields.get("value")
         if error:
-            field = self.fields.get("value")
             if isinstance(field, Field):
                 field.set_error(error)
             return
-        self._rebuild_timer.start()
+        if old is None or old.shape != arr.shape:
+            self._rebuild_timer.start()  # new shape: a new table (after this edit's signals return)
+            return
+        if isinstance(field, TextField):
+            field.set_text(format_tensor(arr))
+        if self.table is not None:
+            QTimer.singleShot(0, lambda: self.table is not None and self._refresh_table())
+
+    def _refresh_table(self) -> None:
+        arr = self._current_value()
+        if self.table is not None and arr is not None and self.table._array is not None \
+                and self.table._array.shape == arr.shape:
+            self.table.set_array(arr)
 
     def _commit_cell(self, row: int, col: int, text: str, item: QTableWidgetItem) -> None:
         old = self._current_value()

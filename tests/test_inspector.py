@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QUndoStack
-from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QSlider, QSpinBox
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QLineEdit, QSlider, QSpinBox
 
 import graphcore as gc
 from graphcore import registry
@@ -165,6 +165,8 @@ def test_choice_and_int_params_of_a_layer(qtbot):
     spin.setValue(5)
     assert g.nodes[lin].params["units"] == 5
     assert g.nodes[lin].tensors["W"].shape == (3, 5)
+    assert dock.findChild(QLabel, "weight_W").text() == "(3, 5) float64, trainable"  # updated in place
+    assert dock.findChild(QSpinBox, "param_units") is spin  # the editor was not rebuilt under the cursor
     assert stack.count() == 2
     stack.undo()
     assert g.nodes[lin].tensors["W"].shape == (3, 4) and g.nodes[lin].params["units"] == 4
@@ -261,3 +263,16 @@ def test_spin_box_steps_merge_until_editing_finishes(qtbot):
     assert g.nodes[lin].params["units"] == 7
     stack.undo()
     assert g.nodes[lin].params["units"] == 4 and g.nodes[lin].tensors["W"].shape == (3, 4)
+
+
+def test_external_value_changes_show_in_place(setup, qtbot):
+    g, stack, dock, ids = setup
+    g.set_value(ids["x"], np.array([1.0, 2.0]))
+    dock.show_node(ids["x"])
+    edit = line(dock, "valueText")
+    table = dock.table
+    g.set_value(ids["x"], np.array([5.0, 6.0]))  # e.g. undo or a run that changes the value
+    assert line(dock, "valueText") is edit and edit.text() == "[5, 6]"
+    assert dock.table is table and table.item(0, 1).text() == "6.0"
+    g.set_value(ids["x"], np.array([[1.0, 2.0], [3.0, 4.0]]))  # new shape: a new table
+    qtbot.waitUntil(lambda: dock.table is not table and dock.table.rowCount() == 2, timeout=1000)
