@@ -124,6 +124,11 @@ class Executor:
         self.seed = seed
         self._plan: list[_Step] = []
         self._index: dict[str, _Step] = {}
+        self._pos: dict[str, int] = {}
+        self._sources: list[_Step] = []
+        # (data version, plan version, source shapes) of the last pass whose shapes were all checked:
+        # while it holds, every node sees the input shapes it saw then, so the checks can be skipped
+        self._shapes_seen: tuple | None = None
         self._plan_version = -1
         self.values: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
@@ -192,6 +197,9 @@ class Executor:
                         node.tensors[w.name] = node.tensors[w.name].astype(np.float32)
         self._plan = plan
         self._index = {st.nid: st for st in plan}
+        self._pos = {st.nid: k for k, st in enumerate(plan)}  # plan position, where backward starts
+        self._sources = [st for st in plan if st.source]
+        self._shapes_seen = None
         self._mark_need_grad()
         self._plan_version = g.structure_version
         self.compiles += 1
@@ -249,11 +257,25 @@ class Executor:
         self.grads.clear()
         self.edge_grads.clear()
         self.extra_wgrads.clear()
+        values = self.values
+        dtype = self.dtype
+        seen = (self.graph.data_version, self._plan_version,
+                tuple([st.tensors["value"].shape for st in self._sources]))
+        check = seen != self._shapes_seen
         with np.errstate(all="ignore"):
+            # the loop of _forward_node, inlined: per-node dispatch cost matters for small nets
             for st in plan:
-                self._forward_node(st)
+                if st.source:
+                    v = st.tensors["value"]
+                    values[st.nid] = v if v.dtype.kind != "f" or v.dtype == dtype else self._source_value(st)
+                    continue
+                ins = [None if s is None else values[s] for s in st.srcs]
+                if check and tuple([None if a is None else a.shape for a in ins]) != st.in_shapes:
+                    self._check_shapes(st, ins)
+                values[st.nid] = st.fwd(st.ctx, ins, st.params, st.tensors)
+        self._shapes_seen = seen
         self._check_forward()
-        return self.values
+        return values
 
     def _check_forward(self) -> None:
         if self.check == "none":
@@ -320,21 +342,33 @@ class Executor:
         self.grads.clear()
         self.edge_grads.clear()
         self.extra_wgrads.clear()
-        self.grads[target] = self._seed(target, seed)
-        stop = self._index[target]
-        started = False
+        grads, edge_grads, values = self.grads, self.edge_grads, self.values
+        grads[target] = self._seed(target, seed)
+        plan = self._plan
         with np.errstate(all="ignore"):
-            for st in reversed(self._plan):
-                if not started:
-                    if st is not stop:
-                        continue
-                    started = True
-                g = self.grads.get(st.nid)
-                if g is None or st.source:
+            # _backward_node and _accumulate, inlined, from the target back to the first node
+            for k in range(self._pos[target], -1, -1):
+                st = plan[k]
+                if st.source:
                     continue
-                for edge, src, gi in self._backward_node(st, g):
-                    self.edge_grads[edge] = gi
-                    self._accumulate(src, gi)
+                g = grads.get(st.nid)
+                if g is None:
+                    continue
+                srcs = st.srcs
+                ins = [None if s is None else values[s] for s in srcs]
+                st.ctx.wgrads.clear()
+                gl = st.bwd(st.ctx, g, ins, values[st.nid], st.params, st.tensors)
+                if len(gl) != len(srcs):
+                    raise AssertionError(f"op {st.spec.name!r} backward returned {len(gl)} gradients "
+                                         f"for {len(srcs)} inputs")
+                for edge, src, gi, x in zip(st.edges, srcs, gl, ins):
+                    if src is None or gi is None:
+                        continue
+                    if gi.shape != x.shape:
+                        gi = unbroadcast(gi, x.shape)
+                    edge_grads[edge] = gi
+                    prev = grads.get(src)
+                    grads[src] = gi if prev is None else prev + gi
         if self.check != "none":
             self._check_backward()
         return self.grads

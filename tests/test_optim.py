@@ -174,3 +174,21 @@ def test_schedules():
         schedules.from_settings({"kind": "cosine"})
     with pytest.raises(schedules.ScheduleError, match="no setting 'gamma'"):
         schedules.from_settings({"kind": "step", "gamma": 0.1})
+
+
+@pytest.mark.parametrize("kind", optim.KINDS)
+def test_reused_gradient_buffers_take_the_cached_path_and_stay_exact(kind):
+    # the executor hands back the same gradient buffer every step, refilled in place
+    rng = np.random.default_rng(2)
+    x0 = rng.standard_normal((3, 5))
+    grads = [rng.standard_normal((3, 5)) for _ in range(5)]
+    want, _ = reference(kind, x0, grads, 0.03)
+    x, buf = x0.copy(), np.empty((3, 5))
+    opt = Optimizer(kind, lr=0.03)
+    for k, g in enumerate(grads):
+        buf[...] = g
+        opt.update([("p", x, buf)])
+        np.testing.assert_allclose(x, want[k], rtol=1e-12, atol=1e-15)
+    assert (opt._fast is not None) == (kind != "adam")
+    opt.reset()  # dropped state must not be reused by the cached path
+    assert opt._fast is None

@@ -7,6 +7,8 @@ gradient, |update|^2, |x|^2 after the update). Computing the norms inside the
 update loop makes the per-param diagnostics and the NaN check free.
 
 Every loop takes flat contiguous arrays and these scalars:
+Scalars come in the arrays' own float type (the optimizer converts them), so a
+float32 update stays float32 and vectorises.
   scale  multiplies the raw gradient (1.0, or the global-norm clip factor)
   clip   clamps each gradient element to [-clip, clip] (inf for none)
   wd     weight decay: the gradient used is dx + wd * x
@@ -20,9 +22,9 @@ import numpy as np
 
 
 def sgd_update(x, dx, lr, scale, clip, wd):
-    g2 = 0.0
-    u2 = 0.0
-    w2 = 0.0
+    g2 = np.zeros(1, x.dtype)[0]  # sums in the array's precision: float32 sums vectorise twice as wide
+    u2 = g2
+    w2 = g2
     for i in range(x.size):
         d = dx[i]
         g2 += d * d
@@ -37,9 +39,9 @@ def sgd_update(x, dx, lr, scale, clip, wd):
 
 
 def momentum_update(x, dx, v, lr, mu, scale, clip, wd):
-    g2 = 0.0
-    u2 = 0.0
-    w2 = 0.0
+    g2 = np.zeros(1, x.dtype)[0]  # sums in the array's precision: float32 sums vectorise twice as wide
+    u2 = g2
+    w2 = g2
     for i in range(x.size):
         d = dx[i]
         g2 += d * d
@@ -55,9 +57,9 @@ def momentum_update(x, dx, v, lr, mu, scale, clip, wd):
 
 
 def nesterov_update(x, dx, v, lr, mu, scale, clip, wd):
-    g2 = 0.0
-    u2 = 0.0
-    w2 = 0.0
+    g2 = np.zeros(1, x.dtype)[0]  # sums in the array's precision: float32 sums vectorise twice as wide
+    u2 = g2
+    w2 = g2
     for i in range(x.size):
         d = dx[i]
         g2 += d * d
@@ -74,9 +76,9 @@ def nesterov_update(x, dx, v, lr, mu, scale, clip, wd):
 
 
 def adagrad_update(x, dx, cache, lr, eps, scale, clip, wd):
-    g2 = 0.0
-    u2 = 0.0
-    w2 = 0.0
+    g2 = np.zeros(1, x.dtype)[0]  # sums in the array's precision: float32 sums vectorise twice as wide
+    u2 = g2
+    w2 = g2
     for i in range(x.size):
         d = dx[i]
         g2 += d * d
@@ -92,9 +94,9 @@ def adagrad_update(x, dx, cache, lr, eps, scale, clip, wd):
 
 
 def rmsprop_update(x, dx, cache, lr, decay, eps, scale, clip, wd):
-    g2 = 0.0
-    u2 = 0.0
-    w2 = 0.0
+    g2 = np.zeros(1, x.dtype)[0]  # sums in the array's precision: float32 sums vectorise twice as wide
+    u2 = g2
+    w2 = g2
     for i in range(x.size):
         d = dx[i]
         g2 += d * d
@@ -111,9 +113,9 @@ def rmsprop_update(x, dx, cache, lr, decay, eps, scale, clip, wd):
 
 def adam_update(x, dx, m, v, lr, beta1, beta2, eps, c1, c2, scale, clip, wd):
     """c1 = 1 - beta1**t and c2 = 1 - beta2**t, the bias corrections."""
-    g2 = 0.0
-    u2 = 0.0
-    w2 = 0.0
+    g2 = np.zeros(1, x.dtype)[0]  # sums in the array's precision: float32 sums vectorise twice as wide
+    u2 = g2
+    w2 = g2
     for i in range(x.size):
         d = dx[i]
         g2 += d * d
@@ -132,7 +134,7 @@ def adam_update(x, dx, m, v, lr, beta1, beta2, eps, c1, c2, scale, clip, wd):
 
 
 def sumsq(a):
-    s = 0.0
+    s = np.zeros(1, a.dtype)[0]
     for i in range(a.size):
         s += a[i] * a[i]
     return s

@@ -55,7 +55,13 @@ def kernel(name: str):
     key = f"{backend}:{name}"
     fn = _kernels.get(key)
     if fn is None:
-        fn = kernels.jit(K.LOOPS[name]) if backend == "numba" else K.TWINS[name]
+        if backend == "numba":
+            import numba
+
+            # reassoc lets LLVM vectorise the three norm sums; no nnan/ninf, so NaN still shows in them
+            fn = numba.njit(cache=True, nogil=True, fastmath={"reassoc"})(K.LOOPS[name])
+        else:
+            fn = K.TWINS[name]
         _kernels[key] = fn
     return fn
 
@@ -108,6 +114,9 @@ class Optimizer:
                 raise OptimizerError(f"optimizer setting {name} must be > 0 (or null for none), got {h[name]!r}")
         self.hyper = {k: (None if v is None else float(v)) for k, v in h.items()}
         self.state: dict[str, dict[str, np.ndarray]] = state if state is not None else {}
+        self._prep: dict[str, tuple] = {}
+        self._conv: dict[tuple, tuple] = {}  # (dtype, lr, scale) -> the scalars converted to that dtype
+        self._fast: tuple | None = None  # (lr, [(x, dx, state dict, call args)]) of the last step
         self._fn = kernel(f"{kind}_update")
         self._sumsq = kernel("sumsq")
 
@@ -141,53 +150,115 @@ class Optimizer:
     def reset(self) -> None:
         for key in list(self.state):
             del self.state[key]
+        self._prep.clear()
+        self._fast = None
 
     # ------------------------------------------------------------ update
-    def step(self, items: list[tuple[str, np.ndarray, np.ndarray]], lr: float | None = None) -> StepStats:
+    def _prepared(self, key: str, x: np.ndarray) -> tuple:
+        """(x, flat x or None, flat state arrays, state dict), cached while x and its state stay the same."""
+        p = self._prep.get(key)
+        if p is not None and p[0] is x and self.state.get(key) is p[3]:
+            return p
+        st = self.param_state(key, x) if self.kind != "sgd" else None
+        xf = x.reshape(-1) if x.flags.c_contiguous else None
+        flats = tuple(st[n].reshape(-1) for n in STATE_NAMES[self.kind] if n != "t") if st is not None else ()
+        p = (x, xf, flats, st)
+        self._prep[key] = p
+        return p
+
+    def update(self, items: list[tuple[str, np.ndarray, np.ndarray]], lr: float | None = None
+               ) -> list[tuple[float, float, float]]:
+        """Apply one update in place; per param (sum dx^2, sum update^2, sum x^2)."""
         h = self.hyper
         lr = h["lr"] if lr is None else float(lr)
+        fast = self._fast
+        if fast is not None and fast[0] == lr and len(fast[1]) == len(items):
+            # the same arrays as last step: call the loops with the argument tuples built then
+            state = self.state
+            for (key, x, dx), (x0, dx0, st0, _) in zip(items, fast[1]):
+                if x is not x0 or dx is not dx0 or (st0 is not None and state.get(key) is not st0):
+                    break
+            else:
+                fn = self._fn
+                return [fn(*e[3]) for e in fast[1]]
         wd = h["weight_decay"]
         clip = h["clip_value"] if h["clip_value"] is not None else math.inf
         scale = 1.0
-        flats = []
+        prepped = []
         for key, x, dx in items:
-            xf = x.reshape(-1) if x.flags.c_contiguous else None
-            dxf = dx.reshape(-1) if dx.flags.c_contiguous and dx.dtype == x.dtype else \
-                np.ascontiguousarray(dx, dtype=x.dtype).reshape(-1)
-            flats.append((key, x, xf, dxf))
+            if dx.flags.c_contiguous and dx.dtype == x.dtype:
+                dxf, view = dx.reshape(-1), dx  # a view: the same memory next step too
+            else:
+                dxf, view = np.ascontiguousarray(dx, dtype=x.dtype).reshape(-1), None
+            prepped.append((self._prepared(key, x), dxf, view))
         if h["clip_norm"] is not None:
-            total = math.sqrt(sum(self._sumsq(dxf) for _, _, _, dxf in flats))
+            total = math.sqrt(sum(self._sumsq(dxf) for _, dxf, _ in prepped))
             if total > h["clip_norm"]:
                 scale = h["clip_norm"] / total
-        gn, un, wn = {}, {}, {}
+        out = []
         fn, kind = self._fn, self.kind
-        for key, x, xf, dxf in flats:
+        max_norm = h["max_norm"]
+        conv = self._conv
+        # steps reuse the same weight and gradient arrays, so the call arguments can be reused too
+        # (not with Adam, whose bias corrections change every step, nor with clipping or max-norm)
+        cacheable = kind != "adam" and h["clip_norm"] is None and max_norm is None
+        entries: list[tuple] = []
+        self._fast = None
+        for (x, xf, flats, st), dxf, view in prepped:
             target = xf if xf is not None else np.ascontiguousarray(x).reshape(-1)
+            c = conv.get((x.dtype, lr, scale))
+            if c is None:  # scalars in the array's own float type: float32 stays float32
+                if len(conv) > 64:
+                    conv.clear()
+                T = x.dtype.type
+                c = conv[(x.dtype, lr, scale)] = (T(lr), T(scale), T(clip), T(wd), T(h["momentum"]), T(h["eps"]),
+                                                  T(h["decay_rate"]), T(h["beta1"]), T(h["beta2"]))
+            lr_, scale_, clip_, wd_, mu_, eps_, decay_, b1_, b2_ = c
+            args = None
             if kind == "sgd":
-                g2, u2, w2 = fn(target, dxf, lr, scale, clip, wd)
-            else:
-                st = self.param_state(key, x)
-                if kind == "momentum" or kind == "nesterov":
-                    g2, u2, w2 = fn(target, dxf, st["velocity"].reshape(-1), lr, h["momentum"], scale, clip, wd)
-                elif kind == "adagrad":
-                    g2, u2, w2 = fn(target, dxf, st["cache"].reshape(-1), lr, h["eps"], scale, clip, wd)
-                elif kind == "rmsprop":
-                    g2, u2, w2 = fn(target, dxf, st["cache"].reshape(-1), lr, h["decay_rate"], h["eps"],
-                                    scale, clip, wd)
-                else:  # adam
-                    t = int(st["t"]) + 1
-                    st["t"][...] = t
-                    b1, b2 = h["beta1"], h["beta2"]
-                    g2, u2, w2 = fn(target, dxf, st["m"].reshape(-1), st["v"].reshape(-1), lr, b1, b2, h["eps"],
-                                    1.0 - b1 ** t, 1.0 - b2 ** t, scale, clip, wd)
+                args = (target, dxf, lr_, scale_, clip_, wd_)
+            elif kind == "momentum" or kind == "nesterov":
+                args = (target, dxf, flats[0], lr_, mu_, scale_, clip_, wd_)
+            elif kind == "adagrad":
+                args = (target, dxf, flats[0], lr_, eps_, scale_, clip_, wd_)
+            elif kind == "rmsprop":
+                args = (target, dxf, flats[0], lr_, decay_, eps_, scale_, clip_, wd_)
+            if args is not None:
+                r = fn(*args)
+                if cacheable and xf is not None and view is not None:
+                    entries.append((x, view, st, args))
+                else:
+                    cacheable = False
+            else:  # adam
+                t = int(st["t"]) + 1
+                st["t"][...] = t
+                b1, b2 = h["beta1"], h["beta2"]
+                T = x.dtype.type
+                r = fn(target, dxf, flats[0], flats[1], lr_, b1_, b2_, eps_, T(1.0 - b1 ** t), T(1.0 - b2 ** t),
+                       scale_, clip_, wd_)
             if xf is None:
                 np.copyto(x, target.reshape(x.shape))
-            if h["max_norm"] is not None and x.ndim >= 2:
-                w2 = max_norm_(x, h["max_norm"])
-            gn[key] = math.sqrt(g2) if g2 >= 0 else math.nan
-            un[key] = math.sqrt(u2) if u2 >= 0 else math.nan
-            wn[key] = math.sqrt(w2) if w2 >= 0 else math.nan
-        return StepStats(gn, un, wn)
+            if max_norm is not None and x.ndim >= 2:
+                r = (r[0], r[1], max_norm_(x, max_norm))
+            out.append(r)
+        if cacheable and len(entries) == len(items):
+            self._fast = (lr, entries)
+        return out
+
+    def step(self, items: list[tuple[str, np.ndarray, np.ndarray]], lr: float | None = None) -> StepStats:
+        """Apply one update in place and return the per-param norms."""
+        return stats_from(items, self.update(items, lr))
+
+
+def _sqrt(v: float) -> float:
+    return math.sqrt(v) if v >= 0 else math.nan
+
+
+def stats_from(items: list, sums: list[tuple[float, float, float]]) -> StepStats:
+    gn, un, wn = {}, {}, {}
+    for (key, _, _), (g2, u2, w2) in zip(items, sums):
+        gn[key], un[key], wn[key] = _sqrt(g2), _sqrt(u2), _sqrt(w2)
+    return StepStats(gn, un, wn)
 
 
 def unit_axes(ndim: int) -> tuple[int, ...]:

@@ -244,6 +244,8 @@ class Trainer:
             raise ConfigError("the graph has no trainable weights (add a linear layer or a param node)")
         self.optimizer.adopt_state({k: g.nodes[n].tensors[w] for k, n, w in self.params})
         self.param_labels = {k: f"{g.nodes[n].name}.{w}" for k, n, w in self.params}
+        self._refs = [(k, n, w, g.nodes[n].tensors) for k, n, w in self.params]
+        self._loss_id = self.roles["loss"]
         self._acts = [(nid, n.name, n.op) for nid, n in g.nodes.items() if n.op in M.RELU_OPS + M.SQUASH_OPS]
         self._feat_t = g.nodes[self.roles["features"]].tensors
         self._lab_t = g.nodes[self.roles["labels"]].tensors
@@ -268,21 +270,24 @@ class Trainer:
         self._feat_t["value"] = xb
         self._lab_t["value"] = yb
         ex = self.ex
-        roles = self.roles
+        loss_id = self._loss_id
         ex.forward()
-        values = ex.values
-        loss = float(values[roles["loss"]])
+        loss = float(ex.values[loss_id])
         if not math.isfinite(loss):
             self._locate("forward")
-        ex.backward(roles["loss"])
-        items = [(key, self.graph.nodes[nid].tensors[w], ex.weight_grad(nid, w)) for key, nid, w in self.params]
-        stats = self.optimizer.step(items, lr)
-        if not stats.finite():
-            self._locate("backward", stats)
+        ex.backward(loss_id)
+        wg = ex.weight_grad
+        items = [(key, tensors[w], wg(nid, w)) for key, nid, w, tensors in self._refs]
+        sums = self.optimizer.update(items, lr)
+        check = 0.0
+        for g2, _, w2 in sums:
+            check += g2 + w2
+        if not math.isfinite(check):
+            self._locate("backward", optim.stats_from(items, sums))
         self.steps_done += 1
         if not report:
             return None
-        return self._step_metrics(loss, yb, lr, stats)
+        return self._step_metrics(loss, yb, lr, optim.stats_from(items, sums))
 
     def _step_metrics(self, loss: float, yb: np.ndarray, lr: float, stats: optim.StepStats) -> dict:
         values = self.ex.values
