@@ -100,17 +100,23 @@ def parse_tensor(text: str, like: np.ndarray | None = None) -> np.ndarray:
 
 
 def format_tensor(arr: np.ndarray) -> str:
+    """Text for the value field: `3.0` for a scalar, JSON lists otherwise (whole floats without `.0`)."""
     arr = np.asarray(arr)
     if arr.ndim == 0:
-        return _fmt_item(arr.item())
-    return json.dumps(arr.tolist()).replace(".0,", ",").replace(".0]", "]") if arr.dtype.kind == "f" and \
-        bool(np.all(np.equal(np.floor(arr), arr))) else json.dumps(arr.tolist())
+        v = arr.item()
+        return repr(float(v)) if isinstance(v, float) else str(v)
 
+    def item(v) -> str:
+        if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+            return str(int(v))
+        return repr(v)
 
-def _fmt_item(v) -> str:
-    if isinstance(v, float):
-        return repr(v) if not v.is_integer() or abs(v) >= 1e16 else repr(v)
-    return str(v)
+    def nested(a) -> str:
+        if a.ndim == 1:
+            return "[" + ", ".join(item(v) for v in a.tolist()) + "]"
+        return "[" + ", ".join(nested(sub) for sub in a) + "]"
+
+    return nested(arr)
 
 
 def fmt_float(v: float) -> str:

@@ -276,3 +276,14 @@ def test_external_value_changes_show_in_place(setup, qtbot):
     assert dock.table is table and table.item(0, 1).text() == "6.0"
     g.set_value(ids["x"], np.array([[1.0, 2.0], [3.0, 4.0]]))  # new shape: a new table
     qtbot.waitUntil(lambda: dock.table is not table and dock.table.rowCount() == 2, timeout=1000)
+
+
+@pytest.mark.parametrize("arr", [
+    np.array(3.0), np.array(-0.125), np.arange(6.0).reshape(2, 3), np.array([0.5, 1e-7, 2.0, -3.25e12]),
+    np.array([1, 2], dtype=np.int64), np.array([[0.1, 0.2], [0.3, 1 / 3]]),
+])
+def test_format_then_parse_is_exact(arr):
+    from app.inspector import format_tensor
+
+    back = parse_tensor(format_tensor(arr), arr)
+    assert back.dtype == arr.dtype and back.shape == arr.shape and np.array_equal(back, arr)
