@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QMimeData, Qt, Signal
-from PySide6.QtGui import QDrag, QPalette
+from PySide6.QtGui import QDrag, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QDockWidget, QHeaderView, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
 )
@@ -31,6 +31,25 @@ class OpTree(QTreeWidget):
         drag = QDrag(self)
         drag.setMimeData(mime)
         drag.exec(Qt.DropAction.CopyAction)
+
+
+def _category_icon(category: str) -> QIcon:
+    """A dot in the colour the canvas gives this category's node headers."""
+    try:
+        from .canvas import items
+
+        color = items.palette().category(category)
+    except ImportError:  # pragma: no cover - only while the canvas is being written
+        return QIcon()
+    pix = QPixmap(12, 12)
+    pix.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pix)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.setPen(Qt.PenStyle.NoPen)
+    p.setBrush(color)
+    p.drawRoundedRect(1, 1, 10, 10, 3, 3)
+    p.end()
+    return QIcon(pix)
 
 
 def op_symbol(spec: registry.OpSpec) -> str:
@@ -86,6 +105,7 @@ class PaletteDock(QDockWidget):
             font.setBold(True)
             group.setFont(0, font)
             group.setData(0, Qt.ItemDataRole.UserRole + 1, category)
+            group.setIcon(0, _category_icon(category))
             for spec in specs:
                 item = QTreeWidgetItem(group, [spec.name, op_symbol(spec)])
                 item.setData(0, OP_ROLE, spec.name)

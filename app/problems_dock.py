@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QDockWidget, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
@@ -32,6 +32,7 @@ class ProblemsDock(QDockWidget):
         layout.setSpacing(0)
         self.list = QListWidget(body)
         self.list.setObjectName("problemsList")
+        self.list.setIconSize(QSize(14, 14))
         self.list.itemClicked.connect(self._on_clicked)
         self.list.itemActivated.connect(self._on_clicked)
         self.summary = QLabel(body)
