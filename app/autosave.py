@@ -159,7 +159,7 @@ class Autosaver(QObject):
             with open(tmp, "w", encoding="utf-8") as f:
                 json.dump(meta, f)
             os.replace(tmp, self.meta_file)
-        except (OSError, ValueError) as exc:
+        except Exception as exc:  # noqa: BLE001 - a background save must never crash the editor
             self.failed.emit(f"Autosave failed: {exc}")
             return False
         self.pending = 0

@@ -287,3 +287,30 @@ def test_format_then_parse_is_exact(arr):
 
     back = parse_tensor(format_tensor(arr), arr)
     assert back.dtype == arr.dtype and back.shape == arr.shape and np.array_equal(back, arr)
+
+
+@pytest.mark.parametrize("op", sorted(registry.ops()))
+def test_every_op_gets_an_editor_for_every_param(op, qtbot):
+    spec = registry.get(op)
+    g = gc.Graph()
+    nid = g.add(op)
+    dock = InspectorDock()
+    qtbot.addWidget(dock)
+    dock.set_document(g, QUndoStack())
+    dock.show_node(nid)
+    assert dock.fields["name"].line.text() == g.nodes[nid].name
+    for p in spec.params:
+        if p.kind != "tensor":
+            assert f"param:{p.name}" in dock.fields, (op, p.name)
+    assert ("value" in dock.fields) == bool(spec.source)
+
+
+def test_unknown_op_node_shows_name_only(qtbot):
+    g = gc.loads('{"format": "backprop-studio-graph", "format_version": 1, '
+                 '"nodes": [{"id": "a", "op": "warp_drive", "name": "w"}]}')
+    dock = InspectorDock()
+    qtbot.addWidget(dock)
+    dock.set_document(g, QUndoStack())
+    dock.show_node("a")
+    assert list(dock.fields) == ["name"]
+    assert "unknown op" in dock.findChild(QLabel, "inspectorSubtitle").text()
