@@ -109,9 +109,15 @@ def get(name: str) -> Callable:
 SMALL = 1024
 
 
+# Loops where numpy's vectorised maths library beats numba's scalar libm calls by 2-50x
+# on large arrays (bench/bench_kernels.py measures every kernel both ways).
+NUMPY_FASTER = frozenset({"exp_fwd", "log_fwd", "log_bwd", "tanh_fwd", "pow_fwd", "pow_bwd", "div_fwd"})
+
+
 def sized(name: str, n: int) -> Callable:
-    """The kernel for arrays of `n` elements: the numpy twin when small, else get(name)."""
-    if n < SMALL:
+    """The kernel for arrays of `n` elements: the numpy twin when small (no JIT wait for
+    scalar circuits) or where numpy is measured faster, else the numba loop."""
+    if n < SMALL or name in NUMPY_FASTER:
         fn = _small.get(name)
         if fn is None:
             fn = _small[name] = _twins()[name]

@@ -77,13 +77,11 @@ def pow_bwd(x, y, g, dx, p):
 
 
 def sigmoid_fwd(x, out, p):
+    # exp of a non-positive number only (no overflow), and a select instead of a branch
     for i in range(x.size):
         v = x[i]
-        if v >= 0:
-            out[i] = 1.0 / (1.0 + math.exp(-v))
-        else:
-            e = math.exp(v)
-            out[i] = e / (1.0 + e)
+        e = math.exp(-abs(v))
+        out[i] = (1.0 if v >= 0 else e) / (1.0 + e)
 
 
 def sigmoid_bwd(x, y, g, dx, p):
