@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from .. import kernels
 from ..registry import OpSpec, ParamSpec, Port, ShapeError, WeightSpec, register
 from ._layerkit import INIT_SCALE, colsum, fdata, init_param, rows, weight
 
@@ -268,11 +269,9 @@ def _maxout_fwd(ctx, ins, params, tensors):
     z = ctx.buf("z", (n, units * k), x.dtype)
     np.dot(x, W, out=z)
     z += b
-    z3 = z.reshape(n, units, k)
-    arg = ctx.buf("arg", (n, units), np.intp)
-    np.argmax(z3, axis=2, out=arg)
+    arg = ctx.buf("arg", (n, units), np.int64)
     out = ctx.buf("out", (n, units), x.dtype)
-    np.max(z3, axis=2, out=out)
+    kernels.get("maxout_fwd")(z, k, out, arg)
     return out
 
 
@@ -283,8 +282,7 @@ def _maxout_bwd(ctx, g, ins, out, params, tensors):
     units, k = params["units"], params["k"]
     n = x.shape[0]
     dz = ctx.buf("dz", (n, units * k), x.dtype)
-    dz.fill(0.0)
-    np.put_along_axis(dz.reshape(n, units, k), ctx.bufs["arg"][:, :, None], g[:, :, None], axis=2)
+    kernels.get("maxout_bwd")(g, ctx.bufs["arg"], k, dz)
     dW = ctx.buf("dW", W.shape, x.dtype)
     np.dot(x.T, dz, out=dW)
     db = ctx.buf("db", (units * k,), x.dtype)
