@@ -470,3 +470,30 @@ def test_open_dialog_starts_in_the_last_folder(win, tmp_path, monkeypatch):
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: seen.append(a[2]) or ("", ""))
     win.actionOpen.trigger()
     assert seen == [str(sub)]
+
+
+def test_snap_rename_frame_and_layout_actions(win, qtbot):
+    win.actionSnap.trigger()
+    assert win.scene.snap_to_grid is True
+    nid = win.scene.add_node("relu", (13, 27))
+    node = win.document.graph.nodes[nid]
+    assert (node.ui["x"], node.ui["y"]) == (20, 20)
+    assert app_settings.settings().value("snapToGrid") in (True, "true")
+    win.scene.select_ids([nid])
+    win.actionRename.trigger()
+    editor = win.view.findChild(QLineEdit, "renameEditor")
+    assert editor is not None and editor.text() == "relu1"
+    editor.setText("act")
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    assert node.name == "act"
+    win.open_example(CIRCUIT)
+    g = win.document.graph
+    g.set_ui(g.find("f"), x=5000.0, y=5000.0)  # far away: the layout pulls it back in one undo step
+    steps = win.document.undo_stack.count()
+    win.actionAutoLayout.trigger()
+    assert win.document.undo_stack.count() == steps + 1
+    assert g.nodes[g.find("f")].ui["x"] < 5000
+    win.scene.select_ids([g.find("x")])
+    win.actionFrame.trigger()
+    centre = win.view.mapToScene(win.view.viewport().rect().center())
+    assert win.scene.node_item(g.find("x")).sceneBoundingRect().adjusted(-60, -60, 60, 60).contains(centre)
