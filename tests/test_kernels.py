@@ -167,7 +167,11 @@ def test_large_arrays_run_numba_and_match_the_numpy_backend(op):
         want = _run_op(op, n)
     finally:
         kernels.use("numba")
-    assert f"{op}_fwd" in used, "the numba kernel was not used for a large array"
+    for name in (f"{op}_fwd", f"{op}_bwd"):
+        if name in kernels._sources() and name not in kernels.NUMPY_FASTER:
+            assert name in used, f"the numba kernel {name} was not used for a large array"
+        if name in kernels.NUMPY_FASTER:
+            assert kernels.sized(name, n) is kernels.numpy_kernel(name), "measured-faster numpy twin not used"
     for x, y in zip(got, want):
         np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-12)
 
