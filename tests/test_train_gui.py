@@ -18,7 +18,7 @@ from app.document import Document
 from app.train.boundary import BoundaryDock
 from app.train.controller import TrainController
 from app.train.dock import TrainDock
-from app.train.plots import STEP_LOSS, PlotsDock
+from app.train.plots import ROTATION, STEP_LOSS, PlotsDock
 from app.train.series import GrowingSeries, RunHistory, pack_records
 
 EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "resources", "examples")
@@ -131,11 +131,19 @@ def test_plots_redraw_only_on_the_timer(shared, qtbot):
     for k in range(50):  # 50 chunks arrive between two ticks
         dock.add_chunk({STEP_LOSS: (np.array([k], float), np.array([1.0 / (k + 1)]))})
     assert dock.draws == d0 and dock.curve_count("loss") == 0
-    dock.refresh()
+    dock.refresh(everything=True)
     dock.refresh()  # nothing new: no redraw
     assert dock.draws == d0 + 1
     x, y = dock._curves[(0, "loss", "smooth")].getData()
     assert len(x) == 50
+    # on a plain tick the loss plot is redrawn plus at most one other plot, in turn
+    dock.add_chunk({"step.lr": (np.array([50.0]), np.array([0.1])), "step.grad_norm/fc.W": (np.array([50.0]),
+                                                                                          np.array([0.5]))})
+    dock.refresh()
+    assert not ((0, "grad", "g:fc.W") in dock._curves and (0, "lr", "lr") in dock._curves)
+    for _ in range(len(ROTATION)):
+        dock.refresh()
+    assert (0, "grad", "g:fc.W") in dock._curves and (0, "lr", "lr") in dock._curves
     dock.start_run()
     dock.timer.start()
 
@@ -158,7 +166,7 @@ def test_training_the_spiral_from_the_gui_lowers_the_loss_and_changes_the_bounda
     assert rig.ctl.is_running()
     res = rig.wait_done()
     assert res["status"] == "finished" and res["epochs"] == 300
-    rig.plots.refresh()
+    rig.plots.refresh(everything=True)
     loss = rig.plots.history.get(STEP_LOSS)
     assert len(loss) == 300  # every step arrived, packed into a few chunks
     y = loss.view()[1]
@@ -290,13 +298,13 @@ def test_keep_run_overlays_the_next_run(spiral, qtbot):
     rig.train.epochs_spin.setValue(30)
     rig.train.actionTrain.trigger()
     rig.wait_done()
-    rig.plots.refresh()
+    rig.plots.refresh(everything=True)
     rig.plots.keep_button.click()
     rig.train.optimizer_combo.setCurrentText("adam")
     rig.train.lr_spin.setValue(0.01)
     rig.train.actionTrain.trigger()
     rig.wait_done()
-    rig.plots.refresh()
+    rig.plots.refresh(everything=True)
     train_curves = [c for c in rig.plots.curves("loss") if c.name() and c.name().startswith("train")]
     assert len(train_curves) == 2
     names = sorted(c.name() for c in train_curves)

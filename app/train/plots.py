@@ -31,6 +31,7 @@ SATURATED = "step.saturated"
 PALETTE = ["#4e9be6", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#edc948", "#ff9da7",
            "#9c755f", "#bab0ac"]
 FPS = 30
+ROTATION = ("acc", "grad", "ratio", "lr", "units")  # plots redrawn in turn, one per tick
 
 
 def moving_average(y: np.ndarray, window: int) -> np.ndarray:
@@ -74,7 +75,11 @@ class PlotsDock(QDockWidget):
         self.kept: list[RunHistory] = []
         self._drawn_version = -1
         self._curves: dict[tuple[int, str, str], pg.PlotDataItem] = {}  # (run, plot, series) -> item
+        self._bounds: dict[tuple[int, str], tuple[float, float, float, float]] = {}  # data box per run and plot
         self.draws = 0  # how many timer ticks actually redrew (tests and the bench read it)
+        self._plot_version: dict[str, int] = {}  # history version each plot last showed
+        self._turn = 0
+        self._only: set | None = None
 
         body = QWidget(self)
         lay = QVBoxLayout(body)
@@ -116,8 +121,6 @@ class PlotsDock(QDockWidget):
         self._make_plot("ratio", "Update / weight ratio", row=1, col=1, legend=True, logy=True)
         self._make_plot("lr", "Learning rate", row=2, col=0, legend=False)
         self._make_plot("units", "Dead ReLU / saturated units", row=2, col=1, legend=True)
-        self.plots["acc"].setYRange(0, 1, padding=0.02)
-        self.plots["units"].setYRange(0, 1, padding=0.02)
         guide = pg.InfiniteLine(pos=-3.0, angle=0, pen=pg.mkPen("#bbbbbb", width=1, style=Qt.PenStyle.DashLine),
                                 label="1e-3", labelOpts={"position": 0.05, "color": "#bbbbbb"})
         guide.setZValue(-10)
@@ -139,11 +142,14 @@ class PlotsDock(QDockWidget):
     # ------------------------------------------------------------ construction
     def _make_plot(self, key: str, title: str, row: int, col: int, legend: bool, logy: bool = False) -> None:
         p = self.view.addPlot(row=row, col=col, title=title, axisItems={"left": LogFriendlyAxis("left")})
-        p.showGrid(x=True, y=True, alpha=0.2)
+        p.showGrid(x=False, y=False)
         p.setDownsampling(auto=True, mode="peak")
         p.setClipToView(True)
         p.setLabel("bottom", "iteration")
         p.setMenuEnabled(False)
+        p.getAxis("left").enableAutoSIPrefix(False)
+        p.getAxis("left").setWidth(52)  # room for labels such as 0.0035 (auto width clips them)
+        p.vb.disableAutoRange()  # ranges move in steps (_fit): a moving axis repaints its labels every frame
         if logy:
             p.setLogMode(False, True)
         if legend:
@@ -151,11 +157,14 @@ class PlotsDock(QDockWidget):
         self.plots[key] = p
 
     def _apply_log(self) -> None:
-        self.plots["loss"].setLogMode(False, self.log_check.isChecked())
+        p = self.plots["loss"]
+        p.setLogMode(False, self.log_check.isChecked())
+        p.vb.setYRange(0, 1)  # the next refresh fits the range in the new scale
         self._invalidate()
 
     def _invalidate(self) -> None:
         self._drawn_version = -1
+        self._plot_version.clear()
 
     # ------------------------------------------------------------ runs
     def start_run(self, label: str = "") -> None:
@@ -188,6 +197,7 @@ class PlotsDock(QDockWidget):
         self.kept_changed.emit(0)
 
     def _remove_run_curves(self, run: int) -> None:
+        self._bounds = {k: v for k, v in self._bounds.items() if k[0] != run}
         for key in [k for k in self._curves if k[0] == run]:
             item = self._curves.pop(key)
             plot = self.plots[key[1]]
@@ -197,16 +207,81 @@ class PlotsDock(QDockWidget):
             plot.removeItem(item)
 
     # ------------------------------------------------------------ drawing
-    def refresh(self) -> None:
-        """Timer tick: redraw the current run if its data changed since the last tick."""
+    def refresh(self, everything: bool = False) -> None:
+        """Timer tick: redraw what changed since it was last drawn, spread over ticks.
+
+        The loss plot is redrawn on every tick; the other plots take turns, one per
+        tick, so no single tick repaints all six (a full repaint costs tens of ms)."""
         h = self.history
-        if h.version == self._drawn_version:
+        if h.version == self._drawn_version and not any(v != h.version for v in self._plot_version.values()):
             return
+        if self._drawn_version != h.version and self._drawn_version == -1:
+            self._plot_version.clear()
+        stale = [k for k in self.plots if self._plot_version.get(k) != h.version]
+        if not stale:
+            self._drawn_version = h.version
+            return
+        if everything:
+            only = set(stale)
+        else:
+            only = {"loss"} & set(stale)
+            others = [k for k in ROTATION if k in stale]
+            if others:
+                k = min(others, key=lambda key: (ROTATION.index(key) - self._turn) % len(ROTATION))
+                self._turn = (ROTATION.index(k) + 1) % len(ROTATION)
+                only.add(k)
+            if not only:
+                only = {stale[0]}
+        self._draw_run(len(self.kept), h, only)
+        for key in only:
+            self._fit(key)
+            self._plot_version[key] = h.version
         self._drawn_version = h.version
-        self._draw_run(len(self.kept), h)
         self.draws += 1
 
-    def _curve(self, run: int, plot: str, name: str, color: str, label: str, width: float = 1.6,
+    def _fit(self, key: str) -> None:
+        """Move a plot's range only when its data leave it or shrink well inside it (hysteresis).
+
+        Bounds come from the buffers (not the items: with clipToView an item only knows what
+        is already in view)."""
+        boxes = [b for (run, plot), b in self._bounds.items() if plot == key]
+        if not boxes:
+            return
+        x0 = min(b[0] for b in boxes)
+        x1 = max(b[1] for b in boxes)
+        y0 = min(b[2] for b in boxes)
+        y1 = max(b[3] for b in boxes)
+        vb = self.plots[key].vb
+        (vx0, vx1), (vy0, vy1) = vb.viewRange()
+        fixed_y = key in ("acc", "units")
+        if fixed_y:
+            y0, y1 = 0.0, 1.0
+        span_y = max(y1 - y0, 1e-9)
+        need_x = x1 > vx1 or x0 < vx0 or (x1 - x0) < 0.5 * (vx1 - vx0)
+        need_y = y1 > vy1 or y0 < vy0 or span_y < 0.5 * (vy1 - vy0)
+        if need_x:
+            vb.setXRange(x0, x0 + max(x1 - x0, 1.0) * 1.3, padding=0.02)
+        if need_y:
+            pad = 0.02 if fixed_y else 0.12 * span_y
+            vb.setYRange(y0 - pad, y1 + pad, padding=0)
+
+    def _grow_bounds(self, run: int, plot: str, x: np.ndarray, y: np.ndarray) -> None:
+        if plot in ("loss", "grad", "ratio") and self.plots[plot].ctrl.logYCheck.isChecked():
+            y = y[y > 0]
+            if y.size == 0:
+                return
+            y = np.log10(y)
+        else:
+            y = y[np.isfinite(y)]
+        if y.size == 0 or x.size == 0:
+            return
+        box = (float(x[0]), float(x[-1]), float(y.min()), float(y.max()))
+        old = self._bounds.get((run, plot))
+        if old is not None:
+            box = (min(old[0], box[0]), max(old[1], box[1]), min(old[2], box[2]), max(old[3], box[3]))
+        self._bounds[(run, plot)] = box
+
+    def _curve(self, run: int, plot: str, name: str, color: str, label: str, width: float = 1.0,
                symbol: str | None = None, series_len: int = 0) -> pg.PlotDataItem:
         key = (run, plot, name)
         item = self._curves.get(key)
@@ -239,21 +314,25 @@ class PlotsDock(QDockWidget):
         return ""
 
     def _set(self, run, plot, name, series, color, label, smooth=1, **kw) -> None:
-        if series is None or len(series) == 0:
+        if series is None or len(series) == 0 or (self._only is not None and plot not in self._only):
             return
         x, y = series.view()
         if smooth > 1:
             y = moving_average(y, smooth)
         self._curve(run, plot, name, color, label, series_len=len(series), **kw).setData(x, y)
+        self._grow_bounds(run, plot, x, y)
 
-    def _draw_run(self, run: int, h: RunHistory) -> None:
+    def _draw_run(self, run: int, h: RunHistory, only: set | None = None) -> None:
+        for key in [k for k in self._bounds if k[0] == run and (only is None or k[1] in only)]:
+            del self._bounds[key]
+        self._only = only
         kept = run < len(self.kept)
         shift = run % len(PALETTE)
         col = (lambda i: PALETTE[(i + 2 * shift) % len(PALETTE)])
         step_loss = h.get(STEP_LOSS)
         if step_loss is not None and len(step_loss):
             smooth = self.smooth_spin.value()
-            if not kept and smooth > 1:
+            if not kept and smooth > 1 and (self._only is None or "loss" in self._only):
                 raw = pg.mkColor(col(0))
                 raw.setAlpha(60)
                 self._curve(run, "loss", "raw", raw.name(pg.QtGui.QColor.NameFormat.HexArgb), "", width=1)\
