@@ -128,7 +128,8 @@ def _dropout_fwd(ctx, ins, params, tensors):
     ctx.rng.random(dtype=x.dtype, out=mask)
     keep = ctx.buf("keep", x.shape, np.bool_)
     np.less(mask, p, out=keep)
-    np.multiply(keep, 1.0 / p, out=mask)
+    np.copyto(mask, keep)  # (a mixed bool * float ufunc would allocate a cast buffer)
+    mask *= 1.0 / p
     out = ctx.buf("out", x.shape, x.dtype)
     np.multiply(x, mask, out=out)
     ctx.saved["dropout_mask"] = True

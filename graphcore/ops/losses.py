@@ -296,14 +296,19 @@ def _targets(ctx, params, x_wired: bool) -> list[tuple[str, str]]:
 
 
 def _regularizer(name: str, title: str, doc: str, grad_rule: str, penalty, grad, extra_params=()):
-    """penalty(w, params) -> float; grad(w, params, scale, out) writes scale * d penalty / d w into out."""
+    """penalty(w, params, tmp) -> float; grad(w, params, scale, out, tmp) writes scale * d penalty / d w
+    into out. tmp is a scratch buffer shaped like w, so a training step allocates nothing."""
 
     def forward(ctx, ins, params, tensors):
         graph = ctx.executor.graph
         x = ins[0]
-        total = 0.0 if x is None else penalty(_float(ctx, x), params)
+        total = 0.0
+        if x is not None:
+            xf = _float(ctx, x)
+            total = penalty(xf, params, ctx.buf("t:x", xf.shape, xf.dtype))
         for nid, w in _targets(ctx, params, x is not None):
-            total += penalty(graph.nodes[nid].tensors[w], params)
+            arr = graph.nodes[nid].tensors[w]
+            total += penalty(arr, params, ctx.buf(f"t:{nid}.{w}", arr.shape, arr.dtype))
         return _scalar_out(ctx, total)
 
     def backward(ctx, g, ins, out, params, tensors):
@@ -314,11 +319,11 @@ def _regularizer(name: str, title: str, doc: str, grad_rule: str, penalty, grad,
         if x is not None:
             xf = _float(ctx, x)
             dx = ctx.buf("dx", xf.shape, xf.dtype)
-            grad(xf, params, s, dx)
+            grad(xf, params, s, dx, ctx.buf("t:x", xf.shape, xf.dtype))
         for nid, w in _targets(ctx, params, x is not None):
             arr = graph.nodes[nid].tensors[w]
             d = ctx.buf(f"d:{nid}.{w}", arr.shape, arr.dtype)
-            grad(arr, params, s, d)
+            grad(arr, params, s, d, ctx.buf(f"t:{nid}.{w}", arr.shape, arr.dtype))
             ctx.add_weight_grad(nid, w, d)
         return [dx]
 
@@ -348,29 +353,35 @@ def _sumsq(w):
     return float(np.dot(f, f))
 
 
-def _l2_grad(w, p, s, out):
+def _sumabs(w, tmp):
+    np.abs(w, out=tmp)
+    return float(tmp.sum())
+
+
+def _l2_grad(w, p, s, out, tmp):
     np.multiply(w, p["strength"] * s, out=out)
 
 
-def _l1_grad(w, p, s, out):
+def _l1_grad(w, p, s, out, tmp):
     np.sign(w, out=out)
     out *= p["strength"] * s
 
 
-def _en_grad(w, p, s, out):
+def _en_grad(w, p, s, out, tmp):
     np.sign(w, out=out)
-    out += 2.0 * p["beta"] * w
+    np.multiply(w, 2.0 * p["beta"], out=tmp)
+    out += tmp
     out *= p["strength"] * s
 
 
 _regularizer("l2", "L2",
              "0.5 * strength * sum W^2 (CS231n's convention: the 0.5 makes the gradient strength * W)",
              "each penalised weight gets strength * W: weight decay",
-             lambda w, p: 0.5 * p["strength"] * _sumsq(w), _l2_grad)
+             lambda w, p, tmp: 0.5 * p["strength"] * _sumsq(w), _l2_grad)
 _regularizer("l1", "L1", "strength * sum |W|: drives weights to exactly zero (sparse)",
              "each penalised weight gets strength * sign(W)",
-             lambda w, p: p["strength"] * float(np.abs(w).sum()), _l1_grad)
+             lambda w, p, tmp: p["strength"] * _sumabs(w, tmp), _l1_grad)
 _regularizer("elastic_net", "elastic net", "strength * sum (beta W^2 + |W|): L1 and L2 together",
              "each penalised weight gets strength * (2 beta W + sign(W))",
-             lambda w, p: p["strength"] * (p["beta"] * _sumsq(w) + float(np.abs(w).sum())), _en_grad,
+             lambda w, p, tmp: p["strength"] * (p["beta"] * _sumsq(w) + _sumabs(w, tmp)), _en_grad,
              extra_params=(ParamSpec("beta", "float", 0.5, "weight of the squared term against |W|", min=0.0),))
