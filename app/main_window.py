@@ -128,6 +128,7 @@ class MainWindow(QMainWindow):
         self._restore_settings()
         self.set_document(Document(parent=self))
         self.run_view = self._install_run_view()
+        self.train_view = self._install_train_view()
         self._restore_state()  # after every dock and toolbar exists, so all get their saved places
 
     def _install_run_view(self):
@@ -137,6 +138,14 @@ class MainWindow(QMainWindow):
         except ImportError:
             return None
         return install_run_view(self)
+
+    def _install_train_view(self):
+        """The training docks (issue 5) hook themselves in via document_changed; absent, the editor still works."""
+        try:
+            from .train.attach import install_train_view
+        except ImportError:
+            return None
+        return install_train_view(self)
 
     def _default_size(self) -> None:
         """1400x860, or 90% of a smaller screen (saved geometry, when there is one, wins)."""

@@ -338,6 +338,6 @@ def test_digits_cnn_shows_samples_and_filters(shared, qtbot):
         res = rig.wait_done(30000)
         assert res["status"] == "finished"
         assert rig.boundary._mode == "images"
-        assert len(rig.boundary._sample_boxes) == 24 and len(rig.boundary._filter_boxes) > 0
+        assert len(rig.boundary._sample_boxes) == 16 and len(rig.boundary._filter_boxes) > 0
     finally:
         rig.close()

@@ -110,6 +110,7 @@ class PlotsDock(QDockWidget):
 
         self.view = pg.GraphicsLayoutWidget()
         self.view.setObjectName("plotsView")
+        self.view.setToolTip("x axis: iteration (optimizer steps); validation points at the end of each epoch")
         lay.addWidget(self.view, 1)
         self.setWidget(body)
 
@@ -117,10 +118,10 @@ class PlotsDock(QDockWidget):
         self.legends: dict[str, pg.LegendItem] = {}
         self._make_plot("loss", "Loss", row=0, col=0, legend=True)
         self._make_plot("acc", "Accuracy", row=0, col=1, legend=True)
+        self._make_plot("lr", "Learning rate", row=0, col=2, legend=False)
         self._make_plot("grad", "Gradient norm per layer", row=1, col=0, legend=True, logy=True)
         self._make_plot("ratio", "Update / weight ratio", row=1, col=1, legend=True, logy=True)
-        self._make_plot("lr", "Learning rate", row=2, col=0, legend=False)
-        self._make_plot("units", "Dead ReLU / saturated units", row=2, col=1, legend=True)
+        self._make_plot("units", "Dead ReLU / saturated units", row=1, col=2, legend=True)
         guide = pg.InfiniteLine(pos=-3.0, angle=0, pen=pg.mkPen("#bbbbbb", width=1, style=Qt.PenStyle.DashLine),
                                 label="1e-3", labelOpts={"position": 0.05, "color": "#bbbbbb"})
         guide.setZValue(-10)
@@ -145,7 +146,7 @@ class PlotsDock(QDockWidget):
         p.showGrid(x=False, y=False)
         p.setDownsampling(auto=True, mode="peak")
         p.setClipToView(True)
-        p.setLabel("bottom", "iteration")
+        p.getAxis("bottom").setHeight(22)  # x is the iteration everywhere (said in the dock's tooltip)
         p.setMenuEnabled(False)
         p.getAxis("left").enableAutoSIPrefix(False)
         p.getAxis("left").setWidth(52)  # room for labels such as 0.0035 (auto width clips them)
