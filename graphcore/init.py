@@ -59,15 +59,15 @@ def he(shape, rng, fan, **_):
     return rng.standard_normal(shape) * np.sqrt(2.0 / fan[0])
 
 
-def orthogonal(shape, rng, fan, scale=1.0, **_):
-    """An orthogonal matrix from the SVD of a Gaussian one (Saxe et al.)."""
+def orthogonal(shape, rng, fan, gain=1.0, **_):
+    """An orthogonal matrix from the SVD of a Gaussian one (Saxe et al.); `scale` is ignored."""
     if len(shape) < 2:
         return small_normal(shape, rng, fan)
     rows, cols = shape[0], int(np.prod(shape[1:]))
     a = rng.standard_normal((rows, cols))
     u, _, vt = np.linalg.svd(a, full_matrices=False)
     q = u if u.shape == (rows, cols) else vt
-    return scale * q.reshape(shape)
+    return gain * q.reshape(shape)
 
 
 INITIALIZERS: dict[str, Initializer] = {

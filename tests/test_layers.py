@@ -457,3 +457,13 @@ def test_a_training_step_reuses_its_buffers(dtype):
     finally:
         tracemalloc.stop()
     assert peak < 64 * 1024, f"a step allocated up to {peak} bytes"
+
+
+def test_orthogonal_init_has_unit_gain_whatever_init_scale_says():
+    import graphcore as gc
+
+    g = gc.Graph()
+    x = g.add("input", value=np.ones((4, 6)))
+    h = g.add("linear", inputs={"x": x}, units=6, init="orthogonal")
+    W = g.weights(h)["W"]
+    np.testing.assert_allclose(W.T @ W, np.eye(6), atol=1e-12)

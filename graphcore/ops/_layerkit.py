@@ -16,8 +16,7 @@ def init_param(default: str) -> ParamSpec:
 
 
 INIT_SCALE = ParamSpec("init_scale", "float", 0.01, "scale for the 'normal' (scale * randn) and 'uniform' "
-                                                    "(+-scale) initializers, and the gain of 'orthogonal' "
-                                                    "(set 1 for a unit gain)", min=0.0)
+                                                    "(+-scale) initializers", min=0.0)
 
 
 def fdata(ctx, a: np.ndarray) -> np.ndarray:
