@@ -243,3 +243,32 @@ def test_log_uniform_sampling():
     assert logs.min() >= -4 and logs.max() <= 0
     counts = np.histogram(logs, bins=4, range=(-4, 0))[0]
     assert counts.min() > 850  # each decade about equally likely
+
+
+def test_preprocessing_statistics_come_from_the_training_split():
+    from graphcore.train.trainer import load_data
+    cfg = TrainConfig.from_dict({"dataset": {"name": "blobs", "n_per_class": 40}, "val_fraction": 0.25,
+                                 "preprocess": {"center": True, "standardize": True}, "dtype": "float64"})
+    d = load_data(cfg)
+    np.testing.assert_allclose(d.X_train.mean(0), 0, atol=1e-12)
+    np.testing.assert_allclose(d.X_train.std(0), 1, atol=1e-12)
+    raw = datasets.blobs(n_per_class=40)
+    # validation rows are transformed with the training mean/std, so they are not exactly standardised
+    assert np.abs(d.X_val.mean(0)).max() > 1e-6
+    assert len(d.X_train) == 90 and len(d.X_val) == 30 and len(raw) == 120
+
+
+def test_augmented_image_batches_train():
+    ds = datasets.digits(n=200)
+    g = gc.Graph()
+    x = g.add("input", name="x", value=ds.X[:8])
+    y = g.add("input", name="y", value=ds.y[:8])
+    f = g.add("flatten", inputs={"x": x})
+    o = g.add("linear", inputs={"x": f}, units=10)
+    g.add("softmax_cross_entropy", name="loss", inputs={"scores": o, "labels": y})
+    g.meta["training"] = {"dataset": {"name": "digits", "n": 200}, "augment": {"shift": 1, "flip": False},
+                          "optimizer": {"kind": "adam", "lr": 0.01}, "epochs": 3, "batch_size": 32}
+    res = Trainer(g).run()
+    assert res.status == "finished" and res.history[-1]["train_loss"] < res.history[0]["train_loss"]
+    a = spiral_net(epochs=1)
+    assert Trainer(a).run().status == "finished"  # non-image data ignores augment settings
