@@ -272,3 +272,10 @@ def test_augmented_image_batches_train():
     assert res.status == "finished" and res.history[-1]["train_loss"] < res.history[0]["train_loss"]
     a = spiral_net(epochs=1)
     assert Trainer(a).run().status == "finished"  # non-image data ignores augment settings
+
+
+def test_dataset_that_does_not_fit_the_input_node_is_named():
+    g = spiral_net(dataset={"name": "blobs", "dim": 5})
+    with pytest.raises(ConfigError, match="features have shape \\(5,\\) per example but input node 'x' holds "
+                                          "\\(2,\\)"):
+        Trainer(g).prepare()

@@ -228,6 +228,14 @@ class Trainer:
         self.data = self._data or load_data(cfg, self.base_dir, self._dataset)
         if len(self.data.X_train) == 0:
             raise ConfigError("meta.training.dataset: the training split is empty")
+        for role, arr in (("features", self.data.X_train), ("labels", self.data.y_train)):
+            node = g.nodes[self.roles[role]]
+            have = node.tensors.get("value")
+            if have is not None and tuple(have.shape[1:]) != tuple(arr.shape[1:]):
+                raise ConfigError(f"meta.training.{role}: the dataset's {role} have shape "
+                                  f"{tuple(arr.shape[1:])} per example but input node {node.name!r} holds "
+                                  f"{tuple(have.shape[1:]) or 'a scalar'} per example; set its value to a batch "
+                                  "of the data so the layers are sized for it")
         self.dtype = np.dtype(cfg.dtype)
         self.ex = Executor(g, dtype=self.dtype, check="none", seed=cfg.seed)
         self.ex.input_grads = False
