@@ -140,12 +140,18 @@ class MainWindow(QMainWindow):
         return install_run_view(self)
 
     def _install_train_view(self):
-        """The training docks (issue 5) hook themselves in via document_changed; absent, the editor still works."""
+        """The training docks (issue 5) hook themselves in via document_changed; absent, the editor still works.
+
+        Built just after the window is up, so pyqtgraph and numba are not loaded at startup."""
+        QTimer.singleShot(TRAIN_VIEW_DELAY_MS, self._build_train_view)
+        return None
+
+    def _build_train_view(self) -> None:
         try:
             from .train.attach import install_train_view
         except ImportError:
-            return None
-        return install_train_view(self)
+            return
+        self.train_view = install_train_view(self)
 
     def _default_size(self) -> None:
         """1400x860, or 90% of a smaller screen (saved geometry, when there is one, wins)."""
@@ -778,6 +784,9 @@ class MainWindow(QMainWindow):
             self.autosaver.close()
             self.autosaver = None
         event.accept()
+
+
+TRAIN_VIEW_DELAY_MS = 250
 
 
 def _example_title(path: str) -> str:

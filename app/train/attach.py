@@ -36,6 +36,8 @@ class TrainView(QObject):
         problems = getattr(window, "problems_dock", None)
         if problems is not None:
             window.resizeDocks([problems, self.plots_dock], [260, 1100], Qt.Orientation.Horizontal)
+        for dock in (self.train_dock, self.plots_dock, self.boundary_dock):
+            window.restoreDockWidget(dock)  # built after MainWindow.restoreState: take the saved place if any
         self.controller = TrainController(self.train_dock, self.plots_dock, self.boundary_dock, self)
         self.controller.status_message.connect(window.show_status)
         if hasattr(window, "select_and_centre"):

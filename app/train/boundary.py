@@ -54,9 +54,11 @@ class BoundaryDock(QDockWidget):
         self.tabs = QTabWidget()
         self.tabs.setObjectName("boundaryTabs")
         self.setWidget(self.tabs)
+        self.tabs.setMinimumSize(60, 40)  # a dock must not force the window taller than small screens allow
 
         self.output_view = pg.GraphicsLayoutWidget()
         self.output_view.setObjectName("boundaryView")
+        self.output_view.setMinimumSize(40, 20)
         self.tabs.addTab(self.output_view, "Output")
         self.hint = QLabel("Train a net to see its decision boundary (2-D data) or its predictions (images).")
         self.hint.setWordWrap(True)
@@ -66,6 +68,7 @@ class BoundaryDock(QDockWidget):
         hl.setContentsMargins(0, 0, 0, 0)
         self.hist_view = pg.GraphicsLayoutWidget()
         self.hist_view.setObjectName("histogramView")
+        self.hist_view.setMinimumSize(40, 20)
         hl.addWidget(self.hist_view)
         self.tabs.addTab(hist_box, "Histograms")
         self.weight_plot = self.hist_view.addPlot(row=0, col=0, title="Weights per layer")

@@ -110,6 +110,7 @@ class PlotsDock(QDockWidget):
 
         self.view = pg.GraphicsLayoutWidget()
         self.view.setObjectName("plotsView")
+        self.view.setMinimumSize(60, 20)  # the dock must not force the window taller than small screens allow
         self.view.setToolTip("x axis: iteration (optimizer steps); validation points at the end of each epoch")
         lay.addWidget(self.view, 1)
         self.setWidget(body)
