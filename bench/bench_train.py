@@ -9,7 +9,7 @@ set in its environment. Workloads:
     spiral_full  the CS231n spiral net 2-100-3 (ReLU, softmax + L2), batch 300
     spiral_b32   the same net, batch 32
     mlp          784-256-10 (ReLU, softmax), batch 128
-    cnn          digits CNN: conv 3x3 (16 filters, pad 1) -> ReLU -> 2x2 max pool -> linear 10, batch 64
+    cnn          digits CNN: conv 3x3 (32 filters, pad 1) -> ReLU -> 2x2 max pool -> linear 10, batch 64
 The graph executor is timed through the Trainer's step, exactly the training path
 (`diag` adds the per-step diagnostics: gradient norms, update ratios, dead ReLUs).
 PyTorch runs with --torch-python (or BENCH_TORCH_PYTHON), else in this interpreter
@@ -90,7 +90,7 @@ def bench_graph(workload: str, steps: int, diag: bool) -> float:
         o = g.add("linear", inputs={"x": r}, units=10)
         g.add("softmax_cross_entropy", name="loss", inputs={"scores": o, "labels": yy})
     else:
-        c = g.add("conv2d", inputs={"images": x}, filters=16, size=3, stride=1, pad=1, init="he")
+        c = g.add("conv2d", inputs={"images": x}, filters=32, size=3, stride=1, pad=1, init="he")
         r = g.add("relu", inputs={"x": c})
         p = g.add("max_pool", inputs={"x": r}, size=2, stride=2)
         f = g.add("flatten", inputs={"x": p})
@@ -148,7 +148,7 @@ def bench_numpy(workload: str, steps: int) -> float:
             return loss
         return _median_us(step, steps, warm=max(20, steps // 10))
 
-    F, K = 16, 3
+    F, K = 32, 3
     Wc = (rng.standard_normal((F, 1, K, K)) * np.sqrt(2 / 9)).astype(f32)
     bc = np.zeros(F, f32)
     Wl = (rng.standard_normal((F * 16, C)) * 0.05).astype(f32)
@@ -199,8 +199,8 @@ def bench_torch(workload: str, steps: int, threads: int) -> float:
     else:
         X = torch.randn(n, 1, 8, 8)
         y = torch.randint(0, 10, (n,))
-        model = torch.nn.Sequential(torch.nn.Conv2d(1, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-                                    torch.nn.Flatten(), torch.nn.Linear(256, 10))
+        model = torch.nn.Sequential(torch.nn.Conv2d(1, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                                    torch.nn.Flatten(), torch.nn.Linear(512, 10))
     opt = torch.optim.SGD(model.parameters(), lr=LR)
     lossf = torch.nn.CrossEntropyLoss()
     weights = [m.weight for m in model if isinstance(m, torch.nn.Linear)]

