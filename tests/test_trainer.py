@@ -279,3 +279,13 @@ def test_dataset_that_does_not_fit_the_input_node_is_named():
     with pytest.raises(ConfigError, match="features have shape \\(5,\\) per example but input node 'x' holds "
                                           "\\(2,\\)"):
         Trainer(g).prepare()
+
+
+def test_metrics_keep_nodes_with_the_same_name_apart():
+    g = spiral_net(epochs=1)
+    g.rename(g.find("fc2"), "fc")
+    g.rename(g.find("fc1"), "fc")
+    steps = []
+    tr = Trainer(g, on_step=steps.append)
+    tr.run()
+    assert len(steps[0]["grad_norm"]) == 4 and len(set(tr.param_labels.values())) == 4

@@ -251,10 +251,14 @@ class Trainer:
         if not self.params:
             raise ConfigError("the graph has no trainable weights (add a linear layer or a param node)")
         self.optimizer.adopt_state({k: g.nodes[n].tensors[w] for k, n, w in self.params})
-        self.param_labels = {k: f"{g.nodes[n].name}.{w}" for k, n, w in self.params}
+        labels = [f"{g.nodes[n].name}.{w}" for _, n, w in self.params]
+        self.param_labels = {k: (lab if labels.count(lab) == 1 else f"{g.nodes[n].name}({n}).{w}")
+                             for (k, n, w), lab in zip(self.params, labels)}  # node names need not be unique
         self._refs = [(k, n, w, g.nodes[n].tensors) for k, n, w in self.params]
         self._loss_id = self.roles["loss"]
-        self._acts = [(nid, n.name, n.op) for nid, n in g.nodes.items() if n.op in M.RELU_OPS + M.SQUASH_OPS]
+        acts = [(nid, n.name, n.op) for nid, n in g.nodes.items() if n.op in M.RELU_OPS + M.SQUASH_OPS]
+        names = [a[1] for a in acts]
+        self._acts = [(nid, name if names.count(name) == 1 else f"{name}({nid})", op) for nid, name, op in acts]
         self._feat_t = g.nodes[self.roles["features"]].tensors
         self._lab_t = g.nodes[self.roles["labels"]].tensors
         self._rng = np.random.default_rng([cfg.seed & 0xFFFFFFFF, 2])
