@@ -98,7 +98,7 @@ def measure(app, ctl, seconds: float, batch: int) -> dict:
     while time.perf_counter() - t0 < seconds:
         app.processEvents()
         time.sleep(0.001)
-    steps = ctl.thread.trainer.steps_done if ctl.thread is not None and ctl.thread.trainer else 0
+    steps = ctl.thread.steps_done if ctl.thread is not None else 0
     ctl.stop()
     while ctl.is_running():
         app.processEvents()

@@ -78,11 +78,13 @@ class BoundaryDock(QDockWidget):
             p.setMenuEnabled(False)
             p.addLegend(offset=(-4, 4), labelTextSize="8pt")
         self._hist_curves: dict[tuple[str, str], pg.PlotDataItem] = {}
+        self._hist_fresh = False
 
         # 2-D mode items (created on first use)
         self.plot: pg.PlotItem | None = None
         self.image: pg.ImageItem | None = None
         self.scatter: pg.ScatterPlotItem | None = None
+        self.val_scatter: pg.ScatterPlotItem | None = None
         # image mode items
         self._sample_boxes: list[tuple[pg.ViewBox, pg.ImageItem, pg.LabelItem]] = []
         self._filter_boxes: list[tuple[pg.ViewBox, pg.ImageItem]] = []
@@ -90,7 +92,8 @@ class BoundaryDock(QDockWidget):
     # ------------------------------------------------------------ modes
     def _clear_output(self) -> None:
         self.output_view.clear()
-        self.plot = self.image = self.scatter = None
+        self.plot = self.image = self.scatter = self.val_scatter = None
+        self._bounds = None
         self._sample_boxes = []
         self._filter_boxes = []
         self._points_key = None
@@ -108,6 +111,8 @@ class BoundaryDock(QDockWidget):
         p.addItem(self.image)
         self.scatter = pg.ScatterPlotItem(size=6, pen=pg.mkPen(255, 255, 255, 200, width=0.8))
         p.addItem(self.scatter)
+        self.val_scatter = pg.ScatterPlotItem(size=7)
+        p.addItem(self.val_scatter)
         self.plot = p
 
     def _ensure_images(self, n_samples: int, n_filters: int) -> None:
@@ -162,29 +167,36 @@ class BoundaryDock(QDockWidget):
         self.image.setImage(np.ascontiguousarray(rgb.transpose(1, 0, 2)), autoLevels=False, levels=(0, 255))
         self.image.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
         if points is not None:
-            key = tuple((id(a), a.shape) for a in points)
-            if key != self._points_key:
-                self._points_key = key
-                self._set_points(*points)
-        self.plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+            self._set_points(*points)
+        if grid["bounds"] != self._bounds:  # the same for the whole run: re-ranging costs a relayout
+            self._bounds = grid["bounds"]
+            self.plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
 
     def _set_points(self, X_train, y_train, X_val=None, y_val=None) -> None:
-        """Training points filled in their class colour, validation points as rings."""
-        def colors(y):
-            if y is not None and y.ndim == 1 and y.dtype.kind in "iu":
-                return CLASS_COLORS[y % len(CLASS_COLORS)]
-            return np.tile([200.0, 200.0, 200.0], (len(y) if y is not None else 0, 1))
+        """Training points filled in their class colour, validation points as rings (one brush per class)."""
+        def per_class(y, make):
+            if y is None or len(y) == 0:
+                return []
+            if y.ndim == 1 and y.dtype.kind in "iu":
+                cache = {}
+                out = []
+                for c in (y % len(CLASS_COLORS)).tolist():
+                    item = cache.get(c)
+                    if item is None:
+                        r, g, b = (int(v) for v in CLASS_COLORS[c])
+                        item = cache[c] = make(r, g, b)
+                    out.append(item)
+                return out
+            return [make(200, 200, 200)] * len(y)
 
-        spots = []
-        white = pg.mkPen(255, 255, 255, 230, width=1.0)
-        for (r, g, b), (px, py) in zip(colors(y_train), X_train[:, :2]):
-            spots.append({"pos": (px, py), "brush": pg.mkBrush(int(r), int(g), int(b)), "pen": white,
-                          "symbol": "o", "size": 6})
+        self.scatter.setData(x=X_train[:, 0], y=X_train[:, 1], size=6, symbol="o",
+                             pen=pg.mkPen(255, 255, 255, 230, width=1.0), brush=per_class(y_train, pg.mkBrush))
         if X_val is not None and len(X_val):
-            for (r, g, b), (px, py) in zip(colors(y_val), X_val[:, :2]):
-                spots.append({"pos": (px, py), "brush": pg.mkBrush(20, 20, 24, 220),
-                              "pen": pg.mkPen(int(r), int(g), int(b), width=1.6), "symbol": "o", "size": 7})
-        self.scatter.setData(spots)
+            self.val_scatter.setData(x=X_val[:, 0], y=X_val[:, 1], size=7, symbol="o",
+                                     brush=pg.mkBrush(20, 20, 24, 220),
+                                     pen=per_class(y_val, lambda r, g, b: pg.mkPen(r, g, b, width=1.6)))
+        else:
+            self.val_scatter.clear()
 
     def _show_images(self, samples: dict, filters, class_names) -> None:
         imgs = samples["images"]
@@ -202,6 +214,9 @@ class BoundaryDock(QDockWidget):
         self.last_image = np.asarray(imgs)
 
     def _show_hist(self, hist: dict) -> None:
+        if self._hist_fresh:
+            self._hist_fresh = False
+            self._drop_hist_curves({(g, n) for g in ("weights", "activations") for n in hist.get(g, {})})
         for group, plot in (("weights", self.weight_plot), ("activations", self.act_plot)):
             items = hist.get(group, {})
             for i, (name, (edges, counts)) in enumerate(items.items()):
@@ -219,11 +234,15 @@ class BoundaryDock(QDockWidget):
                 curve.setData(edges, counts / total)
 
     def reset(self) -> None:
-        """Forget the previous run's histograms (layers may differ)."""
-        for (group, _), curve in self._hist_curves.items():
-            plot = self.weight_plot if group == "weights" else self.act_plot
+        """A new run: histogram curves of layers that the next run lacks are dropped on its first snapshot
+        (the others are reused: creating items is the slow part)."""
+        self._hist_fresh = True
+        self.updates = 0
+
+    def _drop_hist_curves(self, keep: set) -> None:
+        for key in [k for k in self._hist_curves if k not in keep]:
+            curve = self._hist_curves.pop(key)
+            plot = self.weight_plot if key[0] == "weights" else self.act_plot
             if plot.legend is not None:
                 plot.legend.removeItem(curve)
             plot.removeItem(curve)
-        self._hist_curves.clear()
-        self.updates = 0

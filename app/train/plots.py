@@ -44,6 +44,35 @@ def moving_average(y: np.ndarray, window: int) -> np.ndarray:
     return (cs[idx] - cs[lo]) / (idx - lo)
 
 
+MAX_POINTS = 3000  # points handed to a curve; longer series keep their min/max envelope
+
+
+def envelope(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """At most ~max_points points that keep each block's lowest and highest value (display only),
+    so a long run redraws as fast as a short one and its spikes stay visible."""
+    n = y.shape[0]
+    if n <= max_points:
+        return x, y
+    k = int(np.ceil(2 * n / max_points))
+    m = (n // k) * k
+    yb = y[:m].reshape(-1, k)
+    xb = x[:m].reshape(-1, k)
+    lo = np.argmin(yb, axis=1)
+    hi = np.argmax(yb, axis=1)
+    first = np.minimum(lo, hi)
+    second = np.maximum(lo, hi)
+    rows = np.arange(yb.shape[0])
+    xs = np.empty(2 * yb.shape[0] + (n - m))
+    ys = np.empty_like(xs)
+    xs[0:2 * len(rows):2] = xb[rows, first]
+    xs[1:2 * len(rows):2] = xb[rows, second]
+    ys[0:2 * len(rows):2] = yb[rows, first]
+    ys[1:2 * len(rows):2] = yb[rows, second]
+    xs[2 * len(rows):] = x[m:]
+    ys[2 * len(rows):] = y[m:]
+    return xs, ys
+
+
 class LogFriendlyAxis(pg.AxisItem):
     """A left axis whose log-mode labels stay readable: 1, 2 and 5 times a power of ten only,
     and only the powers of ten when the plot is too short for more."""
@@ -79,6 +108,7 @@ class PlotsDock(QDockWidget):
         self.draws = 0  # how many timer ticks actually redrew (tests and the bench read it)
         self._plot_version: dict[str, int] = {}  # history version each plot last showed
         self._turn = 0
+        self._tick = 0
         self._only: set | None = None
 
         body = QWidget(self)
@@ -170,8 +200,18 @@ class PlotsDock(QDockWidget):
 
     # ------------------------------------------------------------ runs
     def start_run(self, label: str = "") -> None:
-        """Clear the current run's curves (kept runs stay) and start a new history."""
-        self._remove_run_curves(len(self.kept))
+        """Clear the current run's curves (kept runs stay) and start a new history.
+
+        Without kept runs the curve items are emptied and reused: creating items and legend
+        entries is the slow part of a redraw."""
+        run = len(self.kept)
+        if self.kept:
+            self._remove_run_curves(run)
+        else:
+            for key, item in self._curves.items():
+                if key[0] == run:
+                    item.setData([], [])
+            self._bounds = {k: v for k, v in self._bounds.items() if k[0] != run}
         self.history = RunHistory(label)
         self._invalidate()
 
@@ -210,10 +250,10 @@ class PlotsDock(QDockWidget):
 
     # ------------------------------------------------------------ drawing
     def refresh(self, everything: bool = False) -> None:
-        """Timer tick: redraw what changed since it was last drawn, spread over ticks.
+        """Timer tick: redraw what changed since it was last drawn, one plot per tick.
 
-        The loss plot is redrawn on every tick; the other plots take turns, one per
-        tick, so no single tick repaints all six (a full repaint costs tens of ms)."""
+        The loss plot takes every other tick (15 Hz); the other plots take turns in the
+        remaining ticks, so no tick repaints more than one plot (all six cost tens of ms)."""
         h = self.history
         if h.version == self._drawn_version and not any(v != h.version for v in self._plot_version.values()):
             return
@@ -226,9 +266,10 @@ class PlotsDock(QDockWidget):
         if everything:
             only = set(stale)
         else:
-            only = {"loss"} & set(stale)
+            self._tick += 1
+            only = {"loss"} & set(stale) if self._tick % 2 else set()  # the loss on every other tick
             others = [k for k in ROTATION if k in stale]
-            if others:
+            if others and not only:
                 k = min(others, key=lambda key: (ROTATION.index(key) - self._turn) % len(ROTATION))
                 self._turn = (ROTATION.index(k) + 1) % len(ROTATION)
                 only.add(k)
@@ -321,6 +362,7 @@ class PlotsDock(QDockWidget):
         x, y = series.view()
         if smooth > 1:
             y = moving_average(y, smooth)
+        x, y = envelope(x, y)
         self._curve(run, plot, name, color, label, series_len=len(series), **kw).setData(x, y)
         self._grow_bounds(run, plot, x, y)
 
@@ -338,7 +380,7 @@ class PlotsDock(QDockWidget):
                 raw = pg.mkColor(col(0))
                 raw.setAlpha(60)
                 self._curve(run, "loss", "raw", raw.name(pg.QtGui.QColor.NameFormat.HexArgb), "", width=1)\
-                    .setData(*step_loss.view())
+                    .setData(*envelope(*step_loss.view()))
             self._set(run, "loss", "smooth", step_loss, col(0), "train", smooth=smooth)
         self._set(run, "loss", "val", h.get(EPOCH_VAL_LOSS), col(1), "validation", symbol="o")
         self._set(run, "acc", "train", h.get(EPOCH_TRAIN_ACC), col(0), "train", symbol="o")

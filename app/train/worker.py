@@ -1,68 +1,28 @@
-"""Training on a worker QThread.
+"""Training off the GUI thread: a QThread that relays a training process.
 
-The thread trains a private copy of the graph with graphcore's Trainer, so the
-document graph (and every view mirroring it) is never touched off the GUI
-thread. Results leave by queued signals, throttled: metrics are packed into
-arrays about 30 times a second, snapshots for the boundary view and the wires
-about 4 times a second. No Qt widget is touched here.
+The run itself (app/train/job.py) happens in a child process started with "spawn", on a
+pickled copy of the graph, so the document graph and every view mirroring it stay on the
+GUI thread and the training loop never holds the GUI's GIL (a training thread in the same
+process stalled the GUI by hundreds of ms: every Python call from Qt waited for the GIL).
+This thread only waits on the pipe and re-emits each message as a queued signal; messages
+are already throttled by the job (metrics ~30 per second, snapshots ~4 per second).
+`inline=True` runs the job on this thread instead (for debugging; the GUI uses the process).
 
-Pause, resume, stop and "one more epoch" are thread-safe calls that take
-effect before the next step starts (the Trainer checks before every step).
+Pause, resume, stop and "one more epoch" are sent to the process and take effect before its
+next step. If the process dies, `done` still arrives, with status "error".
 """
 from __future__ import annotations
 
-import math
+import multiprocessing as mp
+import pickle
 import threading
-import time
-import traceback
 
-import numpy as np
 from PySide6.QtCore import QThread, Signal
 
 import graphcore as gc
-from graphcore import predict
-from graphcore.train import trainer as trainer_mod
-from graphcore.train.config import ConfigError, TrainConfig
-from graphcore.train.datasets import DatasetError
-from graphcore.train.optim import OptimizerError
 
-from .series import pack_records
-
-CHUNK_SECONDS = 1 / 30  # metrics to the GUI at most this often
-SNAPSHOT_SECONDS = 0.25  # boundary image, histograms, wire flow
-STACK_BYTES = 64 * 1024 * 1024  # numba compiles kernels on first use, on this thread: LLVM recurses deeply
-GRID_RES = 96
-SAMPLE_IMAGES = 16
-EXPLODE_FACTOR = 3.0  # loss above this multiple of the first loss: "exploding"
-RISING_EPOCHS = 5  # training loss growing this many epochs in a row ...
-RISING_FACTOR = 2.0  # ... to this multiple of its best so far: "diverging"
-
-
-def prepare_graph(graph: gc.Graph, gui: dict, seed: int) -> None:
-    """Apply the dock's GUI-only choices to the worker's copy: initializer, fresh weights, L2 strength."""
-    init = gui.get("init")
-    if init:
-        for node in graph.nodes.values():
-            spec = node.spec
-            if spec is not None and spec.param("init") is not None:
-                node.params["init"] = init
-    if gui.get("fresh", True) or init:
-        graph.opt_state.clear()
-        graph.reinitialize(None if graph.meta.get("seed") == seed else seed)
-
-
-def apply_reg_strength(graph: gc.Graph, training: dict, strength: float) -> dict:
-    """Set the strength of every regulariser node; with none in the graph it becomes weight decay."""
-    regs = [n for n in graph.nodes.values() if n.spec is not None and n.spec.category == "regularizers"]
-    training = dict(training)
-    if regs:
-        for n in regs:
-            n.params["strength"] = float(strength)
-    elif strength > 0:
-        opt = dict(training.get("optimizer") or {})
-        opt["weight_decay"] = float(strength)
-        training["optimizer"] = opt
-    return training
+STACK_BYTES = 64 * 1024 * 1024  # inline mode: numba compiles kernels on first use, on this thread
+_COMMANDS = ("stop", "pause", "resume", "epoch")
 
 
 class TrainThread(QThread):
@@ -76,242 +36,142 @@ class TrainThread(QThread):
     done = Signal(object)  # {"status", "message", "node", "final", "tensors", "opt_state", ...}
 
     def __init__(self, graph: gc.Graph, training: dict, gui: dict | None = None, base_dir: str | None = None,
-                 snapshots: bool = True, parent=None) -> None:
+                 snapshots: bool = True, inline: bool = False, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("trainThread")
         self.setStackSize(STACK_BYTES)
         self.source_version = graph.structure_version
-        self.graph = graph.copy()  # the worker's own graph: the document is never touched off the GUI thread
+        self._graph_bytes = pickle.dumps(graph.copy(), protocol=pickle.HIGHEST_PROTOCOL)
         self.training = dict(training)
         self.gui = dict(gui or {})
         self.base_dir = base_dir
         self.snapshots = snapshots
-        self.trainer: trainer_mod.Trainer | None = None
+        self.inline = inline
+        self.state = "starting"  # starting, running, paused, done
+        self.steps_done = 0
+        self.epochs_done = 0
+        self.result: dict | None = None
         self._lock = threading.Lock()
-        self._stop_requested = False
-        self._pause_requested = False
-        self._pause_after_epoch = bool(self.gui.get("pause_after_epoch", False))
-        self._records: list[tuple[float, dict]] = []
-        self._epoch_records: list[tuple[float, dict]] = []
-        self._last_chunk = 0.0
-        self._last_snap = 0.0
-        self._first_loss: float | None = None
-        self._warned_explode = False
-        self._rising = 0
-        self._warned_rising = False
-        self._best_epoch_loss = math.inf
-        self._prev_epoch_loss: float | None = None
-        self._diverged_node: str | None = None
-        self._epochs = 0
-        self._iterations = 0
-        self._last_step = 0
-
-    # ------------------------------------------------------------ control (GUI thread)
-    def request_stop(self) -> None:
-        with self._lock:
-            self._stop_requested = True
-            if self.trainer is not None:
-                self.trainer.stop()
-
-    def request_pause(self, on: bool = True) -> None:
-        with self._lock:
-            self._pause_requested = on
-            if self.trainer is not None:
-                (self.trainer.pause if on else self.trainer.resume)()
-
-    def request_epoch(self) -> None:
-        """Train until the end of the current epoch (or one more, when paused between epochs), then pause."""
-        with self._lock:
-            self._pause_after_epoch = True
-            self._pause_requested = False
-            if self.trainer is not None:
-                self.trainer.resume()
+        self._pending: list[str] = []  # commands given before the process or job exists
+        self._job = None
+        self._ctx = mp.get_context("spawn")
+        self._cmd_recv, self._cmd_send = self._ctx.Pipe(duplex=False)
+        self._proc = None
 
     @property
     def paused(self) -> bool:
-        t = self.trainer
-        return t is not None and t.state == "paused"
+        return self.state == "paused"
+
+    # ------------------------------------------------------------ control (GUI thread)
+    def _command(self, cmd: str) -> None:
+        with self._lock:
+            if self.inline:
+                if self._job is None:
+                    self._pending.append(cmd)
+                else:
+                    self._apply(self._job, cmd)
+                return
+            try:
+                self._cmd_send.send(cmd)  # buffered in the pipe until the process reads it
+            except (OSError, ValueError):
+                pass  # the process has ended
+
+    def request_stop(self) -> None:
+        self._command("stop")
+
+    def request_pause(self, on: bool = True) -> None:
+        self._command("pause" if on else "resume")
+
+    def request_epoch(self) -> None:
+        self._command("epoch")
+
+    @staticmethod
+    def _apply(job, cmd: str) -> None:
+        {"stop": job.request_stop, "pause": lambda: job.request_pause(True),
+         "resume": lambda: job.request_pause(False), "epoch": job.request_epoch}[cmd]()
 
     # ------------------------------------------------------------ the thread
     def run(self) -> None:  # noqa: D401 (Qt override)
-        status, message, final = "error", "", {}
         try:
-            seed = int(self.training.get("seed", 0))
-            prepare_graph(self.graph, self.gui, seed)
-            training = apply_reg_strength(self.graph, self.training, float(self.gui.get("reg_strength", 0.0)))
-            cfg = TrainConfig.from_dict(training)
-            t = trainer_mod.Trainer(self.graph, cfg, on_step=self._on_step, on_epoch=self._on_epoch,
-                                    on_event=self._on_event, base_dir=self.base_dir)
-            t.prepare()
-            n = len(t.data.X_train)
-            bs = cfg.batch_size if cfg.batch_size > 0 else n
-            self._epochs = cfg.epochs
-            self._iterations = cfg.epochs * max(1, math.ceil(n / bs))
-            self._setup_views(t)
-            with self._lock:
-                self.trainer = t
-                if self._stop_requested:
-                    t.stop()
-                elif self._pause_requested:
-                    t.pause()
-            self._emit_progress(0, 0, None)
-            result = t.run()
-            status, message, final = result.status, result.message, result.final
-        except (ConfigError, DatasetError, OptimizerError, gc.GraphError, ValueError) as exc:
-            status, message = "error", str(exc)
-        except gc.NumericError as exc:
-            status, message, self._diverged_node = "diverged", str(exc), exc.node
-        except Exception as exc:  # a bug: report it rather than die silently on the worker
-            status, message = "error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}"
-        self._flush(force=True)
-        if self.trainer is not None and status in ("finished", "stopped", "early_stopped", "diverged"):
+            result = self._run_inline() if self.inline else self._run_process()
+        except Exception as exc:  # never leave the GUI waiting for a `done` that does not come
+            result = {"status": "error", "message": f"{type(exc).__name__}: {exc}", "node": None, "final": {},
+                      "tensors": None, "opt_state": {}, "training_state": None, "epochs": self.epochs_done,
+                      "steps": self.steps_done, "stop_step": None}
+        result["source_version"] = self.source_version
+        self.result = result
+        self.state = "done"
+        self.done.emit(result)
+
+    def _dispatch(self, kind: str, payload) -> None:
+        if kind == "progress":
+            self.steps_done = payload["iteration"]
+            self.epochs_done = payload["epoch"]
+            if self.state == "starting":
+                self.state = "running"
+            self.progress.emit(payload)
+        elif kind == "event":
+            t = payload.get("type")
+            if t == "paused":
+                self.steps_done = payload.get("step", self.steps_done)
+                self.epochs_done = payload.get("epoch", self.epochs_done)
+                self.state = "paused"
+            elif t in ("resumed", "started"):
+                self.state = "running"
+            self.event.emit(payload)
+        elif kind == "chunk":
+            self.chunk.emit(payload)
+        elif kind == "snapshot":
+            self.snapshot.emit(payload)
+        elif kind == "warning":
+            self.warning.emit(payload)
+
+    def _run_inline(self) -> dict:
+        from .job import TrainJob
+
+        job = TrainJob(pickle.loads(self._graph_bytes), self.training, self.gui, self.base_dir, self.snapshots,
+                       self._dispatch)
+        with self._lock:
+            self._job = job
+            for cmd in self._pending:
+                self._apply(job, cmd)
+        return job.run()
+
+    def _run_process(self) -> dict:
+        from .child import child_main
+
+        out_recv, out_send = self._ctx.Pipe(duplex=False)
+        proc = self._ctx.Process(target=child_main, name="backprop-train", daemon=True,
+                                 args=(out_send, self._cmd_recv, self._graph_bytes, self.training, self.gui,
+                                       self.base_dir, self.snapshots))
+        proc.start()
+        self._proc = proc
+        out_send.close()  # the child holds the write end: EOF here means it has gone
+        self._cmd_recv.close()
+        result = None
+        try:
+            while True:
+                try:
+                    kind, payload = out_recv.recv()
+                except (EOFError, OSError):
+                    break
+                if kind == "done":
+                    result = payload
+                    break
+                self._dispatch(kind, payload)
+        finally:
+            out_recv.close()
+            proc.join(5)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(2)
             try:
-                self._snapshot(force=True)
-            except Exception:  # a snapshot must never hide the run's result
+                self._cmd_send.close()
+            except OSError:
                 pass
-        self.done.emit({
-            "status": status, "message": message, "node": self._diverged_node, "final": final,
-            "tensors": self._tensors() if status in ("finished", "stopped", "early_stopped") else None,
-            "opt_state": self.graph.opt_state, "training_state": self.graph.meta.get("training_state"),
-            "source_version": self.source_version,
-            "epochs": self.trainer.epochs_done if self.trainer else 0,
-            "steps": self.trainer.steps_done if self.trainer else 0,
-        })
-
-    # ------------------------------------------------------------ views computed here
-    def _setup_views(self, t) -> None:
-        self._predictor = None
-        self._grid_bounds = None
-        self._filter_layer = None
-        if not self.snapshots:
-            return
-        d = t.data
-        roles = t.roles
-        out = roles.get("scores")
-        if out is None and d.task == "regression" and roles.get("data"):
-            e = self.graph.input_edge(roles["data"], "pred")
-            out = e.src if e else None
-        if out is None:
-            return
-        try:
-            self._predictor = predict.Predictor(self.graph, roles["features"], out, dtype=t.dtype)
-        except gc.GraphError:
-            return
-        X = d.X_train
-        if X.ndim == 2 and X.shape[1] == 2:
-            both = np.concatenate([d.X_train, d.X_val]) if len(d.X_val) else d.X_train
-            self._grid_bounds = predict.grid_bounds(both)
-            self._points = (d.X_train, d.y_train, d.X_val, d.y_val)
-        elif X.ndim >= 3 and d.task == "classification":
-            src_X, src_y = (d.X_val, d.y_val) if len(d.X_val) >= SAMPLE_IMAGES else (d.X_train, d.y_train)
-            self._sample_X = np.ascontiguousarray(src_X[:SAMPLE_IMAGES])
-            self._sample_y = src_y[:SAMPLE_IMAGES].copy()
-            self._filter_layer = predict.first_layer(self.graph, roles["features"])
-            self._image_shape = X.shape[1:]
-
-    def _snapshot(self, force: bool = False) -> None:
-        now = time.perf_counter()
-        if not force and now - self._last_snap < SNAPSHOT_SECONDS:
-            return
-        self._last_snap = now
-        t = self.trainer
-        snap: dict = {"iteration": t.steps_done}
-        snap["flow"] = predict.edge_flow(t.ex.edge_grads)
-        snap["hist"] = predict.histograms(self.graph, t.ex.values)
-        if self._predictor is not None:
-            if self._grid_bounds is not None:
-                snap["grid"] = predict.decision_grid(self._predictor, self._grid_bounds, GRID_RES)
-                snap["points"] = self._points
-                snap["n_classes"] = t.data.n_classes
-            elif self._filter_layer is not None or hasattr(self, "_sample_X"):
-                pred, prob = predict.sample_predictions(self._predictor, self._sample_X, self._sample_y)
-                imgs = self._sample_X[:, 0] if self._sample_X.ndim == 4 else self._sample_X
-                snap["samples"] = {"images": np.array(imgs, copy=True), "labels": self._sample_y, "pred": pred,
-                                   "prob": prob}
-                if self._filter_layer is not None:
-                    snap["filters"] = predict.filters(self.graph, self._filter_layer, self._image_shape)
-        self.snapshot.emit(snap)
-
-    # ------------------------------------------------------------ trainer callbacks (worker thread)
-    def _on_step(self, m: dict) -> None:
-        step = m["step"]
-        self._last_step = step
-        loss = m["loss"]
-        self._records.append((step, m))
-        if self._first_loss is None and math.isfinite(loss):
-            self._first_loss = loss
-        elif (not self._warned_explode and self._first_loss and math.isfinite(loss)
-              and loss > EXPLODE_FACTOR * self._first_loss):
-            self._warned_explode = True
-            self.warning.emit(f"The loss is exploding: {loss:.4g} at iteration {step} is more than "
-                              f"{EXPLODE_FACTOR:g}x the first loss ({self._first_loss:.4g}); "
-                              f"the learning rate ({m['lr']:.3g}) is probably too high.")
-        self._flush()
-        if self.snapshots:
-            self._snapshot()
-
-    def _on_epoch(self, row: dict) -> None:
-        self._epoch_records.append((row["steps"], row))
-        loss = row.get("train_loss")
-        if loss is not None and math.isfinite(loss):
-            self._rising = self._rising + 1 if self._prev_epoch_loss is not None and loss > self._prev_epoch_loss \
-                else 0
-            self._best_epoch_loss = min(self._best_epoch_loss, loss)
-            if (not self._warned_rising and self._rising >= RISING_EPOCHS
-                    and loss > RISING_FACTOR * self._best_epoch_loss):
-                self._warned_rising = True
-                self.warning.emit(f"The training loss has grown for {self._rising} epochs in a row, to {loss:.4g} "
-                                  f"at epoch {row['epoch']} (best {self._best_epoch_loss:.4g}); "
-                                  f"the learning rate is probably too high.")
-        self._prev_epoch_loss = loss
-        if self._pause_after_epoch:
-            with self._lock:
-                self._pause_after_epoch = False
-                self.trainer.pause()
-        self._flush(force=True)
-
-    def _on_event(self, ev: dict) -> None:
-        if ev.get("type") == "diverged":
-            self._diverged_node = ev.get("node")
-        self.event.emit(dict(ev))
-
-    # ------------------------------------------------------------ packing
-    def _flush(self, force: bool = False) -> None:
-        now = time.perf_counter()
-        if not force and now - self._last_chunk < CHUNK_SECONDS:
-            return
-        self._last_chunk = now
-        chunk = {}
-        if self._records:
-            chunk.update({"step." + k: v for k, v in pack_records(self._records).items()})
-            last = self._records[-1][1]
-            self._records = []
-        else:
-            last = None
-        if self._epoch_records:
-            chunk.update({"epoch." + k: v for k, v in pack_records(self._epoch_records).items()})
-            self._epoch_records = []
-        if chunk:
-            self.chunk.emit(chunk)
-        t = self.trainer
-        if t is not None:
-            self._emit_progress(t.epochs_done, t.steps_done, last["loss"] if last else None)
-
-    def _emit_progress(self, epoch: int, step: int, loss) -> None:
-        self.progress.emit({"epoch": epoch, "epochs": self._epochs, "iteration": step,
-                            "iterations": self._iterations, "loss": loss})
-
-    def _tensors(self) -> dict[str, dict[str, np.ndarray]]:
-        """Every learned array of the worker's graph (weights and state such as running means)."""
-        out: dict[str, dict[str, np.ndarray]] = {}
-        for nid, node in self.graph.nodes.items():
-            spec = node.spec
-            if spec is None:
-                continue
-            names = [w.name for w in spec.weights if w.name in node.tensors]
-            if spec.source:
-                names = [w for w in names if w != "value"] + (
-                    ["value"] if any(w.trainable for w in spec.weights if w.name == "value") else [])
-            if names:
-                out[nid] = {w: node.tensors[w] for w in names}
-        return out
+        if result is None:
+            result = {"status": "error", "node": None, "final": {}, "tensors": None, "opt_state": {},
+                      "training_state": None, "epochs": self.epochs_done, "steps": self.steps_done,
+                      "stop_step": None,
+                      "message": f"the training process ended unexpectedly (exit code {proc.exitcode})"}
+        return result

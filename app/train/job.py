@@ -1,0 +1,309 @@
+"""One training run without Qt: the Trainer on a private graph, throttled metric chunks, snapshots for
+the boundary view and the wires, loss-explosion warnings, and the learned arrays at the end.
+
+Everything leaves through `emit(kind, payload)`: kinds "chunk", "progress", "snapshot", "event",
+"warning" and finally "done". The GUI runs a job in a child process (app/train/child.py) so the
+training loop never competes with the GUI thread for the GIL; tests and tools may run one inline.
+Pause, resume, stop and "one more epoch" are thread-safe and take effect before the next step.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+import traceback
+from typing import Callable
+
+import numpy as np
+
+import graphcore as gc
+from graphcore import predict
+from graphcore.train import trainer as trainer_mod
+from graphcore.train.config import ConfigError, TrainConfig
+from graphcore.train.datasets import DatasetError
+from graphcore.train.optim import OptimizerError
+
+from .series import pack_records
+
+CHUNK_SECONDS = 1 / 30  # metrics to the GUI at most this often
+SNAPSHOT_SECONDS = 0.25  # boundary image, histograms, wire flow
+GRID_RES = 96
+SAMPLE_IMAGES = 16
+EXPLODE_FACTOR = 3.0  # loss above this multiple of the first loss: "exploding"
+RISING_EPOCHS = 5  # training loss growing this many epochs in a row ...
+RISING_FACTOR = 2.0  # ... to this multiple of its best so far: "diverging"
+
+
+def prepare_graph(graph: gc.Graph, gui: dict, seed: int) -> None:
+    """Apply the dock's GUI-only choices to the worker's copy: initializer, fresh weights, L2 strength."""
+    init = gui.get("init")
+    if init:
+        for node in graph.nodes.values():
+            spec = node.spec
+            if spec is not None and spec.param("init") is not None:
+                node.params["init"] = init
+    if gui.get("fresh", True) or init:
+        graph.opt_state.clear()
+        graph.reinitialize(None if graph.meta.get("seed") == seed else seed)
+
+
+def apply_reg_strength(graph: gc.Graph, training: dict, strength: float) -> dict:
+    """Set the strength of every regulariser node; with none in the graph it becomes weight decay."""
+    regs = [n for n in graph.nodes.values() if n.spec is not None and n.spec.category == "regularizers"]
+    training = dict(training)
+    if regs:
+        for n in regs:
+            n.params["strength"] = float(strength)
+    elif strength > 0:
+        opt = dict(training.get("optimizer") or {})
+        opt["weight_decay"] = float(strength)
+        training["optimizer"] = opt
+    return training
+
+
+class TrainJob:
+    """Train `graph` (owned by the job: pass a copy) with plain settings; see the module docstring."""
+
+    def __init__(self, graph: gc.Graph, training: dict, gui: dict | None, base_dir: str | None,
+                 snapshots: bool, emit: Callable[[str, object], None]) -> None:
+        self.graph = graph
+        self.training = dict(training)
+        self.gui = dict(gui or {})
+        self.base_dir = base_dir
+        self.snapshots = snapshots
+        self._emit_fn = emit
+        self.trainer: trainer_mod.Trainer | None = None
+        self._lock = threading.Lock()
+        self._stop_requested = False
+        self._pause_requested = False
+        self.stop_step: int | None = None  # steps done when the stop request arrived
+        self._pause_after_epoch = bool(self.gui.get("pause_after_epoch", False))
+        self._records: list[tuple[float, dict]] = []
+        self._epoch_records: list[tuple[float, dict]] = []
+        self._last_chunk = 0.0
+        self._last_snap = 0.0
+        self._first_loss: float | None = None
+        self._warned_explode = False
+        self._rising = 0
+        self._warned_rising = False
+        self._best_epoch_loss = math.inf
+        self._prev_epoch_loss: float | None = None
+        self._diverged_node: str | None = None
+        self._epochs = 0
+        self._iterations = 0
+        self._last_step = 0
+        self._points_sent = False
+
+    def emit(self, kind: str, payload) -> None:
+        self._emit_fn(kind, payload)
+
+    # ------------------------------------------------------------ control (any thread)
+    def request_stop(self) -> None:
+        with self._lock:
+            self._stop_requested = True
+            if self.trainer is not None:
+                if self.stop_step is None:
+                    self.stop_step = self.trainer.steps_done
+                self.trainer.stop()
+
+    def request_pause(self, on: bool = True) -> None:
+        with self._lock:
+            self._pause_requested = on
+            if self.trainer is not None:
+                (self.trainer.pause if on else self.trainer.resume)()
+
+    def request_epoch(self) -> None:
+        """Train until the end of the current epoch (or one more, when paused between epochs), then pause."""
+        with self._lock:
+            self._pause_after_epoch = True
+            self._pause_requested = False
+            if self.trainer is not None:
+                self.trainer.resume()
+
+    # ------------------------------------------------------------ the run
+    def run(self) -> dict:
+        status, message, final = "error", "", {}
+        try:
+            seed = int(self.training.get("seed", 0))
+            prepare_graph(self.graph, self.gui, seed)
+            training = apply_reg_strength(self.graph, self.training, float(self.gui.get("reg_strength", 0.0)))
+            cfg = TrainConfig.from_dict(training)
+            t = trainer_mod.Trainer(self.graph, cfg, on_step=self._on_step, on_epoch=self._on_epoch,
+                                    on_event=self._on_event, base_dir=self.base_dir)
+            t.prepare()
+            n = len(t.data.X_train)
+            bs = cfg.batch_size if cfg.batch_size > 0 else n
+            self._epochs = cfg.epochs
+            self._iterations = cfg.epochs * max(1, math.ceil(n / bs))
+            self._setup_views(t)
+            with self._lock:
+                self.trainer = t
+                if self._stop_requested:
+                    t.stop()
+                elif self._pause_requested:
+                    t.pause()
+            self._emit_progress(0, 0, None)
+            result = t.run()
+            status, message, final = result.status, result.message, result.final
+        except (ConfigError, DatasetError, OptimizerError, gc.GraphError, ValueError) as exc:
+            status, message = "error", str(exc)
+        except gc.NumericError as exc:
+            status, message, self._diverged_node = "diverged", str(exc), exc.node
+        except Exception as exc:  # a bug: report it rather than die silently on the worker
+            status, message = "error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}"
+        self._flush(force=True)
+        if self.trainer is not None and status in ("finished", "stopped", "early_stopped", "diverged"):
+            try:
+                self._snapshot(force=True)
+            except Exception:  # a snapshot must never hide the run's result
+                pass
+        return {
+            "status": status, "message": message, "node": self._diverged_node, "final": final,
+            "tensors": self._tensors() if status in ("finished", "stopped", "early_stopped") else None,
+            "opt_state": self.graph.opt_state, "training_state": self.graph.meta.get("training_state"),
+            "epochs": self.trainer.epochs_done if self.trainer else 0,
+            "steps": self.trainer.steps_done if self.trainer else 0,
+            "stop_step": self.stop_step,
+        }
+
+    # ------------------------------------------------------------ views computed here
+    def _setup_views(self, t) -> None:
+        self._predictor = None
+        self._grid_bounds = None
+        self._filter_layer = None
+        if not self.snapshots:
+            return
+        d = t.data
+        roles = t.roles
+        out = roles.get("scores")
+        if out is None and d.task == "regression" and roles.get("data"):
+            e = self.graph.input_edge(roles["data"], "pred")
+            out = e.src if e else None
+        if out is None:
+            return
+        try:
+            self._predictor = predict.Predictor(self.graph, roles["features"], out, dtype=t.dtype)
+        except gc.GraphError:
+            return
+        X = d.X_train
+        if X.ndim == 2 and X.shape[1] == 2:
+            both = np.concatenate([d.X_train, d.X_val]) if len(d.X_val) else d.X_train
+            self._grid_bounds = predict.grid_bounds(both)
+            self._points = (d.X_train, d.y_train, d.X_val, d.y_val)
+        elif X.ndim >= 3 and d.task == "classification":
+            src_X, src_y = (d.X_val, d.y_val) if len(d.X_val) >= SAMPLE_IMAGES else (d.X_train, d.y_train)
+            self._sample_X = np.ascontiguousarray(src_X[:SAMPLE_IMAGES])
+            self._sample_y = src_y[:SAMPLE_IMAGES].copy()
+            self._filter_layer = predict.first_layer(self.graph, roles["features"])
+            self._image_shape = X.shape[1:]
+
+    def _snapshot(self, force: bool = False) -> None:
+        now = time.perf_counter()
+        if not force and now - self._last_snap < SNAPSHOT_SECONDS:
+            return
+        self._last_snap = now
+        t = self.trainer
+        snap: dict = {"iteration": t.steps_done}
+        snap["flow"] = predict.edge_flow(t.ex.edge_grads)
+        snap["hist"] = predict.histograms(self.graph, t.ex.values)
+        if self._predictor is not None:
+            if self._grid_bounds is not None:
+                snap["grid"] = predict.decision_grid(self._predictor, self._grid_bounds, GRID_RES)
+                if not self._points_sent:  # the data do not change during a run: send them once
+                    snap["points"] = self._points
+                    self._points_sent = True
+                snap["n_classes"] = t.data.n_classes
+            elif self._filter_layer is not None or hasattr(self, "_sample_X"):
+                pred, prob = predict.sample_predictions(self._predictor, self._sample_X, self._sample_y)
+                imgs = self._sample_X[:, 0] if self._sample_X.ndim == 4 else self._sample_X
+                snap["samples"] = {"images": np.array(imgs, copy=True), "labels": self._sample_y, "pred": pred,
+                                   "prob": prob}
+                if self._filter_layer is not None:
+                    snap["filters"] = predict.filters(self.graph, self._filter_layer, self._image_shape)
+        self.emit("snapshot", snap)
+
+    # ------------------------------------------------------------ trainer callbacks (worker thread)
+    def _on_step(self, m: dict) -> None:
+        step = m["step"]
+        self._last_step = step
+        loss = m["loss"]
+        self._records.append((step, m))
+        if self._first_loss is None and math.isfinite(loss):
+            self._first_loss = loss
+        elif (not self._warned_explode and self._first_loss and math.isfinite(loss)
+              and loss > EXPLODE_FACTOR * self._first_loss):
+            self._warned_explode = True
+            self.emit("warning", f"The loss is exploding: {loss:.4g} at iteration {step} is more than "
+                              f"{EXPLODE_FACTOR:g}x the first loss ({self._first_loss:.4g}); "
+                              f"the learning rate ({m['lr']:.3g}) is probably too high.")
+        self._flush()
+        if self.snapshots:
+            self._snapshot()
+
+    def _on_epoch(self, row: dict) -> None:
+        self._epoch_records.append((row["steps"], row))
+        loss = row.get("train_loss")
+        if loss is not None and math.isfinite(loss):
+            self._rising = self._rising + 1 if self._prev_epoch_loss is not None and loss > self._prev_epoch_loss \
+                else 0
+            self._best_epoch_loss = min(self._best_epoch_loss, loss)
+            if (not self._warned_rising and self._rising >= RISING_EPOCHS
+                    and loss > RISING_FACTOR * self._best_epoch_loss):
+                self._warned_rising = True
+                self.emit("warning", f"The training loss has grown for {self._rising} epochs in a row, to {loss:.4g} "
+                                  f"at epoch {row['epoch']} (best {self._best_epoch_loss:.4g}); "
+                                  f"the learning rate is probably too high.")
+        self._prev_epoch_loss = loss
+        if self._pause_after_epoch:
+            with self._lock:
+                self._pause_after_epoch = False
+                self.trainer.pause()
+        self._flush(force=True)
+
+    def _on_event(self, ev: dict) -> None:
+        if ev.get("type") == "diverged":
+            self._diverged_node = ev.get("node")
+        if ev.get("type") == "paused":
+            self._flush(force=True)  # the GUI's counters show exactly where it paused
+        self.emit("event", dict(ev))
+
+    # ------------------------------------------------------------ packing
+    def _flush(self, force: bool = False) -> None:
+        now = time.perf_counter()
+        if not force and now - self._last_chunk < CHUNK_SECONDS:
+            return
+        self._last_chunk = now
+        chunk = {}
+        if self._records:
+            chunk.update({"step." + k: v for k, v in pack_records(self._records).items()})
+            last = self._records[-1][1]
+            self._records = []
+        else:
+            last = None
+        if self._epoch_records:
+            chunk.update({"epoch." + k: v for k, v in pack_records(self._epoch_records).items()})
+            self._epoch_records = []
+        if chunk:
+            self.emit("chunk", chunk)
+        t = self.trainer
+        if t is not None:
+            self._emit_progress(t.epochs_done, t.steps_done, last["loss"] if last else None)
+
+    def _emit_progress(self, epoch: int, step: int, loss) -> None:
+        self.emit("progress", {"epoch": epoch, "epochs": self._epochs, "iteration": step,
+                            "iterations": self._iterations, "loss": loss})
+
+    def _tensors(self) -> dict[str, dict[str, np.ndarray]]:
+        """Every learned array of the worker's graph (weights and state such as running means)."""
+        out: dict[str, dict[str, np.ndarray]] = {}
+        for nid, node in self.graph.nodes.items():
+            spec = node.spec
+            if spec is None:
+                continue
+            names = [w.name for w in spec.weights if w.name in node.tensors]
+            if spec.source:
+                names = [w for w in names if w != "value"] + (
+                    ["value"] if any(w.trainable for w in spec.weights if w.name == "value") else [])
+            if names:
+                out[nid] = {w: node.tensors[w] for w in names}
+        return out
