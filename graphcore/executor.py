@@ -137,6 +137,7 @@ class Executor:
         self._cast_cache: dict[str, tuple[int, np.ndarray, np.ndarray]] = {}
         self.compiles = 0
         self.extra_wgrads: dict[tuple[str, str], np.ndarray] = {}  # see Ctx.add_weight_grad
+        self._wgrad_ctxs: list[Ctx] = []  # contexts holding weight gradients of the last pass
         self._input_grads = True
         self.mode = mode
 
@@ -317,8 +318,9 @@ class Executor:
         """Yield (edge, src, grad) for each input wire that receives a gradient."""
         values = self.values
         ins = [None if s is None else values[s] for s in st.srcs]
-        st.ctx.wgrads.clear()
         grads = st.bwd(st.ctx, g, ins, values[st.nid], st.params, st.tensors)
+        if st.ctx.wgrads:
+            self._wgrad_ctxs.append(st.ctx)
         if len(grads) != len(st.srcs):
             raise AssertionError(f"op {st.spec.name!r} backward returned {len(grads)} gradients "
                                  f"for {len(st.srcs)} inputs")
@@ -341,7 +343,8 @@ class Executor:
         self.target = target
         self.grads.clear()
         self.edge_grads.clear()
-        self.extra_wgrads.clear()
+        self._clear_wgrads()
+        touched = self._wgrad_ctxs
         grads, edge_grads, values = self.grads, self.edge_grads, self.values
         grads[target] = self._seed(target, seed)
         plan = self._plan
@@ -356,8 +359,9 @@ class Executor:
                     continue
                 srcs = st.srcs
                 ins = [None if s is None else values[s] for s in srcs]
-                st.ctx.wgrads.clear()
                 gl = st.bwd(st.ctx, g, ins, values[st.nid], st.params, st.tensors)
+                if st.ctx.wgrads:
+                    touched.append(st.ctx)
                 if len(gl) != len(srcs):
                     raise AssertionError(f"op {st.spec.name!r} backward returned {len(gl)} gradients "
                                          f"for {len(srcs)} inputs")
@@ -372,6 +376,14 @@ class Executor:
         if self.check != "none":
             self._check_backward()
         return self.grads
+
+    def _clear_wgrads(self) -> None:
+        """Forget the last pass' weight gradients, so a weight the new target does not
+        reach reports zero rather than a stale gradient."""
+        for ctx in self._wgrad_ctxs:
+            ctx.wgrads.clear()
+        self._wgrad_ctxs.clear()
+        self.extra_wgrads.clear()
 
     def _check_backward(self) -> None:
         for st in reversed(self._plan):
@@ -388,7 +400,7 @@ class Executor:
         self.values.clear()
         self.grads.clear()
         self.edge_grads.clear()
-        self.extra_wgrads.clear()
+        self._clear_wgrads()
         n_edges = sum(1 for st in plan for s in st.srcs if s is not None)
         total = len(plan) + ((1 + n_edges) if backward else 0)
         i = 0

@@ -361,3 +361,20 @@ def test_shape_change_after_compiling_is_caught_at_run_time():
     with pytest.raises(gc.GraphError) as info:
         ex.forward()
     assert info.value.problems[0].node == m and info.value.problems[0].port == "b"
+
+
+def test_weight_grads_of_a_layer_the_new_target_does_not_reach_are_zero_not_stale():
+    g = gc.Graph()
+    x = g.add("input", name="x", value=np.ones((2, 3)))
+    h1 = g.add("linear", name="h1", inputs={"x": x}, units=2)
+    h2 = g.add("linear", name="h2", inputs={"x": x}, units=2)
+    s1 = g.add("sum", name="s1", inputs={"x": h1})
+    g.add("sum", name="s2", inputs={"x": h2})
+    ex = gc.Executor(g)
+    ex.forward()
+    ex.backward("s1")
+    assert np.abs(ex.weight_grad(h1, "W")).sum() > 0
+    ex.backward("s2")
+    assert np.all(ex.weight_grad(h1, "W") == 0)
+    assert np.abs(ex.weight_grad(h2, "W")).sum() > 0
+    assert s1
