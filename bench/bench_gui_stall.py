@@ -5,10 +5,11 @@ the spiral net (resources/examples/spiral_2layer.json) trains on the worker thre
 with mini-batches of 32, the plots redrawing at 30 Hz, the decision boundary and the
 wires updating about 4 times a second. The goal (issue 5): no gap above 50 ms.
 
-    python bench/bench_gui_stall.py [--seconds 8] [--batch 32] [--window]
+    python bench/bench_gui_stall.py [--seconds 10] [--batch 32] [--bare]
 
---window uses the full MainWindow (canvas, palette, inspector and the training docks)
-when app.main_window has them; otherwise a window with the canvas and the three docks.
+By default the full MainWindow (canvas, palette, inspector, run toolbar and the training
+docks); --bare (or a MainWindow without the training docks) uses a window with only the
+canvas and the three training docks. Settings and autosaves go to a temporary folder.
 """
 from __future__ import annotations
 
@@ -43,6 +44,11 @@ def build(use_main_window: bool):
         from app import create_main_window
 
         win = create_main_window(EXAMPLE)
+        win.show()
+        t0 = time.perf_counter()
+        while getattr(win, "train_controller", None) is None and time.perf_counter() - t0 < 3:
+            QApplication.processEvents()  # the training docks are built just after the window
+            time.sleep(0.01)
         ctl = getattr(win, "train_controller", None)
         if ctl is not None:
             return win, ctl, "MainWindow"
@@ -112,15 +118,23 @@ def measure(app, ctl, seconds: float, batch: int) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=float, default=8.0)
+    ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--switch", type=float, default=None, help="override sys.setswitchinterval (seconds)")
-    ap.add_argument("--window", action="store_true", help="use the full MainWindow when it has the training docks")
+    ap.add_argument("--bare", action="store_true", help="canvas and training docks only, no MainWindow")
     args = ap.parse_args(argv)
     if args.switch:
         sys.setswitchinterval(args.switch)
     app = QApplication.instance() or QApplication([])
-    win, ctl, what = build(args.window)
+    import tempfile
+
+    tmp = tempfile.mkdtemp(prefix="bench-gui-stall-")
+    os.environ.setdefault("BACKPROP_STUDIO_DATA_DIR", tmp)
+    os.environ.setdefault("BACKPROP_NO_AUTOSAVE_RECOVERY_PROMPT", "1")
+    from PySide6.QtCore import QSettings
+
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tmp)
+    win, ctl, what = build(not args.bare)
     win.resize(1600, 1000)
     win.show()
     app.processEvents()
