@@ -305,7 +305,9 @@ def test_keep_run_overlays_the_next_run(spiral, qtbot):
     train_curves = [c for c in rig.plots.curves("loss") if c.name() and c.name().startswith("train")]
     assert len(train_curves) == 2
     names = sorted(c.name() for c in train_curves)
-    assert "kept 1" in names[0] and "sgd" in names[0] and "now" in names[1] and "adam" in names[1]
+    assert names == ["train", "train (kept)"]
+    runs = rig.plots.runs_label.text()
+    assert "dashed: relu, sgd" in runs and "solid: relu, adam" in runs
     kept_x, kept_y = train_curves[[("kept" in c.name()) for c in train_curves].index(True)].getData()
     assert len(kept_x) == 30
     rig.plots.clear_button.click()

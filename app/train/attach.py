@@ -7,7 +7,7 @@ signal. Closing the window stops and joins the worker thread.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QMenu
 
 from .boundary import BoundaryDock
@@ -31,13 +31,11 @@ class TrainView(QObject):
         inspector = getattr(window, "inspector_dock", None)
         if inspector is not None:
             window.tabifyDockWidget(inspector, self.train_dock)
-        window.resizeDocks([self.plots_dock], [400], Qt.Orientation.Vertical)
-        window.resizeDocks([self.boundary_dock], [440], Qt.Orientation.Horizontal)
-        problems = getattr(window, "problems_dock", None)
-        if problems is not None:
-            window.resizeDocks([problems, self.plots_dock], [260, 1100], Qt.Orientation.Horizontal)
-        for dock in (self.train_dock, self.plots_dock, self.boundary_dock):
-            window.restoreDockWidget(dock)  # built after MainWindow.restoreState: take the saved place if any
+        restore = getattr(window, "_restore_state", None)
+        if restore is not None:
+            restore()  # built after the window restored its layout: apply the saved one again, now with these docks
+        if not _has_saved_layout():
+            QTimer.singleShot(0, self._default_sizes)  # once the new docks have been laid out
         self.controller = TrainController(self.train_dock, self.plots_dock, self.boundary_dock, self)
         self.controller.status_message.connect(window.show_status)
         if hasattr(window, "select_and_centre"):
@@ -48,6 +46,17 @@ class TrainView(QObject):
         window.installEventFilter(self)
         if window.document is not None:
             self.controller.set_document(window.document, window.scene)
+
+    def _default_sizes(self) -> None:
+        w = self.window
+        w.resizeDocks([self.plots_dock], [400], Qt.Orientation.Vertical)
+        w.resizeDocks([self.boundary_dock], [440], Qt.Orientation.Horizontal)
+        problems = getattr(w, "problems_dock", None)
+        if problems is not None:
+            w.resizeDocks([problems, self.plots_dock], [240, 1200], Qt.Orientation.Horizontal)
+        history = getattr(w, "history_dock", None)
+        if history is not None and history.isVisible():
+            w.resizeDocks([self.train_dock, history, self.boundary_dock], [330, 70, 420], Qt.Orientation.Vertical)
 
     def _add_menu(self, window) -> None:
         menus = getattr(window, "menus", None)
@@ -83,6 +92,16 @@ class TrainView(QObject):
             self.controller.shutdown()
             self.plots_dock.timer.stop()
         return False
+
+
+def _has_saved_layout() -> bool:
+    try:
+        from app import settings
+
+        state = settings.settings().value("window/state")
+    except Exception:
+        return False
+    return state is not None and not (hasattr(state, "isEmpty") and state.isEmpty())
 
 
 def install_train_view(window) -> TrainView:

@@ -121,12 +121,17 @@ class BoundaryDock(QDockWidget):
         self._clear_output()
         self._mode = "images"
         v = self.output_view
-        v.addLabel("Sample predictions (green right, red wrong)", row=0, col=0, colspan=8)
         cols = 8
+        v.ci.layout.setSpacing(1)
+        v.ci.setContentsMargins(2, 2, 2, 2)
+        v.addLabel("Sample predictions (green right, red wrong)", row=0, col=0, colspan=cols)
         for i in range(n_samples):
             r, c = divmod(i, cols)
             sub = v.addLayout(row=1 + r, col=c)
-            lab = sub.addLabel("", row=0, col=0, size="8pt")
+            sub.setContentsMargins(0, 0, 0, 0)
+            sub.layout.setSpacing(0)
+            lab = sub.addLabel("", row=0, col=0, size="7pt")
+            lab.setMinimumWidth(10)
             vb = sub.addViewBox(row=1, col=0, lockAspect=True, enableMouse=False)
             vb.invertY(True)
             img = pg.ImageItem()
@@ -207,7 +212,7 @@ class BoundaryDock(QDockWidget):
             item.setImage(np.ascontiguousarray(np.asarray(im).T), autoLevels=True)
             name = class_names[int(p)] if class_names else str(int(p))
             color = "#59c15f" if int(p) == int(y) else "#ff5c5c"
-            lab.setText(f"{name} {pr:.0%}", color=color, size="8pt")
+            lab.setText(f"{name} {pr:.0%}", color=color, size="7pt")
         if filters is not None:
             for (vb, item), f in zip(self._filter_boxes, filters):
                 item.setImage(np.ascontiguousarray(np.asarray(f).T), autoLevels=False, levels=(0, 1))

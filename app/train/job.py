@@ -219,7 +219,7 @@ class TrainJob:
                 snap["samples"] = {"images": np.array(imgs, copy=True), "labels": self._sample_y, "pred": pred,
                                    "prob": prob}
                 if self._filter_layer is not None:
-                    snap["filters"] = predict.filters(self.graph, self._filter_layer, self._image_shape)
+                    snap["filters"] = predict.filters(self.graph, self._filter_layer, self._image_shape, limit=16)
         self.emit("snapshot", snap)
 
     # ------------------------------------------------------------ trainer callbacks (worker thread)

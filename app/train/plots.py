@@ -133,7 +133,10 @@ class PlotsDock(QDockWidget):
         bar.addWidget(self.log_check)
         bar.addWidget(QLabel("Smoothing"))
         bar.addWidget(self.smooth_spin)
-        bar.addStretch(1)
+        self.runs_label = QLabel("")
+        self.runs_label.setObjectName("runsLabel")
+        bar.addSpacing(12)
+        bar.addWidget(self.runs_label, 1)
         bar.addWidget(self.keep_button)
         bar.addWidget(self.clear_button)
         lay.addLayout(bar)
@@ -185,7 +188,8 @@ class PlotsDock(QDockWidget):
         if logy:
             p.setLogMode(False, True)
         if legend:
-            self.legends[key] = p.addLegend(offset=(-4, 4), labelTextSize="8pt")
+            self.legends[key] = p.addLegend(offset=(-4, 4), labelTextSize="7pt", brush=(24, 24, 28, 190),
+                                            verSpacing=-6)
         self.plots[key] = p
 
     def _apply_log(self) -> None:
@@ -214,6 +218,7 @@ class PlotsDock(QDockWidget):
             self._bounds = {k: v for k, v in self._bounds.items() if k[0] != run}
         self.history = RunHistory(label)
         self._invalidate()
+        self._update_runs_label()
 
     def add_chunk(self, chunk: dict) -> None:
         """Append a chunk packed by the worker; drawing waits for the timer."""
@@ -229,6 +234,7 @@ class PlotsDock(QDockWidget):
         self.history = RunHistory()
         self._draw_run(idx, self.kept[idx])
         self._invalidate()
+        self._update_runs_label()
         self.kept_changed.emit(len(self.kept))
 
     def clear_kept(self) -> None:
@@ -236,6 +242,7 @@ class PlotsDock(QDockWidget):
             self._remove_run_curves(i)
         self.kept.clear()
         self._invalidate()
+        self._update_runs_label()
         self.kept_changed.emit(0)
 
     def _remove_run_curves(self, run: int) -> None:
@@ -341,20 +348,26 @@ class PlotsDock(QDockWidget):
         kw = {}
         if symbol and series_len <= 60:
             kw = dict(symbol=symbol, symbolSize=5, symbolBrush=c, symbolPen=None)
-        run_label = self._run_label(run)
+        run_label = self._run_label(run, plot)
         item = pg.PlotDataItem(pen=pen, name=f"{label}{run_label}" if label else None, **kw)
         self.plots[plot].addItem(item)
         self._curves[key] = item
         return item
 
-    def _run_label(self, run: int) -> str:
-        if run < len(self.kept):
-            lab = self.kept[run].label
-            return f" (kept {run + 1}{': ' + lab if lab else ''})"
-        if self.kept:
-            lab = self.history.label
-            return f" (now{': ' + lab if lab else ''})"
+    def _run_label(self, run: int, plot: str) -> str:
+        """" (kept)" on the dashed curves of kept runs; the runs themselves are named in runsLabel."""
+        if run < len(self.kept) and plot in ("loss", "acc", "lr"):
+            return f" (kept {run + 1})" if len(self.kept) > 1 else " (kept)"
         return ""
+
+    def _update_runs_label(self) -> None:
+        if not self.kept:
+            self.runs_label.setText("")
+            return
+        parts = [f"dashed{'' if len(self.kept) == 1 else f' {i + 1}'}: {h.label or 'run'}"
+                 for i, h in enumerate(self.kept)]
+        parts.append(f"solid: {self.history.label or 'next run'}")
+        self.runs_label.setText(" · ".join(parts))
 
     def _set(self, run, plot, name, series, color, label, smooth=1, **kw) -> None:
         if series is None or len(series) == 0 or (self._only is not None and plot not in self._only):
