@@ -57,7 +57,9 @@ class Predictor:
     def __call__(self, X: np.ndarray) -> np.ndarray:
         """The output node's value for the rows X (a fresh array)."""
         for nid, node in self.sub.nodes.items():
-            node.tensors = dict(self.graph.nodes[nid].tensors)  # follow the trainer's current arrays
+            # follow the trainer's current arrays; update in place: the compiled plan holds these dicts
+            node.tensors.clear()
+            node.tensors.update(self.graph.nodes[nid].tensors)
         self.sub.nodes[self.data].tensors["value"] = np.asarray(X, dtype=self.executor.dtype)
         self.executor.forward()
         return np.array(self.executor.values[self.output], copy=True)
