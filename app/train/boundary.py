@@ -15,6 +15,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QDockWidget, QLabel, QTabWidget, QVBoxLayout, QWidget
 
+from .look import plot_colors, style_plot
+
 CLASS_COLORS = np.array([[78, 155, 230], [242, 142, 43], [89, 161, 79], [225, 87, 89], [176, 122, 161],
                          [118, 183, 178], [237, 201, 72], [255, 157, 167], [156, 117, 95], [186, 176, 172]],
                         dtype=np.float64)
@@ -22,14 +24,15 @@ BACKGROUND = np.array([32.0, 33.0, 36.0])
 HIST_COLORS = ["#4e9be6", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#edc948", "#ff9da7"]
 
 
-def class_image(classes: np.ndarray, confidence: np.ndarray, n_classes: int) -> np.ndarray:
+def class_image(classes: np.ndarray, confidence: np.ndarray, n_classes: int,
+                background: np.ndarray = BACKGROUND) -> np.ndarray:
     """(res, res, 3) uint8: each cell in its class colour, faded towards the background when unsure."""
     cols = CLASS_COLORS[classes % len(CLASS_COLORS)]
     floor = 1.0 / max(n_classes, 2)
     conf = np.nan_to_num(confidence, nan=0.0)  # a diverged net answers NaN: draw it as "unsure"
     a = np.clip((conf - floor) / (1.0 - floor), 0.0, 1.0)[..., None]
     a = 0.12 + 0.48 * a
-    return (BACKGROUND * (1 - a) + cols * a).astype(np.uint8)
+    return (background * (1 - a) + cols * a).astype(np.uint8)
 
 
 def value_image(value: np.ndarray) -> np.ndarray:
@@ -88,6 +91,24 @@ class BoundaryDock(QDockWidget):
         # image mode items
         self._sample_boxes: list[tuple[pg.ViewBox, pg.ImageItem, pg.LabelItem]] = []
         self._filter_boxes: list[tuple[pg.ViewBox, pg.ImageItem]] = []
+        self.apply_theme()
+
+    def apply_theme(self) -> None:
+        """Match the application palette (called again when the theme changes)."""
+        c = plot_colors(self)
+        for view in (self.output_view, self.hist_view):
+            view.setBackground(c["bg"])
+        style_plot(self.weight_plot, c, "Weights per layer")
+        style_plot(self.act_plot, c, "Activations per layer")
+        if self.plot is not None:
+            style_plot(self.plot, c, "Decision boundary")
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        from PySide6.QtCore import QEvent
+
+        if event.type() == QEvent.Type.PaletteChange and hasattr(self, "weight_plot"):
+            self.apply_theme()
+        super().changeEvent(event)
 
     # ------------------------------------------------------------ modes
     def _clear_output(self) -> None:
@@ -114,6 +135,7 @@ class BoundaryDock(QDockWidget):
         self.val_scatter = pg.ScatterPlotItem(size=7)
         p.addItem(self.val_scatter)
         self.plot = p
+        style_plot(p, plot_colors(self), "Decision boundary")
 
     def _ensure_images(self, n_samples: int, n_filters: int) -> None:
         if self._mode == "images" and len(self._sample_boxes) == n_samples and len(self._filter_boxes) == n_filters:
@@ -164,7 +186,9 @@ class BoundaryDock(QDockWidget):
     def _show_grid(self, grid: dict, points, n_classes: int) -> None:
         self._ensure_2d()
         if grid.get("classes") is not None:
-            rgb = class_image(grid["classes"], grid["confidence"], n_classes)
+            bg = plot_colors(self)["bg"]
+            rgb = class_image(grid["classes"], grid["confidence"], n_classes,
+                              np.array([bg.red(), bg.green(), bg.blue()], np.float64))
         else:
             rgb = value_image(grid["value"])
         self.last_image = rgb

@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QDockWidget, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout,
                                QWidget)
 
+from .look import plot_colors, style_plot
 from .series import RunHistory
 
 # series names written by the worker (see worker.py: "step." per iteration, "epoch." per epoch)
@@ -149,6 +150,7 @@ class PlotsDock(QDockWidget):
         self.setWidget(body)
 
         self.plots: dict[str, pg.PlotItem] = {}
+        self.titles: dict[str, str] = {}
         self.legends: dict[str, pg.LegendItem] = {}
         self._make_plot("loss", "Loss", row=0, col=0, legend=True)
         self._make_plot("acc", "Accuracy", row=0, col=1, legend=True)
@@ -162,6 +164,7 @@ class PlotsDock(QDockWidget):
         self.ratio_guide = guide
         self.plots["ratio"].addItem(guide)
         self._apply_log()
+        self.apply_theme()
 
         self.log_check.toggled.connect(self._apply_log)
         self.smooth_spin.valueChanged.connect(self._invalidate)
@@ -177,6 +180,7 @@ class PlotsDock(QDockWidget):
     # ------------------------------------------------------------ construction
     def _make_plot(self, key: str, title: str, row: int, col: int, legend: bool, logy: bool = False) -> None:
         p = self.view.addPlot(row=row, col=col, title=title, axisItems={"left": LogFriendlyAxis("left")})
+        self.titles[key] = title
         p.showGrid(x=False, y=False)
         p.setDownsampling(auto=True, mode="peak")
         p.setClipToView(True)
@@ -188,9 +192,25 @@ class PlotsDock(QDockWidget):
         if logy:
             p.setLogMode(False, True)
         if legend:
-            self.legends[key] = p.addLegend(offset=(-4, 4), labelTextSize="7pt", brush=(24, 24, 28, 190),
+            self.legends[key] = p.addLegend(offset=(-4, 4), labelTextSize="7pt",
                                             verSpacing=-6)
         self.plots[key] = p
+
+    def apply_theme(self) -> None:
+        """Match the application palette (called again when the theme changes)."""
+        c = plot_colors(self)
+        self.view.setBackground(c["bg"])
+        for key, p in self.plots.items():
+            style_plot(p, c, self.titles[key])
+        self.ratio_guide.setPen(pg.mkPen(c["dim"], width=1, style=Qt.PenStyle.DashLine))
+        self.ratio_guide.label.setColor(c["dim"])
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        from PySide6.QtCore import QEvent
+
+        if event.type() == QEvent.Type.PaletteChange and hasattr(self, "ratio_guide"):
+            self.apply_theme()
+        super().changeEvent(event)
 
     def _apply_log(self) -> None:
         p = self.plots["loss"]
@@ -313,6 +333,8 @@ class PlotsDock(QDockWidget):
             vb.setXRange(x0, x0 + max(x1 - x0, 1.0) * 1.3, padding=0.02)
         if need_y:
             pad = 0.02 if fixed_y else 0.12 * span_y
+            if not fixed_y and y1 - y0 < 1e-12 * max(abs(y0), 1e-300):
+                pad = 0.1 * abs(y0) if y0 else 1.0  # a constant (the learning rate): a band around it
             vb.setYRange(y0 - pad, y1 + pad, padding=0)
 
     def _grow_bounds(self, run: int, plot: str, x: np.ndarray, y: np.ndarray) -> None:
