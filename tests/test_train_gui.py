@@ -340,3 +340,54 @@ def test_digits_cnn_shows_samples_and_filters(shared, qtbot):
         assert len(rig.boundary._sample_boxes) == 16 and len(rig.boundary._filter_boxes) > 0
     finally:
         rig.close()
+
+
+def test_training_on_an_imported_csv_file(spiral, qtbot, tmp_path):
+    rig = spiral
+    rng = np.random.default_rng(1)
+    rows = ["x1,x2,label"]
+    for k in range(3):  # three blobs, 20 points each
+        centre = np.array([np.cos(2 * np.pi * k / 3), np.sin(2 * np.pi * k / 3)])
+        for p in centre + 0.15 * rng.standard_normal((20, 2)):
+            rows.append(f"{p[0]:.5f},{p[1]:.5f},{k}")
+    path = tmp_path / "blobs.csv"
+    path.write_text("\n".join(rows) + "\n")
+    rig.train.set_imported(str(path))
+    assert rig.train.dataset_combo.currentText() == "imported file"
+    assert rig.train.settings()["training"]["dataset"] == {"name": "csv", "path": str(path)}
+    rig.train.epochs_spin.setValue(60)
+    rig.train.batch_spin.setValue(16)
+    rig.train.val_spin.setValue(0.25)
+    rig.train.actionTrain.trigger()
+    res = rig.wait_done()
+    assert res["status"] == "finished", res["message"]
+    assert res["final"]["val_acc"] >= 0.9
+    assert rig.boundary._mode == "2d" and len(rig.boundary.val_scatter.data) == 15  # a quarter held out
+
+
+def test_main_window_has_the_training_docks_and_actions(qtbot, tmp_path, monkeypatch):
+    import app as gui
+    from PySide6.QtCore import QSettings
+    from PySide6.QtGui import QAction
+    from PySide6.QtWidgets import QDockWidget
+
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    monkeypatch.setenv("BACKPROP_STUDIO_DATA_DIR", str(tmp_path / "data"))
+    w = gui.create_main_window(os.path.join(EXAMPLES, "spiral_2layer.json"), offer_recovery=False)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: getattr(w, "train_controller", None) is not None, timeout=5000)
+    for name in ("trainDock", "plotsDock", "boundaryDock"):
+        dock = w.findChild(QDockWidget, name)
+        assert dock is not None and dock.isVisible(), name
+    for name in ("actionTrain", "actionPause", "actionStop", "actionStepEpoch"):
+        assert w.findChild(QAction, name) is not None, name
+    assert w.menus["train"].objectName() == "menuTrain"
+    ctl = w.train_controller
+    assert ctl.dock.epochs_spin.value() == 10000  # the example's own settings fill the form
+    ctl.dock.epochs_spin.setValue(100000)
+    w.findChild(QAction, "actionTrain").trigger()
+    qtbot.waitUntil(lambda: ctl.thread is not None and ctl.thread.steps_done > 5, timeout=15000)
+    thread = ctl.thread
+    assert w.close()  # closing the window stops and joins the training
+    assert thread.isFinished() and thread.result["status"] == "stopped"
