@@ -79,7 +79,6 @@ class BoundaryDock(QDockWidget):
         for p in (self.weight_plot, self.act_plot):
             p.showGrid(x=True, y=True, alpha=0.2)
             p.setMenuEnabled(False)
-            p.addLegend(offset=(-4, 4), labelTextSize="8pt")
         self._hist_curves: dict[tuple[str, str], pg.PlotDataItem] = {}
         self._hist_fresh = False
 
@@ -100,6 +99,10 @@ class BoundaryDock(QDockWidget):
             view.setBackground(c["bg"])
         style_plot(self.weight_plot, c, "Weights per layer")
         style_plot(self.act_plot, c, "Activations per layer")
+        for p in (self.weight_plot, self.act_plot):
+            p._bp_title = None
+        if self._hist_curves:
+            self._hist_titles()
         if self.plot is not None:
             style_plot(self.plot, c, "Decision boundary")
 
@@ -261,6 +264,20 @@ class BoundaryDock(QDockWidget):
                     self._hist_curves[key] = curve
                 total = counts.sum() or 1.0
                 curve.setData(edges, counts / total)
+        self._hist_titles()
+
+    def _hist_titles(self) -> None:
+        """Titles name each layer in its curve's colour (a legend would cover the histograms)."""
+        c = plot_colors(self)
+        for group, plot, title in (("weights", self.weight_plot, "Weights"),
+                                   ("activations", self.act_plot, "Activations")):
+            names = [(n, HIST_COLORS[i % len(HIST_COLORS)])
+                     for i, (g, n) in enumerate(k for k in self._hist_curves if k[0] == group)]
+            text = ", ".join(f"<span style='color:{col}'>{n}</span>" for n, col in names)
+            html = f"{title}: {text}" if text else f"{title} per layer"
+            if getattr(plot, "_bp_title", None) != html:
+                plot._bp_title = html
+                plot.setTitle(html, color=c["fg"].name(), size="9pt")
 
     def reset(self) -> None:
         """A new run: histogram curves of layers that the next run lacks are dropped on its first snapshot
