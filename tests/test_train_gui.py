@@ -391,3 +391,33 @@ def test_main_window_has_the_training_docks_and_actions(qtbot, tmp_path, monkeyp
     thread = ctl.thread
     assert w.close()  # closing the window stops and joins the training
     assert thread.isFinished() and thread.result["status"] == "stopped"
+
+
+def test_opening_another_document_discards_the_run(spiral, qtbot):
+    rig = spiral
+    rig.train.epochs_spin.setValue(100000)
+    rig.train.actionTrain.trigger()
+    qtbot.waitUntil(lambda: rig.ctl.thread is not None and rig.ctl.thread.steps_done > 5, timeout=15000)
+    old = rig.ctl.thread
+    other = gc.load(os.path.join(EXAMPLES, "spiral_2layer.json"))
+    w0 = other.nodes[other.find("fc1")].tensors["W"].copy()
+    rig.use(qtbot, other)
+    assert old.isFinished() and old.result["status"] == "stopped"
+    assert not rig.ctl.is_running() and rig.train.actionTrain.isEnabled()
+    qtbot.wait(200)  # queued signals of the old run must not reach the new document
+    assert np.array_equal(other.nodes[other.find("fc1")].tensors["W"], w0) and not rig.doc.modified
+
+
+def test_editing_the_graph_while_training_keeps_the_learned_weights_out(spiral, qtbot):
+    rig = spiral
+    rig.train.epochs_spin.setValue(100000)
+    rig.train.actionTrain.trigger()
+    qtbot.waitUntil(lambda: rig.ctl.thread is not None and rig.ctl.thread.steps_done > 5, timeout=15000)
+    g = rig.doc.graph
+    w0 = g.nodes[g.find("fc1")].tensors["W"].copy()
+    g.add("relu", name="extra")  # the structure changes under the run
+    rig.train.actionStop.trigger()
+    res = rig.wait_done()
+    assert res["status"] == "stopped"
+    assert "graph changed while training" in rig.messages[-1]
+    assert np.array_equal(g.nodes[g.find("fc1")].tensors["W"], w0)

@@ -49,8 +49,10 @@ class TrainController(QObject):
     def set_document(self, document, scene=None) -> None:
         """Follow a new document: stop any run (its weights belong to the old graph), load its settings."""
         if self.thread is not None:
-            self.stop()
-            self.wait(5000)
+            self._discard(self.thread)
+            self.thread = None
+            self.dock.set_running(False)
+            self.running_changed.emit(False)
         self.document = document
         self.scene = scene
         graph = document.graph if document is not None else None
@@ -59,6 +61,18 @@ class TrainController(QObject):
     @property
     def graph(self) -> gc.Graph | None:
         return self.document.graph if self.document is not None else None
+
+    def _discard(self, t: TrainThread) -> None:
+        """Stop a run whose results no longer have a home (another document is open now)."""
+        for sig in (t.chunk, t.progress, t.snapshot, t.event, t.warning, t.done):
+            try:
+                sig.disconnect()
+            except (RuntimeError, TypeError):
+                pass
+        t.request_stop()
+        if not t.wait(10000):
+            return
+        t.deleteLater()
 
     def is_running(self) -> bool:
         return self.thread is not None
@@ -164,6 +178,8 @@ class TrainController(QObject):
 
     def _on_done(self, result: dict) -> None:
         t = self.thread
+        if self.sender() is not None and self.sender() is not t:
+            return  # a discarded run
         if t is not None:
             t.wait(2000)
             t.deleteLater()
