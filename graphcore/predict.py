@@ -106,6 +106,13 @@ def decision_grid(predict: Predictor, bounds: tuple[float, float, float, float],
             "confidence": p.max(axis=1).reshape(res, res), "value": None}
 
 
+def curve(predict: Predictor, lo: float, hi: float, n: int = 200) -> tuple[np.ndarray, np.ndarray]:
+    """(xs, the first output at each x) for a net with one input feature, xs = linspace(lo, hi, n)."""
+    xs = np.linspace(lo, hi, n)
+    out = predict(xs[:, None]).reshape(n, -1)
+    return xs, np.array(out[:, 0], dtype=np.float64)
+
+
 def sample_predictions(predict: Predictor, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(predicted class, its probability) for each row of X."""
     p = softmax(predict(X).reshape(X.shape[0], -1).astype(np.float64))

@@ -421,3 +421,32 @@ def test_editing_the_graph_while_training_keeps_the_learned_weights_out(spiral, 
     assert res["status"] == "stopped"
     assert "graph changed while training" in rig.messages[-1]
     assert np.array_equal(g.nodes[g.find("fc1")].tensors["W"], w0)
+
+
+def sine_net() -> gc.Graph:
+    g = gc.Graph()
+    x = g.add("input", name="x", value=np.zeros((4, 1)))
+    t = g.add("input", name="t", value=np.zeros((4, 1)))
+    h = g.add("linear", name="fc1", inputs={"x": x}, units=24, init="xavier_normal")
+    a = g.add("tanh", name="tanh", inputs={"x": h})
+    o = g.add("linear", name="fc2", inputs={"x": a}, units=1)
+    g.add("mse", name="loss", inputs={"pred": o, "target": t})
+    g.meta["training"] = {"dataset": {"name": "sine", "n": 200, "noise": 0.05, "seed": 0}, "features": "x",
+                          "labels": "t", "loss": "loss", "optimizer": {"kind": "adam", "lr": 0.02},
+                          "batch_size": 32, "epochs": 150, "seed": 0, "val_fraction": 0.2}
+    return g
+
+
+def test_a_regression_net_on_one_feature_shows_its_prediction_curve(shared, qtbot):
+    rig = shared.use(qtbot, sine_net())
+    try:
+        rig.train.actionTrain.trigger()
+        res = rig.wait_done()
+        assert res["status"] == "finished", res["message"]
+        b = rig.boundary
+        assert b._mode == "curve"
+        xs, ys = b.curve_item.getData()
+        assert len(xs) == 200 and np.max(np.abs(ys - np.sin(xs))) < 0.25  # it learned sin(x)
+        assert len(b.scatter.data) == 160 and len(b.val_scatter.data) == 40
+    finally:
+        rig.close()

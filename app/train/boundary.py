@@ -117,6 +117,7 @@ class BoundaryDock(QDockWidget):
     def _clear_output(self) -> None:
         self.output_view.clear()
         self.plot = self.image = self.scatter = self.val_scatter = None
+        self.curve_item = None
         self._bounds = None
         self._sample_boxes = []
         self._filter_boxes = []
@@ -139,6 +140,35 @@ class BoundaryDock(QDockWidget):
         p.addItem(self.val_scatter)
         self.plot = p
         style_plot(p, plot_colors(self), "Decision boundary")
+
+    def _ensure_curve(self) -> None:
+        if self._mode == "curve":
+            return
+        self._clear_output()
+        self._mode = "curve"
+        p = self.output_view.addPlot(title="Prediction")
+        p.setMenuEnabled(False)
+        p.hideButtons()
+        p.showGrid(x=True, y=True, alpha=0.15)
+        self.scatter = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(*CLASS_COLORS[0].astype(int), 170))
+        self.val_scatter = pg.ScatterPlotItem(size=6, brush=None,
+                                              pen=pg.mkPen(*CLASS_COLORS[1].astype(int), width=1.4))
+        self.curve_item = pg.PlotDataItem(pen=pg.mkPen("#f2f2f2" if plot_colors(self)["bg"].lightness() < 128
+                                                       else "#202020", width=2.2))
+        for item in (self.scatter, self.val_scatter, self.curve_item):
+            p.addItem(item)
+        self.plot = p
+        style_plot(p, plot_colors(self), "Prediction (line) against the data (dots; rings: validation)")
+
+    def _show_curve(self, curve: dict, points) -> None:
+        self._ensure_curve()
+        if points is not None:
+            xt, yt, xv, yv = points
+            self.scatter.setData(x=xt, y=yt)
+            self.val_scatter.setData(x=xv, y=yv)
+        y = np.nan_to_num(curve["y"], nan=0.0, posinf=0.0, neginf=0.0)
+        self.curve_item.setData(curve["x"], y)
+        self.last_image = np.asarray(y)
 
     def _ensure_images(self, n_samples: int, n_filters: int) -> None:
         if self._mode == "images" and len(self._sample_boxes) == n_samples and len(self._filter_boxes) == n_filters:
@@ -179,6 +209,8 @@ class BoundaryDock(QDockWidget):
         grid = snap.get("grid")
         if grid is not None:
             self._show_grid(grid, snap.get("points"), int(snap.get("n_classes") or 0))
+        elif snap.get("curve") is not None:
+            self._show_curve(snap["curve"], snap.get("points"))
         elif snap.get("samples") is not None:
             self._show_images(snap["samples"], snap.get("filters"), snap.get("class_names"))
         hist = snap.get("hist")

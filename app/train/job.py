@@ -170,6 +170,7 @@ class TrainJob:
     def _setup_views(self, t) -> None:
         self._predictor = None
         self._grid_bounds = None
+        self._curve_range = None
         self._filter_layer = None
         if not self.snapshots:
             return
@@ -190,6 +191,13 @@ class TrainJob:
             both = np.concatenate([d.X_train, d.X_val]) if len(d.X_val) else d.X_train
             self._grid_bounds = predict.grid_bounds(both)
             self._points = (d.X_train, d.y_train, d.X_val, d.y_val)
+        elif X.ndim == 2 and X.shape[1] == 1 and d.task == "regression":
+            both = np.concatenate([d.X_train, d.X_val]) if len(d.X_val) else d.X_train
+            lo, hi = float(both.min()), float(both.max())
+            pad = 0.05 * (hi - lo or 1.0)
+            self._curve_range = (lo - pad, hi + pad)
+            flat = (lambda a: a.reshape(len(a), -1)[:, 0] if len(a) else a.reshape(0))
+            self._points = (flat(d.X_train), flat(d.y_train), flat(d.X_val), flat(d.y_val))
         elif X.ndim >= 3 and d.task == "classification":
             src_X, src_y = (d.X_val, d.y_val) if len(d.X_val) >= SAMPLE_IMAGES else (d.X_train, d.y_train)
             self._sample_X = np.ascontiguousarray(src_X[:SAMPLE_IMAGES])
@@ -213,6 +221,12 @@ class TrainJob:
                     snap["points"] = self._points
                     self._points_sent = True
                 snap["n_classes"] = t.data.n_classes
+            elif self._curve_range is not None:
+                xs, ys = predict.curve(self._predictor, *self._curve_range)
+                snap["curve"] = {"x": xs, "y": ys}
+                if not self._points_sent:
+                    snap["points"] = self._points
+                    self._points_sent = True
             elif self._filter_layer is not None or hasattr(self, "_sample_X"):
                 pred, prob = predict.sample_predictions(self._predictor, self._sample_X, self._sample_y)
                 imgs = self._sample_X[:, 0] if self._sample_X.ndim == 4 else self._sample_X
