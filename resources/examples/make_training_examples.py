@@ -1,6 +1,7 @@
 """Build the training example graphs in this folder (run from the repository root):
 
     python resources/examples/make_training_examples.py
+    QT_QPA_PLATFORM=offscreen python resources/examples/tidy_layout.py   # editor-measured layout
 
 Each file carries its training settings in meta.training, so
 `python main.py train FILE` reproduces the accuracy stated in meta.training.expect
