@@ -450,3 +450,39 @@ def test_a_regression_net_on_one_feature_shows_its_prediction_curve(shared, qtbo
         assert len(b.scatter.data) == 160 and len(b.val_scatter.data) == 40
     finally:
         rig.close()
+
+
+def test_loss_plot_shows_the_regularisation_part(spiral, qtbot):
+    rig = spiral  # spiral_2layer has an L2 node (strength 1e-3)
+    rig.train.epochs_spin.setValue(20)
+    rig.train.actionTrain.trigger()
+    rig.wait_done()
+    rig.plots.refresh(everything=True)
+    reg = rig.plots._curves[(len(rig.plots.kept), "loss", "reg")]
+    x, y = reg.xData, reg.yData  # the data, not the log10 the plot draws
+    total = rig.plots.history.get(STEP_LOSS).view()[1]
+    assert len(x) == 20 and np.all(y > 0) and np.all(y < total)
+
+
+def test_inline_mode_trains_on_the_qthread_itself(qtbot):
+    from app.train.worker import TrainThread
+
+    g = gc.load(os.path.join(EXAMPLES, "spiral_2layer.json"))
+    training = dict(g.meta["training"], epochs=15)
+    t = TrainThread(g, training, {"fresh": True}, inline=True)
+    chunks = []
+    t.chunk.connect(chunks.append)
+    with qtbot.waitSignal(t.done, timeout=20000) as blocker:
+        t.start()
+    res = blocker.args[0]
+    assert res["status"] == "finished" and res["steps"] == 15
+    t.wait(2000)
+    qtbot.waitUntil(lambda: sum(len(c.get("step.loss", ([], []))[0]) for c in chunks) == 15, timeout=3000)
+
+
+def test_regularisation_field_shows_the_graphs_strength_and_changes_it_only_when_edited(spiral, qtbot):
+    rig = spiral
+    assert rig.train.reg_spin.value() == pytest.approx(1e-3)  # the example's L2 node
+    assert rig.train.settings()["gui"]["reg_strength"] is None  # untouched: the graph decides
+    rig.train.reg_spin.setValue(0.01)
+    assert rig.train.settings()["gui"]["reg_strength"] == pytest.approx(0.01)

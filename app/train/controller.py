@@ -16,6 +16,7 @@ import graphcore as gc
 
 from .boundary import BoundaryDock
 from .dock import TrainDock
+from .job import graph_reg_strength
 from .plots import PlotsDock
 from .worker import TrainThread
 
@@ -56,7 +57,10 @@ class TrainController(QObject):
         self.document = document
         self.scene = scene
         graph = document.graph if document is not None else None
-        self.dock.load_settings(graph.meta.get("training") if graph is not None else None)
+        if graph is None:
+            self.dock.load_settings(None)
+        else:
+            self.dock.load_settings(graph.meta.get("training"), reg_strength=graph_reg_strength(graph))
 
     @property
     def graph(self) -> gc.Graph | None:

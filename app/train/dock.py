@@ -68,6 +68,7 @@ class TrainDock(QDockWidget):
         super().__init__("Train", parent)
         self.setObjectName("trainDock")
         self._imported: dict | None = None  # {"name": "csv"|"npz", "path": ...}
+        self._loaded_reg = 0.0
         self._base: dict = {}  # the graph's meta.training, kept for the settings this form does not show
 
         body = QWidget()
@@ -270,8 +271,11 @@ class TrainDock(QDockWidget):
         self.import_requested.emit(path)
 
     # ------------------------------------------------------------ settings <-> form
-    def load_settings(self, training: dict | None) -> None:
-        """Fill the form from a graph's meta.training (missing entries get sensible defaults)."""
+    def load_settings(self, training: dict | None, reg_strength: float | None = None) -> None:
+        """Fill the form from a graph's meta.training (missing entries get sensible defaults).
+
+        `reg_strength` is the strength of the graph's regulariser nodes (None: it has none, and
+        the λ field stands for the optimizer's weight decay)."""
         t = dict(training or {})
         self._base = t
         ds = t.get("dataset") or {"name": "spiral"}
@@ -313,7 +317,9 @@ class TrainDock(QDockWidget):
         self.every_spin.setValue(float(s.get("every", 10.0)))
         self.factor_spin.setValue(float(s.get("factor", 0.5)))
         self.k_spin.setValue(float(s.get("k", 0.1)))
-        self.reg_spin.setValue(float(t.get("reg_strength", o.get("weight_decay", 0.0)) or 0.0))
+        lam = reg_strength if reg_strength is not None else float(o.get("weight_decay", 0.0) or 0.0)
+        self.reg_spin.setValue(lam)
+        self._loaded_reg = self.reg_spin.value()  # unchanged: the graph's own strengths are left alone
         self.seed_spin.setValue(int(t.get("seed", 0)))
         self.init_combo.setCurrentText(AS_IN_GRAPH)
 
@@ -336,7 +342,7 @@ class TrainDock(QDockWidget):
 
     def settings(self) -> dict:
         """The form as meta.training data (TrainConfig.from_dict accepts it, minus the GUI-only keys
-        "reg_strength", "init" and "fresh", which TrainController applies)."""
+        "reg_strength" (None when the λ field was not changed), "init" and "fresh", which the job applies)."""
         t = {k: v for k, v in self._base.items() if k not in ("reg_strength",)}
         t["dataset"] = self.dataset_spec()
         t["val_fraction"] = round(self.val_spin.value(), 4)
@@ -362,7 +368,8 @@ class TrainDock(QDockWidget):
             s["k"] = self.k_spin.value()
         t["schedule"] = s
         t["seed"] = self.seed_spin.value()
-        gui = {"reg_strength": self.reg_spin.value(),
+        lam = self.reg_spin.value()
+        gui = {"reg_strength": None if lam == self._loaded_reg else lam,
                "init": None if self.init_combo.currentText() == AS_IN_GRAPH else self.init_combo.currentText(),
                "fresh": self.fresh_check.isChecked()}
         return {"training": t, "gui": gui}

@@ -47,6 +47,14 @@ def prepare_graph(graph: gc.Graph, gui: dict, seed: int) -> None:
         graph.reinitialize(None if graph.meta.get("seed") == seed else seed)
 
 
+def graph_reg_strength(graph: gc.Graph) -> float | None:
+    """The strength of the graph's first regulariser node (None when it has none)."""
+    for n in graph.nodes.values():
+        if n.spec is not None and n.spec.category == "regularizers":
+            return float(n.params.get("strength", 0.0))
+    return None
+
+
 def apply_reg_strength(graph: gc.Graph, training: dict, strength: float) -> dict:
     """Set the strength of every regulariser node; with none in the graph it becomes weight decay."""
     regs = [n for n in graph.nodes.values() if n.spec is not None and n.spec.category == "regularizers"]
@@ -54,7 +62,7 @@ def apply_reg_strength(graph: gc.Graph, training: dict, strength: float) -> dict
     if regs:
         for n in regs:
             n.params["strength"] = float(strength)
-    elif strength > 0:
+    else:
         opt = dict(training.get("optimizer") or {})
         opt["weight_decay"] = float(strength)
         training["optimizer"] = opt
@@ -126,7 +134,8 @@ class TrainJob:
         try:
             seed = int(self.training.get("seed", 0))
             prepare_graph(self.graph, self.gui, seed)
-            training = apply_reg_strength(self.graph, self.training, float(self.gui.get("reg_strength", 0.0)))
+            lam = self.gui.get("reg_strength")
+            training = self.training if lam is None else apply_reg_strength(self.graph, self.training, float(lam))
             cfg = TrainConfig.from_dict(training)
             t = trainer_mod.Trainer(self.graph, cfg, on_step=self._on_step, on_epoch=self._on_epoch,
                                     on_event=self._on_event, base_dir=self.base_dir)

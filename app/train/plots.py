@@ -24,6 +24,7 @@ EPOCH_VAL_LOSS = "epoch.val_loss"
 EPOCH_TRAIN_ACC = "epoch.train_acc"
 EPOCH_VAL_ACC = "epoch.val_acc"
 STEP_LR = "step.lr"
+STEP_REG_LOSS = "step.reg_loss"
 GRAD_NORM = "step.grad_norm"
 UPDATE_RATIO = "step.update_ratio"
 DEAD_RELU = "step.dead_relu"
@@ -418,6 +419,9 @@ class PlotsDock(QDockWidget):
                     .setData(*envelope(*step_loss.view()))
             self._set(run, "loss", "smooth", step_loss, col(0), "train", smooth=smooth)
         self._set(run, "loss", "val", h.get(EPOCH_VAL_LOSS), col(1), "validation", symbol="o")
+        reg = h.get(STEP_REG_LOSS)
+        if not kept and reg is not None and len(reg) and reg.last():  # the L2/L1 part of the total, on its own
+            self._set(run, "loss", "reg", reg, col(4), "regularisation", smooth=self.smooth_spin.value())
         self._set(run, "acc", "train", h.get(EPOCH_TRAIN_ACC), col(0), "train", symbol="o")
         self._set(run, "acc", "val", h.get(EPOCH_VAL_ACC), col(1), "validation", symbol="o")
         self._set(run, "lr", "lr", h.get(STEP_LR), col(2), "lr")
