@@ -486,3 +486,20 @@ def test_regularisation_field_shows_the_graphs_strength_and_changes_it_only_when
     assert rig.train.settings()["gui"]["reg_strength"] is None  # untouched: the graph decides
     rig.train.reg_spin.setValue(0.01)
     assert rig.train.settings()["gui"]["reg_strength"] == pytest.approx(0.01)
+
+
+def test_only_the_open_tab_of_the_boundary_view_is_drawn(spiral, qtbot):
+    rig = spiral
+    b = rig.boundary
+    b.tabs.setCurrentIndex(0)
+    rig.train.epochs_spin.setValue(30)
+    rig.train.actionTrain.trigger()
+    rig.wait_done()
+    b._drop_hist_curves(set())  # forget curves from earlier runs
+    b._hist_drawn = None
+    latest = b._latest
+    assert latest is not None and b._output_drawn is latest and not b._hist_curves
+    b.tabs.setCurrentIndex(1)  # the histograms catch up with the latest snapshot
+    assert b._hist_drawn is latest
+    assert {name for _, name in b._hist_curves} == {"fc1.W", "fc2.W", "relu"}
+    b.tabs.setCurrentIndex(0)

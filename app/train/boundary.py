@@ -81,6 +81,11 @@ class BoundaryDock(QDockWidget):
             p.setMenuEnabled(False)
         self._hist_curves: dict[tuple[str, str], pg.PlotDataItem] = {}
         self._hist_fresh = False
+        self._latest: dict | None = None
+        self._output_drawn: dict | None = None
+        self._hist_drawn: dict | None = None
+        self._points_cache = None
+        self._points_new = False
 
         # 2-D mode items (created on first use)
         self.plot: pg.PlotItem | None = None
@@ -91,6 +96,7 @@ class BoundaryDock(QDockWidget):
         self._sample_boxes: list[tuple[pg.ViewBox, pg.ImageItem, pg.LabelItem]] = []
         self._filter_boxes: list[tuple[pg.ViewBox, pg.ImageItem]] = []
         self.apply_theme()
+        self.tabs.currentChanged.connect(self._draw_latest)
 
     def apply_theme(self) -> None:
         """Match the application palette (called again when the theme changes)."""
@@ -205,18 +211,34 @@ class BoundaryDock(QDockWidget):
 
     # ------------------------------------------------------------ updates
     def show_snapshot(self, snap: dict) -> None:
-        """Draw one snapshot from the worker (keys: grid, points, samples, filters, hist)."""
-        grid = snap.get("grid")
-        if grid is not None:
-            self._show_grid(grid, snap.get("points"), int(snap.get("n_classes") or 0))
-        elif snap.get("curve") is not None:
-            self._show_curve(snap["curve"], snap.get("points"))
-        elif snap.get("samples") is not None:
-            self._show_images(snap["samples"], snap.get("filters"), snap.get("class_names"))
-        hist = snap.get("hist")
-        if hist is not None:
-            self._show_hist(hist)
+        """Take one snapshot from the worker (keys: grid | curve | samples, points, filters, hist).
+
+        Only the tab on show is drawn; the other catches up when it is opened."""
+        if snap.get("points") is not None:  # sent once per run
+            self._points_cache = snap["points"]
+            self._points_new = True
+        self._latest = snap
         self.updates += 1
+        self._draw_latest()
+
+    def _draw_latest(self, *_args) -> None:
+        snap = self._latest
+        if snap is None:
+            return
+        if self.tabs.currentIndex() == 0 and self._output_drawn is not snap:
+            self._output_drawn = snap
+            points = self._points_cache if self._points_new else None
+            self._points_new = False
+            grid = snap.get("grid")
+            if grid is not None:
+                self._show_grid(grid, points, int(snap.get("n_classes") or 0))
+            elif snap.get("curve") is not None:
+                self._show_curve(snap["curve"], points)
+            elif snap.get("samples") is not None:
+                self._show_images(snap["samples"], snap.get("filters"), snap.get("class_names"))
+        elif self.tabs.currentIndex() == 1 and self._hist_drawn is not snap and snap.get("hist") is not None:
+            self._hist_drawn = snap
+            self._show_hist(snap["hist"])
 
     def _show_grid(self, grid: dict, points, n_classes: int) -> None:
         self._ensure_2d()

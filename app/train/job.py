@@ -281,7 +281,7 @@ class TrainJob:
             with self._lock:
                 self._pause_after_epoch = False
                 self.trainer.pause()
-        self._flush(force=True)
+        self._flush()  # time-based like the steps: tiny epochs must not flood the GUI with signals
 
     def _on_event(self, ev: dict) -> None:
         if ev.get("type") == "diverged":

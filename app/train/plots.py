@@ -46,7 +46,7 @@ def moving_average(y: np.ndarray, window: int) -> np.ndarray:
     return (cs[idx] - cs[lo]) / (idx - lo)
 
 
-MAX_POINTS = 3000  # points handed to a curve; longer series keep their min/max envelope
+MAX_POINTS = 1200  # points handed to a curve; longer series keep their min/max envelope
 
 
 def envelope(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
