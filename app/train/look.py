@@ -12,7 +12,7 @@ def plot_colors(widget) -> dict:
     fg = pal.color(QPalette.ColorRole.Text)
     dim = pal.color(QPalette.ColorRole.PlaceholderText)
     legend = pg.mkColor(bg)
-    legend.setAlpha(200)
+    legend.setAlpha(130)
     return {"bg": bg, "fg": fg, "dim": dim, "legend": legend}
 
 
