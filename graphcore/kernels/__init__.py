@@ -138,23 +138,3 @@ def numpy_kernel(name: str) -> Callable:
 
 def names() -> list[str]:
     return sorted(_sources())
-
-
-def warm_up(names_: list[str] | None = None, progress: Callable[[int, int, str], None] | None = None) -> None:
-    """Compile (or load from cache) kernels ahead of use, reporting progress.
-
-    The GUI calls this on a worker thread after the window is shown.
-    """
-    import numpy as np
-
-    from . import signatures
-
-    todo = names_ or names()
-    for i, name in enumerate(todo):
-        if progress:
-            progress(i, len(todo), name)
-        args = signatures.example_args(name)
-        if args is not None and backend() == "numba":
-            get(name)(*args)
-    if progress:
-        progress(len(todo), len(todo), "")

@@ -1,0 +1,85 @@
+"""Fill numba's on-disk cache with every kernel, in a process of its own.
+
+    python -m graphcore.kernels.warm
+
+The editor starts this in the background after its window is shown, so the
+first Forward on a layer graph loads compiled kernels from the cache instead of
+compiling them on the GUI thread (a cold 3x3 conv kernel takes seconds). It
+prints one progress line per kernel ("i/n name") and writes a stamp when done,
+so later starts skip it until the kernels' source or numba changes.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+
+import numpy as np
+
+from . import _sources, configure_cache_dir, jit, names
+from . import elementwise, nn, signatures
+
+DTYPES = (np.float64, np.float32)
+
+
+def stamp_path() -> str:
+    try:
+        import platformdirs
+
+        base = platformdirs.user_cache_dir("backprop-studio")
+    except Exception:
+        base = os.path.join(os.path.expanduser("~"), ".cache", "backprop-studio")
+    return os.path.join(base, "kernel-warmup.json")
+
+
+def stamp_key() -> str:
+    """Changes when a kernel's source, numba, Python or the cache location change."""
+    from importlib.metadata import version
+
+    h = hashlib.sha1()
+    for mod in (elementwise, nn, signatures):
+        with open(mod.__file__, "rb") as f:
+            h.update(f.read())
+    h.update(version("numba").encode())
+    h.update(sys.version.encode())
+    h.update((os.environ.get("NUMBA_CACHE_DIR") or os.path.dirname(os.path.abspath(__file__))).encode())
+    return h.hexdigest()
+
+
+def is_warm() -> bool:
+    try:
+        with open(stamp_path(), encoding="utf-8") as f:
+            return json.load(f).get("key") == stamp_key()
+    except (OSError, ValueError):
+        return False
+
+
+def warm(progress=print) -> int:
+    """Compile (or load) each kernel for float64 and float32; returns how many."""
+    sources = _sources()
+    todo = [(name, dt) for name in names() for dt in DTYPES]
+    done = 0
+    for i, (name, dt) in enumerate(todo):
+        progress(f"{i}/{len(todo)} {name}")
+        args = signatures.example_args(name, dt)
+        if args is None:
+            continue
+        jit(sources[name])(*args)
+        done += 1
+    progress(f"{len(todo)}/{len(todo)} done")
+    return done
+
+
+def main() -> int:
+    configure_cache_dir()
+    warm(lambda line: print(line, flush=True))
+    path = stamp_path()
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump({"key": stamp_key()}, f)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
