@@ -54,4 +54,11 @@ def run_gui(path: str | None = None) -> int:
     app = application()
     window = create_main_window(path)
     window.show()
-    return app.exec()
+    from .kernel_warmup import start_kernel_warmup
+
+    warmup = start_kernel_warmup(window)
+    try:
+        return app.exec()
+    finally:
+        if warmup is not None:
+            warmup.stop()
