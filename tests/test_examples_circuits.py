@@ -19,7 +19,7 @@ from graphcore import registry
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(ROOT, "resources", "examples")
-DX, DY = 180, 90  # canvas spacing between columns and rows
+DX, DY = 270, 110  # canvas spacing between columns and rows: room for the value and gradient labels
 
 
 def _at(col: float, row: float) -> dict:

@@ -9,7 +9,7 @@ from typing import Callable
 
 from graphcore.graph import Graph
 
-COLUMN_GAP = 90.0
+COLUMN_GAP = 200.0  # room for a wire's value and gradient labels
 ROW_GAP = 36.0
 
 

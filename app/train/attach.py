@@ -49,7 +49,8 @@ class TrainView(QObject):
 
     def _default_sizes(self) -> None:
         w = self.window
-        w.resizeDocks([self.plots_dock], [400], Qt.Orientation.Vertical)
+        # the canvas keeps most of the height: the plots take about 30% of the window
+        w.resizeDocks([self.plots_dock], [max(300, int(w.height() * 0.34))], Qt.Orientation.Vertical)
         w.resizeDocks([self.boundary_dock], [440], Qt.Orientation.Horizontal)
         problems = getattr(w, "problems_dock", None)
         if problems is not None:
@@ -57,6 +58,9 @@ class TrainView(QObject):
         history = getattr(w, "history_dock", None)
         if history is not None and history.isVisible():
             w.resizeDocks([self.train_dock, history, self.boundary_dock], [330, 70, 420], Qt.Orientation.Vertical)
+        frame = getattr(w, "_frame_all", None)
+        if frame is not None:  # the canvas shrank: fit the graph to it again
+            QTimer.singleShot(50, frame)
 
     def _add_menu(self, window) -> None:
         menus = getattr(window, "menus", None)
