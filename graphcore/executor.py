@@ -12,16 +12,45 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from . import kernels as _kernels
 from . import registry
 from .graph import Edge, Graph
 from .problems import GraphError, NumericError, Problem
 from .registry import ShapeError
 
+try:  # numpy's error-state context variable: set directly, it costs 0.3 us instead of np.errstate's 2 us
+    from numpy._core.umath import _extobj_contextvar as _ERR
+except ImportError:  # pragma: no cover - other numpy layouts fall back to np.errstate
+    _ERR = None
+_quiet_cache: tuple = (None, None)  # (an error state, the same with every error ignored)
+
+
+def _quiet():
+    """Enter np.errstate(all="ignore"); returns the token for _loud (None: an errstate object)."""
+    global _quiet_cache
+    if _ERR is None:
+        es = np.errstate(all="ignore")
+        es.__enter__()
+        return es
+    cur = _ERR.get()
+    cached = _quiet_cache
+    if cached[0] is not cur:  # first call, or the caller changed numpy's error settings
+        with np.errstate(all="ignore"):
+            cached = _quiet_cache = (cur, _ERR.get())
+    return _ERR.set(cached[1])
+
+
+def _loud(token) -> None:
+    if _ERR is None:
+        token.__exit__(None, None, None)
+    else:
+        _ERR.reset(token)
+
 
 class Ctx:
     """Per-node scratch space that lives as long as the plan: buffers and saved values."""
 
-    __slots__ = ("bufs", "saved", "wgrads", "train", "rng", "node_id", "dtype", "executor", "need_grad")
+    __slots__ = ("bufs", "saved", "wgrads", "train", "rng", "node_id", "dtype", "executor", "need_grad", "wpass")
 
     def __init__(self, node_id: str, dtype, executor: "Executor") -> None:
         self.node_id = node_id
@@ -35,22 +64,59 @@ class Ctx:
         # per input port: False when no gradient is wanted there (a data input while
         # Executor.input_grads is off), so a backward rule may skip that work and return None
         self.need_grad: tuple[bool, ...] = ()
+        self.wpass = -1  # the backward pass whose weight gradients ctx.wgrads holds (Executor._pass)
 
     def add_weight_grad(self, node_id: str, weight: str, g: np.ndarray) -> None:
         """Add d(target)/d(weight) of ANOTHER node's weight (regularizers reach weights they are
         not wired to); Executor.weight_grad sums it with that node's own gradient."""
         extra = self.executor.extra_wgrads
         key = (node_id, weight)
+        if self.executor._fused_wgrads:
+            self._unfuse(key)
         prev = extra.get(key)
         extra[key] = g if prev is None else prev + g
 
+    def _unfuse(self, key: tuple[str, str]) -> None:
+        """A second contribution to a weight whose first one was fused: make that first one a
+        separate term again, so the parts are summed in their usual order."""
+        f = self.executor._fused_wgrads.pop(key, None)
+        if f is not None:
+            d0 = self.buf(f"scaled0:{key[0]}.{key[1]}", f[1].shape, f[1].dtype)
+            np.multiply(f[1], f[2], out=d0)
+            self.executor.extra_wgrads[key] = d0
+
+    def add_scaled_weight_grad(self, node_id: str, weight: str, w: np.ndarray, k: float) -> None:
+        """Add k * w to d(target)/d(weight) of another node's weight: what add_weight_grad(node_id,
+        weight, k * w) does, bit for bit, but when that node's own gradient is already there this
+        pass it writes own + k * w in one kernel call into the buffer weight_grad returns."""
+        ex = self.executor
+        key = (node_id, weight)
+        st = ex._index.get(node_id)
+        fused = ex._fused_wgrads
+        if key not in ex.extra_wgrads and key not in fused and st is not None and st.ctx.wpass == ex._pass:
+            own = st.ctx.wgrads.get(weight)
+            if own is not None and own.dtype == w.dtype and own.shape == w.shape and own.flags.c_contiguous \
+                    and w.flags.c_contiguous and w.dtype.kind == "f":
+                total = st.ctx.buf(f"wgrad_total:{weight}", own.shape, own.dtype)
+                _kernels.quick("axpy_into", own.size)(own.reshape(-1), w.reshape(-1), w.dtype.type(k),
+                                                     total.reshape(-1))
+                fused[key] = (total, w, k)
+                return
+        d = self.buf(f"scaled:{node_id}.{weight}", w.shape, w.dtype)
+        np.multiply(w, k, out=d)
+        self.add_weight_grad(node_id, weight, d)
+
     def buf(self, key: str, shape: tuple, dtype=None) -> np.ndarray:
         """A buffer kept across passes; reallocated only when shape or dtype change."""
-        dtype = dtype or self.dtype
         b = self.bufs.get(key)
-        if b is None or b.shape != shape or b.dtype != dtype:
-            b = np.empty(shape, dtype)
-            self.bufs[key] = b
+        if dtype is None:
+            dtype = self.dtype
+        if b is not None and b.shape == shape:
+            bd = b.dtype
+            if bd is dtype or bd == dtype:  # `is`: the common case costs no dtype comparison
+                return b
+        b = np.empty(shape, dtype)
+        self.bufs[key] = b
         return b
 
 
@@ -74,7 +140,7 @@ class StepEvent:
 
 class _Step:
     __slots__ = ("nid", "spec", "fwd", "bwd", "srcs", "edges", "params", "tensors", "ctx", "source", "in_shapes",
-                 "node")
+                 "node", "one", "full", "wired")
 
     def __init__(self, node, spec, srcs, edges, ctx) -> None:
         self.node = node
@@ -89,6 +155,11 @@ class _Step:
         self.ctx = ctx
         self.source = spec.source
         self.in_shapes: tuple | None = None
+        # for the hot loops: the only source when the node has one wired input port, whether every
+        # port is wired, and (port index, edge, source) of each wired port
+        self.one = srcs[0] if len(srcs) == 1 else None
+        self.full = all(s is not None for s in srcs)
+        self.wired = tuple((i, e, s) for i, (e, s) in enumerate(zip(edges, srcs)) if s is not None)
 
 
 def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
@@ -138,6 +209,10 @@ class Executor:
         self.compiles = 0
         self.extra_wgrads: dict[tuple[str, str], np.ndarray] = {}  # see Ctx.add_weight_grad
         self._wgrad_ctxs: list[Ctx] = []  # contexts holding weight gradients of the last pass
+        self._pass = 0  # counts backward passes; Ctx.wpass says which pass a context's wgrads belong to
+        # (node id, weight) -> (own + k * w, w, k): see Ctx.add_scaled_weight_grad
+        self._fused_wgrads: dict[tuple[str, str], tuple] = {}
+        self._bsteps: tuple = (None, None, [])  # (plan, target, its non-source steps from it backwards)
         self._input_grads = True
         self.mode = mode
 
@@ -258,22 +333,33 @@ class Executor:
         self.grads.clear()
         self.edge_grads.clear()
         self.extra_wgrads.clear()
+        self._fused_wgrads.clear()
         values = self.values
         dtype = self.dtype
         seen = (self.graph.data_version, self._plan_version,
                 tuple([st.tensors["value"].shape for st in self._sources]))
         check = seen != self._shapes_seen
-        with np.errstate(all="ignore"):
+        token = _quiet()
+        try:
             # the loop of _forward_node, inlined: per-node dispatch cost matters for small nets
             for st in plan:
                 if st.source:
                     v = st.tensors["value"]
-                    values[st.nid] = v if v.dtype.kind != "f" or v.dtype == dtype else self._source_value(st)
+                    values[st.nid] = v if v.dtype.kind != "f" or v.dtype is dtype or v.dtype == dtype \
+                        else self._source_value(st)
                     continue
-                ins = [None if s is None else values[s] for s in st.srcs]
+                one = st.one
+                if one is not None:
+                    ins = [values[one]]
+                elif st.full:
+                    ins = [values[s] for s in st.srcs]
+                else:
+                    ins = [None if s is None else values[s] for s in st.srcs]
                 if check and tuple([None if a is None else a.shape for a in ins]) != st.in_shapes:
                     self._check_shapes(st, ins)
                 values[st.nid] = st.fwd(st.ctx, ins, st.params, st.tensors)
+        finally:
+            _loud(token)
         self._shapes_seen = seen
         self._check_forward()
         return values
@@ -319,7 +405,8 @@ class Executor:
         values = self.values
         ins = [None if s is None else values[s] for s in st.srcs]
         grads = st.bwd(st.ctx, g, ins, values[st.nid], st.params, st.tensors)
-        if st.ctx.wgrads:
+        if st.ctx.wgrads and st.ctx.wpass != self._pass:
+            st.ctx.wpass = self._pass
             self._wgrad_ctxs.append(st.ctx)
         if len(grads) != len(st.srcs):
             raise AssertionError(f"op {st.spec.name!r} backward returned {len(grads)} gradients "
@@ -347,32 +434,47 @@ class Executor:
         touched = self._wgrad_ctxs
         grads, edge_grads, values = self.grads, self.edge_grads, self.values
         grads[target] = self._seed(target, seed)
-        plan = self._plan
-        with np.errstate(all="ignore"):
+        bsteps = self._bsteps
+        if bsteps[0] is not self._plan or bsteps[1] != target:
+            plan = self._plan
+            bsteps = self._bsteps = (plan, target,
+                                     [plan[k] for k in range(self._pos[target], -1, -1) if not plan[k].source])
+        npass = self._pass
+        token = _quiet()
+        try:
             # _backward_node and _accumulate, inlined, from the target back to the first node
-            for k in range(self._pos[target], -1, -1):
-                st = plan[k]
-                if st.source:
-                    continue
+            for st in bsteps[2]:
                 g = grads.get(st.nid)
                 if g is None:
                     continue
                 srcs = st.srcs
-                ins = [None if s is None else values[s] for s in srcs]
-                gl = st.bwd(st.ctx, g, ins, values[st.nid], st.params, st.tensors)
-                if st.ctx.wgrads:
-                    touched.append(st.ctx)
+                one = st.one
+                if one is not None:
+                    ins = [values[one]]
+                elif st.full:
+                    ins = [values[s] for s in srcs]
+                else:
+                    ins = [None if s is None else values[s] for s in srcs]
+                ctx = st.ctx
+                gl = st.bwd(ctx, g, ins, values[st.nid], st.params, st.tensors)
+                if ctx.wgrads and ctx.wpass != npass:
+                    ctx.wpass = npass
+                    touched.append(ctx)
                 if len(gl) != len(srcs):
                     raise AssertionError(f"op {st.spec.name!r} backward returned {len(gl)} gradients "
                                          f"for {len(srcs)} inputs")
-                for edge, src, gi, x in zip(st.edges, srcs, gl, ins):
-                    if src is None or gi is None:
+                for i, edge, src in st.wired:
+                    gi = gl[i]
+                    if gi is None:
                         continue
+                    x = ins[i]
                     if gi.shape != x.shape:
                         gi = unbroadcast(gi, x.shape)
                     edge_grads[edge] = gi
                     prev = grads.get(src)
                     grads[src] = gi if prev is None else prev + gi
+        finally:
+            _loud(token)
         if self.check != "none":
             self._check_backward()
         return self.grads
@@ -384,6 +486,8 @@ class Executor:
             ctx.wgrads.clear()
         self._wgrad_ctxs.clear()
         self.extra_wgrads.clear()
+        self._fused_wgrads.clear()
+        self._pass += 1
 
     def _check_backward(self) -> None:
         for st in reversed(self._plan):
@@ -473,12 +577,19 @@ class Executor:
 
     def weight_grad(self, node: str, weight: str) -> np.ndarray:
         """d(target)/d(weight) of a layer's weight, same shape as the weight."""
-        nid = self.graph.find(node)
-        st = self._index.get(nid)
-        if st is None:
-            raise GraphError(f"node {nid!r} has not been run")
+        st = self._index.get(node)
+        if st is None:  # given by name (ids are looked up first, as Graph.find does)
+            nid = self.graph.find(node)
+            st = self._index.get(nid)
+            if st is None:
+                raise GraphError(f"node {nid!r} has not been run")
+        nid = st.nid
         if st.source:
             return self.grad(nid)
+        if self._fused_wgrads:
+            f = self._fused_wgrads.get((nid, weight))
+            if f is not None:  # own gradient + a regularizer's, already summed
+                return f[0]
         g = st.ctx.wgrads.get(weight)
         extra = self.extra_wgrads.get((nid, weight))
         if extra is not None:  # a regularizer's contribution

@@ -29,6 +29,39 @@ def _twin(fn):
     return fn
 
 
+# ------------------------------------------------------------ small fused adds
+# Bit for bit the numpy expressions they replace (one rounding per element, in the
+# same order): on arrays of a few hundred elements a compiled call costs ~0.3 us
+# where a broadcasting ufunc costs ~1.3 us. Both are "exact" kernels: kernels.quick
+# may pick either side whatever the size.
+
+
+@_loop
+def bias_add(out, b):
+    """out (N, M) += b (M,): a linear layer's bias."""
+    n, m = out.shape
+    for i in range(n):
+        for j in range(m):
+            out[i, j] += b[j]
+
+
+@_twin
+def bias_add(out, b):  # noqa: F811
+    out += b
+
+
+@_loop
+def axpy_into(a, x, k, out):
+    """out = a + x * k (flat arrays; k in their float type): a weight gradient plus an L2 penalty's."""
+    for i in range(a.size):
+        out[i] = a[i] + x[i] * k
+
+
+@_twin
+def axpy_into(a, x, k, out):  # noqa: F811
+    np.add(a, np.multiply(x, k), out=out)
+
+
 # ------------------------------------------------------------- softmax + CE
 # softmax_ce_fwd(scores (N,C), labels (N,) int, dscores (N,C)) -> (loss, bad)
 # loss = mean_i [log sum_j e^{s_ij} - s_i,y_i], shifted by the row max for stability.
@@ -689,3 +722,9 @@ def _maxout_bwd_args(dtype):
 
 signatures.register("maxout_fwd", _maxout_args)
 signatures.register("maxout_bwd", _maxout_bwd_args)
+
+
+signatures.register("bias_add", lambda dtype: (np.random.default_rng(12).standard_normal((3, 5)).astype(dtype),
+                                               np.arange(5, dtype=dtype)))
+signatures.register("axpy_into", lambda dtype: (np.arange(6, dtype=dtype), np.linspace(-1, 1, 6).astype(dtype),
+                                                np.dtype(dtype).type(1e-3), np.empty(6, dtype)))

@@ -281,49 +281,64 @@ def resolve_targets(graph, params: dict, x_wired: bool, node_id: str | None = No
     return out
 
 
-def _targets(ctx, params, x_wired: bool) -> list[tuple[str, str]]:
-    """Resolved targets, cached until the graph's structure, the param or a resolved name changes."""
+def _targets(ctx, params, x_wired: bool) -> list[tuple[str, str, dict]]:
+    """Resolved targets as (node id, weight, that node's tensors), cached until the graph's
+    structure, the param or a resolved name changes."""
     graph = ctx.executor.graph
+    fast = ctx.saved.get("targets_fast")
+    # nothing about the graph changed since the last check (training writes weights without events)
+    if fast is not None and fast[0] == graph.data_version and fast[1] == graph.structure_version \
+            and fast[2] is params.get("targets") and fast[3] is x_wired:
+        return fast[4]
     key = (params.get("targets"), x_wired, graph.structure_version)
     cached = ctx.saved.get("targets")
-    if cached is not None and cached[0] == key:
-        names = cached[2]
-        if all(graph.nodes.get(nid) is not None and graph.nodes[nid].name == nm for (nid, _), nm in zip(cached[1], names)):
-            return cached[1]
-    pairs = resolve_targets(graph, params, x_wired, ctx.node_id)
-    ctx.saved["targets"] = (key, pairs, [graph.nodes[nid].name for nid, _ in pairs])
-    return pairs
+    if cached is None or cached[0] != key or not all(
+            graph.nodes.get(nid) is not None and graph.nodes[nid].name == nm
+            for (nid, _, _), nm in zip(cached[1], cached[2])):
+        pairs = resolve_targets(graph, params, x_wired, ctx.node_id)
+        triples = [(nid, w, graph.nodes[nid].tensors) for nid, w in pairs]
+        cached = ctx.saved["targets"] = (key, triples, [graph.nodes[nid].name for nid, _ in pairs])
+    ctx.saved["targets_fast"] = (graph.data_version, graph.structure_version, params.get("targets"), x_wired,
+                                 cached[1])
+    return cached[1]
 
 
-def _regularizer(name: str, title: str, doc: str, grad_rule: str, penalty, grad, extra_params=()):
+def _regularizer(name: str, title: str, doc: str, grad_rule: str, penalty, grad, extra_params=(),
+                 uses_tmp: bool = True, scale=None):
     """penalty(w, params, tmp) -> float; grad(w, params, scale, out, tmp) writes scale * d penalty / d w
-    into out. tmp is a scratch buffer shaped like w, so a training step allocates nothing."""
+    into out. tmp is a scratch buffer shaped like w, so a training step allocates nothing (None when
+    not `uses_tmp`). `scale(params)`, when given, says the gradient is scale(params) * w: layer weights
+    then get it through ctx.add_scaled_weight_grad, fused with their own gradient."""
 
     def forward(ctx, ins, params, tensors):
-        graph = ctx.executor.graph
         x = ins[0]
         total = 0.0
         if x is not None:
             xf = _float(ctx, x)
             total = penalty(xf, params, ctx.buf("t:x", xf.shape, xf.dtype))
-        for nid, w in _targets(ctx, params, x is not None):
-            arr = graph.nodes[nid].tensors[w]
-            total += penalty(arr, params, ctx.buf(f"t:{nid}.{w}", arr.shape, arr.dtype))
+        for nid, w, tens in _targets(ctx, params, x is not None):
+            arr = tens[w]
+            total += penalty(arr, params, ctx.buf(f"t:{nid}.{w}", arr.shape, arr.dtype) if uses_tmp else None)
         return _scalar_out(ctx, total)
 
     def backward(ctx, g, ins, out, params, tensors):
-        graph = ctx.executor.graph
         s = float(g)
         x = ins[0]
         dx = None
         if x is not None:
             xf = _float(ctx, x)
             dx = ctx.buf("dx", xf.shape, xf.dtype)
-            grad(xf, params, s, dx, ctx.buf("t:x", xf.shape, xf.dtype))
-        for nid, w in _targets(ctx, params, x is not None):
-            arr = graph.nodes[nid].tensors[w]
+            grad(xf, params, s, dx, ctx.buf("t:x", xf.shape, xf.dtype) if uses_tmp else None)
+        targets = _targets(ctx, params, x is not None)
+        if scale is not None:
+            k = scale(params) * s
+            for nid, w, tens in targets:
+                ctx.add_scaled_weight_grad(nid, w, tens[w], k)
+            return [dx]
+        for nid, w, tens in targets:
+            arr = tens[w]
             d = ctx.buf(f"d:{nid}.{w}", arr.shape, arr.dtype)
-            grad(arr, params, s, d, ctx.buf(f"t:{nid}.{w}", arr.shape, arr.dtype))
+            grad(arr, params, s, d, ctx.buf(f"t:{nid}.{w}", arr.shape, arr.dtype) if uses_tmp else None)
             ctx.add_weight_grad(nid, w, d)
         return [dx]
 
@@ -377,7 +392,8 @@ def _en_grad(w, p, s, out, tmp):
 _regularizer("l2", "L2",
              "0.5 * strength * sum W^2 (CS231n's convention: the 0.5 makes the gradient strength * W)",
              "each penalised weight gets strength * W: weight decay",
-             lambda w, p, tmp: 0.5 * p["strength"] * _sumsq(w), _l2_grad)
+             lambda w, p, tmp: 0.5 * p["strength"] * _sumsq(w), _l2_grad, uses_tmp=False,
+             scale=lambda p: p["strength"])
 _regularizer("l1", "L1", "strength * sum |W|: drives weights to exactly zero (sparse)",
              "each penalised weight gets strength * sign(W)",
              lambda w, p, tmp: p["strength"] * _sumabs(w, tmp), _l1_grad)

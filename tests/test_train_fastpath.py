@@ -1,0 +1,143 @@
+"""The training step's fast paths give the same bits as the plain arithmetic they replace.
+
+Covers: the L2 penalty's gradient fused into the layer's weight gradient (and un-fused
+when a second regularizer reaches the same weight), the exact small kernels, the cheap
+error-state switch in the executor's loops, and buffer reuse.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import graphcore as gc
+from graphcore import kernels
+
+
+def _net(dtype, regs):
+    rng = np.random.default_rng(4)
+    g = gc.Graph()
+    x = g.add("input", name="x", value=rng.standard_normal((16, 5)))
+    y = g.add("input", name="y", value=rng.integers(0, 3, 16))
+    h = g.add("linear", name="fc1", inputs={"x": x}, units=7, init="normal", init_scale=0.5)
+    r = g.add("relu", inputs={"x": h})
+    o = g.add("linear", name="fc2", inputs={"x": r}, units=3, init="normal", init_scale=0.5)
+    ce = g.add("softmax_cross_entropy", name="ce", inputs={"scores": o, "labels": y})
+    nodes = [g.add(op, **kw) for op, kw in regs]
+    reg = nodes[0]
+    for other in nodes[1:]:
+        reg = g.add("add", inputs={"a": reg, "b": other})
+    g.add("total_loss", name="loss", inputs={"data": ce, "reg": reg})
+    return g, gc.Executor(g, dtype=dtype)
+
+
+def _data_grad(g, dtype, layer):
+    """d(data loss)/dW of `layer` alone, from a graph without the regularizers."""
+    ex = gc.Executor(g, dtype=dtype)
+    ex.forward()
+    ex.backward("ce")
+    return ex.weight_grad(layer, "W").copy()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_l2_gradient_is_fused_and_exact(dtype):
+    g, ex = _net(dtype, [("l2", {"strength": 0.3})])
+    ex.forward()
+    ex.backward("loss")
+    for layer in ("fc1", "fc2"):
+        nid = g.find(layer)
+        W = g.nodes[nid].tensors["W"].astype(dtype)
+        want = _data_grad(g, dtype, layer) + np.multiply(W, 0.3)  # own + strength * W, in that order
+        got = ex.weight_grad(layer, "W")
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(got, want)
+        assert (nid, "W") in ex._fused_wgrads  # the one-kernel path was taken
+    # the bias is not penalised: only its own gradient
+    assert not np.shares_memory(ex.weight_grad("fc1", "b"), ex.weight_grad("fc1", "W"))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_second_regularizer_on_a_weight_sums_in_the_usual_order(dtype):
+    g, ex = _net(dtype, [("l2", {"strength": 0.3}), ("l1", {"strength": 0.05, "targets": "fc1"}),
+                         ("l2", {"strength": 0.7, "targets": "fc1"})])
+    ex.forward()
+    ex.backward("loss")
+    nid = g.find("fc1")
+    assert (nid, "W") not in ex._fused_wgrads
+    W = g.nodes[nid].tensors["W"].astype(dtype)
+    parts = [np.multiply(W, 0.3), np.sign(W) * dtype(0.05), np.multiply(W, 0.7)]
+    # the regularizers run in reverse plan order; whatever it is, the sum must equal
+    # own + (p_a + p_b + p_c) for that order: check against the order the executor recorded
+    extra = ex.extra_wgrads[(nid, "W")]
+    assert any(np.array_equal(extra, (parts[i] + parts[j]) + parts[k])
+               for i, j, k in ((0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0)))
+    np.testing.assert_array_equal(ex.weight_grad("fc1", "W"), _data_grad(g, dtype, "fc1") + extra)
+    # fc2 has one regularizer: fused
+    assert (g.find("fc2"), "W") in ex._fused_wgrads
+
+
+def test_fused_gradient_is_not_stale_when_the_target_changes():
+    g, ex = _net(np.float64, [("l2", {"strength": 0.3})])
+    ex.forward()
+    ex.backward("loss")
+    ex.backward("ce")  # the regularizer is not reached now
+    np.testing.assert_array_equal(ex.weight_grad("fc1", "W"), _data_grad(g, np.float64, "fc1"))
+
+
+def test_weight_grad_accepts_names_and_ids():
+    g, ex = _net(np.float64, [("l2", {"strength": 0.3})])
+    ex.forward()
+    ex.backward("loss")
+    assert ex.weight_grad("fc2", "W") is ex.weight_grad(g.find("fc2"), "W")
+    with pytest.raises(gc.GraphError):
+        ex.weight_grad("nope", "W")
+
+
+@pytest.mark.parametrize("name", sorted(kernels.EXACT))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_exact_kernels_match_numpy_bit_for_bit(name, dtype):
+    rng = np.random.default_rng(1)
+    if name == "bias_add":
+        out = rng.standard_normal((37, 19)).astype(dtype)
+        b = rng.standard_normal(19).astype(dtype)
+        a1, a2 = out.copy(), out.copy()
+        kernels.numba_kernel(name)(a1, b)
+        a2 += b
+        np.testing.assert_array_equal(a1, a2)
+    else:
+        a = rng.standard_normal(1001).astype(dtype)
+        x = rng.standard_normal(1001).astype(dtype)
+        k = 1e-3 * 0.37
+        got = np.empty_like(a)
+        kernels.numba_kernel(name)(a, x, np.dtype(dtype).type(k), got)
+        np.testing.assert_array_equal(got, a + np.multiply(x, k))
+
+
+def test_passes_silence_numpy_warnings_and_restore_the_error_state():
+    g = gc.Graph()
+    a = g.add("input", name="a", value=np.array([0.0, 1.0]))
+    b = g.add("input", name="b", value=np.array([0.0, 0.0]))
+    g.add("div", name="q", inputs={"a": a, "b": b})
+    before = np.geterr()
+    with np.errstate(divide="raise", invalid="raise"):
+        ex = gc.Executor(g, check="none")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            ex.forward()
+            ex.backward("q")
+        assert np.geterr()["divide"] == "raise"  # the caller's setting is back
+    assert np.geterr() == before
+    assert np.isnan(ex.value("q")[0]) and np.isinf(ex.value("q")[1])
+
+
+def test_ctx_buf_reuses_until_shape_or_dtype_change():
+    g, ex = _net(np.float32, [("l2", {"strength": 0.3})])
+    ctx = ex.ctx("fc1")
+    b1 = ctx.buf("t", (3, 4))
+    assert b1.dtype == np.float32 and ctx.buf("t", (3, 4)) is b1
+    assert ctx.buf("t", (3, 4), np.float32) is b1
+    assert ctx.buf("t", (3, 4), np.dtype("float32")) is b1
+    b2 = ctx.buf("t", (3, 4), np.float64)
+    assert b2 is not b1 and b2.dtype == np.float64
+    assert ctx.buf("t", (4, 3), np.float64) is not b2
