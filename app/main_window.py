@@ -11,10 +11,10 @@ import os
 import sys
 from importlib import metadata
 
-from PySide6.QtCore import QByteArray, QPoint, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import (
-    QApplication, QDialog, QDialogButtonBox, QDockWidget, QFileDialog, QHeaderView, QLabel, QMainWindow, QMenu,
+    QDialog, QDialogButtonBox, QDockWidget, QFileDialog, QHeaderView, QLabel, QMainWindow, QMenu,
     QMessageBox, QTableWidget, QTableWidgetItem, QToolBar, QUndoView, QVBoxLayout, QWidget,
 )
 
@@ -380,6 +380,19 @@ class MainWindow(QMainWindow):
         self.view.setFocus()
         QTimer.singleShot(0, self._frame_all)
         self.document_changed.emit(doc)
+
+    def insert_menu(self, key: str, title: str) -> QMenu:
+        """A menu for a later view (Run, Train), placed before Help and kept in `menus`."""
+        bar = self.menuBar()
+        menu = QMenu(title, bar)
+        menu.setObjectName("menu" + key.capitalize())
+        help_menu = self.menus.get("help")
+        if help_menu is not None:
+            bar.insertMenu(help_menu.menuAction(), menu)
+        else:
+            bar.addMenu(menu)
+        self.menus[key] = menu
+        return menu
 
     def _frame_all(self) -> None:
         if self.view is not None and self.scene is not None:

@@ -31,7 +31,8 @@ def fmt(a: np.ndarray | None, width: int = 0) -> str:
     return f"{list(a.shape)} mean {a.mean():.3g} norm {np.linalg.norm(a):.3g}"
 
 
-def _load_graph(path: str):
+def load_valid_graph(path: str):
+    """Load a graph file and refuse it (GraphError, exit 2) when the graph has problems."""
     g = load(path)
     problems = g.validate()
     if problems:
@@ -40,7 +41,7 @@ def _load_graph(path: str):
 
 
 def cmd_run(args) -> int:
-    g = _load_graph(args.file)
+    g = load_valid_graph(args.file)
     ex = Executor(g, mode=args.mode)
     ex.forward()
     target = args.target
@@ -69,7 +70,7 @@ def _loss_like(g) -> str | None:
 
 
 def cmd_check(args) -> int:
-    g = _load_graph(args.file)
+    g = load_valid_graph(args.file)
     target = args.target
     if target is None and len(g.sinks()) != 1:
         target = _loss_like(g)

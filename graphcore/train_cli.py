@@ -11,8 +11,8 @@ import os
 import sys
 import time
 
-from .fileformat import GraphFormatError, load, save
-from .problems import GraphError
+from .cli import load_valid_graph
+from .fileformat import GraphFormatError, save
 from .train.config import ConfigError, TrainConfig
 from .train.datasets import DatasetError
 
@@ -75,14 +75,6 @@ def write_metrics(path: str, history: list[dict]) -> None:
             w.writerow([_fmt(row.get(c)) for c in CSV_COLUMNS])
 
 
-def _load(path: str):
-    g = load(path)
-    problems = g.validate()
-    if problems:
-        raise GraphError(problems)
-    return g
-
-
 def _config(g, args) -> TrainConfig:
     raw = g.meta.get("training")
     if raw is None:
@@ -104,7 +96,7 @@ def _config(g, args) -> TrainConfig:
 def cmd_train(args) -> int:
     from .train.trainer import Trainer
 
-    g = _load(args.file)
+    g = load_valid_graph(args.file)
     cfg = _config(g, args)
     if args.seed is not None:
         cfg = cfg.merged(seed=args.seed)
@@ -142,7 +134,7 @@ def cmd_train(args) -> int:
 def cmd_sanity(args) -> int:
     from .train import babysit
 
-    g = _load(args.file)
+    g = load_valid_graph(args.file)
     cfg = _config(g, args)
     base = os.path.dirname(os.path.abspath(args.file))
     init = babysit.initial_loss_check(g, cfg, base_dir=base)
@@ -155,7 +147,7 @@ def cmd_sanity(args) -> int:
 def cmd_search(args) -> int:
     from .train import search
 
-    g = _load(args.file)
+    g = load_valid_graph(args.file)
     cfg = _config(g, args)
     base = os.path.dirname(os.path.abspath(args.file))
     res = search.coarse_to_fine(g, cfg, trials=args.trials, epochs=args.epochs_per_trial,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import shiboken6
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QPainter, QPen, QUndoStack
+from PySide6.QtGui import QColor, QPainter, QUndoStack
 from PySide6.QtWidgets import QGraphicsScene, QLineEdit
 
 from graphcore import fileformat

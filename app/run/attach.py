@@ -40,24 +40,13 @@ class RunView(QObject):
 
     def _add_menu(self, window) -> None:
         """A Run menu with the toolbar's actions (so Help > Shortcuts lists their keys)."""
-        from PySide6.QtWidgets import QMenu
-
-        menus = getattr(window, "menus", None)
-        bar = window.menuBar()
-        menu = QMenu("&Run", bar)
-        menu.setObjectName("menuRun")
-        if menus and "help" in menus:
-            bar.insertMenu(menus["help"].menuAction(), menu)
-        else:
-            bar.addMenu(menu)
+        menu = window.insert_menu("run", "&Run")
         t = self.toolbar
         menu.addActions([t.actionForward, t.actionBackward])
         menu.addSeparator()
         menu.addActions([t.actionStepBack, t.actionStep, t.actionPlay, t.actionReset])
         menu.addSeparator()
         menu.addActions([t.actionLive, t.actionGradCheck])
-        if menus is not None:
-            menus["run"] = menu
         self.menu = menu
 
     def _follow_scene(self, scene) -> None:

@@ -8,7 +8,6 @@ signal. Closing the window stops and joins the worker thread.
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtWidgets import QMenu
 
 from .boundary import BoundaryDock
 from .controller import TrainController
@@ -63,14 +62,7 @@ class TrainView(QObject):
             QTimer.singleShot(50, frame)
 
     def _add_menu(self, window) -> None:
-        menus = getattr(window, "menus", None)
-        bar = window.menuBar()
-        menu = QMenu("&Train", bar)
-        menu.setObjectName("menuTrain")
-        if menus and "help" in menus:
-            bar.insertMenu(menus["help"].menuAction(), menu)
-        else:
-            bar.addMenu(menu)
+        menu = window.insert_menu("train", "&Train")
         d = self.train_dock
         d.actionTrain.setShortcut("Ctrl+T")
         d.actionStop.setShortcut("Ctrl+.")
@@ -80,12 +72,10 @@ class TrainView(QObject):
         menu.addSeparator()
         for dock in (self.train_dock, self.plots_dock, self.boundary_dock):
             menu.addAction(dock.toggleViewAction())
-        if menus is not None:
-            menus["train"] = menu
-            view = menus.get("view")
-            if view is not None:
-                for dock in (self.train_dock, self.plots_dock, self.boundary_dock):
-                    view.addAction(dock.toggleViewAction())
+        view = window.menus.get("view")
+        if view is not None:
+            for dock in (self.train_dock, self.plots_dock, self.boundary_dock):
+                view.addAction(dock.toggleViewAction())
         self.menu = menu
 
     def _document_changed(self, doc) -> None:
