@@ -141,3 +141,37 @@ def test_ctx_buf_reuses_until_shape_or_dtype_change():
     b2 = ctx.buf("t", (3, 4), np.float64)
     assert b2 is not b1 and b2.dtype == np.float64
     assert ctx.buf("t", (4, 3), np.float64) is not b2
+
+
+def test_unary_ops_reuse_their_last_call_only_for_the_same_arrays():
+    g = gc.Graph()
+    v = np.linspace(-2, 2, 2000)
+    x = g.add("input", name="x", value=v.copy())
+    a = g.add("leaky_relu", name="a", inputs={"x": x}, alpha=0.1)
+    ex = gc.Executor(g)
+    ex.forward()
+    ex.backward("a")
+    np.testing.assert_array_equal(ex.value("a"), np.where(v > 0, v, 0.1 * v))
+    arr = g.nodes[x].tensors["value"]
+    arr *= -1.0  # same array object, new contents
+    ex.forward()
+    np.testing.assert_array_equal(ex.value("a"), np.where(-v > 0, -v, 0.1 * -v))
+    g.set_param(a, "alpha", 0.2)
+    ex.forward()
+    np.testing.assert_array_equal(ex.value("a"), np.where(-v > 0, -v, 0.2 * -v))
+    g.nodes[x].tensors["value"] = v[::2].copy()  # a new array of another size
+    ex.forward()
+    ex.backward("a")
+    np.testing.assert_array_equal(ex.value("a"), np.where(v[::2] > 0, v[::2], 0.2 * v[::2]))
+    np.testing.assert_array_equal(ex.grad("x"), np.where(v[::2] > 0, 1.0, 0.2))
+
+
+def test_edge_grads_are_filled_when_read():
+    g, ex = _net(np.float64, [("l2", {"strength": 0.3})])
+    ex.forward()
+    ex.backward("loss")
+    e = g.input_edge(g.find("fc2"), "x")
+    assert ex.edge_grad(e) is ex.edge_grads[e]
+    np.testing.assert_array_equal(ex.edge_grads[e], ex.grad(e.src))
+    ex.forward()
+    assert ex.edge_grads == {}

@@ -16,6 +16,7 @@ from . import elementwise
 
 _backend = os.environ.get("BACKPROP_KERNELS", "numba")
 _active: dict[str, Callable] = {}
+generation = 0  # bumps when use() switches backend: callers caching a kernel compare it
 _lock = threading.Lock()
 _numba_ok: bool | None = None
 
@@ -79,6 +80,8 @@ def use(name: str) -> None:
     with _lock:
         _backend = name
         _active.clear()
+        global generation
+        generation += 1
 
 
 def jit(fn: Callable) -> Callable:

@@ -95,16 +95,39 @@ def unary(name: str, doc: str, grad_rule: str, title: str = "", category: str = 
     fname, bname = f"{name}_fwd", f"{name}_bwd"
     pname = param.name if param else None
 
+    # Training feeds a node the same arrays every step (the previous node's buffers), so each
+    # direction keeps its last call: (input arrays, param, kernel generation, kernel, arguments, result).
+    # A hit skips the buffer lookup, the flat views and the kernel choice (~1.5 us of ~2.5 us).
     def forward(ctx, ins, params, tensors):
-        x = as_float(ctx, ins[0])
-        out = ctx.buf("out", x.shape, x.dtype)
-        kernels.sized(fname, x.size)(flat(x), out.reshape(-1), float(params[pname]) if pname else 0.0)
+        x = ins[0]
+        p = float(params[pname]) if pname else 0.0
+        c = ctx.saved.get("fwd_call")
+        if c is not None and c[0] is x and c[1] == p and c[2] == kernels.generation:
+            c[3](*c[4])
+            return c[5]
+        xf = as_float(ctx, x)
+        out = ctx.buf("out", xf.shape, xf.dtype)
+        args = (flat(xf), out.reshape(-1), p)
+        fn = kernels.sized(fname, xf.size)
+        fn(*args)
+        if xf is x and x.flags.c_contiguous:  # the flat arguments are views of x and out: reusable
+            ctx.saved["fwd_call"] = (x, p, kernels.generation, fn, args, out)
         return out
 
     def backward(ctx, g, ins, out, params, tensors):
-        x = as_float(ctx, ins[0])
-        dx = ctx.buf("dx", x.shape, x.dtype)
-        kernels.sized(bname, x.size)(flat(x), flat(out), flat(g), dx.reshape(-1), float(params[pname]) if pname else 0.0)
+        x = ins[0]
+        p = float(params[pname]) if pname else 0.0
+        c = ctx.saved.get("bwd_call")
+        if c is not None and c[0] is x and c[6] is g and c[7] is out and c[1] == p and c[2] == kernels.generation:
+            c[3](*c[4])
+            return [c[5]]
+        xf = as_float(ctx, x)
+        dx = ctx.buf("dx", xf.shape, xf.dtype)
+        args = (flat(xf), flat(out), flat(g), dx.reshape(-1), p)
+        fn = kernels.sized(bname, xf.size)
+        fn(*args)
+        if xf is x and x.flags.c_contiguous and g.flags.c_contiguous and out.flags.c_contiguous:
+            ctx.saved["bwd_call"] = (x, p, kernels.generation, fn, args, dx, g, out)
         return [dx]
 
     return register(OpSpec(name=name, category=category, doc=doc, grad_rule=grad_rule, title=title or name,
