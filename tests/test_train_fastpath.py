@@ -175,3 +175,38 @@ def test_edge_grads_are_filled_when_read():
     np.testing.assert_array_equal(ex.edge_grads[e], ex.grad(e.src))
     ex.forward()
     assert ex.edge_grads == {}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_linear_repeats_its_last_call_only_while_it_is_valid(dtype):
+    rng = np.random.default_rng(7)
+    g = gc.Graph()
+    x = g.add("input", name="x", value=rng.standard_normal((6, 4)))
+    lin = g.add("linear", name="fc", inputs={"x": x}, units=3)
+    g.add("sum", name="s", inputs={"x": lin})
+    ex = gc.Executor(g, dtype=dtype)
+    ex.input_grads = True
+
+    def check():
+        ex.forward()
+        ex.backward("s")
+        X = g.nodes[x].tensors["value"].astype(dtype)
+        W, b = g.nodes[lin].tensors["W"].astype(dtype), g.nodes[lin].tensors["b"].astype(dtype)
+        np.testing.assert_array_equal(ex.value("fc"), np.dot(X, W) + b)
+        ones = np.ones((X.shape[0], 3), dtype)
+        np.testing.assert_array_equal(ex.weight_grad("fc", "W"), np.dot(X.T, ones))
+        np.testing.assert_array_equal(ex.weight_grad("fc", "b"), np.dot(np.ones(X.shape[0], dtype), ones))
+        np.testing.assert_array_equal(ex.grad("x"), np.dot(ones, W.T))
+
+    check()
+    check()  # the cached calls
+    g.nodes[x].tensors["value"] = rng.standard_normal((6, 4))  # a new batch, same shape
+    check()
+    g.nodes[x].tensors["value"] = rng.standard_normal((2, 4))  # another batch size
+    check()
+    g.nodes[lin].tensors["W"] = rng.standard_normal((4, 3)).astype(dtype)  # new weights
+    check()
+    g.nodes[lin].tensors["W"] += 1.0  # updated in place, as the optimizer does
+    check()
+    g.nodes[x].tensors["value"] = np.asfortranarray(rng.standard_normal((2, 4)))  # not C-contiguous
+    check()

@@ -24,43 +24,73 @@ def _linear_shape(params, shapes):
     return (n, params["units"])
 
 
+def _same_rows(x: np.ndarray, like: np.ndarray) -> bool:
+    """x can stand in for `like` in a cached call: same shape and dtype, C-contiguous."""
+    return x.shape == like.shape and x.dtype is like.dtype and x.flags.c_contiguous
+
+
+# Each direction keeps its last call in ctx.saved and repeats it while the weights (and, going
+# back, the upstream gradient) are the same arrays and the input looks the same: a training
+# step then skips the dtype and contiguity fixes and the buffer lookups (~1 us of ~3 us).
 def _linear_fwd(ctx, ins, params, tensors):
-    x = fdata(ctx, ins[0])
-    dt = x.dtype
+    x = ins[0]
     W = tensors["W"]
     b = tensors["b"]
-    if W.dtype != dt:
-        W = W.astype(dt)
-    if b.dtype != dt:
-        b = b.astype(dt)
-    out = ctx.buf("out", (x.shape[0], W.shape[1]), dt)
-    np.dot(x, W, out=out)
-    kernels.quick("bias_add", out.size)(out, b)  # out += b, without a broadcasting ufunc's overhead
+    c = ctx.saved.get("fwd_call")  # (x, W, b, out, bias kernel)
+    if c is not None and c[1] is W and c[2] is b and (x is c[0] or _same_rows(x, c[0])):
+        out = c[3]
+        np.dot(x, W, out=out)
+        c[4](out, b)
+        return out
+    xf = fdata(ctx, x)
+    dt = xf.dtype
+    Wf = W if W.dtype == dt else W.astype(dt)
+    bf = b if b.dtype == dt else b.astype(dt)
+    out = ctx.buf("out", (xf.shape[0], Wf.shape[1]), dt)
+    np.dot(xf, Wf, out=out)
+    fn = kernels.quick("bias_add", out.size)  # out += b, without a broadcasting ufunc's overhead
+    fn(out, bf)
+    if xf is x and Wf is W and bf is b:
+        ctx.saved["fwd_call"] = (x, W, b, out, fn)
+    else:
+        ctx.saved.pop("fwd_call", None)
     return out
 
 
 def _linear_bwd(ctx, g, ins, out, params, tensors):
-    x = fdata(ctx, ins[0])
-    g = fdata(ctx, g)
-    dt = x.dtype
+    x = ins[0]
     W = tensors["W"]
-    if W.dtype != dt:
-        W = W.astype(dt)
-    bufs = ctx.saved.get("bwd")  # (x shape, W shape, dtype, dW, db, dx): ctx.buf three times, cached
-    if bufs is None or bufs[0] != x.shape or bufs[1] != W.shape or bufs[2] is not dt:
-        bufs = ctx.saved["bwd"] = (x.shape, W.shape, dt, ctx.buf("dW", W.shape, dt),
-                                   ctx.buf("db", (W.shape[1],), dt), ctx.buf("dx", x.shape, dt))
-    dW = bufs[3]
-    db = bufs[4]
-    np.dot(x.T, g, out=dW)
-    colsum(ctx, g, db)
+    c = ctx.saved.get("bwd_call")  # (x, g, W, x.T, dW, db, dx, ones, W.T)
+    if c is not None and c[1] is g and c[2] is W and (x is c[0] or _same_rows(x, c[0])):
+        dW, db = c[4], c[5]
+        np.dot(c[3] if x is c[0] else x.T, g, out=dW)
+        np.dot(c[7], g, out=db)  # colsum
+        wg = ctx.wgrads
+        wg["W"] = dW
+        wg["b"] = db
+        if not ctx.need_grad[0]:
+            return [None]
+        np.dot(g, c[8], out=c[6])
+        return [c[6]]
+    xf = fdata(ctx, x)
+    gf = fdata(ctx, g)
+    dt = xf.dtype
+    Wf = W if W.dtype == dt else W.astype(dt)
+    dW = ctx.buf("dW", Wf.shape, dt)
+    db = ctx.buf("db", (Wf.shape[1],), dt)
+    np.dot(xf.T, gf, out=dW)
+    colsum(ctx, gf, db)
     wg = ctx.wgrads
     wg["W"] = dW
     wg["b"] = db
+    if xf is x and gf is g and Wf is W:
+        ctx.saved["bwd_call"] = (x, g, W, x.T, dW, db, ctx.buf("dx", x.shape, dt), ctx.saved["ones"], W.T)
+    else:
+        ctx.saved.pop("bwd_call", None)
     if not ctx.need_grad[0]:
         return [None]
-    dx = bufs[5]
-    np.dot(g, W.T, out=dx)
+    dx = ctx.buf("dx", xf.shape, dt)
+    np.dot(gf, Wf.T, out=dx)
     return [dx]
 
 
