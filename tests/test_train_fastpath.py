@@ -210,3 +210,36 @@ def test_linear_repeats_its_last_call_only_while_it_is_valid(dtype):
     check()
     g.nodes[x].tensors["value"] = np.asfortranarray(rng.standard_normal((2, 4)))  # not C-contiguous
     check()
+
+
+@pytest.mark.parametrize("kind", ["sgd", "momentum", "nesterov", "adagrad", "rmsprop"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_grouped_updates_give_the_per_param_bits(kind, dtype):
+    from graphcore.train import optim
+
+    if kernels.backend() != "numba":
+        pytest.skip("the grouped loops are numba-only")
+    rng = np.random.default_rng(3)
+    for n_params in (1, 4, 6, 9):
+        shapes = [tuple(rng.integers(1, 40, size=rng.integers(1, 3))) for _ in range(n_params)]
+        xs = [rng.standard_normal(s).astype(dtype) for s in shapes]
+        runs = []
+        for grouped in (False, True):
+            opt = optim.Optimizer(kind, lr=0.05)
+            x_run = [x.copy() for x in xs]
+            dxs = [np.empty_like(x) for x in xs]
+            sums = []
+            for step in range(4):
+                for k, d in enumerate(dxs):
+                    d[...] = np.sin(x_run[k] * (step + 1))
+                items = [(f"p{k}", x_run[k], dxs[k]) for k in range(n_params)]
+                if not grouped:
+                    opt._groups = None
+                sums.append(opt.update(items, 0.05))
+                assert (opt._groups is not None) == (grouped and step > 0) or step == 0
+            runs.append((x_run, sums))
+        (xa, sa), (xb, sb) = runs
+        for a, b in zip(xa, xb):
+            np.testing.assert_array_equal(a, b)
+        assert sa == sb
+        assert [type(v) for v in sa[-1][0]] == [type(v) for v in sb[-1][0]]

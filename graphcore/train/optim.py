@@ -56,10 +56,11 @@ def kernel(name: str):
     fn = _kernels.get(key)
     if fn is None:
         if backend == "numba":
-            import numba
+            # compiled with reassoc, which lets LLVM vectorise the three norm sums; no nnan/ninf,
+            # so NaN still shows in them
+            from . import _update_groups
 
-            # reassoc lets LLVM vectorise the three norm sums; no nnan/ninf, so NaN still shows in them
-            fn = numba.njit(cache=True, nogil=True, fastmath={"reassoc"})(K.LOOPS[name])
+            fn = _update_groups.LOOPS[name]
         else:
             fn = K.TWINS[name]
         _kernels[key] = fn
@@ -117,6 +118,7 @@ class Optimizer:
         self._prep: dict[str, tuple] = {}
         self._conv: dict[tuple, tuple] = {}  # (dtype, lr, scale) -> the scalars converted to that dtype
         self._fast: tuple | None = None  # (lr, [(x, dx, state dict, call args)]) of the last step
+        self._groups: tuple | None = None  # (4-param loop, [its call args], n params) for self._fast
         self._fn = kernel(f"{kind}_update")
         self._sumsq = kernel("sumsq")
 
@@ -179,6 +181,17 @@ class Optimizer:
                 if x is not x0 or dx is not dx0 or (st0 is not None and state.get(key) is not st0):
                     break
             else:
+                groups = self._groups
+                if groups is not None:
+                    fn4, calls, n = groups
+                    if len(calls) == 1:
+                        out = list(fn4(*calls[0]))
+                    else:
+                        out = []
+                        for args in calls:
+                            out.extend(fn4(*args))
+                    del out[n:]
+                    return out
                 fn = self._fn
                 return [fn(*e[3]) for e in fast[1]]
         wd = h["weight_decay"]
@@ -204,6 +217,7 @@ class Optimizer:
         cacheable = kind != "adam" and h["clip_norm"] is None and max_norm is None
         entries: list[tuple] = []
         self._fast = None
+        self._groups = None
         for (x, xf, flats, st), dxf, view in prepped:
             target = xf if xf is not None else np.ascontiguousarray(x).reshape(-1)
             c = conv.get((x.dtype, lr, scale))
@@ -243,11 +257,41 @@ class Optimizer:
             out.append(r)
         if cacheable and len(entries) == len(items):
             self._fast = (lr, entries)
+            self._groups = _grouped(kind, [e[3] for e in entries])
         return out
 
     def step(self, items: list[tuple[str, np.ndarray, np.ndarray]], lr: float | None = None) -> StepStats:
         """Apply one update in place and return the per-param norms."""
         return stats_from(items, self.update(items, lr))
+
+
+def _grouped(kind: str, calls: list[tuple]) -> tuple | None:
+    """The per-param calls as calls of the 4-param loop (numba only; every array of one dtype and
+    the same scalars for all): (loop, [args], number of params). None when they cannot be grouped."""
+    from .. import kernels
+
+    if kernels.backend() != "numba" or not calls:
+        return None
+    from . import _update_groups as G
+
+    fn4 = G.GROUPS.get(kind)
+    if fn4 is None:
+        return None
+    na = G.N_ARRAYS[kind]
+    tail = calls[0][na:]
+    dtype = calls[0][0].dtype
+    for args in calls:
+        if len(args) != na + len(tail) or any(type(a) is not type(b) or a != b for a, b in zip(args[na:], tail)):
+            return None
+        if any(a.dtype != dtype or a.ndim != 1 or not a.flags.c_contiguous for a in args[:na]):
+            return None
+    empty = np.zeros(0, dtype)
+    grouped = []
+    for i in range(0, len(calls), 4):
+        arrays = [a for args in calls[i:i + 4] for a in args[:na]]
+        arrays += [empty] * (4 * na - len(arrays))
+        grouped.append((*arrays, *tail))
+    return fn4, grouped, len(calls)
 
 
 def _sqrt(v: float) -> float:
