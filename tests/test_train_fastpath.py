@@ -243,3 +243,31 @@ def test_grouped_updates_give_the_per_param_bits(kind, dtype):
             np.testing.assert_array_equal(a, b)
         assert sa == sb
         assert [type(v) for v in sa[-1][0]] == [type(v) for v in sb[-1][0]]
+
+
+def test_binary_ops_reuse_their_last_call_only_for_the_same_arrays():
+    rng = np.random.default_rng(9)
+    g = gc.Graph()
+    a = g.add("input", name="a", value=rng.standard_normal((3, 4)))
+    b = g.add("input", name="b", value=rng.standard_normal((3, 4)))
+    g.add("mul", name="m", inputs={"a": a, "b": b})
+    ex = gc.Executor(g)
+
+    def check():
+        ex.forward()
+        ex.backward("m")
+        A, B = g.nodes[a].tensors["value"], g.nodes[b].tensors["value"]
+        np.testing.assert_array_equal(ex.value("m"), A * B)
+        np.testing.assert_array_equal(ex.grad("a"), B)
+        np.testing.assert_array_equal(ex.grad("b"), A)
+
+    check()
+    check()
+    g.nodes[a].tensors["value"] *= 2.0  # same array, new contents
+    check()
+    g.nodes[b].tensors["value"] = rng.standard_normal((3, 4))  # a new array
+    check()
+    g.nodes[a].tensors["value"] = rng.standard_normal((3, 4))[:, ::2]  # not contiguous, other shape
+    g.nodes[b].tensors["value"] = rng.standard_normal((3, 2))
+    check()
+    check()

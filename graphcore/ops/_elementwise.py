@@ -161,10 +161,21 @@ def binary(name: str, doc: str, grad_rule: str, title: str = "", category: str =
     """`passthrough=(1, 1)` marks add: the gradient goes back unchanged, no kernel needed."""
     fname, bname = f"{name}_fwd", f"{name}_bwd"
 
+    # like unary ops, each direction repeats its last call while fed the same arrays, when no
+    # broadcast copy or dtype conversion was needed (the flat arguments are views of the inputs)
     def forward(ctx, ins, params, tensors):
-        a, b, shape = _operands(ctx, ins[0], ins[1])
+        a0, b0 = ins[0], ins[1]
+        c = ctx.saved.get("fwd_call")  # (a, b, kernel generation, kernel, arguments, out)
+        if c is not None and c[0] is a0 and c[1] is b0 and c[2] == kernels.generation:
+            c[3](*c[4])
+            return c[5]
+        a, b, shape = _operands(ctx, a0, b0)
         out = ctx.buf("out", shape, np.result_type(a, b))
-        kernels.sized(fname, out.size)(flat(a), flat(b), out.reshape(-1))
+        args = (flat(a), flat(b), out.reshape(-1))
+        fn = kernels.sized(fname, out.size)
+        fn(*args)
+        if a is a0 and b is b0 and a0.flags.c_contiguous and b0.flags.c_contiguous:
+            ctx.saved["fwd_call"] = (a0, b0, kernels.generation, fn, args, out)
         return out
 
     if passthrough is not None:
@@ -172,10 +183,19 @@ def binary(name: str, doc: str, grad_rule: str, title: str = "", category: str =
             return [g, g]
     else:
         def backward(ctx, g, ins, out, params, tensors):
-            a, b, shape = _operands(ctx, ins[0], ins[1])
+            a0, b0 = ins[0], ins[1]
+            c = ctx.saved.get("bwd_call")  # (a, b, g, kernel generation, kernel, arguments, da, db)
+            if c is not None and c[0] is a0 and c[1] is b0 and c[2] is g and c[3] == kernels.generation:
+                c[4](*c[5])
+                return [c[6], c[7]]
+            a, b, shape = _operands(ctx, a0, b0)
             da = ctx.buf("da", shape, g.dtype)
             db = ctx.buf("db", shape, g.dtype)
-            kernels.sized(bname, da.size)(flat(a), flat(b), flat(g), da.reshape(-1), db.reshape(-1))
+            args = (flat(a), flat(b), flat(g), da.reshape(-1), db.reshape(-1))
+            fn = kernels.sized(bname, da.size)
+            fn(*args)
+            if a is a0 and b is b0 and a0.flags.c_contiguous and b0.flags.c_contiguous and g.flags.c_contiguous:
+                ctx.saved["bwd_call"] = (a0, b0, g, kernels.generation, fn, args, da, db)
             return [da, db]
 
     return register(OpSpec(name=name, category=category, doc=doc, grad_rule=grad_rule, title=title or name,
