@@ -35,7 +35,12 @@ def render(path: str, out: str, theme_name: str = "light", pass_: str = "none") 
     if ext not in (".png", ".svg"):
         raise ValueError(f"{out}: the output must end in .png or .svg")
     graph = gc.load(path)
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    if QApplication.instance() is None:  # headless by definition, display or not
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    # the offscreen platform warns about window hints it ignores; a command-line tool stays quiet
+    os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")
     from PySide6.QtGui import QUndoStack
 
     from . import application, theme
