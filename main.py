@@ -25,9 +25,25 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in ("-h", "--help"):
         print(__doc__)
         return 0
+    problem = _display_problem()
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     from app import run_gui
 
     return run_gui(argv[0] if argv else None)
+
+
+def _display_problem() -> str | None:
+    """Qt aborts the process when it finds no screen; say so in one line instead."""
+    import os
+
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("no display found (DISPLAY and WAYLAND_DISPLAY are unset); run it in a desktop session, "
+            "or use `python main.py render FILE --out graph.png` to draw a graph without one")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,21 @@
+"""main.py with no screen: one clear line and exit 2, not Qt aborting the process."""
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_gui_without_a_display_says_so_in_one_line():
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    r = subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert r.stderr.startswith("error: no display found") and r.stderr.count("\n") == 1
+    assert "Traceback" not in r.stderr
+
+
+def test_help_lists_the_subcommands():
+    r = subprocess.run([sys.executable, "main.py", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0
+    for cmd in ("run FILE", "check FILE", "train FILE", "render FILE"):
+        assert cmd in r.stdout
