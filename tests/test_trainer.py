@@ -289,3 +289,21 @@ def test_metrics_keep_nodes_with_the_same_name_apart():
     tr = Trainer(g, on_step=steps.append)
     tr.run()
     assert len(steps[0]["grad_norm"]) == 4 and len(set(tr.param_labels.values())) == 4
+
+
+def test_a_nan_gradient_with_a_finite_loss_stops_before_the_update():
+    """sqrt after ReLU: the forward pass is finite, but d sqrt(0) = inf makes the gradient NaN."""
+    ds = datasets.spiral(n_per_class=20)
+    g = gc.Graph()
+    x = g.add("input", name="x", value=ds.X)
+    y = g.add("input", name="y", value=ds.y)
+    h = g.add("linear", name="fc1", inputs={"x": x}, units=8, init="xavier_normal")
+    a = g.add("relu", name="act", inputs={"x": h})
+    s = g.add("pow", name="sqrt", inputs={"x": a}, p=0.5)
+    o = g.add("linear", name="fc2", inputs={"x": s}, units=3, init="xavier_normal")
+    g.add("softmax_cross_entropy", name="loss", inputs={"scores": o, "labels": y})
+    g.meta["training"] = {"dataset": {"name": "spiral", "n_per_class": 20}, "batch_size": 8, "epochs": 2,
+                          "optimizer": {"kind": "sgd", "lr": 0.1}, "seed": 0}
+    res = Trainer(g).run()
+    assert res.status == "diverged" and "backward" in res.message and res.steps == 0
+    assert all(np.isfinite(v).all() for v in weights(g).values()), "no NaN reached the weights"

@@ -290,6 +290,12 @@ class Trainer:
         ex.backward(loss_id)
         wg = ex.weight_grad
         items = [(key, tensors[w], wg(nid, w)) for key, nid, w, tensors in self._refs]
+        for (_, nid, w, _), (_, _, g) in zip(self._refs, items):
+            f = g.reshape(-1)
+            if not math.isfinite(float(np.dot(f, f))) and not np.isfinite(g).all():
+                # before the update, so the weights never take in a NaN/Inf
+                self.ex._check_backward()
+                raise NumericError(nid, self.graph.nodes[nid].name, "backward", f"NaN/Inf gradient of {w}")
         sums = self.optimizer.update(items, lr)
         check = 0.0
         for g2, _, w2 in sums:
