@@ -22,7 +22,8 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
 
 import graphcore as gc  # noqa: E402
 
@@ -45,17 +46,8 @@ def us(s: float) -> str:
 
 # ---------------------------------------------------------------- scalar circuits
 def cs231n_graph():
-    g = gc.Graph()
-    x = g.add("input", name="x", value=3.0)
-    y = g.add("input", name="y", value=-4.0)
-    z = g.add("input", name="z", value=2.0)
-    w = g.add("input", name="w", value=-1.0)
-    xy = g.add("mul", inputs={"a": x, "b": y})
-    m = g.add("max", inputs={"a": z, "b": w})
-    s = g.add("add", inputs={"a": xy, "b": m})
-    two = g.add("const", value=2.0)
-    f = g.add("mul", name="f", inputs={"a": s, "b": two})
-    return g, f
+    g = gc.load(os.path.join(ROOT, "resources", "examples", "cs231n_circuit.json"))
+    return g, g.find("f")
 
 
 def cs231n_python():

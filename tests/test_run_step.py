@@ -17,19 +17,7 @@ EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "resources", "examples",
 
 
 def circuit() -> gc.Graph:
-    if os.path.exists(EXAMPLE):
-        return gc.load(EXAMPLE)
-    g = gc.Graph()
-    x = g.add("input", name="x", value=3.0)
-    y = g.add("input", name="y", value=-4.0)
-    z = g.add("input", name="z", value=2.0)
-    w = g.add("input", name="w", value=-1.0)
-    xy = g.add("mul", name="xy", inputs={"a": x, "b": y})
-    m = g.add("max", name="m", inputs={"a": z, "b": w})
-    s = g.add("add", name="s", inputs={"a": xy, "b": m})
-    two = g.add("const", name="two", value=2.0)
-    g.add("mul", name="f", inputs={"a": s, "b": two})
-    return g
+    return gc.load(EXAMPLE)  # f = 2(xy + max(z, w)), x=3, y=-4, z=2, w=-1 (tests/test_examples_circuits.py)
 
 
 @pytest.fixture
