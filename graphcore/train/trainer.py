@@ -294,7 +294,8 @@ class Trainer:
             f = g.reshape(-1)
             if not math.isfinite(float(np.dot(f, f))) and not np.isfinite(g).all():
                 # before the update, so the weights never take in a NaN/Inf
-                self.ex._check_backward()
+                with np.errstate(all="ignore"):
+                    self.ex._check_backward()
                 raise NumericError(nid, self.graph.nodes[nid].name, "backward", f"NaN/Inf gradient of {w}")
         sums = self.optimizer.update(items, lr)
         check = 0.0
