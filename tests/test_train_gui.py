@@ -328,8 +328,6 @@ def test_bad_settings_give_a_message_not_a_traceback(spiral, qtbot):
 
 def test_digits_cnn_shows_samples_and_filters(shared, qtbot):
     path = os.path.join(EXAMPLES, "digits_cnn.json")
-    if not os.path.exists(path):
-        pytest.skip("digits_cnn.json example not present yet")
     rig = shared.use(qtbot, gc.load(path))
     try:
         rig.train.epochs_spin.setValue(1)
