@@ -145,7 +145,8 @@ def test_bool_and_axis_params(setup, qtbot):
     assert stack.count() == 2
 
 
-def test_choice_and_int_params_of_a_layer(qtbot):
+def linear_layer_in_inspector(qtbot):
+    """A 2x3 input into a 4-unit linear layer, shown in a fresh inspector."""
     g = gc.Graph()
     x = g.add("input", value=np.ones((2, 3)))
     lin = g.add("linear", inputs={"x": x}, units=4)
@@ -154,6 +155,11 @@ def test_choice_and_int_params_of_a_layer(qtbot):
     qtbot.addWidget(dock)
     dock.set_document(g, stack)
     dock.show_node(lin)
+    return g, lin, stack, dock
+
+
+def test_choice_and_int_params_of_a_layer(qtbot):
+    g, lin, stack, dock = linear_layer_in_inspector(qtbot)
     combo = dock.findChild(QComboBox, "param_init")
     spin = dock.findChild(QSpinBox, "param_units")
     assert combo.currentData() == "xavier_normal"
@@ -240,14 +246,7 @@ def test_parse_tensor_refusals(text, message):
 
 
 def test_spin_box_steps_merge_until_editing_finishes(qtbot):
-    g = gc.Graph()
-    x = g.add("input", value=np.ones((2, 3)))
-    lin = g.add("linear", inputs={"x": x}, units=4)
-    stack = QUndoStack()
-    dock = InspectorDock()
-    qtbot.addWidget(dock)
-    dock.set_document(g, stack)
-    dock.show_node(lin)
+    g, lin, stack, dock = linear_layer_in_inspector(qtbot)
     spin = dock.findChild(QSpinBox, "param_units")
     for v in (5, 6, 7):
         spin.setValue(v)  # holding the arrow: one step
