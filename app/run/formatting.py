@@ -1,6 +1,6 @@
 """How a value or a gradient reads on a wire: presentation only, never arithmetic on the model.
 
-Scalars print CS231n style with two decimals (-8.00); tensors print their shape and a
+Scalars print CS231n style with two decimals (-8.00, via graphcore.numfmt); tensors print their shape and a
 summary (mean, norm). Hover texts give the full numbers of small tensors and a text
 histogram of large ones, so a tooltip needs no image.
 """
@@ -10,24 +10,16 @@ import math
 
 import numpy as np
 
+from graphcore.numfmt import fmt_number
+
 SMALL = 16  # tensors up to this many elements show every number on hover
 INLINE = 3  # 1-D tensors up to this many elements print inline on the wire
 BLOCKS = " ▁▂▃▄▅▆▇█"
 
 
 def fmt_scalar(x: float) -> str:
-    """-8.00; tiny or huge magnitudes switch to 3 significant digits so 0.0003 never reads 0.00."""
-    x = float(x)
-    if math.isnan(x):
-        return "NaN"
-    if math.isinf(x):
-        return "+Inf" if x > 0 else "-Inf"
-    if x == 0.0:
-        return "0.00"  # also -0.0: a sign on zero only confuses
-    ax = abs(x)
-    if ax < 0.005 or ax >= 1e5:
-        return f"{x:.2e}"
-    return f"{x:.2f}"
+    """-8.00; tiny or huge magnitudes in 3 significant digits (graphcore's one number formatter)."""
+    return fmt_number(x)
 
 
 def fmt_shape(shape: tuple) -> str:
