@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 import graphcore as gc
 import shiboken6
+from backprop_studio_resources import example_files as shipped_examples, examples_dir
 
 from . import settings as app_settings
 from . import theme
@@ -32,8 +33,7 @@ from .palette import PaletteDock
 from .problems_dock import ProblemsDock
 
 APP_NAME = "Backprop Studio"
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-EXAMPLES_DIR = os.path.join(ROOT, "resources", "examples")
+EXAMPLES_DIR = examples_dir()
 FILE_FILTER = "Backprop Studio graphs (*.json);;All files (*)"
 STATE_VERSION = 1
 
@@ -51,10 +51,9 @@ CANVAS_GESTURES = [
 
 def example_files() -> list[str]:
     try:
-        names = sorted(n for n in os.listdir(EXAMPLES_DIR) if n.endswith(".json"))
+        return shipped_examples()
     except OSError:
         return []
-    return [os.path.join(EXAMPLES_DIR, n) for n in names]
 
 
 def versions() -> dict[str, str]:

@@ -11,9 +11,10 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QDockWidget, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 import graphcore as gc
+from backprop_studio_resources import icons_dir
 
 DEBOUNCE_MS = 150
-ICON_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "resources", "icons")
+ICON_DIR = icons_dir()
 NODE_ROLE = Qt.ItemDataRole.UserRole
 
 

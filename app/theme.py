@@ -1,8 +1,8 @@
 """Dark and light themes: Fusion style, a matching QPalette, and a small stylesheet.
 
-Colours live here (palette) and in resources/style/<name>.qss (details such as
-dock titles and error labels); the canvas gets the same name through
-`set_theme` when it offers one.
+Colours live here (palette) and in the shipped style/<name>.qss, found with
+backprop_studio_resources.style_path (details such as dock titles and error
+labels); the canvas gets the same name through `set_theme` when it offers one.
 """
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import os
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
+from backprop_studio_resources import icons_dir, style_path
+
 THEMES = ("dark", "light")
-RESOURCES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "resources")
-STYLE_DIR = os.path.join(RESOURCES, "style")
-ICON_DIR = os.path.join(RESOURCES, "icons")
+ICON_DIR = icons_dir()
 
 _COLORS = {
     "dark": {
@@ -61,7 +61,7 @@ def palette(name: str) -> QPalette:
 
 
 def stylesheet(name: str) -> str:
-    path = os.path.join(STYLE_DIR, f"{name}.qss")
+    path = style_path(name)
     try:
         with open(path, encoding="utf-8") as f:
             text = f.read()

@@ -16,10 +16,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-RESOURCES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                         "resources", "datasets")
-DIGITS_FILE = os.path.join(RESOURCES, "digits.npz")
-
 
 class DatasetError(ValueError):
     """A dataset that cannot be built or read; the message names the file, row and column."""
@@ -131,7 +127,12 @@ def linear(n: int = 200, dim: int = 3, noise: float = 0.1, seed: int = 0) -> Dat
 
 def digits(n: int | None = None, path: str | None = None) -> Dataset:
     """The 8x8 handwritten digits (1,797 images, 10 classes) as (N, 1, 8, 8) floats in [0, 1]."""
-    path = path or DIGITS_FILE
+    if not path:
+        # Imported here: the generators need no shipped files (bench/bench_train.py's torch
+        # worker imports this module from a Python where the project is not installed).
+        from backprop_studio_resources import dataset_path
+
+        path = dataset_path("digits.npz")
     try:
         with np.load(path, allow_pickle=False) as z:
             images = z["images"]
