@@ -20,8 +20,9 @@ from app.train.controller import TrainController
 from app.train.dock import TrainDock
 from app.train.plots import ROTATION, STEP_LOSS, PlotsDock
 from app.train.series import GrowingSeries, RunHistory, pack_records
+from backprop_studio_resources import examples_dir
 
-EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "resources", "examples")
+EXAMPLES = examples_dir()
 
 
 class Rig:
@@ -404,6 +405,42 @@ def test_opening_another_document_discards_the_run(spiral, qtbot):
     assert not rig.ctl.is_running() and rig.train.actionTrain.isEnabled()
     qtbot.wait(200)  # queued signals of the old run must not reach the new document
     assert np.array_equal(other.nodes[other.find("fc1")].tensors["W"], w0) and not rig.doc.modified
+
+
+def test_signals_queued_by_a_discarded_run_are_ignored(spiral, qtbot):
+    """The race behind a flaky failure: a run's signals are already queued when a document
+    switch discards it; once its thread object is deleted, sender() is None, which must not
+    pass for "the current run" when there is none."""
+    import shiboken6
+    from PySide6.QtCore import QObject, Qt as QtNS, Signal
+
+    class FakeRun(QObject):
+        snapshot = Signal(object)
+        progress = Signal(object)
+        chunk = Signal(object)
+        done = Signal(object)
+
+    rig = spiral
+    fake = FakeRun()
+    ctl = rig.ctl
+    queued = QtNS.ConnectionType.QueuedConnection
+    fake.snapshot.connect(ctl._on_snapshot, queued)
+    fake.progress.connect(ctl._on_progress, queued)
+    fake.chunk.connect(ctl._on_chunk, queued)
+    fake.done.connect(ctl._on_done, queued)
+    errors, before = [], ctl.last_result
+    hook, sys_hook = (lambda *exc: errors.append(exc)), __import__("sys").excepthook
+    __import__("sys").excepthook = hook
+    try:
+        assert ctl.thread is None
+        fake.snapshot.emit({"flow": {"e0": (1.0, 1, False)}, "iteration": 1})
+        fake.progress.emit({"epoch": 1, "epochs": 2, "iteration": 1, "iterations": 2})
+        fake.done.emit({"status": "finished", "epochs": 1, "steps": 1})
+        shiboken6.delete(fake)  # gone before its queued calls are delivered
+        qtbot.wait(50)
+    finally:
+        __import__("sys").excepthook = sys_hook
+    assert errors == [] and ctl.last_result is before and not rig.messages
 
 
 def test_editing_the_graph_while_training_keeps_the_learned_weights_out(spiral, qtbot):

@@ -95,7 +95,7 @@ class TrainController(QObject):
         path = getattr(self.document, "path", None)
         base_dir = os.path.dirname(path) if path else None
         t = TrainThread(self.graph, s["training"], gui, base_dir=base_dir, parent=self)
-        t.chunk.connect(self.plots.add_chunk)
+        t.chunk.connect(self._on_chunk)
         t.progress.connect(self._on_progress)
         t.snapshot.connect(self._on_snapshot)
         t.event.connect(self._on_event)
@@ -150,17 +150,31 @@ class TrainController(QObject):
         self.dock.set_status(text)
         self.status_message.emit(text)
 
+    def _current_sender(self) -> TrainThread | None:
+        """The run that sent this signal when it is still the current one, else None.
+
+        A discarded run's signals may already be queued when it is disconnected, and once
+        its thread object is deleted sender() is None: both must be told from the current run."""
+        t = self.thread
+        return t if t is not None and self.sender() is t else None
+
+    def _on_chunk(self, chunk: dict) -> None:
+        if self._current_sender() is not None:
+            self.plots.add_chunk(chunk)
+
     def _on_progress(self, p: dict) -> None:
-        self.dock.show_progress(p["epoch"], p["epochs"], p["iteration"], p["iterations"])
+        if self._current_sender() is not None:
+            self.dock.show_progress(p["epoch"], p["epochs"], p["iteration"], p["iterations"])
 
     def _on_snapshot(self, snap: dict) -> None:
-        if self.sender() is not self.thread:
+        t = self._current_sender()
+        if t is None:
             return
         self.boundary.show_snapshot(snap)
         flow = snap.get("flow")
         scene = self.scene
         if flow and scene is not None and self.graph is not None \
-                and self.thread.source_version == self.graph.structure_version:
+                and t.source_version == self.graph.structure_version:
             for edge, (mag, sign, zero) in flow.items():
                 item = scene.edge_item(edge)
                 if item is not None:
@@ -168,6 +182,8 @@ class TrainController(QObject):
             self.flow_updates += 1
 
     def _on_event(self, ev: dict) -> None:
+        if self._current_sender() is None:
+            return
         kind = ev.get("type")
         if kind == "paused":
             self.dock.set_running(True, paused=True)
@@ -178,15 +194,15 @@ class TrainController(QObject):
             self._say(ev.get("message", "early stop"))
 
     def _on_warning(self, text: str) -> None:
-        self._say(text)
+        if self._current_sender() is not None:
+            self._say(text)
 
     def _on_done(self, result: dict) -> None:
-        t = self.thread
-        if self.sender() is not None and self.sender() is not t:
+        t = self._current_sender()
+        if t is None:
             return  # a discarded run
-        if t is not None:
-            t.wait(2000)
-            t.deleteLater()
+        t.wait(2000)
+        t.deleteLater()
         self.thread = None
         self.last_result = result
         self.dock.set_running(False)
