@@ -26,6 +26,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import graphcore as gc  # noqa: E402
+from backprop_studio_resources import example_path  # noqa: E402
 
 
 def best(fn, number: int, repeat: int = 7) -> float:
@@ -46,7 +47,7 @@ def us(s: float) -> str:
 
 # ---------------------------------------------------------------- scalar circuits
 def cs231n_graph():
-    g = gc.load(os.path.join(ROOT, "resources", "examples", "cs231n_circuit.json"))
+    g = gc.load(example_path("cs231n_circuit.json"))
     return g, g.find("f")
 
 

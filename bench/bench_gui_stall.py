@@ -26,8 +26,9 @@ from PySide6.QtCore import Qt, QTimer  # noqa: E402
 from PySide6.QtGui import QUndoStack  # noqa: E402
 from PySide6.QtWidgets import QApplication, QMainWindow  # noqa: E402
 
-EXAMPLE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "resources", "examples",
-                       "spiral_2layer.json")
+from backprop_studio_resources import example_path  # noqa: E402
+
+EXAMPLE = example_path("spiral_2layer.json")
 
 
 def build(use_main_window: bool):

@@ -24,8 +24,10 @@ import sys
 import tempfile
 import time
 
+from backprop_studio_resources import example_path
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CIRCUIT = os.path.join(ROOT, "resources", "examples", "cs231n_circuit.json")
+CIRCUIT = example_path("cs231n_circuit.json")
 
 CHILD = r"""
 import json, sys, time

@@ -22,7 +22,9 @@ def main() -> None:
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tmp)
     import app
 
-    circuit = os.path.join(ROOT, "resources", "examples", "cs231n_circuit.json")
+    from backprop_studio_resources import example_path
+
+    circuit = example_path("cs231n_circuit.json")
     for theme, name in (("dark", "editor.png"), ("light", "editor-light.png")):
         w = app.create_main_window(circuit, offer_recovery=False)
         w.resize(1400, 860)

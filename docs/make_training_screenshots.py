@@ -15,7 +15,9 @@ os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
-EXAMPLES = os.path.join(ROOT, "resources", "examples")
+from backprop_studio_resources import examples_dir  # noqa: E402
+
+EXAMPLES = examples_dir()
 
 
 def _train(app, window, timeout_s: float = 120.0) -> None:

@@ -11,9 +11,10 @@ import pytest
 
 import graphcore as gc
 from graphcore import cli, registry
+from backprop_studio_resources import example_path
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CIRCUIT = os.path.join(ROOT, "resources", "examples", "cs231n_circuit.json")
+CIRCUIT = example_path("cs231n_circuit.json")
 
 
 def main_py(*args: str) -> subprocess.CompletedProcess:

@@ -16,9 +16,10 @@ import pytest
 
 import graphcore as gc
 from graphcore import registry
+from backprop_studio_resources import examples_dir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-EXAMPLES = os.path.join(ROOT, "resources", "examples")
+EXAMPLES = examples_dir()
 DX, DY = 270, 110  # canvas spacing between columns and rows: room for the value and gradient labels
 
 

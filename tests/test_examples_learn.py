@@ -3,8 +3,9 @@ import os
 
 import graphcore as gc
 from graphcore.train.trainer import Trainer
+from backprop_studio_resources import examples_dir
 
-EX = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "resources", "examples")
+EX = examples_dir()
 
 
 def train(name, **over):

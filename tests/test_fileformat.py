@@ -19,9 +19,10 @@ import pytest
 import graphcore as gc
 from graphcore import fileformat
 from graphcore.graph import Node
+from backprop_studio_resources import examples_dir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-EXAMPLES = os.path.join(ROOT, "resources", "examples")
+EXAMPLES = examples_dir()
 GOLDEN = os.path.join(ROOT, "tests", "golden")
 
 

@@ -21,9 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import graphcore as gc
+from backprop_studio_resources import examples_dir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SEEDS = sorted(glob.glob(os.path.join(ROOT, "resources", "examples", "*.json"))
+SEEDS = sorted(glob.glob(os.path.join(examples_dir(), "*.json"))
                + glob.glob(os.path.join(ROOT, "tests", "golden", "v*", "*.json")))
 SEED_TEXTS = [open(p, "rb").read() for p in SEEDS]
 SEED_DOCS = [json.loads(t) for t in SEED_TEXTS]

@@ -189,8 +189,10 @@ def test_running_the_cs231n_circuit_does_not_import_numba():
     import subprocess
     import sys
 
+    from backprop_studio_resources import example_path
+
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    code = ("import sys, graphcore as gc; g = gc.load('resources/examples/sigmoid_neuron.json'); "
+    code = (f"import sys, graphcore as gc; g = gc.load({example_path('sigmoid_neuron.json')!r}); "
             "ex = gc.Executor(g); ex.forward(); ex.backward(); assert round(float(ex.value('f')), 2) == 0.73; "
             "print('numba' in sys.modules)")
     r = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60)

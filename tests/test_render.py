@@ -6,9 +6,10 @@ import sys
 import pytest
 
 from app import render
+from backprop_studio_resources import example_path
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CIRCUIT = os.path.join(ROOT, "resources", "examples", "cs231n_circuit.json")
+CIRCUIT = example_path("cs231n_circuit.json")
 
 
 def test_cli_writes_a_png(tmp_path):

@@ -1,8 +1,6 @@
 """Run and step the CS231n circuit f = 2(xy + max(z, w)) on the real canvas, event by event."""
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 from PySide6.QtGui import QUndoStack
@@ -12,8 +10,9 @@ from app.canvas.scene import GraphScene
 from app.run import decor
 from app.run.controller import RunController
 from app.run.formatting import fmt_array, fmt_scalar, hover_text
+from backprop_studio_resources import example_path
 
-EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "resources", "examples", "cs231n_circuit.json")
+EXAMPLE = example_path("cs231n_circuit.json")
 
 
 def circuit() -> gc.Graph:

@@ -10,9 +10,10 @@ import numpy as np
 
 import graphcore as gc
 from graphcore.cli import main as cli_main
+from backprop_studio_resources import examples_dir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-EX = os.path.join(ROOT, "resources", "examples")
+EX = examples_dir()
 
 
 def run_main(*args):
