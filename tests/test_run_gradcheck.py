@@ -119,14 +119,28 @@ def test_toolbar_actions_and_names(setup, qtbot):
     assert decor.edge_labels(scene.edge_item(wire_from(g, "w"))) == ("-1.00", "0.00")
 
 
+def test_a_relu_input_on_its_kink_is_checked_one_sided():
+    """x = 0 into a ReLU: the centred difference straddles the kink (it gives 0.5, the rule 0, and
+    both are "right"); the check sees the ReLU change sides and uses the side the rule's convention
+    picks (x <= 0: gradient 0), so a correct rule passes."""
+    g = gc.Graph()
+    x = g.add("input", name="x", value=0.0)
+    g.add("relu", name="r", inputs={"x": x})
+    report = gc.gradcheck(g)
+    assert report.ok and report.errors[x] == 0.0
+    assert (report.checked[x], report.one_sided[x], report.skipped[x]) == (1, 1, 0)
+    plain = gc.gradcheck(g, kinks=False)  # without kink detection: the centred difference's 0.5
+    assert plain.errors[x] == pytest.approx(1.0) and not plain.ok
+
+
 def test_failure_on_a_graph_with_kinks_explains_them(qtbot):
-    """x = 0 into a ReLU: the rule (gradient 0 at 0) is right, the centred difference is not."""
+    """With kink detection off, x = 0 into a ReLU fails, and the dialog says why."""
     from app.run.gradcheck_view import GradCheckDialog, kink_ops
 
     g = gc.Graph()
     x = g.add("input", name="x", value=0.0)
     g.add("relu", name="r", inputs={"x": x})
-    report = gc.gradcheck(g)
+    report = gc.gradcheck(g, kinks=False)
     assert not report.ok
     dlg = GradCheckDialog()
     qtbot.addWidget(dlg)
