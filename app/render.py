@@ -1,7 +1,9 @@
 """`python main.py render FILE --out graph.png`: draw a graph file's canvas to PNG or SVG, offscreen.
 
-No window is shown; the same scene and view as the editor draw the picture. A bad
-file prints one line to stderr and exits with 2.
+No window is shown; the same scene and view as the editor draw the picture. By default the
+picture carries every value and gradient (a backward pass), or the values alone when the
+graph has no single output to differentiate. This module imports Qt only when a picture is
+drawn, so registering the command (`add_commands`) costs main.py nothing.
 """
 from __future__ import annotations
 
@@ -9,32 +11,68 @@ import argparse
 import os
 import sys
 
-PASSES = ("none", "forward", "backward")
+PASSES = ("auto", "none", "forward", "backward")
+EXTS = (".png", ".svg")
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, exit 2 (argparse's own convention)
-        self.exit(2, f"render: {message}\n")
+def add_commands(sub) -> None:
+    """Register `render` on main.py's subparsers (no Qt import here)."""
+    p = sub.add_parser("render", help="draw the canvas (PNG or SVG) offscreen, with values and gradients",
+                       description="Draw a graph file's canvas to an image with the editor's own scene, "
+                                   "offscreen (no display needed).")
+    _arguments(p)
+    p.set_defaults(fn=cmd_render, errors=(ValueError,))
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="main.py render", description="Draw a graph file's canvas to an image, offscreen.")
+def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", help="graph file (.json)")
-    p.add_argument("--out", required=True, help="output image: .png or .svg")
-    p.add_argument("--theme", choices=("light", "dark"), default="light", help="colours (default: light)")
-    p.add_argument("--pass", dest="pass_", choices=PASSES, default="none",
-                   help="overlay values (forward) or gradients (backward) on the wires")
-    return p
+    p.add_argument("--out", required=True, metavar="IMAGE", help="output image: .png or .svg")
+    p.add_argument("--theme", choices=("light", "dark"), default="light", help="colours")
+    p.add_argument("--pass", dest="pass_", choices=PASSES, default="auto",
+                   help="labels on the wires: backward = values and gradients, forward = values, none = "
+                        "bare graph; auto = backward, or forward when the graph has no single output")
 
 
-def render(path: str, out: str, theme_name: str = "light", pass_: str = "none") -> None:
-    """Draw `path` into `out`; raises GraphFormatError / ValueError / OSError with a readable message."""
+def cmd_render(args) -> int:
+    from graphcore.cli_common import check_output
+
+    import graphcore as gc
+
+    check_output(args.out, "--out", EXTS)
+    args.graph = gc.load(args.file)  # kept on args so an error can name nodes by name
+    drawn, why = render(args.file, args.out, args.theme, args.pass_, graph=args.graph)
+    if why:
+        print(f"note: {why}", file=sys.stderr)
+    print(args.out)
+    return 0
+
+
+def auto_pass(graph) -> tuple[str, str]:
+    """backward when the graph has one output to differentiate (as the Run toolbar picks it), else forward."""
+    if not graph.nodes:
+        return "none", "the graph is empty"
+    sinks = graph.sinks()
+    losses = [s for s in sinks if (sp := graph.nodes[s].spec) is not None and sp.category == "losses"]
+    if len(sinks) == 1 or len(losses) == 1:
+        return "backward", ""
+    names = ", ".join(graph.nodes[s].name for s in sinks)
+    return "forward", f"drew values only: no single output to differentiate ({names}); add --pass none to skip"
+
+
+def render(path: str, out: str, theme_name: str = "light", pass_: str = "auto", graph=None) -> tuple[str, str]:
+    """Draw `path` into `out`; returns (the pass drawn, why auto chose less than backward, or "").
+
+    Raises GraphFormatError / ValueError / OSError with a readable message."""
     import graphcore as gc
 
     ext = os.path.splitext(out)[1].lower()
-    if ext not in (".png", ".svg"):
+    if ext not in EXTS:
         raise ValueError(f"{out}: the output must end in .png or .svg")
-    graph = gc.load(path)
+    folder = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(folder):
+        raise OSError(f"{out}: the folder {folder} does not exist")
+    graph = gc.load(path) if graph is None else graph
+    which, why = auto_pass(graph) if pass_ == "auto" else (pass_, "")
     from PySide6.QtWidgets import QApplication
 
     if QApplication.instance() is None:  # headless by definition, display or not
@@ -52,14 +90,12 @@ def render(path: str, out: str, theme_name: str = "light", pass_: str = "none") 
     stack = QUndoStack()
     scene = GraphScene(graph, stack)
     view = GraphView(scene)
-    if pass_ != "none":
-        apply_pass(graph, scene, pass_)
-    folder = os.path.dirname(os.path.abspath(out))
-    if not os.path.isdir(folder):
-        raise OSError(f"{out}: the folder {folder} does not exist")
+    if which != "none":
+        apply_pass(graph, scene, which)
     result = view.export_image(out)
     if result is False or not os.path.exists(out) or os.path.getsize(out) == 0:
         raise OSError(f"{out}: could not write the image")
+    return which, why
 
 
 def apply_pass(graph, scene, which: str) -> None:
@@ -70,12 +106,11 @@ def apply_pass(graph, scene, which: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        render(args.file, args.out, args.theme, args.pass_)
-    except (ValueError, OSError) as exc:  # GraphFormatError is a ValueError and names the file and JSON path
-        msg = str(exc).replace("\n", " ")
-        print(f"render: {msg}", file=sys.stderr)
-        return 2
-    print(args.out)
-    return 0
+    """`render` alone (tests and scripts); main.py reaches the same cmd_render through its one parser."""
+    from graphcore.cli_common import Parser, run_command
+
+    p = Parser(prog="main.py render", description="Draw a graph file's canvas to an image, offscreen.")
+    _arguments(p)
+    p.set_defaults(fn=cmd_render, errors=(ValueError,))
+    args = p.parse_args(sys.argv[1:] if argv is None else argv)
+    return run_command(args, args.errors)

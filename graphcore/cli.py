@@ -1,4 +1,8 @@
-"""The headless command line: run, check, train. Errors are one line on stderr, exit 2."""
+"""The headless command line: `run` and `check` here, `train`, `sanity`, `search` in train_cli.
+
+main.py builds the one parser from `add_commands` (and the app's render); `main(argv)` here
+parses the headless commands alone, for scripts and tests that must not touch Qt.
+"""
 from __future__ import annotations
 
 import argparse
@@ -6,58 +10,45 @@ import sys
 
 import numpy as np
 
+from .cli_common import (PROG, Parser, UsageError, add_common, emit_json, load_valid_graph, node_label,
+                         positive, run_command)
 from .executor import Executor
-from .fileformat import GraphFormatError, load
 from .gradcheck import gradcheck
-from .problems import GraphError, NumericError
+from .numfmt import fmt_number
+from .problems import GraphError
+
+try:  # the gradient check's own default, once it documents one
+    from .gradcheck import DEFAULT_TOLERANCE
+except ImportError:
+    DEFAULT_TOLERANCE = 1e-6
+
+__all__ = ["add_commands", "build_parser", "fmt", "load_valid_graph", "main"]
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # exit 2 with one line, like every other bad input
-        print(f"error: {message}", file=sys.stderr)
-        raise SystemExit(2)
-
-
-def fmt(a: np.ndarray | None, width: int = 0) -> str:
-    """Scalars with two decimals (CS231n style); tensors as shape and summary."""
+def fmt(a: np.ndarray | None) -> str:
+    """Scalars through the one number formatter; tensors as shape and summary."""
     if a is None:
         return "-"
     a = np.asarray(a)
-    if a.ndim == 0 or a.size == 1:
-        v = float(a.reshape(-1)[0]) if a.dtype.kind == "f" else int(a.reshape(-1)[0])
-        return f"{v:.2f}" if isinstance(v, float) else str(v)
+    if a.size == 1:
+        v = a.reshape(-1)[0]
+        return fmt_number(v) if a.dtype.kind == "f" else str(v)
     if a.dtype.kind != "f":
         return f"{a.dtype}{list(a.shape)}"
-    return f"{list(a.shape)} mean {a.mean():.3g} norm {np.linalg.norm(a):.3g}"
+    return f"{list(a.shape)} mean {fmt_number(a.mean())} norm {fmt_number(np.linalg.norm(a))}"
 
 
-def load_valid_graph(path: str):
-    """Load a graph file and refuse it (GraphError, exit 2) when the graph has problems."""
-    g = load(path)
-    problems = g.validate()
-    if problems:
-        raise GraphError(problems)
-    return g
-
-
-def cmd_run(args) -> int:
-    g = load_valid_graph(args.file)
-    ex = Executor(g, mode=args.mode)
-    ex.forward()
-    target = args.target
-    if target is None and len(g.sinks()) != 1:
-        target = _loss_like(g)
-    ex.backward(target)
-    rows = [("node", "op", "value", "gradient")]
-    for nid in g.topo_order():
-        n = g.nodes[nid]
-        rows.append((n.name, n.op, fmt(ex.value(nid)), fmt(ex.grad(nid))))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    for k, r in enumerate(rows):
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
-        if k == 0:
-            print("  ".join("-" * w for w in widths))
-    return 0
+def as_json(a: np.ndarray | None):
+    """A number for a one-element array, {shape, dtype, mean, norm} for a tensor, None if not computed."""
+    if a is None:
+        return None
+    a = np.asarray(a)
+    if a.size == 1:
+        return a.reshape(-1)[0].item()
+    doc = {"shape": list(a.shape), "dtype": str(a.dtype)}
+    if a.dtype.kind == "f":
+        doc.update(mean=float(a.mean()), norm=float(np.linalg.norm(a)))
+    return doc
 
 
 def _loss_like(g) -> str | None:
@@ -69,52 +60,99 @@ def _loss_like(g) -> str | None:
     return sinks[0] if sinks else None
 
 
+def _target(g, name: str | None) -> str | None:
+    """The node to backpropagate from: --target (a name or an id), else the only sink, else a loss sink."""
+    if name is not None:
+        if name in g.nodes:
+            return name
+        try:
+            return g.find(name)
+        except GraphError:
+            raise UsageError(f"argument --target: no node named {name!r}") from None
+    if len(g.sinks()) != 1:
+        return _loss_like(g)
+    return None
+
+
+def cmd_run(args) -> int:
+    g = load_valid_graph(args.file, args)
+    ex = Executor(g, mode=args.mode)
+    target = _target(g, args.target)
+    ex.forward()
+    ex.backward(target)
+    order = g.topo_order()
+    if args.json:
+        emit_json({"command": "run", "file": args.file, "mode": args.mode,
+                   "target": g.nodes[target].name if target else g.nodes[g.sinks()[0]].name,
+                   "nodes": [{"name": g.nodes[n].name, "id": n, "op": g.nodes[n].op,
+                              "value": as_json(ex.value(n)), "gradient": as_json(ex.grad(n))} for n in order]})
+        return 0
+    rows = [("node", "op", "value", "gradient")]
+    rows += [(g.nodes[n].name, g.nodes[n].op, fmt(ex.value(n)), fmt(ex.grad(n))) for n in order]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for k, r in enumerate(rows):
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        if k == 0:
+            print("  ".join("-" * w for w in widths))
+    return 0
+
+
 def cmd_check(args) -> int:
-    g = load_valid_graph(args.file)
-    target = args.target
-    if target is None and len(g.sinks()) != 1:
-        target = _loss_like(g)
+    g = load_valid_graph(args.file, args)
+    target = _target(g, args.target)
     Executor(g).forward()  # a NaN/Inf is a bad graph (exit 2 naming the node), not a failed check
     report = gradcheck(g, target=target, tolerance=args.tolerance)
-    bad = 0
-    print(f"{'array':30s} rel. error")
+    arrays = []
     for key, err in sorted(report.errors.items(), key=lambda kv: -kv[1]):
-        flag = "ok" if err < args.tolerance else "FAIL"
-        bad += flag == "FAIL"
-        print(f"{report.names.get(key, key):30s} {err:.2e}  {flag}")
-    print(f"{len(report.errors)} arrays checked, {bad} failed (tolerance {args.tolerance:g})")
+        name = report.names.get(key, key)
+        arrays.append({"name": name, "key": key, "rel_error": err, "ok": bool(err < args.tolerance)})
+    bad = sum(not a["ok"] for a in arrays)
+    if args.json:
+        emit_json({"command": "check", "file": args.file, "tolerance": args.tolerance, "ok": bad == 0,
+                   "checked": len(arrays), "failed": bad, "arrays": arrays})
+        return 1 if bad else 0
+    width = max([30] + [len(a["name"]) + 1 for a in arrays])
+    print(f"{'array':{width}s} rel. error")
+    for a in arrays:
+        print(f"{a['name']:{width}s} {fmt_number(a['rel_error']):9s}  {'ok' if a['ok'] else 'FAIL'}")
+    print(f"{len(arrays)} arrays checked, {bad} failed (tolerance {args.tolerance:g})")
     return 1 if bad else 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="main.py", description="Backprop Studio command line")
-    sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
-    r = sub.add_parser("run", help="forward and backward; print values and gradients")
-    r.add_argument("file")
-    r.add_argument("--target", help="node (name or id) to backpropagate from; default: the only sink")
-    r.add_argument("--mode", choices=("train", "eval"), default="eval")
+def add_commands(sub) -> None:
+    """Register run, check, train, sanity and search on an argparse subparsers object."""
+    r = sub.add_parser("run", help="forward and backward; print every node's value and gradient",
+                       description="Run a forward and a backward pass and print a table of values and "
+                                   "gradients (scalars with two decimals, tensors as shape, mean and norm).")
+    r.add_argument("file", help="graph file (.json)")
+    r.add_argument("--target", metavar="NODE",
+                   help="node (name or id) to backpropagate from (default: the only sink, else the loss)")
+    r.add_argument("--mode", choices=("train", "eval"), default="eval",
+                   help="train: dropout drops and batchnorm uses batch statistics; eval: neither")
+    add_common(r)
     r.set_defaults(fn=cmd_run)
-    c = sub.add_parser("check", help="validate and gradient-check; exit 1 if a check fails")
-    c.add_argument("file")
-    c.add_argument("--target")
-    c.add_argument("--tolerance", type=float, default=1e-6)
+    c = sub.add_parser("check", help="validate and gradient-check; exit 1 if a check fails",
+                       description="Compare every backward rule with centred differences; exit 0 when every "
+                                   "array's relative error is below the tolerance, 1 when one is not.")
+    c.add_argument("file", help="graph file (.json)")
+    c.add_argument("--target", metavar="NODE",
+                   help="node (name or id) whose gradient is checked (default: the only sink, else the loss)")
+    c.add_argument("--tolerance", type=positive, default=DEFAULT_TOLERANCE,
+                   help="largest relative error that passes")
+    add_common(c)
     c.set_defaults(fn=cmd_check)
-    try:
-        from . import train_cli
-    except ImportError:
-        train_cli = None
-    if train_cli is not None:
-        train_cli.add_commands(sub)
+    from . import train_cli
+
+    train_cli.add_commands(sub)
+
+
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    p = Parser(prog=prog, description="Backprop Studio headless command line")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=Parser, prog=prog)
+    add_commands(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return int(args.fn(args) or 0)
-    except (GraphFormatError, GraphError, NumericError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    return run_command(args, args.errors if hasattr(args, "errors") else ())

@@ -1,7 +1,8 @@
 """`main.py train | sanity | search`: headless training from a graph file's own settings.
 
-Bad files and bad settings print one line to stderr and exit 2; a run that
-diverges (NaN/Inf) prints the node that produced it and exits 1.
+Flags and output paths are checked before the data is loaded, so a long run is never
+lost to a typo; bad files and settings are one `error:` line and exit 2; a run that
+diverges (NaN/Inf) names the node and exits 1.
 """
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ import csv
 import math
 import os
 import sys
-import time
 
-from .cli import load_valid_graph
-from .fileformat import GraphFormatError, save
+from .cli_common import (UsageError, add_common, check_order, check_output, emit_json, load_valid_graph,
+                         positive, progress, whole)
+from .fileformat import save
+from .numfmt import fmt_number
 from .train.config import ConfigError, TrainConfig
 from .train.datasets import DatasetError
 
@@ -20,46 +22,7 @@ CSV_COLUMNS = ("epoch", "train_loss", "val_loss", "train_acc", "val_acc", "lr", 
                "train_data_loss", "train_reg_loss")
 
 
-class Progress:
-    """A one-line progress bar on stderr, redrawn at most ~10 times a second."""
-
-    def __init__(self, total: int, stream=None, width: int = 24) -> None:
-        self.total = max(total, 1)
-        self.stream = stream or sys.stderr
-        self.width = width
-        self.last = 0.0
-        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
-
-    def update(self, row: dict, force: bool = False) -> None:
-        now = time.perf_counter()
-        if not force and now - self.last < (0.1 if self.tty else 2.0):
-            return
-        self.last = now
-        k = row["epoch"]
-        fill = int(self.width * k / self.total)
-        parts = [f"epoch {k}/{self.total} [{'#' * fill}{'.' * (self.width - fill)}]",
-                 f"loss {row['train_loss']:.4f}"]
-        if row.get("train_acc") is not None:
-            parts.append(f"acc {row['train_acc']:.3f}")
-        if row.get("val_loss") is not None:
-            parts.append(f"val_loss {row['val_loss']:.4f}")
-        if row.get("val_acc") is not None:
-            parts.append(f"val_acc {row['val_acc']:.3f}")
-        parts.append(f"lr {row['lr']:.3g}  {row['seconds']:.1f}s")
-        line = "  ".join(parts)
-        if self.tty:
-            self.stream.write("\r" + line + "\x1b[K")
-        else:
-            self.stream.write(line + "\n")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.tty:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
-def _fmt(v) -> str:
+def _csv_value(v) -> str:
     if v is None:
         return ""
     if isinstance(v, float):
@@ -72,7 +35,12 @@ def write_metrics(path: str, history: list[dict]) -> None:
         w = csv.writer(f)
         w.writerow(CSV_COLUMNS)
         for row in history:
-            w.writerow([_fmt(row.get(c)) for c in CSV_COLUMNS])
+            w.writerow([_csv_value(row.get(c)) for c in CSV_COLUMNS])
+
+
+def pct(v) -> str:
+    """Accuracy as a percentage with one decimal: 0.9667 must not read as a stated 0.97."""
+    return "-" if v is None else f"{100 * v:.1f}%"
 
 
 def _config(g, args) -> TrainConfig:
@@ -90,118 +58,205 @@ def _config(g, args) -> TrainConfig:
         over["batch_size"] = args.batch_size
     if getattr(args, "lr", None) is not None:
         over["optimizer"] = {**cfg.optimizer, "lr": args.lr}
+    if getattr(args, "seed", None) is not None:
+        over["seed"] = args.seed
     return cfg.merged(**over) if over else cfg
+
+
+def _data(g, cfg: TrainConfig, base: str):
+    """Load and split the data once, after checking every label against the model's class count."""
+    from .train import datasets
+    from .train.trainer import detect_roles, load_data
+
+    if cfg.dataset is None:
+        raise ConfigError("meta.training.dataset: no dataset named (e.g. {\"name\": \"spiral\"})")
+    roles = detect_roles(g, cfg)
+    try:
+        ds = datasets.load(cfg.dataset, base_dir=base)
+    except DatasetError as exc:
+        raise ConfigError(f"meta.training.dataset: {exc}") from None
+    shapes, _ = g.infer_shapes()
+    scores = shapes.get(roles["scores"]) if roles["scores"] else None
+    if scores is not None and len(scores) == 2:
+        datasets.check_labels(ds, int(scores[1]))
+    return load_data(cfg, base, dataset=ds)
 
 
 def cmd_train(args) -> int:
     from .train.trainer import Trainer
 
-    g = load_valid_graph(args.file)
+    check_output(args.out, "--out")
+    check_output(args.metrics, "--metrics")
+    g = load_valid_graph(args.file, args)
     cfg = _config(g, args)
     if args.seed is not None:
-        cfg = cfg.merged(seed=args.seed)
         g.reinitialize(args.seed)
         g.opt_state.clear()
-    bar = None if args.quiet else Progress(cfg.epochs)
+    base = os.path.dirname(os.path.abspath(args.file))
+    data = _data(g, cfg, base)
+    bar = progress(cfg.epochs, "train", "epoch", args.quiet)
 
     def on_epoch(row):
-        if bar:
-            bar.update(row, force=row["epoch"] == cfg.epochs)
+        post = {"loss": fmt_number(row["train_loss"])}
+        if row.get("train_acc") is not None:
+            post["acc"] = pct(row["train_acc"])
+        if row.get("val_acc") is not None:
+            post["val_acc"] = pct(row["val_acc"])
+        post["lr"] = fmt_number(row["lr"])
+        bar.set_postfix(post, refresh=False)
+        bar.update(1)
 
-    trainer = Trainer(g, cfg, base_dir=os.path.dirname(os.path.abspath(args.file)), on_epoch=on_epoch)
-    result = trainer.run()
-    if bar:
+    trainer = Trainer(g, cfg, base_dir=base, data=data, on_epoch=on_epoch)
+    try:
+        result = trainer.run()
+    finally:
         bar.close()
     if args.metrics:
         write_metrics(args.metrics, result.history)
     if result.status == "diverged":
-        print(f"error: training diverged: {result.message}", file=sys.stderr)
+        print(f"error: {args.file}: training diverged: {result.message}", file=sys.stderr)
         return 1
     if args.out:
         g.meta["training"] = cfg.to_dict()
         save(g, args.out)
+    last = result.history[-1] if result.history else {}
     f = result.final
-    parts = [f"{k} {f[k]:.4f}" for k in ("train_loss", "train_acc", "val_loss", "val_acc") if f.get(k) is not None]
-    print(f"{result.status} after {result.epochs} epochs ({result.steps} steps): " + ", ".join(parts))
-    if result.message and result.status != "finished":
-        print(result.message)
     met = result.meets(cfg.expect)
+    if args.json:
+        emit_json({"command": "train", "file": args.file, "status": result.status, "message": result.message,
+                   "epochs": result.epochs, "steps": result.steps,
+                   "last_epoch": {k: last.get(k) for k in ("train_loss", "train_acc", "lr")} if last else None,
+                   "final": {k: f.get(k) for k in ("train_loss", "train_acc", "val_loss", "val_acc")},
+                   "expect": {k: {"stated": cfg.expect[k], "reached": ok} for k, ok in met.items()},
+                   "out": args.out, "metrics": args.metrics})
+        return 0
+    print(f"{result.status} after {result.epochs} epochs ({result.steps} steps)")
+    if last:
+        acc = f", acc {pct(last['train_acc'])}" if last.get("train_acc") is not None else ""
+        print(f"  last epoch, mean over its batches while the weights moved: loss {fmt_number(last['train_loss'])}"
+              + acc)
+    parts = [f"train loss {fmt_number(f['train_loss'])}"] if f.get("train_loss") is not None else []
+    parts += [f"train acc {pct(f['train_acc'])}"] if f.get("train_acc") is not None else []
+    parts += [f"val loss {fmt_number(f['val_loss'])}"] if f.get("val_loss") is not None else []
+    parts += [f"val acc {pct(f['val_acc'])}"] if f.get("val_acc") is not None else []
+    if parts:
+        print("  final evaluation of the trained weights (eval mode, whole splits): " + ", ".join(parts))
+    if result.message and result.status != "finished":
+        print("  " + result.message)
     for k, ok in met.items():
-        print(f"stated {k} {'>=' if k.endswith('acc') else '<='} {cfg.expect[k]}: {'reached' if ok else 'MISSED'}")
+        have = f.get(k)
+        shown = pct(have) if k.endswith("acc") else fmt_number(have) if have is not None else "-"
+        print(f"  stated {k} {'>=' if k.endswith('acc') else '<='} {cfg.expect[k]}: "
+              f"{'reached' if ok else 'MISSED'} ({shown})")
     return 0
 
 
 def cmd_sanity(args) -> int:
     from .train import babysit
 
-    g = load_valid_graph(args.file)
+    g = load_valid_graph(args.file, args)
     cfg = _config(g, args)
     base = os.path.dirname(os.path.abspath(args.file))
-    init = babysit.initial_loss_check(g, cfg, base_dir=base)
-    print(init["message"])
-    over = babysit.overfit_tiny(g, cfg, n=args.n, epochs=args.overfit_epochs, base_dir=base)
-    print(over["message"])
-    return 0 if init["ok"] and over["ok"] else 1
+    data = _data(g, cfg, base)
+    init = babysit.initial_loss_check(g, cfg, base_dir=base, data=data)
+    if not args.json:
+        print(init["message"])
+    over = babysit.overfit_tiny(g, cfg, n=args.n, epochs=args.overfit_epochs, base_dir=base, data=data)
+    ok = bool(init["ok"] and over["ok"])
+    if args.json:
+        emit_json({"command": "sanity", "file": args.file, "ok": ok,
+                   "initial_loss": {k: init[k] for k in ("ok", "loss", "data_loss", "reg_loss", "expected",
+                                                         "reg_raises_loss", "message")},
+                   "overfit": {"ok": over["ok"], "n": min(args.n, len(data.X_train)), "epochs": args.overfit_epochs,
+                               "loss": over["loss"], "acc": over["acc"], "message": over["message"]}})
+    else:
+        print(over["message"])
+    return 0 if ok else 1
 
 
 def cmd_search(args) -> int:
     from .train import search
 
-    g = load_valid_graph(args.file)
+    check_order("--lr-min", args.lr_min, "--lr-max", args.lr_max)
+    check_order("--reg-min", args.reg_min, "--reg-max", args.reg_max)
+    g = load_valid_graph(args.file, args)
     cfg = _config(g, args)
     base = os.path.dirname(os.path.abspath(args.file))
-    res = search.coarse_to_fine(g, cfg, trials=args.trials, epochs=args.epochs_per_trial,
-                                lr_range=(args.lr_min, args.lr_max), reg_range=(args.reg_min, args.reg_max),
-                                workers=args.workers, seed=args.search_seed, base_dir=base,
-                                log=lambda s: print(s, file=sys.stderr))
-    print(f"{'stage':6s} {'lr':>10s} {'reg':>10s} {'val_acc':>8s} {'val_loss':>9s}")
+    _data(g, cfg, base)  # a bad dataset is one line here, not one per worker process
+    bar = progress(2, "search", "stage", args.quiet)
+
+    def log(text: str) -> None:
+        if text.startswith("coarse:"):
+            bar.update(1)
+        if not args.quiet:
+            bar.write(text, file=sys.stderr)
+
+    try:
+        res = search.coarse_to_fine(g, cfg, trials=args.trials, epochs=args.epochs_per_trial,
+                                    lr_range=(args.lr_min, args.lr_max), reg_range=(args.reg_min, args.reg_max),
+                                    workers=args.workers, seed=args.search_seed, base_dir=base, log=log)
+        bar.update(2 - bar.n)
+    finally:
+        bar.close()
+    keys = ("stage", "lr", "reg", "status", "val_acc", "val_loss", "train_acc")
+    if args.json:
+        emit_json({"command": "search", "file": args.file, "trials": [{k: t.get(k) for k in keys}
+                                                                       for t in res["trials"]],
+                   "best": {k: res["best"].get(k) for k in keys}, "fine_lr_range": list(res["fine_lr_range"])})
+        return 0
+    print(f"{'stage':6s} {'lr':>9s} {'reg':>9s} {'val_acc':>8s} {'val_loss':>9s}")
     for t in res["trials"]:
-        acc = "-" if t["val_acc"] is None else f"{t['val_acc']:.3f}"
-        loss = "-" if t["val_loss"] is None else f"{t['val_loss']:.4f}"
-        print(f"{t['stage']:6s} {t['lr']:10.3g} {t['reg']:10.3g} {acc:>8s} {loss:>9s}")
+        loss = "-" if t["val_loss"] is None else fmt_number(t["val_loss"])
+        print(f"{t['stage']:6s} {fmt_number(t['lr']):>9s} {fmt_number(t['reg']):>9s} {pct(t['val_acc']):>8s} "
+              f"{loss:>9s}")
     b = res["best"]
-    print(f"best: lr {b['lr']:.3g} reg {b['reg']:.3g} (val_acc {b['val_acc']}, val_loss {b['val_loss']})")
+    loss = "-" if b["val_loss"] is None else fmt_number(b["val_loss"])
+    print(f"best: lr {fmt_number(b['lr'])} reg {fmt_number(b['reg'])} (val_acc {pct(b['val_acc'])}, val_loss {loss})")
     return 0
 
 
-def _run(fn):
-    def wrapped(args):
-        try:
-            return fn(args)
-        except (ConfigError, DatasetError) as exc:
-            print(f"error: {args.file}: {exc}", file=sys.stderr)
-            return 2
-        except GraphFormatError:
-            raise
-    return wrapped
-
-
 def add_commands(sub) -> None:
-    t = sub.add_parser("train", help="train with the settings stored in the file; show progress")
-    t.add_argument("file")
-    t.add_argument("--epochs", type=int, help="override the stored number of epochs")
-    t.add_argument("--batch-size", type=int, help="override the stored batch size (0 = full batch)")
-    t.add_argument("--lr", type=float, help="override the stored learning rate")
-    t.add_argument("--seed", type=int, help="re-draw the weights and reseed data order with this seed")
-    t.add_argument("--out", help="write the trained graph (weights and optimizer state) here")
-    t.add_argument("--metrics", help="write one CSV row per epoch: epoch,train_loss,val_loss,train_acc,"
-                                     "val_acc,lr,seconds (elapsed),train_data_loss,train_reg_loss")
-    t.add_argument("--quiet", action="store_true", help="no progress bar")
-    t.set_defaults(fn=_run(cmd_train))
-    s = sub.add_parser("sanity", help="babysitting checks: initial loss ~ log(C), overfit a tiny subset")
-    s.add_argument("file")
-    s.add_argument("--n", type=int, default=20, help="size of the tiny subset")
-    s.add_argument("--overfit-epochs", type=int, default=200)
-    s.set_defaults(fn=_run(cmd_sanity))
-    r = sub.add_parser("search", help="random search over lr and reg (log-uniform), coarse then fine, "
-                                      "on all cores")
-    r.add_argument("file")
-    r.add_argument("--trials", type=int, default=8, help="trials per stage")
-    r.add_argument("--epochs-per-trial", type=int, default=5)
-    r.add_argument("--lr-min", type=float, default=1e-4)
-    r.add_argument("--lr-max", type=float, default=1.0)
-    r.add_argument("--reg-min", type=float, default=1e-5)
-    r.add_argument("--reg-max", type=float, default=1e-1)
-    r.add_argument("--workers", type=int, default=None, help="processes (default: the number of cores)")
-    r.add_argument("--search-seed", type=int, default=0)
-    r.set_defaults(fn=_run(cmd_search))
+    errors = (ConfigError, DatasetError)
+    t = sub.add_parser("train", help="train with the settings stored in the file; progress bar on stderr",
+                       description="Train the graph with its meta.training settings, then print the last "
+                                   "epoch's running figures and the final evaluation of the trained weights.")
+    t.add_argument("file", help="graph file (.json) with meta.training")
+    t.add_argument("--epochs", type=whole(0), help="number of epochs (default: the file's meta.training.epochs)")
+    t.add_argument("--batch-size", type=whole(0),
+                   help="examples per step, 0 = full batch (default: the file's meta.training.batch_size)")
+    t.add_argument("--lr", type=positive, help="learning rate (default: the file's optimizer lr)")
+    t.add_argument("--seed", type=whole(0),
+                   help="re-draw the weights and reseed the data order (default: keep the file's weights)")
+    t.add_argument("--out", metavar="FILE", help="write the trained graph (weights, optimizer state) here "
+                                                 "(default: not written)")
+    t.add_argument("--metrics", metavar="FILE",
+                   help="write one CSV row per epoch: " + ",".join(CSV_COLUMNS) + " (default: not written)")
+    add_common(t, quiet=True)
+    t.set_defaults(fn=cmd_train, errors=errors)
+    s = sub.add_parser("sanity", help="babysitting checks: initial loss ~ log(C), overfit a tiny subset",
+                       description="Is the initial loss what small weights give (log(C) for softmax)? Does "
+                                   "more regularisation raise it? Can the net overfit a few examples? "
+                                   "Exit 0 when all hold, 1 when one does not.")
+    s.add_argument("file", help="graph file (.json) with meta.training")
+    s.add_argument("--n", type=whole(1), default=20, help="size of the tiny subset to overfit")
+    s.add_argument("--overfit-epochs", type=whole(1), default=200, help="full-batch epochs on the tiny subset")
+    add_common(s)
+    s.set_defaults(fn=cmd_sanity, errors=errors)
+    r = sub.add_parser("search", help="random search over lr and reg (log-uniform), coarse then fine, on all cores",
+                       description="Random search of the learning rate and the regularisation strength, "
+                                   "log-uniform: a coarse stage over the ranges, then a fine stage around the "
+                                   "best; one process per trial.")
+    r.add_argument("file", help="graph file (.json) with meta.training")
+    r.add_argument("--trials", type=whole(1), default=8, help="trials per stage")
+    r.add_argument("--epochs-per-trial", type=whole(1), default=5, help="epochs each trial trains")
+    r.add_argument("--lr-min", type=positive, default=1e-4, help="smallest learning rate of the coarse stage")
+    r.add_argument("--lr-max", type=positive, default=1.0, help="largest learning rate of the coarse stage")
+    r.add_argument("--reg-min", type=positive, default=1e-5, help="smallest regularisation strength")
+    r.add_argument("--reg-max", type=positive, default=1e-1, help="largest regularisation strength")
+    r.add_argument("--workers", type=whole(1), help="processes (default: the number of cores)")
+    r.add_argument("--search-seed", type=whole(0), default=0, help="seed of the sampled settings")
+    add_common(r, quiet=True)
+    r.set_defaults(fn=cmd_search, errors=errors)
+
+
+__all__ = ["CSV_COLUMNS", "UsageError", "add_commands", "write_metrics"]

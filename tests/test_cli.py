@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import graphcore as gc
+import main as main_mod
 from graphcore import cli, registry
 from backprop_studio_resources import example_path
 
@@ -139,3 +140,220 @@ def test_run_with_array_values_and_a_target(tmp_path, capsys):
     assert "[2, 3]" in row
     assert cli.main(["run", path, "--target", "nosuch"]) == 2
     assert "no node named 'nosuch'" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- the one command line (main.py)
+
+def test_help_lists_every_subcommand_and_imports_no_qt():
+    code = ("import sys, main\n"
+            "try:\n    main.main(['--help'])\nexcept SystemExit as e:\n    assert e.code == 0\n"
+            "assert main.main(['run', sys.argv[1], '--json']) == 0\n"
+            "print('QT', any(m.startswith('PySide6') for m in sys.modules))\n")
+    r = subprocess.run([sys.executable, "-c", code, CIRCUIT], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    for cmd in ("run", "check", "train", "sanity", "search", "render", "help", "version"):
+        assert f"\n    {cmd} " in r.stdout, cmd
+    assert r.stdout.rstrip().endswith("QT False")
+
+
+@pytest.mark.parametrize("args", [["--version"], ["-V"], ["version"]])
+def test_version(args, capsys):
+    from importlib.metadata import version
+
+    try:
+        code = main_mod.main(args)
+    except SystemExit as exc:  # argparse's version action exits
+        code = exc.code
+    assert code == 0
+    assert capsys.readouterr().out.strip() == f"backprop-studio {version('backprop-studio')}"
+
+
+def test_help_command(capsys):
+    assert main_mod.main(["help"]) == 0
+    assert "sanity" in capsys.readouterr().out
+    assert main_mod.main(["help", "train"]) == 0
+    assert "--metrics" in capsys.readouterr().out
+    assert main_mod.main(["help", "frobnicate"]) == 2
+    assert "unknown command 'frobnicate'" in capsys.readouterr().err
+
+
+def test_unknown_command_is_usage_and_exit_2_never_the_editor(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    r = subprocess.run([sys.executable, "main.py", "frobnicate", CIRCUIT], cwd=ROOT, env=env, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 2 and r.stdout == ""
+    usage, err = r.stderr.strip().split("\n")[0], r.stderr.strip().splitlines()[-1]
+    assert usage.startswith("usage: main.py") and err.startswith("error: unknown command 'frobnicate'")
+    assert "display" not in r.stderr
+
+
+def test_a_file_or_nothing_opens_the_editor(monkeypatch, tmp_path):
+    opened = []
+    monkeypatch.setattr(main_mod, "open_editor", lambda path: opened.append(path) or 0)
+    plain = tmp_path / "graph"
+    plain.write_text("{}")
+    assert main_mod.main([]) == 0
+    assert main_mod.main(["new.json"]) == 0  # need not exist yet
+    assert main_mod.main([str(plain)]) == 0  # exists, any name
+    assert opened == [None, "new.json", str(plain)]
+    assert main_mod.main(["new.json", "extra"]) == 2 and len(opened) == 3
+
+
+def test_every_option_has_help_and_shows_its_default():
+    import argparse
+
+    from graphcore.cli_common import HelpFormatter
+
+    parser = main_mod.build_parser()
+    subs = main_mod._subparsers(parser)
+    assert set(subs) >= {"run", "check", "train", "sanity", "search", "render"}
+    fmt = HelpFormatter("x")
+    for name, sp in subs.items():
+        for a in sp._actions:
+            if isinstance(a, argparse._HelpAction):
+                continue
+            assert a.help, (name, a.dest)
+            if a.option_strings and a.default is not None and a.default is not False:
+                assert "default" in fmt._get_help_string(a), (name, a.dest)
+
+
+BAD_FLAGS = [
+    (["search", "F", "--trials", "0"], "--trials"),
+    (["search", "F", "--trials", "-2"], "--trials"),
+    (["search", "F", "--lr-min", "0"], "--lr-min"),
+    (["search", "F", "--lr-min", "1", "--lr-max", "0.001"], "--lr-min"),
+    (["search", "F", "--reg-min", "1", "--reg-max", "0.5"], "--reg-min"),
+    (["search", "F", "--workers", "0"], "--workers"),
+    (["search", "F", "--epochs-per-trial", "0"], "--epochs-per-trial"),
+    (["sanity", "F", "--n", "-5"], "--n"),
+    (["sanity", "F", "--overfit-epochs", "zero"], "--overfit-epochs"),
+    (["check", "F", "--tolerance", "-1"], "--tolerance"),
+    (["check", "F", "--tolerance", "nan"], "--tolerance"),
+    (["train", "F", "--epochs", "-1"], "--epochs"),
+    (["train", "F", "--lr", "0"], "--lr"),
+    (["train", "F", "--batch-size", "1.5"], "--batch-size"),
+    (["train", "F", "--out", "/nonexistent/dir/x.json"], "--out"),
+    (["train", "F", "--out", "DIR"], "--out"),
+    (["train", "F", "--metrics", "/nonexistent/dir/m.csv"], "--metrics"),
+    (["run", "F", "--mode", "sideways"], "--mode"),
+    (["run", "F", "--target", "nosuch"], "--target"),
+    (["render", "F", "--out", "/nonexistent/dir/g.png"], "--out"),
+    (["render", "F", "--out", "DIR"], "--out"),
+    (["render", "F", "--out", "g.bmp"], "--out"),
+]
+
+
+@pytest.mark.parametrize("argv, flag", BAD_FLAGS, ids=[" ".join(a[0:1] + a[2:]) for a, _ in BAD_FLAGS])
+def test_bad_flag_values_are_one_line_naming_the_flag(argv, flag, capsys, tmp_path, monkeypatch):
+    from graphcore.train.trainer import Trainer
+
+    def no_work(*a, **k):
+        raise AssertionError("work started before the flags were checked")
+
+    monkeypatch.setattr(Trainer, "run", no_work)
+    monkeypatch.setattr("graphcore.train.search.coarse_to_fine", no_work)
+    monkeypatch.chdir(tmp_path)
+    xor = os.path.join(ROOT, "resources", "examples", "xor_mlp.json")
+    argv = [xor if a == "F" else str(tmp_path) if a == "DIR" else a for a in argv]
+    try:
+        code = main_mod.main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    assert_one_line_error(code, err)
+    assert f"argument {flag}" in err and "meta.training" not in err
+    assert out == ""
+
+
+def test_graph_errors_name_the_file_and_the_node_by_name(tmp_path, capsys):
+    path = bad_files(tmp_path)["missing input"]
+    assert main_mod.main(["run", path]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}: node 'xy' port 'b'") and "'n5'" not in err
+    g = gc.Graph()
+    a = g.add("input", name="a", value=-1.0)
+    g.add("log", name="lg", inputs={"x": a})
+    gc.save(g, str(tmp_path / "nan.json"))
+    assert main_mod.main(["check", str(tmp_path / "nan.json")]) == 2
+    err = capsys.readouterr().err
+    assert "nan.json: " in err and "node 'lg'" in err and "(id" not in err
+
+
+def test_run_prints_small_numbers_in_scientific_form(tmp_path, capsys):
+    g = gc.Graph()
+    x = g.add("input", name="x", value=2.5e-05)
+    g.add("mul", name="f", inputs={"a": x, "b": g.add("const", name="k", value=3000.0)})
+    gc.save(g, str(tmp_path / "s.json"))
+    assert cli.main(["run", str(tmp_path / "s.json")]) == 0
+    rows = {line.split()[0]: line.split()[2:] for line in capsys.readouterr().out.splitlines()[2:]}
+    assert rows["x"] == ["2.50e-05", "3.00e+03"] and rows["k"] == ["3.00e+03", "2.50e-05"]
+    assert rows["f"] == ["0.07", "1.00"]
+
+
+def test_run_and_check_json(capsys):
+    assert main_mod.main(["run", CIRCUIT, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["command"] == "run" and doc["target"] == "f" and doc["mode"] == "eval"
+    nodes = {n["name"]: n for n in doc["nodes"]}
+    assert (nodes["x"]["value"], nodes["x"]["gradient"], nodes["x"]["op"], nodes["x"]["id"]) == (3.0, -8.0, "input", "n1")
+    assert main_mod.main(["check", CIRCUIT, "--json", "--tolerance", "1e-5"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["ok"] is True and doc["checked"] == 5 and doc["failed"] == 0 and doc["tolerance"] == 1e-5
+    assert {a["name"] for a in doc["arrays"]} == {"x", "y", "z", "w", "two"}
+    assert all(0 <= a["rel_error"] < 1e-5 and a["ok"] for a in doc["arrays"])
+
+
+def test_run_json_summarises_tensors(tmp_path, capsys):
+    g = gc.Graph()
+    a = g.add("input", name="a", value=np.arange(6.0).reshape(2, 3))
+    g.add("sum", name="total", inputs={"x": a})
+    gc.save(g, str(tmp_path / "t.json"))
+    assert cli.main(["run", str(tmp_path / "t.json"), "--json"]) == 0
+    nodes = {n["name"]: n for n in json.loads(capsys.readouterr().out)["nodes"]}
+    assert nodes["a"]["value"] == {"shape": [2, 3], "dtype": "float64", "mean": 2.5,
+                                   "norm": pytest.approx(float(np.linalg.norm(np.arange(6.0))))}
+    assert nodes["a"]["gradient"]["mean"] == 1.0 and nodes["total"]["value"] == 15.0
+
+
+# ---------------------------------------------------------------- a missing platform library
+@pytest.fixture
+def x11_session(monkeypatch):
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setenv("DISPLAY", ":0")
+    for k in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY", "XDG_SESSION_TYPE"):
+        monkeypatch.delenv(k, raising=False)
+
+    def no_gui(path):
+        raise AssertionError("the GUI must not start")
+
+    monkeypatch.setattr("app.run_gui", no_gui)
+
+
+def test_missing_xcb_cursor_is_one_line_naming_the_library_and_the_install_command(x11_session, monkeypatch,
+                                                                                    capsys):
+    tried = []
+    monkeypatch.setattr(main_mod, "can_load", lambda so: tried.append(so) or so != "libxcb-cursor.so.0")
+    assert main_mod.main([CIRCUIT]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "libxcb-cursor.so.0" in err and "sudo apt-get install libxcb-cursor0\n" in err
+    assert err.startswith("error: ") and "libxcb-cursor.so.0" in tried
+
+
+def test_no_platform_check_when_qt_will_not_use_xcb(monkeypatch):
+    monkeypatch.setattr(main_mod, "can_load", lambda so: False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    assert main_mod.missing_platform_libraries() is None
+    monkeypatch.delenv("QT_QPA_PLATFORM")
+    monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")
+    monkeypatch.setenv("XDG_SESSION_TYPE", "wayland")
+    assert main_mod.missing_platform_libraries() is None
+    monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
+    assert "sudo apt-get install libxcb-cursor0 " in main_mod.missing_platform_libraries()
+    monkeypatch.setattr(main_mod, "can_load", lambda so: True)
+    assert main_mod.missing_platform_libraries() is None
+
+
+def test_can_load_asks_the_dynamic_loader():
+    assert main_mod.can_load("libc.so.6") is True
+    assert main_mod.can_load("libdefinitely-not-installed.so.0") is False

@@ -29,6 +29,18 @@ class Dataset:
     task: str = "classification"  # or "regression"
     classes: list[str] | None = None  # class names, index = label
     settings: dict = field(default_factory=dict)
+    # where each label came from, so an error can name the file, line and column
+    label_file: str | None = None
+    label_column: str | None = None
+    label_lines: list[int] | None = None  # CSV: the file line of each example; NPZ: None (row = index + 1)
+
+    def label_origin(self, i: int) -> str:
+        """'d.csv: line 4, column 'label'' for example i (or 'dataset spiral, example 5')."""
+        if self.label_file is None:
+            return f"dataset {self.name}, example {i + 1}"
+        if self.label_lines is not None:
+            return f"{self.label_file}: line {self.label_lines[i]}, column {self.label_column}"
+        return f"{self.label_file}: {self.label_column} row {i + 1}"
 
     @property
     def n_classes(self) -> int:
@@ -169,7 +181,8 @@ def load_csv(path: str, label: int | str = -1, header: bool | None = None, task:
     """
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
-            rows = [(i + 1, r) for i, r in enumerate(csv.reader(f)) if any(c.strip() for c in r)]
+            reader = csv.reader(f)
+            rows = [(reader.line_num, r) for r in reader if any(c.strip() for c in r)]
     except OSError as exc:
         raise DatasetError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
     except (UnicodeDecodeError, csv.Error) as exc:
@@ -213,21 +226,36 @@ def load_csv(path: str, label: int | str = -1, header: bool | None = None, task:
             raise DatasetError(f"{path}: row {line}: missing label (column {names[li]!r})")
         raw_labels.append(lab)
     name = os.path.splitext(os.path.basename(path))[0]
-    return _with_labels(name, X, raw_labels, task, f"{path}: column {names[li]!r}",
-                        {"name": "csv", "path": path, "label": label})
+    ds = _with_labels(name, X, raw_labels, task, f"{path}: column {names[li]!r}",
+                      {"name": "csv", "path": path, "label": label},
+                      lambda i: f"{path}: line {body[i][0]}, column {names[li]!r}")
+    ds.label_file, ds.label_column, ds.label_lines = path, repr(names[li]), [line for line, _ in body]
+    return ds
 
 
-def _with_labels(name: str, X: np.ndarray, raw: list, task: str | None, where: str, settings: dict) -> Dataset:
+def _with_labels(name: str, X: np.ndarray, raw: list, task: str | None, where: str, settings: dict,
+                 at=None) -> Dataset:
+    """Integer labels are class indices, all-text labels class names; a mix of the two is an error."""
     nums = [_number(str(v)) for v in raw]
-    numeric = all(v is not None and math.isfinite(v) for v in nums)
+    is_num = [v is not None and math.isfinite(v) for v in nums]
+    numeric = all(is_num)
+    at = at or (lambda i: f"{where}, row {i + 1} of the data")
     if task not in (None, "classification", "regression"):
         raise DatasetError(f"task must be 'classification' or 'regression', got {task!r}")
     if task == "regression" or (task is None and numeric and any(not float(v).is_integer() for v in nums)):
         if not numeric:
             bad = next(i for i, v in enumerate(nums) if v is None or not math.isfinite(v))
-            raise DatasetError(f"{where}: label {raw[bad]!r} (row {bad + 1} of the data) is not a number")
+            raise DatasetError(f"{at(bad)}: label {raw[bad]!r} is not a number")
         return Dataset(name, X, np.asarray(nums, dtype=np.float64).reshape(-1, 1), task="regression",
                        settings=settings)
+    if any(is_num) and not numeric:  # a typo must not become a class of its own
+        odd = is_num.index(False) if sum(is_num) * 2 >= len(raw) else is_num.index(True)
+        kind = "text" if not is_num[odd] else "a number"
+        raise DatasetError(f"{at(odd)}: label {raw[odd]!r} is {kind}, but other labels are "
+                           f"{'numbers' if kind == 'text' else 'text'}; use one kind of label for every row")
+    if numeric and any(v < 0 for v in nums):
+        odd = next(i for i, v in enumerate(nums) if v < 0)
+        raise DatasetError(f"{at(odd)}: label {raw[odd]!r} is negative; class labels are 0, 1, 2, ...")
     if numeric and all(float(v).is_integer() and v >= 0 for v in nums):
         y = np.asarray(nums, dtype=np.int64)
         return Dataset(name, X, y, classes=_classes(int(y.max()) + 1), settings=settings)
@@ -302,8 +330,25 @@ def load_npz(path: str, features: str | None = None, labels: str | None = None, 
         if empty:
             raise DatasetError(f"{path}: {lk!r} row {empty[0] + 1}: missing label")
     name = os.path.splitext(os.path.basename(path))[0]
-    return _with_labels(name, X, raw, task, f"{path}: {lk!r}",
-                        {"name": "npz", "path": path, "features": fk, "labels": lk})
+    ds = _with_labels(name, X, raw, task, f"{path}: {lk!r}",
+                      {"name": "npz", "path": path, "features": fk, "labels": lk},
+                      lambda i: f"{path}: {lk!r} row {i + 1}")
+    ds.label_file, ds.label_column = path, repr(lk)
+    return ds
+
+
+def check_labels(ds: Dataset, n_classes: int) -> None:
+    """Every class label must index one of the model's `n_classes` scores; the error names file and line."""
+    if ds.task != "classification" or ds.y.size == 0:
+        return
+    bad = np.flatnonzero((ds.y < 0) | (ds.y >= n_classes))
+    if bad.size == 0:
+        return
+    i = int(bad[0])
+    k = int(ds.y[i])
+    label = repr(ds.classes[k]) if ds.classes and ds.classes[k] != str(k) else str(k)
+    raise DatasetError(f"{ds.label_origin(i)}: label {label} is class {k}, but the model's scores have "
+                       f"{n_classes} columns (classes 0..{n_classes - 1})")
 
 
 # ---------------------------------------------------------------- by name

@@ -1,0 +1,197 @@
+"""What every subcommand shares: the parser, flag checks, output-path checks, errors, JSON, progress.
+
+The rule of the command line: bad input (a flag, a file, a graph) is one line on stderr
+starting `error: ` and exit 2, decided before any work starts, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+
+import numpy as np
+
+from .fileformat import GraphFormatError, load
+from .numfmt import fmt_number
+from .problems import GraphError, NumericError
+
+PROG = "main.py"
+
+
+class UsageError(ValueError):
+    """A bad flag value or output path: one line naming the flag, exit 2."""
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows '(default: X)' for options whose default says something (not None, not a False switch)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        quiet = action.default is None or action.default is False or action.default == argparse.SUPPRESS
+        if "%(default)" in text or "default:" in text or quiet:
+            return text
+        return super()._get_help_string(action)
+
+
+class Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str):  # one line, exit 2 (argparse's code), like every other bad input
+        print(f"error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+# ---------------------------------------------------------------- flag value types
+def whole(lo: int):
+    """An argparse type: an integer >= lo; the message names the value (argparse adds the flag)."""
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number >= {lo}, got {text!r}") from None
+        if v < lo:
+            raise argparse.ArgumentTypeError(f"must be a whole number >= {lo}, got {text!r}")
+        return v
+    parse.__name__ = f"whole number >= {lo}"
+    return parse
+
+
+def positive(text: str) -> float:
+    """An argparse type: a finite number > 0."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}") from None
+    if not (math.isfinite(v) and v > 0):
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}")
+    return v
+
+
+def check_order(lo_flag: str, lo: float, hi_flag: str, hi: float) -> None:
+    if lo > hi:
+        raise UsageError(f"argument {lo_flag}: {fmt_number(lo)} is above {hi_flag} {fmt_number(hi)}")
+
+
+def check_output(path: str | None, flag: str, exts: tuple[str, ...] = ()) -> None:
+    """Refuse an output path that cannot be written, before the work that would fill it."""
+    if path is None:
+        return
+    if exts and os.path.splitext(path)[1].lower() not in exts:
+        raise UsageError(f"argument {flag}: {path} must end in {' or '.join(exts)}")
+    if os.path.isdir(path):
+        raise UsageError(f"argument {flag}: {path} is a folder; give a file name")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise UsageError(f"argument {flag}: {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise UsageError(f"argument {flag}: {path}: not writable (permission denied)")
+
+
+# ---------------------------------------------------------------- graphs and their errors
+def load_valid_graph(path: str, args=None):
+    """Load a graph file and refuse it (GraphError, exit 2) when the graph has problems.
+
+    With `args`, the graph is remembered on it so later errors can name nodes by name."""
+    g = load(path)
+    if args is not None:
+        args.graph = g
+    problems = g.validate()
+    if problems:
+        raise GraphError(problems)
+    return g
+
+
+def node_label(graph, nid: str | None) -> str:
+    """A node by its name; the id is added only when the name is not unique (or unknown)."""
+    node = graph.nodes.get(nid) if graph is not None and nid is not None else None
+    if node is None:
+        return repr(nid)
+    same = sum(1 for n in graph.nodes.values() if n.name == node.name)
+    return repr(node.name) if same == 1 else f"{node.name!r} (id {nid!r})"
+
+
+def names_only(text: str, graph) -> str:
+    """Drop " (id 'n7')" after a node's name in a message when the name alone is unambiguous."""
+    if graph is None:
+        return text
+    for nid, node in graph.nodes.items():
+        if f"{node.name!r} (id {nid!r})" in text and node_label(graph, nid) == repr(node.name):
+            text = text.replace(f"{node.name!r} (id {nid!r})", repr(node.name))
+    return text
+
+
+def describe_graph_error(exc: GraphError, graph) -> str:
+    parts = []
+    for p in exc.problems:
+        where = ""
+        if p.node is not None:
+            where = f"node {node_label(graph, p.node)}"
+            if p.port is not None:
+                where += f" port {p.port!r}"
+            where += ": "
+        parts.append(where + p.message)
+    return "; ".join(parts)
+
+
+def run_command(args, extra_errors: tuple = ()) -> int:
+    """Call args.fn(args); every expected failure becomes one `error:` line and exit 2."""
+    args.graph = None
+    path = getattr(args, "file", None)
+    prefix = f"{path}: " if path else ""
+    try:
+        return int(args.fn(args) or 0)
+    except UsageError as exc:
+        msg = str(exc)
+    except GraphFormatError as exc:  # names the file and the JSON path already
+        msg = str(exc)
+    except GraphError as exc:
+        msg = prefix + describe_graph_error(exc, args.graph)
+    except NumericError as exc:
+        msg = prefix + names_only(str(exc), args.graph)
+    except extra_errors as exc:
+        msg = prefix + names_only(str(exc), args.graph)
+    except OSError as exc:  # writing an output after all (disk full, removed folder)
+        msg = f"{exc.filename or path}: {exc.strerror or exc}"
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    print("error: " + msg.replace("\n", " "), file=sys.stderr)
+    return 2
+
+
+# ---------------------------------------------------------------- output
+def jsonable(v):
+    """Plain JSON values: numpy scalars to Python, NaN/Inf to null (JSON has no NaN)."""
+    if isinstance(v, dict):
+        return {str(k): jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [jsonable(x) for x in v]
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def emit_json(doc: dict) -> None:
+    print(json.dumps(jsonable(doc), allow_nan=False, indent=2))
+
+
+def progress(total: int, desc: str, unit: str, quiet: bool):
+    """A tqdm bar on stderr (with ETA); stdout stays for results and --json."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, disable=quiet, dynamic_ncols=True,
+                leave=True, mininterval=0.1 if sys.stderr.isatty() else 1.0)
+
+
+def add_common(p, *, json_flag: bool = True, quiet: bool = False) -> None:
+    if json_flag:
+        p.add_argument("--json", action="store_true",
+                       help="print one JSON document on stdout instead of text (schema: docs/cli.md)")
+    if quiet:
+        p.add_argument("-q", "--quiet", action="store_true", help="no progress bar on stderr")
