@@ -49,20 +49,23 @@ def test_svg_in_process(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args,needle", [
-    (["missing.json", "--out", "x.png"], "cannot read the file"),
-    ([CIRCUIT, "--out", "x.bmp"], "must end in .png or .svg"),
-    ([CIRCUIT], "the following arguments are required: --out"),
-    ([CIRCUIT, "--out", "x.png", "--pass", "sideways"], "invalid choice"),
-    ([CIRCUIT, "--out", "/no/such/dir/x.png"], "does not exist"),
+    (["missing.json", "--out", "x.png"], "error: missing.json: cannot read the file"),
+    ([CIRCUIT, "--out", "x.bmp"], "error: argument --out: x.bmp must end in .png or .svg"),
+    ([CIRCUIT], "error: the following arguments are required: --out"),
+    ([CIRCUIT, "--out", "x.png", "--pass", "sideways"], "error: argument --pass: invalid choice"),
+    ([CIRCUIT, "--out", "/no/such/dir/x.png"], "error: argument --out: /no/such/dir/x.png: the folder"),
+    ([CIRCUIT, "--out", "."], "error: argument --out: . must end in .png or .svg"),
+    ([CIRCUIT, "--out", "folder.png"], "error: argument --out: folder.png is a folder"),
 ])
 def test_bad_arguments_exit_2(args, needle, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder.png").mkdir()
     with pytest.raises(SystemExit) as exc:
         code = render.main(args)
         raise SystemExit(code)
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and needle in err[0]
+    assert len(err) == 1 and err[0].startswith(needle)
 
 
 def test_backward_pass_renders_the_labels(tmp_path):
@@ -70,3 +73,41 @@ def test_backward_pass_renders_the_labels(tmp_path):
     out = tmp_path / "g.png"
     assert render.main([CIRCUIT, "--out", str(out), "--pass", "backward"]) == 0
     assert out.stat().st_size > 5000
+
+
+@pytest.fixture
+def passes(monkeypatch):
+    """Record which pass render overlays (the labels themselves are tested in test_run_step.py)."""
+    seen = []
+    real = render.apply_pass
+    monkeypatch.setattr(render, "apply_pass", lambda g, scene, which: seen.append(which) or real(g, scene, which))
+    return seen
+
+
+def test_default_draws_values_and_gradients(tmp_path, capsys, passes):
+    assert render.main([CIRCUIT, "--out", str(tmp_path / "a.png")]) == 0
+    assert passes == ["backward"] and capsys.readouterr().err == ""
+    assert render.main([CIRCUIT, "--out", str(tmp_path / "b.png"), "--pass", "none"]) == 0
+    assert passes == ["backward"]
+    assert (tmp_path / "a.png").read_bytes() != (tmp_path / "b.png").read_bytes()
+
+
+def test_default_with_several_outputs_draws_values_and_says_why(tmp_path, capsys, passes):
+    import graphcore as gc
+
+    g = gc.Graph()
+    a = g.add("input", name="a", value=1.0)
+    g.add("neg", name="p", inputs={"x": a})
+    g.add("exp", name="q", inputs={"x": a})
+    gc.save(g, str(tmp_path / "two.json"))
+    assert render.main([str(tmp_path / "two.json"), "--out", str(tmp_path / "t.png")]) == 0
+    out, err = capsys.readouterr()
+    assert passes == ["forward"] and out.strip() == str(tmp_path / "t.png")
+    assert err.startswith("note: drew values only: no single output to differentiate (p, q)")
+
+
+def test_main_py_render_is_the_same_command(tmp_path, capsys, passes):
+    import main
+
+    assert main.main(["render", CIRCUIT, "--out", str(tmp_path / "m.svg"), "--pass", "forward"]) == 0
+    assert passes == ["forward"] and (tmp_path / "m.svg").read_text(encoding="utf-8").startswith("<?xml")

@@ -2,11 +2,12 @@
 import csv
 import json
 import os
-import shutil
+import re
 import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 import graphcore as gc
 from graphcore.cli import main as cli_main
@@ -25,8 +26,11 @@ def test_train_writes_graph_state_and_metrics(tmp_path):
     out, met = tmp_path / "trained.json", tmp_path / "m.csv"
     r = run_main("train", os.path.join(EX, "xor_mlp.json"), "--epochs", "3", "--out", str(out), "--metrics", str(met))
     assert r.returncode == 0, r.stderr
-    assert "epoch 3/3" in r.stderr and "loss" in r.stderr and "acc" in r.stderr  # the progress bar
-    assert "finished after 3 epochs" in r.stdout
+    bar = r.stderr.strip().split("\r")[-1].splitlines()[-1]  # tqdm: the bar's last state, with the ETA
+    assert re.search(r"train: 100%.* 3/3 \[\d\d:\d\d<\d\d:\d\d, .*loss=\d", bar) and "acc=" in bar
+    lines = r.stdout.splitlines()
+    assert lines[0] == "finished after 3 epochs (30 steps)"
+    assert lines[1].startswith("  last epoch, mean over its batches") and "final evaluation" in lines[2]
     rows = list(csv.DictReader(open(met)))
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
     assert list(rows[0])[:7] == ["epoch", "train_loss", "val_loss", "train_acc", "val_acc", "lr", "seconds"]
@@ -65,6 +69,7 @@ def test_bad_files_exit_2_with_one_line(tmp_path):
     p.write_text(json.dumps(doc))
     r = run_main("train", str(p))
     assert r.returncode == 2 and "meta.training.epochs" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert r.stderr.startswith(f"error: {p}: ")
     doc["meta"]["training"]["epochs"] = 2
     doc["meta"]["training"]["dataset"] = {"name": "csv", "path": "data.csv"}
     (tmp_path / "data.csv").write_text("a,b,label\n1,2,0\n3,oops,1\n")
@@ -72,6 +77,58 @@ def test_bad_files_exit_2_with_one_line(tmp_path):
     r = run_main("train", str(p))
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
     assert "data.csv: row 3, column 'b': 'oops' is not a number" in r.stderr
+
+
+def _csv_graph(tmp_path, text):
+    doc = json.load(open(os.path.join(EX, "xor_mlp.json")))
+    doc["meta"]["training"]["dataset"] = {"name": "csv", "path": "data.csv"}
+    (tmp_path / "data.csv").write_text(text)
+    p = tmp_path / "g.json"
+    p.write_text(json.dumps(doc))
+    return str(p)
+
+
+@pytest.mark.parametrize("cmd", ["train", "sanity", "search"])
+def test_a_label_beyond_the_models_classes_names_file_line_and_column(tmp_path, capsys, cmd):
+    path = _csv_graph(tmp_path, "a,b,label\n0,0,0\n\n0,1,1\n1,0,7\n1,1,0\n")  # line 5 (after a blank line)
+    assert cli_main([cmd, path, "--workers", "1"] if cmd == "search" else [cmd, path]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {path}: ")
+    assert "data.csv: line 5, column 'label': label 7 is class 7, but the model's scores have 2 columns" in err[0]
+
+
+def test_a_stray_text_label_is_an_error_not_a_class(tmp_path, capsys):
+    path = _csv_graph(tmp_path, "a,b,label\n0,0,0\n0,1,1\n1,0,one\n1,1,0\n")
+    assert cli_main(["train", path, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "data.csv: line 4, column 'label': label 'one' is text, but other labels are numbers" in err
+
+
+def test_output_paths_are_checked_before_training(tmp_path, capsys, monkeypatch):
+    from graphcore.train.trainer import Trainer
+
+    monkeypatch.setattr(Trainer, "run", lambda *a, **k: pytest.fail("trained before checking --out"))
+    xor = os.path.join(EX, "xor_mlp.json")
+    for flag, path in (("--out", "/nonexistent/dir/x.json"), ("--out", str(tmp_path)),
+                       ("--metrics", "/nonexistent/dir/m.csv"), ("--metrics", str(tmp_path))):
+        assert cli_main(["train", xor, flag, path]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith(f"error: argument {flag}: ")
+
+
+def test_train_json_and_quiet(tmp_path, capsys):
+    met = tmp_path / "m.csv"
+    assert cli_main(["train", os.path.join(EX, "xor_mlp.json"), "--epochs", "2", "--json", "--quiet",
+                     "--metrics", str(met)]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""  # --quiet: no progress bar
+    doc = json.loads(out)
+    assert doc["command"] == "train" and doc["status"] == "finished" and doc["epochs"] == 2
+    rows = list(csv.DictReader(open(met)))
+    assert doc["last_epoch"]["train_loss"] == pytest.approx(float(rows[-1]["train_loss"]))
+    assert set(doc["final"]) == {"train_loss", "train_acc", "val_loss", "val_acc"}
+    assert 0 <= doc["final"]["val_acc"] <= 1 and doc["metrics"] == str(met) and doc["out"] is None
+    assert doc["expect"]["val_acc"] == {"stated": 1.0, "reached": doc["final"]["val_acc"] >= 1.0}
 
 
 def test_user_csv_trains_from_the_file_folder(tmp_path):
@@ -101,11 +158,20 @@ def test_sanity_command(capsys):
     assert cli_main(["sanity", os.path.join(EX, "spiral_2layer.json"), "--overfit-epochs", "300"]) == 0
     out = capsys.readouterr().out
     assert "log(3) = 1.0986" in out and "ok" in out and "overfit 20 examples" in out
+    assert cli_main(["sanity", os.path.join(EX, "spiral_2layer.json"), "--overfit-epochs", "300", "--n", "10",
+                     "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["command"] == "sanity" and doc["ok"] is True and doc["overfit"]["n"] == 10
+    assert doc["initial_loss"]["expected"] == pytest.approx(np.log(3)) and doc["initial_loss"]["ok"] is True
+    assert "overfit 10 examples" in doc["overfit"]["message"]
 
 
 def test_search_command(capsys):
     code = cli_main(["search", os.path.join(EX, "xor_mlp.json"), "--trials", "1", "--epochs-per-trial", "2",
-                     "--workers", "1"])
+                     "--workers", "1", "--json"])
     assert code == 0
-    out = capsys.readouterr().out
-    assert "coarse" in out and "fine" in out and out.count("\n") >= 4 and "best: lr" in out
+    out, err = capsys.readouterr()
+    doc = json.loads(out)
+    assert [t["stage"] for t in sorted(doc["trials"], key=lambda t: t["stage"])] == ["coarse", "fine"]
+    assert doc["best"] in doc["trials"] and 1e-4 <= doc["trials"][0]["lr"] <= 1.0
+    assert "coarse: best lr" in err and "search: 100%" in err and "2/2" in err
