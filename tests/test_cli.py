@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -253,7 +254,7 @@ def test_bad_flag_values_are_one_line_naming_the_flag(argv, flag, capsys, tmp_pa
     monkeypatch.setattr(Trainer, "run", no_work)
     monkeypatch.setattr("graphcore.train.search.coarse_to_fine", no_work)
     monkeypatch.chdir(tmp_path)
-    xor = os.path.join(ROOT, "resources", "examples", "xor_mlp.json")
+    xor = example_path("xor_mlp.json")
     argv = [xor if a == "F" else str(tmp_path) if a == "DIR" else a for a in argv]
     try:
         code = main_mod.main(argv)
@@ -357,3 +358,36 @@ def test_no_platform_check_when_qt_will_not_use_xcb(monkeypatch):
 def test_can_load_asks_the_dynamic_loader():
     assert main_mod.can_load("libc.so.6") is True
     assert main_mod.can_load("libdefinitely-not-installed.so.0") is False
+
+
+# ---------------------------------------------------------------- the README's reference is the parser's
+def readme_reference() -> dict[str | None, set[str]]:
+    """{command (None for the editor lines): flags} from the README's "Command line" code block."""
+    text = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    section = text.split("\n## Command line\n", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    ref: dict[str | None, set[str]] = {}
+    cmd = None
+    for line in block.splitlines():
+        code = line.split("#", 1)[0]
+        if code.startswith("python main.py"):
+            words = code.split()[2:]
+            cmd = words[0] if words and words[0].isalpha() and words[0].islower() else None
+            ref.setdefault(cmd, set())
+        elif not code.strip():
+            continue
+        ref[cmd] |= set(re.findall(r"(?<![\w-])(--?[a-zA-Z][\w-]*)", code))
+    return ref
+
+
+def test_readme_command_reference_matches_the_parser():
+    parser = main_mod.build_parser()
+    subs = main_mod._subparsers(parser)
+    ref = readme_reference()
+    assert set(ref) - {None} == set(subs), "README and --help list different commands"
+    for cmd, flags in ref.items():
+        known = {s for a in (subs[cmd] if cmd else parser)._actions for s in a.option_strings}
+        assert flags <= known, (cmd, flags - known)
+    for cmd in ("train", "search"):  # the main flags are documented, not just the command
+        assert len(ref[cmd]) >= 6, ref[cmd]
+    assert "--version" in ref[None]
