@@ -28,11 +28,19 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IGNORE = shutil.ignore_patterns(".git", ".venv", "venv", "build", "dist", "*.egg-info", "__pycache__",
                                 ".pytest_cache", ".hypothesis", "*.nbi", "*.nbc", "tmp")
 PROJECT_MODULES = ("main", "graphcore", "app", "backprop_studio_resources")
+# Run by the installed Python: where the project's modules come from, and what the app and the
+# trainer find through backprop_studio_resources (styles and the icons they name, File > Examples,
+# the digits).
 PROBE = """
-import json, importlib
+import json, importlib, os, re
 mods = {m: importlib.import_module(m).__file__ for m in %r}
 from backprop_studio_resources import example_path
-print(json.dumps({"files": mods, "circuit": example_path("cs231n_circuit.json")}))
+from app import theme
+from app.main_window import example_files
+from graphcore.train.datasets import digits
+urls = [u for t in theme.THEMES for u in re.findall(r"url\\(([^)]*)\\)", theme.stylesheet(t))]
+print(json.dumps({"files": mods, "circuit": example_path("cs231n_circuit.json"), "examples": example_files(),
+                  "style_urls": urls, "digits": list(digits().X.shape)}))
 """ % (PROJECT_MODULES,)
 
 
@@ -105,6 +113,10 @@ def test_the_wheel_installs_and_runs_outside_the_source_tree(tmp_path):
         assert os.path.realpath(path).startswith(os.path.realpath(purelib) + os.sep), (mod, path)
     circuit = probe["circuit"]
     assert os.path.isfile(circuit) and os.path.realpath(circuit).startswith(os.path.realpath(purelib))
+    shipped = sorted(n for n in names if n.startswith("backprop_studio_resources/examples/"))
+    assert [os.path.basename(p) for p in probe["examples"]] == [os.path.basename(n) for n in shipped]
+    assert len(probe["style_urls"]) >= 4 and all(os.path.isfile(u) for u in probe["style_urls"]), probe["style_urls"]
+    assert probe["digits"] == [1797, 1, 8, 8]
 
     exe = str(venv / "bin" / "backprop-studio")
     out = _run([exe, "run", circuit], cwd=work, env=env).stdout
