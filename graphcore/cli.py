@@ -10,8 +10,8 @@ import sys
 
 import numpy as np
 
-from .cli_common import (PROG, Parser, UsageError, add_common, emit_json, load_valid_graph, node_label,
-                         positive, run_command)
+from .cli_common import (PROG, Parser, UsageError, add_common, emit_json, load_valid_graph, positive,
+                         run_command)
 from .executor import Executor
 from .gradcheck import gradcheck
 from .numfmt import fmt_number

@@ -12,7 +12,7 @@ import os
 import sys
 
 from .cli_common import (UsageError, add_common, check_order, check_output, emit_json, load_valid_graph,
-                         positive, progress, whole)
+                         names_only, positive, progress, whole)
 from .fileformat import save
 from .numfmt import fmt_number
 from .train.config import ConfigError, TrainConfig
@@ -114,7 +114,7 @@ def cmd_train(args) -> int:
     if args.metrics:
         write_metrics(args.metrics, result.history)
     if result.status == "diverged":
-        print(f"error: {args.file}: training diverged: {result.message}", file=sys.stderr)
+        print(f"error: {args.file}: training diverged: {names_only(result.message, g)}", file=sys.stderr)
         return 1
     if args.out:
         g.meta["training"] = cfg.to_dict()

@@ -151,7 +151,8 @@ def test_diverging_run_exits_1_naming_the_node(tmp_path, capsys):
     gc.save(g, tmp_path / "g.json")
     assert cli_main(["train", str(tmp_path / "g.json"), "--quiet", "--epochs", "3"]) == 1
     err = capsys.readouterr().err
-    assert "diverged" in err and "node" in err
+    assert err.startswith(f"error: {tmp_path / 'g.json'}: training diverged: ") and err.count("\n") == 1
+    assert re.search(r"node '(loss|data_loss|scores|hidden|x)'", err) and "(id" not in err
 
 
 def test_sanity_command(capsys):
