@@ -176,3 +176,23 @@ def test_search_command(capsys):
     assert [t["stage"] for t in sorted(doc["trials"], key=lambda t: t["stage"])] == ["coarse", "fine"]
     assert doc["best"] in doc["trials"] and 1e-4 <= doc["trials"][0]["lr"] <= 1.0
     assert "coarse: best lr" in err and "search: 100%" in err and "2/2" in err
+
+
+def test_label_origins_for_npz_negative_and_text_labels(tmp_path):
+    from graphcore.train import datasets
+    from graphcore.train.datasets import DatasetError
+
+    p = tmp_path / "d.npz"
+    np.savez(p, X=np.zeros((3, 2)), y=np.array([0, 5, 1]))
+    ds = datasets.load_npz(str(p))
+    datasets.check_labels(ds, 6)  # every label has a score column
+    with pytest.raises(DatasetError, match=r"d.npz: 'y' row 2: label 5 is class 5, but the model's scores have 2 "):
+        datasets.check_labels(ds, 2)
+    (tmp_path / "n.csv").write_text("1,2,0\n3,4,-1\n")
+    with pytest.raises(DatasetError, match=r"n.csv: line 2, column 'column 3': label '-1' is negative"):
+        datasets.load_csv(str(tmp_path / "n.csv"))
+    (tmp_path / "t.csv").write_text("1,2,cat\n3,4,dog\n")
+    ds = datasets.load_csv(str(tmp_path / "t.csv"))  # all text: class names, sorted
+    with pytest.raises(DatasetError, match=r"t.csv: line 2, column 'column 3': label 'dog' is class 1, but the "
+                                           r"model's scores have 1 columns"):
+        datasets.check_labels(ds, 1)
