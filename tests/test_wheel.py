@@ -1,5 +1,6 @@
 """The wheel works without the source tree: it is built, installed with --no-deps into a fresh
-virtual environment outside the checkout, and its console script runs a shipped example.
+virtual environment outside the checkout, and its console script answers --version and runs
+a shipped example found through the installed package.
 
 One test, because every step needs the one before it and each costs seconds: building the
 wheel (~2 s) and installing it (~2 s). The new environment gets this environment's
@@ -119,6 +120,8 @@ def test_the_wheel_installs_and_runs_outside_the_source_tree(tmp_path):
     assert probe["digits"] == [1797, 1, 8, 8]
 
     exe = str(venv / "bin" / "backprop-studio")
+    version = wheels[0].name.split("-")[1]
+    assert _run([exe, "--version"], cwd=work, env=env).stdout.strip() == f"backprop-studio {version}"
     out = _run([exe, "run", circuit], cwd=work, env=env).stdout
     # f = 2(xy + max(z, w)) at x=3, y=-4, z=2, w=-1: f = -20, df/dx = -8 (CS231n's numbers).
     assert re.search(r"^f\s.*-20\.00", out, re.M), out
