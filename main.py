@@ -149,9 +149,11 @@ def missing_platform_libraries() -> str | None:
     missing = [(so, pkg) for so, pkg in XCB_LIBS if not can_load(so)]
     if not missing:
         return None
+    one = len(missing) == 1
     names = ", ".join(so for so, _ in missing)
-    return (f"Qt's xcb platform plugin needs {names}, which {'is' if len(missing) == 1 else 'are'} not installed; "
-            f"on Debian/Ubuntu install it with: sudo apt-get install {' '.join(pkg for _, pkg in missing)}")
+    return (f"Qt's xcb platform plugin needs {names}, which {'is' if one else 'are'} not installed; "
+            f"on Debian/Ubuntu install {'it' if one else 'them'} with: "
+            f"sudo apt-get install {' '.join(pkg for _, pkg in missing)}")
 
 
 if __name__ == "__main__":
