@@ -212,6 +212,8 @@ def cmd_search(args) -> int:
     b = res["best"]
     loss = "-" if b["val_loss"] is None else fmt_number(b["val_loss"])
     print(f"best: lr {fmt_number(b['lr'])} reg {fmt_number(b['reg'])} (val_acc {pct(b['val_acc'])}, val_loss {loss})")
+    print(f"  to train with it: main.py train {args.file} --lr {b['lr']:.3g}"
+          + (f" (and regulariser strength {b['reg']:.3g} in the file)" if b["reg"] else ""))
     return 0
 
 

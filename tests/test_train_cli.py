@@ -196,3 +196,22 @@ def test_label_origins_for_npz_negative_and_text_labels(tmp_path):
     with pytest.raises(DatasetError, match=r"t.csv: line 2, column 'column 3': label 'dog' is class 1, but the "
                                            r"model's scores have 1 columns"):
         datasets.check_labels(ds, 1)
+
+
+def test_search_table_and_the_line_to_train_with(capsys, monkeypatch):
+    """The text report of a search (the search itself runs in test_search_command)."""
+    trials = [{"stage": "fine", "lr": 0.0353, "reg": 2.5e-05, "status": "finished", "val_acc": 0.9667,
+               "val_loss": 0.123, "train_acc": 1.0},
+              {"stage": "coarse", "lr": 1.2e-3, "reg": 0.0, "status": "diverged", "val_acc": None,
+               "val_loss": None, "train_acc": None}]
+    monkeypatch.setattr("graphcore.train.search.coarse_to_fine",
+                        lambda *a, **k: {"trials": trials, "best": trials[0], "fine_lr_range": (0.01, 0.1)})
+    xor = os.path.join(EX, "xor_mlp.json")
+    assert cli_main(["search", xor, "--quiet"]) == 0
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert lines[0].split() == ["stage", "lr", "reg", "val_acc", "val_loss"] and err == ""
+    assert lines[1].split() == ["fine", "0.04", "2.50e-05", "96.7%", "0.12"]
+    assert lines[2].split() == ["coarse", "1.20e-03", "0.00", "-", "-"]
+    assert lines[3] == "best: lr 0.04 reg 2.50e-05 (val_acc 96.7%, val_loss 0.12)"
+    assert lines[4].startswith(f"  to train with it: main.py train {xor} --lr 0.0353 (and regulariser strength 2.5e-05")
