@@ -11,7 +11,7 @@ import math
 import os
 import sys
 
-from .cli_common import (UsageError, add_common, check_order, check_output, emit_json, load_valid_graph,
+from .cli_common import (add_common, check_order, check_output, emit_json, load_valid_graph,
                          names_only, positive, progress, whole)
 from .fileformat import save
 from .numfmt import fmt_number
@@ -261,4 +261,4 @@ def add_commands(sub) -> None:
     r.set_defaults(fn=cmd_search, errors=errors)
 
 
-__all__ = ["CSV_COLUMNS", "UsageError", "add_commands", "write_metrics"]
+__all__ = ["CSV_COLUMNS", "add_commands", "write_metrics"]
