@@ -4,6 +4,8 @@ import shutil
 import sys
 import tempfile
 
+import pytest
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("BACKPROP_NO_AUTOSAVE_RECOVERY_PROMPT", "1")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -14,8 +16,35 @@ _SANDBOX = tempfile.mkdtemp(prefix="backprop-tests-")
 atexit.register(shutil.rmtree, _SANDBOX, True)
 os.environ["BACKPROP_STUDIO_DATA_DIR"] = os.path.join(_SANDBOX, "data")
 
+GUI_FIXTURES = {"qapp", "qtbot"}
 
-def pytest_configure(config):
+
+def _set_settings_dir(path: str) -> None:
     from PySide6.QtCore import QSettings
 
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, os.path.join(_SANDBOX, "settings"))
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, path)
+
+
+def pytest_configure(config):
+    _set_settings_dir(os.path.join(_SANDBOX, "settings"))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test that needs a QApplication is a GUI test (`-m "not gui"` runs the headless core)."""
+    for item in items:
+        if GUI_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.gui)
+
+
+@pytest.fixture(autouse=True)
+def _own_settings(request, tmp_path_factory, monkeypatch):
+    """Each GUI test starts from empty settings and data: a layout, recent list or autosave that an
+    earlier test left behind (a window saves its layout when it closes) must not change it."""
+    if not GUI_FIXTURES & set(request.fixturenames):
+        yield
+        return
+    home = tmp_path_factory.mktemp("app-home")
+    _set_settings_dir(str(home / "settings"))
+    monkeypatch.setenv("BACKPROP_STUDIO_DATA_DIR", str(home / "data"))
+    yield
+    _set_settings_dir(os.path.join(_SANDBOX, "settings"))

@@ -376,9 +376,11 @@ def test_main_window_has_the_training_docks_and_actions(qtbot, tmp_path, monkeyp
     qtbot.addWidget(w)
     w.show()
     qtbot.waitUntil(lambda: getattr(w, "train_controller", None) is not None, timeout=5000)
-    for name in ("trainDock", "plotsDock", "boundaryDock"):
-        dock = w.findChild(QDockWidget, name)
-        assert dock is not None and dock.isVisible(), name
+    docks = [w.findChild(QDockWidget, name) for name in ("trainDock", "plotsDock", "boundaryDock")]
+    assert all(d is not None for d in docks)
+    # a dock added to a shown window is shown by a queued call (QLayout::addChildWidget), one
+    # event-loop turn after the train view is built: wait for that turn, not for a fixed time
+    qtbot.waitUntil(lambda: all(d.isVisible() for d in docks), timeout=5000)
     for name in ("actionTrain", "actionPause", "actionStop", "actionStepEpoch"):
         assert w.findChild(QAction, name) is not None, name
     assert w.menus["train"].objectName() == "menuTrain"
