@@ -155,6 +155,14 @@ def cmd_sanity(args) -> int:
     from .train import babysit
 
     g = load_valid_graph(args.file, args)
+    if not isinstance(g.meta.get("training"), dict):  # a circuit: nothing to babysit, and nothing wrong
+        na = babysit.sanity(g)
+        if args.json:
+            emit_json({"command": "sanity", "file": args.file, "ok": True, "applicable": False,
+                       "message": na["message"]})
+        else:
+            print(f"{args.file}: {na['message']}")
+        return 0
     cfg = _config(g, args)
     base = os.path.dirname(os.path.abspath(args.file))
     data = _data(g, cfg, base)
@@ -164,7 +172,7 @@ def cmd_sanity(args) -> int:
     over = babysit.overfit_tiny(g, cfg, n=args.n, epochs=args.overfit_epochs, base_dir=base, data=data)
     ok = bool(init["ok"] and over["ok"])
     if args.json:
-        emit_json({"command": "sanity", "file": args.file, "ok": ok,
+        emit_json({"command": "sanity", "file": args.file, "ok": ok, "applicable": True,
                    "initial_loss": {k: init[k] for k in ("ok", "loss", "data_loss", "reg_loss", "expected",
                                                          "reg_raises_loss", "message")},
                    "overfit": {"ok": over["ok"], "n": min(args.n, len(data.X_train)), "epochs": args.overfit_epochs,

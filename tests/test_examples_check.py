@@ -67,7 +67,7 @@ def test_digits_starts_near_log_10():
     assert abs(init["data_loss"] - math.log(10)) < 0.1, init["message"]  # Xavier scores gave 3.15
 
 
-@pytest.mark.parametrize("name", ["spiral_2layer.json", "digits_cnn.json"])
+@pytest.mark.parametrize("name", ["spiral_2layer.json", "digits_cnn.json", "cs231n_circuit.json"])
 def test_command_line_check_and_sanity_exit_0(name, capsys):
     """The two commands the issue saw fail (check: exit 1, sanity: "OFF"), run through the command
     line's own entry point (in process: a subprocess costs ~2 s of imports on a busy machine)."""
