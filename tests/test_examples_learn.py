@@ -5,6 +5,10 @@ import graphcore as gc
 from graphcore.train.trainer import Trainer
 from backprop_studio_resources import examples_dir
 
+import pytest
+
+pytestmark = pytest.mark.slow  # seconds per test: a subprocess or a full training run
+
 EX = examples_dir()
 
 

@@ -1,6 +1,8 @@
 """The background kernel warm-up: progress in the status bar, gone when done."""
 import sys
 
+import pytest
+
 from PySide6.QtWidgets import QMainWindow
 
 from app.kernel_warmup import KernelWarmup, needed
@@ -36,6 +38,7 @@ def test_a_failing_warmup_says_so_and_does_not_raise(qtbot):
     assert "compile on first use" in win.statusBar().currentMessage()
 
 
+@pytest.mark.slow
 def test_real_warmup_writes_the_stamp_and_is_then_not_needed(tmp_path, monkeypatch, qtbot):
     monkeypatch.setattr(warm, "stamp_path", lambda: str(tmp_path / "stamp.json"))
     assert not warm.is_warm()

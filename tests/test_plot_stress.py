@@ -7,6 +7,10 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
+pytestmark = pytest.mark.slow  # seconds per test: a subprocess or a full training run
+
 STRESS = textwrap.dedent("""
     import os, sys
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

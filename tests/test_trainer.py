@@ -221,6 +221,7 @@ def test_overfit_a_tiny_subset():
         np.testing.assert_array_equal(g.nodes[k[0]].tensors[k[1]], v)
 
 
+@pytest.mark.slow
 def test_random_search_coarse_then_fine_on_two_processes():
     g = spiral_net(epochs=2)
     cfg = TrainConfig.from_dict(g.meta["training"])
