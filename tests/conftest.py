@@ -38,8 +38,8 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def _own_settings(request, tmp_path_factory, monkeypatch):
-    """Each GUI test starts from empty settings and data: a layout, recent list or autosave that an
-    earlier test left behind (a window saves its layout when it closes) must not change it."""
+    """Each GUI test starts from empty settings and data and ends in the default theme: a layout,
+    recent list, autosave or theme that an earlier test left behind must not change it."""
     if not GUI_FIXTURES & set(request.fixturenames):
         yield
         return
@@ -48,3 +48,6 @@ def _own_settings(request, tmp_path_factory, monkeypatch):
     monkeypatch.setenv("BACKPROP_STUDIO_DATA_DIR", str(home / "data"))
     yield
     _set_settings_dir(os.path.join(_SANDBOX, "settings"))
+    theme = sys.modules.get("app.theme")
+    if theme is not None:  # the theme is process-wide: a test that switched it must not pass it on
+        theme.apply_theme("dark")

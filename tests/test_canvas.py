@@ -666,9 +666,10 @@ def test_empty_graph_shows_a_hint_until_a_node_arrives(qtbot):
 
     def text_pixels():
         img = view.viewport().grab().toImage()
-        bg = items.palette().color("background").name()
+        pal = items.palette()
+        bg = pal.color("background").name()
         row = img.height() // 2
-        return sum(img.pixelColor(x, row + dy).name() not in (bg, items.DARK.grid_minor, items.DARK.grid_major)
+        return sum(img.pixelColor(x, row + dy).name() not in (bg, pal.grid_minor, pal.grid_major)
                    for x in range(img.width()) for dy in (-3, 0, 3))
 
     assert text_pixels() > 20
