@@ -372,10 +372,29 @@ class PasteCommand(GraphCommand):
         self.setText(f"{text} {len(ids)} node" + ("s" if len(ids) != 1 else ""))
 
     def _do(self) -> None:
+        """All nodes and wires, or none: a wire graphcore refuses takes back what went in before it."""
+        done_nodes: list[str] = []
+        done_edges: list[Edge] = []
+        try:
+            for node in self.nodes:
+                self.graph.insert_node(node)
+                done_nodes.append(node.id)
+            for e in self.edges:
+                self.graph.insert_edge(e)
+                done_edges.append(e)
+        except GraphError as exc:
+            for e in reversed(done_edges):
+                self.graph.disconnect(e.dst, e.dst_port)
+            for nid in reversed(done_nodes):
+                self.graph.remove(nid)
+            raise GraphError(self._why(exc)) from None
+
+    def _why(self, exc: GraphError) -> str:
+        """The refusal in node names (an unknown op first: its wires are what fails)."""
         for node in self.nodes:
-            self.graph.insert_node(node)
-        for e in self.edges:
-            self.graph.insert_edge(e)
+            if node.spec is None:
+                return f"node {node.name!r} has an unknown op {node.op[:40]!r}, so it and its wires cannot be pasted"
+        return str(exc)
 
     def _undo(self) -> None:
         for e in self.edges:

@@ -249,3 +249,41 @@ def test_set_param_on_a_weight_name_sets_and_restores_the_array(stack):
     lin = g.add("linear", inputs={"x": x}, units=4)
     roundtrip(stack, g, c.SetParamCommand(g, lin, "W", np.zeros((3, 4))))
     assert not g.nodes[lin].tensors["W"].any()
+
+
+def _unknown_op_clipboard(g, n):
+    """The clipboard after copying x and xy from a file whose xy uses an op this build lacks."""
+    import json
+
+    doc = json.loads(fileformat.dumps(g, [n["x"], n["y"], n["xy"]]))
+    for node in doc["nodes"]:
+        if node["op"] == "mul":
+            node["op"] = "fancy_mul"
+    return json.dumps(doc)
+
+
+def test_paste_of_an_unknown_op_with_its_wires_is_refused_whole(stack):
+    g, n = circuit()
+    before = g.copy()
+    cmd = c.PasteCommand(g, _unknown_op_clipboard(g, n), (0, 0))
+    err = c.push_command(stack, cmd)
+    assert err is not None and "fancy_mul" in err and "xy" in err
+    assert g == before  # no node of the three stayed behind
+    assert stack.count() == 0 and stack.isClean()
+
+
+def test_scene_says_why_a_command_was_refused(qtbot):
+    from app.canvas.scene import GraphScene
+
+    g, n = circuit()
+    stack = QUndoStack()
+    scene = GraphScene(g, stack)
+    messages = []
+    scene.status_message.connect(messages.append)
+    before = g.copy()
+    assert scene.paste(_unknown_op_clipboard(g, n), (0, 0)) == []  # no RuntimeError from a deleted command
+    assert g == before and stack.count() == 0
+    assert messages and messages[-1].startswith("Paste 3 nodes refused:") and "fancy_mul" in messages[-1]
+    assert scene._push(c.ConnectCommand(g, n["f"], n["xy"], "a")) is False  # a cycle: graphcore refuses
+    assert messages[-1].startswith("Connect refused:") and g == before
+    scene.detach()

@@ -310,9 +310,11 @@ class GraphScene(QGraphicsScene):
 
     # ------------------------------------------------------------------ edits
     def _push(self, cmd) -> bool:
+        """Push `cmd`; a refusal says why. The text is read first: the stack deletes a refused command."""
+        text = cmd.text()
         err = cmds.push_command(self.undo_stack, cmd)
         if err:
-            self.status_message.emit(f"{cmd.text()} refused: {err}")
+            self.status_message.emit(f"{text} refused: {err}")
             return False
         return True
 
