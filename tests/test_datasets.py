@@ -132,7 +132,7 @@ def test_npz_import_and_errors(tmp_path):
     with pytest.raises(DatasetError, match="'X' row 3, column 2: missing value"):
         datasets.load_npz(p)
     np.savez(p, feats=np.zeros((3, 2)))
-    with pytest.raises(DatasetError, match="no features array .*it has: feats"):
+    with pytest.raises(DatasetError, match="no features array .*it has: 'feats'"):
         datasets.load_npz(p)
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
     with pytest.raises(DatasetError, match="junk.npz: not a valid .npz"):

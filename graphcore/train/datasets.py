@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import csv
 import inspect
+import io
+import itertools
 import math
 import os
 import zipfile
+from array import array
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.lib import format as npy_format
 
-
-class DatasetError(ValueError):
-    """A dataset that cannot be built or read; the message names the file, row and column."""
+from . import datapath
+from .datapath import DataPolicy, DatasetError, fmt_size, quote, quote_list, read_bytes, short_path
 
 
 @dataclass
@@ -172,168 +175,273 @@ def _number(text: str) -> float | None:
     return v
 
 
-def load_csv(path: str, label: int | str = -1, header: bool | None = None, task: str | None = None) -> Dataset:
+def _policy(policy: DataPolicy | None) -> DataPolicy:
+    return policy if policy is not None else datapath.current()
+
+
+def load_csv(path: str, label: int | str = -1, header: bool | None = None, task: str | None = None,
+             classes: list[str] | None = None, *, shown: str | None = None,
+             policy: DataPolicy | None = None) -> Dataset:
     """Rows of numbers with one label column (index or header name; default the last).
 
     The first row is a header when none of its cells is a number (or when header=True).
-    Integer labels are class indices; non-numeric labels become classes (sorted names);
-    fractional labels, or task="regression", make a regression set.
+    Integer labels are class indices; non-numeric labels are class names (from `classes`
+    when given, else the sorted names found); fractional labels, or task="regression",
+    make a regression set. The file is read whole but bounded (policy.max_bytes), and the
+    rows are parsed one at a time into a float array bounded by policy.max_points.
     """
+    policy = _policy(policy)
+    shown = short_path(shown if shown is not None else path)
+    data = read_bytes(path, shown, policy)
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f)
-            rows = [(reader.line_num, r) for r in reader if any(c.strip() for c in r)]
-    except OSError as exc:
-        raise DatasetError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise DatasetError(f"{path}: not a readable CSV text file: {exc}") from None
-    if not rows:
-        raise DatasetError(f"{path}: the file has no rows")
-    first = rows[0][1]
-    if header is None:
-        header = all(_number(c.strip()) is None for c in first)
-    names = [c.strip() for c in first] if header else [f"column {k + 1}" for k in range(len(first))]
-    body = rows[1:] if header else rows
-    if not body:
-        raise DatasetError(f"{path}: the file has a header but no data rows")
-    width = len(first)
-    if width < 2:
-        raise DatasetError(f"{path}: needs at least two columns (features and a label), found {width}")
-    if isinstance(label, str):
-        if label not in names:
-            raise DatasetError(f"{path}: no column named {label!r} (columns: {', '.join(names)})")
-        li = names.index(label)
-    else:
-        if not -width <= label < width:
-            raise DatasetError(f"{path}: label column {label} is out of range ({width} columns)")
-        li = label % width
-    feats = [k for k in range(width) if k != li]
-    X = np.empty((len(body), len(feats)))
-    raw_labels: list[str] = []
-    for r, (line, cells) in enumerate(body):
-        if len(cells) != width:
-            raise DatasetError(f"{path}: row {line} has {len(cells)} columns, expected {width} (ragged rows)")
-        for j, k in enumerate(feats):
-            text = cells[k].strip()
-            if not text:
-                raise DatasetError(f"{path}: row {line}, column {names[k]!r}: missing value")
-            v = _number(text)
-            if v is None or not math.isfinite(v):
-                raise DatasetError(f"{path}: row {line}, column {names[k]!r}: {text!r} is not a number")
-            X[r, j] = v
-        lab = cells[li].strip()
-        if not lab:
-            raise DatasetError(f"{path}: row {line}: missing label (column {names[li]!r})")
-        raw_labels.append(lab)
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"{shown}: not a UTF-8 text file (byte {exc.start + 1} is not text)") from None
+    del data
+    reader = csv.reader(io.StringIO(text))
+    rows = ((reader.line_num, r) for r in reader if any(c.strip() for c in r))
+    try:
+        _, first = next(rows, (0, None))
+        if first is None:
+            raise DatasetError(f"{shown}: the file has no rows")
+        if header is None:
+            header = all(_number(c.strip()) is None for c in first)
+        width = len(first)
+        names = [c.strip() for c in first] if header else [f"column {k + 1}" for k in range(width)]
+        if width < 2:
+            raise DatasetError(f"{shown}: needs at least two columns (features and a label), found {width}")
+        if isinstance(label, str):
+            if label not in names:
+                raise DatasetError(f"{shown}: no column named {quote(label)} (the header has {width} columns)")
+            li = names.index(label)
+        else:
+            if not -width <= label < width:
+                raise DatasetError(f"{shown}: label column {label} is out of range ({width} columns)")
+            li = label % width
+        col = [quote(n, 40) for n in names]
+        feats = [k for k in range(width) if k != li]
+        max_rows = min(policy.max_points, max(1, policy.max_bytes // (8 * len(feats))))
+        values = array("d")
+        raw_labels: list[str] = []
+        lines: list[int] = []
+        seen: dict[str, str] = {}
+        body = rows if header else itertools.chain([(reader.line_num, first)], rows)
+        for line, cells in body:
+            if len(lines) >= max_rows:
+                which = "--max-points" if max_rows == policy.max_points else "--data-limit"
+                raise DatasetError(f"{shown}: more than {max_rows:,} rows of {len(feats)} features, over the "
+                                   f"data limit (raise it with {which})")
+            if len(cells) != width:
+                raise DatasetError(f"{shown}: row {line} has {len(cells)} columns, expected {width} (ragged rows)")
+            for k in feats:
+                cell = cells[k].strip()
+                if not cell:
+                    raise DatasetError(f"{shown}: row {line}, column {col[k]}: missing value")
+                v = _number(cell)
+                if v is None or not math.isfinite(v):
+                    raise DatasetError(f"{shown}: row {line}, column {col[k]}: {quote(cell, 40)} is not a number")
+                values.append(v)
+            lab = cells[li].strip()
+            if not lab:
+                raise DatasetError(f"{shown}: row {line}: missing label (column {col[li]})")
+            raw_labels.append(seen.setdefault(lab, lab))
+            lines.append(line)
+    except csv.Error as exc:
+        raise DatasetError(f"{shown}: line {reader.line_num}: not a readable CSV row ({quote(str(exc), 60)})") \
+            from None
+    if not lines:
+        raise DatasetError(f"{shown}: the file has a header but no data rows")
+    X = np.frombuffer(values, dtype=np.float64).reshape(len(lines), len(feats)).copy()
     name = os.path.splitext(os.path.basename(path))[0]
-    ds = _with_labels(name, X, raw_labels, task, f"{path}: column {names[li]!r}",
-                      {"name": "csv", "path": path, "label": label},
-                      lambda i: f"{path}: line {body[i][0]}, column {names[li]!r}")
-    ds.label_file, ds.label_column, ds.label_lines = path, repr(names[li]), [line for line, _ in body]
+    settings = {"name": "csv", "path": path, "label": label}
+    ds = _with_labels(name, X, raw_labels, task, lambda i: f"{shown}: line {lines[i]}, column {col[li]}",
+                      settings, classes, policy)
+    ds.label_file, ds.label_column, ds.label_lines = shown, col[li], lines
     return ds
 
 
-def _with_labels(name: str, X: np.ndarray, raw: list, task: str | None, where: str, settings: dict,
-                 at=None) -> Dataset:
-    """Integer labels are class indices, all-text labels class names; a mix of the two is an error."""
+def _class_list(classes, where: str, policy: DataPolicy) -> list[str] | None:
+    """A declared class list: distinct non-empty names, at most policy.max_classes of them."""
+    if classes is None:
+        return None
+    if not isinstance(classes, (list, tuple)) or not classes:
+        raise DatasetError(f"{where}: must be a list of class names like [\"cat\", \"dog\"]")
+    if len(classes) > policy.max_classes:
+        raise DatasetError(f"{where}: {len(classes):,} classes, over the limit of {policy.max_classes:,} "
+                           "(raise it with --max-classes)")
+    out = []
+    for i, c in enumerate(classes):
+        if not isinstance(c, str) or not c.strip() or len(c) > 200:
+            raise DatasetError(f"{where}[{i}]: must be a class name (text of 1 to 200 characters), got {quote(c)}")
+        out.append(c.strip())
+    if len(set(out)) != len(out):
+        dup = next(c for c in out if out.count(c) > 1)
+        raise DatasetError(f"{where}: {quote(dup)} is listed twice")
+    return out
+
+
+def _with_labels(name: str, X: np.ndarray, raw: list, task: str | None, at, settings: dict,
+                 classes: list[str] | None = None, policy: DataPolicy | None = None) -> Dataset:
+    """Integer labels are class indices, all-text labels class names; a mix of the two is an error.
+
+    Class indices are bounded (policy.max_classes, or the declared list's length), so a label
+    like 1e12 is an error naming its line rather than 10^12 class names."""
+    policy = _policy(policy)
+    if task not in (None, "classification", "regression"):
+        raise DatasetError(f"task must be 'classification' or 'regression', got {quote(task)}")
+    declared = _class_list(classes, "classes", policy)
     nums = [_number(str(v)) for v in raw]
     is_num = [v is not None and math.isfinite(v) for v in nums]
     numeric = all(is_num)
-    at = at or (lambda i: f"{where}, row {i + 1} of the data")
-    if task not in (None, "classification", "regression"):
-        raise DatasetError(f"task must be 'classification' or 'regression', got {task!r}")
-    if task == "regression" or (task is None and numeric and any(not float(v).is_integer() for v in nums)):
+    if task == "regression" or (task is None and declared is None and numeric
+                                and any(not float(v).is_integer() for v in nums)):
         if not numeric:
             bad = next(i for i, v in enumerate(nums) if v is None or not math.isfinite(v))
-            raise DatasetError(f"{at(bad)}: label {raw[bad]!r} is not a number")
+            raise DatasetError(f"{at(bad)}: label {quote(raw[bad], 40)} is not a number")
         return Dataset(name, X, np.asarray(nums, dtype=np.float64).reshape(-1, 1), task="regression",
                        settings=settings)
     if any(is_num) and not numeric:  # a typo must not become a class of its own
         odd = is_num.index(False) if sum(is_num) * 2 >= len(raw) else is_num.index(True)
         kind = "text" if not is_num[odd] else "a number"
-        raise DatasetError(f"{at(odd)}: label {raw[odd]!r} is {kind}, but other labels are "
+        raise DatasetError(f"{at(odd)}: label {quote(raw[odd], 40)} is {kind}, but other labels are "
                            f"{'numbers' if kind == 'text' else 'text'}; use one kind of label for every row")
-    if numeric and any(v < 0 for v in nums):
-        odd = next(i for i, v in enumerate(nums) if v < 0)
-        raise DatasetError(f"{at(odd)}: label {raw[odd]!r} is negative; class labels are 0, 1, 2, ...")
-    if numeric and all(float(v).is_integer() and v >= 0 for v in nums):
+    if numeric:
+        limit = len(declared) if declared is not None else policy.max_classes
+        for i, v in enumerate(nums):
+            if v < 0:
+                raise DatasetError(f"{at(i)}: label {quote(raw[i], 40)} is negative; class labels are 0, 1, 2, ...")
+            if not float(v).is_integer():
+                raise DatasetError(f"{at(i)}: label {quote(raw[i], 40)} is not a whole number; class labels are "
+                                   "0, 1, 2, ... (use task \"regression\" for targets)")
+            if v >= limit:
+                why = (f"the declared classes are 0..{limit - 1}" if declared is not None else
+                       f"class labels must be below {limit:,} (raise the limit with --max-classes)")
+                raise DatasetError(f"{at(i)}: label {quote(raw[i], 40)} is too large; {why}")
         y = np.asarray(nums, dtype=np.int64)
-        return Dataset(name, X, y, classes=_classes(int(y.max()) + 1), settings=settings)
-    classes = sorted({str(v) for v in raw})
-    index = {c: i for i, c in enumerate(classes)}
+        names_ = declared if declared is not None else _classes(int(y.max()) + 1)
+        return Dataset(name, X, y, classes=names_, settings=settings)
+    if declared is not None:
+        index = {c: i for i, c in enumerate(declared)}
+        for i, v in enumerate(raw):
+            if str(v) not in index:
+                raise DatasetError(f"{at(i)}: label {quote(str(v), 40)} is not one of the declared classes "
+                                   f"({quote_list(declared)})")
+        return Dataset(name, X, np.asarray([index[str(v)] for v in raw], dtype=np.int64), classes=declared,
+                       settings=settings)
+    found: dict[str, int] = {}
+    for i, v in enumerate(raw):
+        if str(v) not in found:
+            if len(found) >= policy.max_classes:
+                raise DatasetError(f"{at(i)}: more than {policy.max_classes:,} different text labels "
+                                   "(raise the limit with --max-classes, or declare the classes)")
+            found[str(v)] = i
+    names_ = sorted(found)
+    index = {c: i for i, c in enumerate(names_)}
     y = np.asarray([index[str(v)] for v in raw], dtype=np.int64)
-    return Dataset(name, X, y, classes=classes, settings=settings)
+    return Dataset(name, X, y, classes=names_, settings=settings)
 
 
 FEATURE_KEYS = ("X", "x", "features", "data", "images")
 LABEL_KEYS = ("y", "labels", "label", "target", "targets")
+_HEADERS = {(1, 0): npy_format.read_array_header_1_0, (2, 0): npy_format.read_array_header_2_0}
 
 
-def load_npz(path: str, features: str | None = None, labels: str | None = None, task: str | None = None) -> Dataset:
-    """An .npz with a features array (N, ...) and a labels array (N,); keys found by common names."""
+def _npy_size(zf: zipfile.ZipFile, key: str, shown: str) -> tuple[int, np.dtype]:
+    """(elements, dtype) an .npz member declares, read from its header before any array is allocated."""
     try:
-        z = np.load(path, allow_pickle=False)
-    except OSError as exc:
-        raise DatasetError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
-    except (ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise DatasetError(f"{path}: not a valid .npz file: {exc}") from None
-    with z:
+        with zf.open(key + ".npy") as f:
+            version = npy_format.read_magic(f)
+            reader = _HEADERS.get(version)
+            if reader is None:
+                raise ValueError(f"unsupported .npy version {version}")
+            shape, _, dtype = reader(f)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
+        raise DatasetError(f"{shown}: array {quote(key, 40)} is not readable: {quote(str(exc), 60)}") from None
+    return int(np.prod(shape, dtype=object)), dtype
+
+
+def load_npz(path: str, features: str | None = None, labels: str | None = None, task: str | None = None,
+             classes: list[str] | None = None, *, shown: str | None = None,
+             policy: DataPolicy | None = None) -> Dataset:
+    """An .npz with a features array (N, ...) and a labels array (N,); keys found by common names.
+
+    Read whole but bounded (policy.max_bytes); each array's declared size is checked from its
+    header before it is unpacked, so a small compressed file cannot expand without bound."""
+    policy = _policy(policy)
+    shown = short_path(shown if shown is not None else path)
+    data = read_bytes(path, shown, policy)
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        z = np.load(io.BytesIO(data), allow_pickle=False)
+    except (ValueError, zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise DatasetError(f"{shown}: not a valid .npz file: {quote(str(exc), 60)}") from None
+    with z, zf:
         keys = list(z.keys())
 
         def pick(given, options, what):
             if given is not None:
                 if given not in keys:
-                    raise DatasetError(f"{path}: no array named {given!r} (it has: {', '.join(keys) or 'none'})")
+                    raise DatasetError(f"{shown}: no array named {quote(given, 40)} (it has: {quote_list(keys)})")
                 return given
             for k in options:
                 if k in keys:
                     return k
-            raise DatasetError(f"{path}: no {what} array (looked for {', '.join(options)}; "
-                               f"it has: {', '.join(keys) or 'none'})")
+            raise DatasetError(f"{shown}: no {what} array (looked for {', '.join(options)}; "
+                               f"it has: {quote_list(keys)})")
 
         fk = pick(features, FEATURE_KEYS, "features")
         lk = pick(labels, LABEL_KEYS, "labels")
+        n_x, _ = _npy_size(zf, fk, shown)
+        n_y, dt_y = _npy_size(zf, lk, shown)
+        if 8 * n_x > policy.max_bytes or max(dt_y.itemsize, 8) * n_y > policy.max_bytes:
+            big = fk if 8 * n_x > policy.max_bytes else lk
+            raise DatasetError(f"{shown}: array {quote(big, 40)} holds {max(n_x, n_y):,} values, over the data "
+                               f"limit of {fmt_size(policy.max_bytes)} as float64 (raise it with --data-limit)")
         try:
             X = z[fk]
             y = z[lk]
-        except ValueError as exc:  # object arrays need pickle, which we refuse
-            raise DatasetError(f"{path}: cannot read the arrays without pickle: {exc}") from None
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:  # object arrays need pickle
+            raise DatasetError(f"{shown}: cannot read the arrays: {quote(str(exc), 60)}") from None
+    del data
+    fq, lq = quote(fk, 40), quote(lk, 40)
     if X.dtype.kind not in "biuf":
-        raise DatasetError(f"{path}: {fk!r} must hold numbers, got dtype {X.dtype}")
+        raise DatasetError(f"{shown}: {fq} must hold numbers, got dtype {X.dtype}")
     if X.ndim < 2:
-        raise DatasetError(f"{path}: {fk!r} must have one row per sample (2 or more dimensions), got shape {X.shape}")
+        raise DatasetError(f"{shown}: {fq} must have one row per sample (2 or more dimensions), got shape {X.shape}")
+    if len(X) > policy.max_points:
+        raise DatasetError(f"{shown}: {fq} has {len(X):,} rows, over the limit of {policy.max_points:,} "
+                           "(raise it with --max-points)")
     X = X.astype(np.float64)
     if X.ndim == 3:  # (N, H, W) images: one channel
         X = X[:, None]
     if y.ndim == 2 and y.shape[1] == 1 and y.dtype.kind == "f":
         y = y[:, 0]
     if y.ndim != 1:
-        raise DatasetError(f"{path}: {lk!r} must be one label per sample, got shape {y.shape}")
+        raise DatasetError(f"{shown}: {lq} must be one label per sample, got shape {y.shape}")
     if len(y) != len(X):
-        raise DatasetError(f"{path}: {lk!r} has {len(y)} labels but {fk!r} has {len(X)} rows")
+        raise DatasetError(f"{shown}: {lq} has {len(y)} labels but {fq} has {len(X)} rows")
     if len(X) == 0:
-        raise DatasetError(f"{path}: the arrays are empty")
+        raise DatasetError(f"{shown}: the arrays are empty")
     bad = ~np.isfinite(X)
     if bad.any():
         idx = np.argwhere(bad)[0]
-        raise DatasetError(f"{path}: {fk!r} row {idx[0] + 1}, column {idx[1] + 1}: "
+        raise DatasetError(f"{shown}: {fq} row {idx[0] + 1}, column {idx[1] + 1}: "
                            f"{'missing value (NaN)' if np.isnan(X[tuple(idx)]) else 'infinite value'}")
     if y.dtype.kind == "f" and np.isnan(y).any():
         i = int(np.argmax(np.isnan(y)))
-        raise DatasetError(f"{path}: {lk!r} row {i + 1}: missing label (NaN)")
+        raise DatasetError(f"{shown}: {lq} row {i + 1}: missing label (NaN)")
     if y.dtype.kind not in "biufUS":
-        raise DatasetError(f"{path}: {lk!r} must hold numbers or text, got dtype {y.dtype}")
+        raise DatasetError(f"{shown}: {lq} must hold numbers or text, got dtype {y.dtype}")
     raw = [v.item() if hasattr(v, "item") else v for v in y]
     if y.dtype.kind in "US":
-        raw = [v.decode() if isinstance(v, bytes) else v for v in raw]
+        raw = [v.decode(errors="replace") if isinstance(v, bytes) else v for v in raw]
         empty = [i for i, v in enumerate(raw) if not str(v).strip()]
         if empty:
-            raise DatasetError(f"{path}: {lk!r} row {empty[0] + 1}: missing label")
+            raise DatasetError(f"{shown}: {lq} row {empty[0] + 1}: missing label")
     name = os.path.splitext(os.path.basename(path))[0]
-    ds = _with_labels(name, X, raw, task, f"{path}: {lk!r}",
-                      {"name": "npz", "path": path, "features": fk, "labels": lk},
-                      lambda i: f"{path}: {lk!r} row {i + 1}")
-    ds.label_file, ds.label_column = path, repr(lk)
+    ds = _with_labels(name, X, raw, task, lambda i: f"{shown}: {lq} row {i + 1}",
+                      {"name": "npz", "path": path, "features": fk, "labels": lk}, classes, policy)
+    ds.label_file, ds.label_column = shown, lq
     return ds
 
 
@@ -346,7 +454,7 @@ def check_labels(ds: Dataset, n_classes: int) -> None:
         return
     i = int(bad[0])
     k = int(ds.y[i])
-    label = repr(ds.classes[k]) if ds.classes and ds.classes[k] != str(k) else str(k)
+    label = quote(ds.classes[k], 40) if ds.classes and ds.classes[k] != str(k) else str(k)
     raise DatasetError(f"{ds.label_origin(i)}: label {label} is class {k}, but the model's scores have "
                        f"{n_classes} columns (classes 0..{n_classes - 1})")
 
@@ -356,49 +464,90 @@ def names() -> list[str]:
     return list(GENERATORS) + ["csv", "npz"]
 
 
-def load(spec: dict | str, base_dir: str | None = None) -> Dataset:
+# settings of the built-in generators: counts are bounded by the policy (see _check_generator),
+# the other numbers by these fixed ranges (no use beyond them, and 1e300 noise overflows)
+FLOAT_MAX = {"noise": 100.0, "spread": 1e4, "box": 1e6, "factor": 1e4}
+SEED_MAX = 2 ** 32 - 1  # numpy's RandomState seeds
+
+
+def _check_generator(name: str, s: dict, params, policy: DataPolicy) -> None:
+    """Types and bounds of a generator's settings; the error names the setting."""
+    for k, v in s.items():
+        default = params[k].default
+        if isinstance(default, int) and not isinstance(default, bool) or k == "n":
+            if v is None and k == "n" and name == "digits":
+                continue
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise DatasetError(f"{k} must be a non-negative integer, got {quote(v, 40)}")
+        elif isinstance(default, float):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+                raise DatasetError(f"{k} must be a non-negative number, got {quote(v, 40)}")
+            if v > FLOAT_MAX.get(k, 1e6):
+                raise DatasetError(f"{k} {v:g} is above its limit of {FLOAT_MAX.get(k, 1e6):g}")
+    for k in ("n", "n_per_class", "classes", "dim"):
+        if s.get(k) == 0 and not (name == "digits" and k == "n"):
+            raise DatasetError(f"{k} must be at least 1")
+    if s.get("seed", 0) > SEED_MAX:
+        raise DatasetError(f"seed {s['seed']} is above {SEED_MAX}")
+    get = lambda k: s.get(k, params[k].default) if k in params else None  # noqa: E731
+    classes = get("classes")
+    if classes is not None and classes > policy.max_classes:
+        raise DatasetError(f"classes {classes:,} is above the limit of {policy.max_classes:,} "
+                           "(raise it with --max-classes)")
+    points = get("n") if "n" in params else get("n_per_class") * (classes or 1)
+    if name == "digits":
+        return
+    if points > policy.max_points:
+        key = "n" if "n" in params else "n_per_class"
+        raise DatasetError(f"{key} {s.get(key, params[key].default):,} makes {points:,} points, above the limit of "
+                           f"{policy.max_points:,} (raise it with --max-points)")
+    dim = get("dim") or 2
+    if 8 * points * dim > policy.max_bytes:
+        raise DatasetError(f"dim {dim:,} with {points:,} points needs {fmt_size(8 * points * dim)}, above the data "
+                           f"limit of {fmt_size(policy.max_bytes)} (raise it with --data-limit)")
+
+
+def load(spec: dict | str, base_dir: str | None = None, *, data_path: str | None = None,
+         policy: DataPolicy | None = None) -> Dataset:
     """A dataset from plain data: {"name": "moons", "n": 300, "noise": 0.2} or {"name": "csv", "path": ...}.
 
-    Relative paths are taken from `base_dir` (the graph file's folder).
+    `base_dir` is the folder of the graph file the spec came from: its path is taken from
+    there and may not leave it (see datapath.resolve). Without `base_dir` the spec is the
+    caller's own and its path is used as given. `data_path` is a file the user named
+    (--data): it replaces the spec's path and may be anywhere. Every count is bounded by
+    `policy` (default: datapath.current()). Messages start with the setting's key.
     """
+    policy = _policy(policy)
     if isinstance(spec, str):
         spec = {"name": spec}
     if not isinstance(spec, dict):
-        raise DatasetError(f"dataset must be an object like {{'name': 'spiral'}}, got {spec!r}")
+        raise DatasetError(f"dataset must be an object like {{'name': 'spiral'}}, got {quote(spec)}")
     s = dict(spec)
     name = s.pop("name", None)
     if name in ("csv", "npz"):
-        path = s.pop("path", None)
-        if not isinstance(path, str) or not path:
-            raise DatasetError(f"a {name} dataset needs a 'path'")
-        if base_dir and not os.path.isabs(path):
-            path = os.path.join(base_dir, path)
+        value = s.pop("path", None)
+        if data_path is not None:
+            path, shown = os.path.realpath(data_path), data_path
+        else:
+            if not isinstance(value, str) or not value:
+                raise DatasetError(f"a {name} dataset needs a 'path'")
+            path, shown = datapath.resolve(value, base_dir, policy), value
         fn = load_csv if name == "csv" else load_npz
     elif name in GENERATORS:
         fn = GENERATORS[name]
     else:
-        raise DatasetError(f"unknown dataset {name!r} (known: {', '.join(names())})")
+        known = ", ".join(names())
+        raise DatasetError(f"unknown dataset {quote(name, 40)} (known: {known})")
     params = inspect.signature(fn).parameters
-    unknown = [k for k in s if k not in params or k == "path"]
+    unknown = [k for k in s if k not in params or k in ("path", "shown", "policy")]
     if unknown:
-        allowed = [k for k in params if k != "path"]
-        raise DatasetError(f"dataset {name} has no setting {unknown[0]!r} (it has: {', '.join(allowed) or 'none'})")
-    for k, v in s.items():
-        if name in ("csv", "npz"):
-            break  # the readers check their own arguments
-        default = params[k].default
-        if isinstance(default, int) and not isinstance(default, bool) or k == "n":
-            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
-                raise DatasetError(f"dataset {name}: {k} must be a non-negative integer, got {v!r}")
-        elif isinstance(default, float):
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-                raise DatasetError(f"dataset {name}: {k} must be a non-negative number, got {v!r}")
+        allowed = [k for k in params if k not in ("path", "shown", "policy")]
+        raise DatasetError(f"dataset {name} has no setting {quote(unknown[0], 40)} "
+                           f"(it has: {', '.join(allowed) or 'none'})")
     if name in ("csv", "npz"):
-        ds = fn(path, **s)
+        ds = fn(path, shown=shown, policy=policy, **s)  # the readers check their own arguments
     else:
-        for k in ("n", "n_per_class", "classes"):
-            if s.get(k) == 0:
-                raise DatasetError(f"dataset {name}: {k} must be at least 1")
+        _check_generator(name, s, params, policy)
         ds = fn(**s)
     ds.settings = dict(spec)
     return ds

@@ -1,0 +1,204 @@
+"""Data files named by a graph: where they may be, what may be read, and how much.
+
+A graph file is data someone else may have written, so the path it names for its
+training data is resolved relative to the graph file's folder and may not leave it
+(absolute paths, `..`, a symlink pointing out). The user lifts that for one path by
+naming it themselves (`--data PATH`, or confirming it once in the GUI): such paths are
+the policy's `allow` list. Only regular files are read (never a device, FIFO, folder or
+socket), and at most `max_bytes` of them, even if the file grows while it is read.
+
+The limits travel to child processes (the GUI's training process, a search's workers)
+through one environment variable, set by `using(policy)` for the duration of a command.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+
+ENV = "BACKPROP_STUDIO_DATA_POLICY"
+MAX_BYTES = 256 * 1024 * 1024  # a data file, and the float64 array built from it or generated
+MAX_POINTS = 1_000_000  # examples (rows) in a data set
+MAX_CLASSES = 10_000  # class labels are 0 .. MAX_CLASSES - 1
+EXCERPT = 80  # at most this many characters of anything a file said are quoted back
+_KIND = ((stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+         (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"))
+
+
+class DatasetError(ValueError):
+    """A dataset that cannot be built or read; the message names the file, row and column."""
+
+
+@dataclass(frozen=True)
+class DataPolicy:
+    """Bounds on training data, and the data paths the user named themselves (real paths)."""
+
+    max_bytes: int = MAX_BYTES
+    max_points: int = MAX_POINTS
+    max_classes: int = MAX_CLASSES
+    allow: tuple[str, ...] = ()
+
+    def allowing(self, *paths: str) -> "DataPolicy":
+        return replace(self, allow=tuple(dict.fromkeys(self.allow + tuple(os.path.realpath(p) for p in paths))))
+
+    def to_json(self) -> str:
+        return json.dumps({"max_bytes": self.max_bytes, "max_points": self.max_points,
+                           "max_classes": self.max_classes, "allow": list(self.allow)})
+
+
+def current() -> DataPolicy:
+    """The process's policy: the defaults, or what a parent process (CLI, GUI) handed down."""
+    raw = os.environ.get(ENV)
+    if not raw:
+        return DataPolicy()
+    try:
+        d = json.loads(raw)
+        return DataPolicy(max_bytes=max(1, int(d["max_bytes"])), max_points=max(1, int(d["max_points"])),
+                          max_classes=max(1, int(d["max_classes"])), allow=tuple(str(p) for p in d["allow"]))
+    except (ValueError, KeyError, TypeError):
+        return DataPolicy()  # a mangled variable never widens anything
+
+
+@contextmanager
+def using(policy: DataPolicy):
+    """Make `policy` this process's (and its children's) policy until the block ends."""
+    old = os.environ.get(ENV)
+    os.environ[ENV] = policy.to_json()
+    try:
+        yield policy
+    finally:
+        if old is None:
+            os.environ.pop(ENV, None)
+        else:
+            os.environ[ENV] = old
+
+
+# ---------------------------------------------------------------- quoting and sizes
+def quote(value, limit: int = EXCERPT) -> str:
+    """repr() of a value from a file, cut to about `limit` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 4] + "...'"
+
+
+def quote_list(items, limit: int = EXCERPT) -> str:
+    """'a', 'b', 'c' cut to about `limit` characters, saying how many were left out."""
+    items = list(items)
+    out, used = [], 0
+    for i, it in enumerate(items):
+        q = quote(it, 40)
+        if used + len(q) > limit and out:
+            return ", ".join(out) + f" and {len(items) - i} more"
+        out.append(q)
+        used += len(q) + 2
+    return ", ".join(out) or "none"
+
+
+def short_path(path) -> str:
+    """A path for a message: the end of it (the file name) when it is long."""
+    text = str(path)
+    return text if len(text) <= EXCERPT else "..." + text[-(EXCERPT - 3):]
+
+
+_UNITS = {"": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4}
+
+
+def parse_size(text: str) -> int:
+    """'256M', '2G', '1.5G', '4096' (bytes) -> bytes; ValueError on anything else."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*", str(text), re.IGNORECASE)
+    if not m:
+        raise ValueError(f"must be a size such as 512M or 2G, got {quote(text, 40)}")
+    n = int(float(m.group(1)) * _UNITS[m.group(2).upper()])
+    if n < 1:
+        raise ValueError(f"must be at least 1 byte, got {quote(text, 40)}")
+    return n
+
+
+def fmt_size(n: int) -> str:
+    for unit, k in (("GB", 1024 ** 3), ("MB", 1024 ** 2), ("KB", 1024)):
+        if n >= k:
+            v = n / k
+            return f"{v:.0f} {unit}" if v == int(v) else f"{v:.1f} {unit}"
+    return f"{n} bytes"
+
+
+# ---------------------------------------------------------------- where a file may be
+def resolve(value, base_dir: str | None, policy: DataPolicy | None = None, key: str = "path") -> str:
+    """The file a dataset spec's `path` names, as a real path; DatasetError if it may not be read.
+
+    `base_dir` is the graph file's folder: relative paths start there and must stay inside it.
+    With no `base_dir` the path is the caller's own (a script's), taken as given."""
+    policy = policy or current()
+    if not isinstance(value, str) or not value:
+        raise DatasetError(f"{key} must be a file name, got {quote(value)}")
+    if "\0" in value or len(value) > 4096:
+        raise DatasetError(f"{key} {quote(value)} is not a usable file name")
+    if base_dir is None:
+        return os.path.realpath(value)
+    base = os.path.realpath(base_dir)
+    real = os.path.realpath(os.path.join(base, value))  # an absolute value replaces base
+    if real in policy.allow:
+        return real
+    if os.path.isabs(value):
+        why = "is an absolute path"
+    elif os.path.commonpath([base, real]) != base:
+        lexical = os.path.normpath(os.path.join(base, value))
+        inside = os.path.commonpath([base, lexical]) == base
+        why = "leads out of the graph file's folder through a symbolic link" if inside else \
+            "leads out of the graph file's folder"
+    else:
+        return real
+    raise DatasetError(f"{key} {quote(value)} {why}; a graph file may only name data in its own folder. "
+                       "To use this file, pass --data PATH on the command line or confirm it in the Train panel")
+
+
+def describe(path: str) -> str | None:
+    """'a FIFO (named pipe)' etc. for something that is not a regular file, None for a regular file."""
+    st = os.stat(path)
+    if stat.S_ISREG(st.st_mode):
+        return None
+    return next((what for test, what in _KIND if test(st.st_mode)), "not a regular file")
+
+
+def read_bytes(path: str, shown: str | None = None, policy: DataPolicy | None = None) -> bytes:
+    """The whole of a regular file of at most policy.max_bytes; never blocks on a FIFO, never reads on
+    from a device or a file that keeps growing."""
+    policy = policy or current()
+    shown = short_path(shown if shown is not None else path)
+    limit = policy.max_bytes
+    try:
+        kind = describe(path)
+        if kind is not None:
+            raise DatasetError(f"{shown}: is {kind}, not a regular file; only regular files are read")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+                     | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        raise DatasetError(f"{shown}: cannot read the file: {exc.strerror or exc}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):  # replaced between the stat and the open
+            raise DatasetError(f"{shown}: not a regular file; only regular files are read")
+        too_big = (f"{shown}: the file is larger than the data limit of {fmt_size(limit)} "
+                   "(raise it with --data-limit)")
+        if st.st_size > limit:
+            raise DatasetError(too_big.replace("larger than", f"{fmt_size(st.st_size)}, larger than"))
+        parts, total = [], 0
+        while True:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - total))
+            if not chunk:
+                break
+            parts.append(chunk)
+            total += len(chunk)
+            if total > limit:
+                raise DatasetError(too_big + " (it grew while it was read)")
+        return b"".join(parts)
+    except OSError as exc:
+        raise DatasetError(f"{shown}: cannot read the file: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+
+
+__all__ = ["DataPolicy", "DatasetError", "ENV", "MAX_BYTES", "MAX_CLASSES", "MAX_POINTS", "current", "fmt_size",
+           "parse_size", "quote", "quote_list", "read_bytes", "resolve", "short_path", "using"]
