@@ -6,15 +6,18 @@ diverges (NaN/Inf) names the node and exits 1.
 """
 from __future__ import annotations
 
+import argparse
 import csv
+import dataclasses
 import math
 import os
 import sys
 
-from .cli_common import (add_common, check_order, check_output, emit_json, load_valid_graph,
+from .cli_common import (UsageError, add_common, check_order, check_output, emit_json, load_valid_graph,
                          names_only, positive, progress, whole)
 from .fileformat import save
 from .numfmt import fmt_number
+from .train import datapath
 from .train.config import ConfigError, TrainConfig
 from .train.datasets import DatasetError
 
@@ -60,7 +63,52 @@ def _config(g, args) -> TrainConfig:
         over["optimizer"] = {**cfg.optimizer, "lr": args.lr}
     if getattr(args, "seed", None) is not None:
         over["seed"] = args.seed
+    if getattr(args, "data", None):  # the user's own file replaces the one the graph names
+        kind = "npz" if args.data.lower().endswith(".npz") else "csv"
+        old = cfg.dataset if isinstance(cfg.dataset, dict) and cfg.dataset.get("name") == kind else {}
+        over["dataset"] = {**old, "name": kind, "path": os.path.abspath(args.data)}
     return cfg.merged(**over) if over else cfg
+
+
+def _size(text: str) -> int:
+    """An argparse type: a size such as 512M or 2G."""
+    try:
+        return datapath.parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_data_flags(p) -> None:
+    p.add_argument("--data", metavar="PATH", help="train on this CSV or NPZ file instead of the data the graph "
+                                                  "names (a graph file may only name data in its own folder)")
+    p.add_argument("--data-limit", metavar="SIZE", type=_size,
+                   help=f"largest data file, and largest data array as float64, e.g. 1G "
+                        f"(default: {datapath.fmt_size(datapath.MAX_BYTES).replace(' ', '')})")
+    p.add_argument("--max-points", type=whole(1), metavar="N",
+                   help=f"most examples a data set may have (default: {datapath.MAX_POINTS})")
+    p.add_argument("--max-classes", type=whole(1), metavar="N",
+                   help=f"class labels must be below this (default: {datapath.MAX_CLASSES})")
+
+
+def _with_data_policy(fn):
+    """Run a command under the data limits its flags set (handed to worker processes too)."""
+    def run(args) -> int:
+        policy = datapath.current()
+        over = {k: v for k, v in (("max_bytes", args.data_limit), ("max_points", args.max_points),
+                                  ("max_classes", args.max_classes)) if v is not None}
+        if over:
+            policy = dataclasses.replace(policy, **over)
+        if args.data:
+            if not os.path.exists(args.data):
+                raise UsageError(f"argument --data: {datapath.short_path(args.data)}: no such file")
+            kind = datapath.describe(args.data)
+            if kind is not None:
+                raise UsageError(f"argument --data: {datapath.short_path(args.data)} is {kind}, not a regular file")
+            policy = policy.allowing(args.data)
+        with datapath.using(policy):
+            return fn(args)
+    run.__name__ = fn.__name__
+    return run
 
 
 def _data(g, cfg: TrainConfig, base: str):
@@ -89,6 +137,7 @@ def cmd_train(args) -> int:
     check_output(args.metrics, "--metrics")
     g = load_valid_graph(args.file, args)
     cfg = _config(g, args)
+    file_dataset = g.meta["training"].get("dataset")
     if args.seed is not None:
         g.reinitialize(args.seed)
         g.opt_state.clear()
@@ -118,6 +167,8 @@ def cmd_train(args) -> int:
         return 1
     if args.out:
         g.meta["training"] = cfg.to_dict()
+        if args.data:  # the file keeps naming its own data, not the one --data gave for this run
+            g.meta["training"]["dataset"] = file_dataset
         save(g, args.out)
     last = result.history[-1] if result.history else {}
     f = result.final
@@ -241,8 +292,9 @@ def add_commands(sub) -> None:
                                                  "(default: not written)")
     t.add_argument("--metrics", metavar="FILE",
                    help="write one CSV row per epoch: " + ",".join(CSV_COLUMNS) + " (default: not written)")
+    _add_data_flags(t)
     add_common(t, quiet=True)
-    t.set_defaults(fn=cmd_train, errors=errors)
+    t.set_defaults(fn=_with_data_policy(cmd_train), errors=errors)
     s = sub.add_parser("sanity", help="babysitting checks: initial loss ~ log(C), overfit a tiny subset",
                        description="Is the initial loss what small weights give (log(C) for softmax)? Does "
                                    "more regularisation raise it? Can the net overfit a few examples? "
@@ -250,8 +302,9 @@ def add_commands(sub) -> None:
     s.add_argument("file", help="graph file (.json) with meta.training")
     s.add_argument("--n", type=whole(1), default=20, help="size of the tiny subset to overfit")
     s.add_argument("--overfit-epochs", type=whole(1), default=200, help="full-batch epochs on the tiny subset")
+    _add_data_flags(s)
     add_common(s)
-    s.set_defaults(fn=cmd_sanity, errors=errors)
+    s.set_defaults(fn=_with_data_policy(cmd_sanity), errors=errors)
     r = sub.add_parser("search", help="random search over lr and reg (log-uniform), coarse then fine, on all cores",
                        description="Random search of the learning rate and the regularisation strength, "
                                    "log-uniform: a coarse stage over the ranges, then a fine stage around the "
@@ -265,8 +318,9 @@ def add_commands(sub) -> None:
     r.add_argument("--reg-max", type=positive, default=1e-1, help="largest regularisation strength")
     r.add_argument("--workers", type=whole(1), help="processes (default: the number of cores)")
     r.add_argument("--search-seed", type=whole(0), default=0, help="seed of the sampled settings")
+    _add_data_flags(r)
     add_common(r, quiet=True)
-    r.set_defaults(fn=cmd_search, errors=errors)
+    r.set_defaults(fn=_with_data_policy(cmd_search), errors=errors)
 
 
 __all__ = ["CSV_COLUMNS", "add_commands", "write_metrics"]
