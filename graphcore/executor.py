@@ -3,6 +3,20 @@
 The graph is compiled once into a plan (topological order, each node's input
 slots, a context holding its reusable buffers) and the plan is reused until
 the graph's structure changes: editing a value or a param does not recompile.
+
+What is cached, and under which key:
+- a step's shape check: its input shapes and the node's params_version;
+- the whole forward pass, for backward(): the graph's data_version, the plan,
+  the mode, the kernel backend and the identity of every source value; backward()
+  re-runs forward when any of them changed (a set_value, an editing() block);
+- nothing else: a float source value is cast to a float32 executor's dtype on
+  every pass, so an in-place edit is never missed.
+Train-mode batchnorm updates its running statistics in the document's arrays and
+says so through Graph.mark_updated (a version bump and node_changed/changed, or
+with `state_events=False` a quiet bump announced later by Graph.commit_weights).
+NaN/Inf: every pass checks the sinks (forward) and the gradients reaching sources
+and weights (backward); only when one is not finite does it look node by node for
+the first node that produced it (NumericError names it, in either pass).
 """
 from __future__ import annotations
 
@@ -14,7 +28,7 @@ import numpy as np
 
 from . import kernels as _kernels
 from . import registry
-from .graph import Edge, Graph
+from .graph import Edge, Graph, readonly
 from .problems import GraphError, NumericError, Problem
 from .registry import ShapeError
 
@@ -197,8 +211,15 @@ class Executor:
     """
 
     def __init__(self, graph: Graph, dtype=np.float64, mode: str = "train", check: str = "all",
-                 seed: int | None = None) -> None:
+                 seed: int | None = None, state_events: bool = True) -> None:
         self.graph = graph
+        # True: a train-mode forward announces batchnorm's new running statistics at once
+        # (node_changed, changed); False: a quiet version bump, for Graph.commit_weights() later
+        self.state_events = state_events
+        self._fwd_key: tuple | None = None  # see _forward_key
+        self._stateful: list[_Step] = []  # steps whose train-mode forward writes their state arrays
+        self._sink_steps: list[_Step] = []
+        self._views: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # id(array) -> (array, read-only view)
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise ValueError("dtype must be float32 or float64")
@@ -220,7 +241,6 @@ class Executor:
         # an Edge (a frozen dataclass, hashed in Python) costs ~0.4 us, appending a pair 0.05 us
         self._edge_pending: list[tuple[Edge, np.ndarray]] = []
         self.target: str | None = None
-        self._cast_cache: dict[str, tuple[int, np.ndarray, np.ndarray]] = {}
         self.compiles = 0
         self.extra_wgrads: dict[tuple[str, str], np.ndarray] = {}  # see Ctx.add_weight_grad
         self._wgrad_ctxs: list[Ctx] = []  # contexts holding weight gradients of the last pass
@@ -267,6 +287,8 @@ class Executor:
         order, cycle = g._topo()
         if problems or cycle:
             raise GraphError(problems or [g._cycle_problem(cycle)])
+        from .tensorcheck import check_plan  # weights against their layers, memory budget (issue 8)
+        check_plan(g, self.dtype)
         old = self._index
         plan = []
         seed = self.seed if self.seed is not None else int(g.meta.get("seed", 0))
@@ -290,7 +312,12 @@ class Executor:
         self._index = {st.nid: st for st in plan}
         self._pos = {st.nid: k for k, st in enumerate(plan)}  # plan position, where backward starts
         self._sources = [st for st in plan if st.source]
+        self._stateful = [st for st in plan if st.spec.updates_state]
+        used = {e.src for e in g.edges}
+        self._sink_steps = [st for st in plan if st.nid not in used]
         self._shapes_seen = None
+        self._fwd_key = None
+        self._views.clear()
         self._mark_need_grad()
         self._plan_version = g.structure_version
         self.compiles += 1
@@ -311,25 +338,40 @@ class Executor:
 
     # ---------------------------------------------------------------- forward
     def _source_value(self, st: _Step) -> np.ndarray:
+        """The source's value in the executor's dtype: a float of the other width is cast into a
+        buffer on every pass (no cache, so an in-place edit of the value is always seen)."""
         v = st.tensors["value"]
         if v.dtype.kind != "f" or v.dtype == self.dtype:
             return v
-        cached = self._cast_cache.get(st.nid)
-        if cached is not None and cached[0] is v:
-            return cached[1]
-        cast = v.astype(self.dtype)
-        self._cast_cache[st.nid] = (v, cast, v)  # keep v alive so identity is meaningful
-        return cast
+        out = st.ctx.buf("cast", v.shape, self.dtype)
+        np.copyto(out, v, casting="unsafe")
+        return out
 
     def _check_shapes(self, st: _Step, ins: list) -> None:
-        shapes = tuple(None if a is None else a.shape for a in ins)
-        if shapes == st.in_shapes:
+        """Run the node's shape rule unless it already passed for these input shapes and params."""
+        key = (tuple(None if a is None else a.shape for a in ins), st.node.params_version)
+        if key == st.in_shapes:
             return
         try:
-            st.spec.shape(st.params, list(shapes))
+            st.spec.shape(st.params, list(key[0]))
         except ShapeError as exc:
-            raise GraphError([Problem(st.nid, exc.port, str(exc))]) from None
-        st.in_shapes = shapes
+            raise GraphError([Problem(st.nid, exc.port, str(exc), "shape")]) from None
+        st.in_shapes = key
+
+    def _forward_key(self) -> tuple:
+        """Everything a forward pass reads besides the arrays' contents, whose edits bump data_version."""
+        return (self.graph.data_version, self._plan_version, self._mode, _kernels.generation,
+                tuple([id(st.tensors.get("value")) for st in self._sources]))
+
+    def _commit_state(self) -> None:
+        """Train mode: batchnorm wrote new running statistics into the node's arrays; tell the graph."""
+        g = self.graph
+        emit = self.state_events
+        for st in self._stateful:
+            g.mark_updated(st.nid, [w.name for w in st.spec.weights if not w.trainable], emit=emit)
+
+    def _shape_failed(self, st: _Step, exc: ShapeError) -> GraphError:
+        return GraphError([Problem(st.nid, exc.port, f"{st.node.name}: {exc}", "shape")])
 
     def _forward_node(self, st: _Step) -> np.ndarray:
         if st.source:
@@ -370,25 +412,45 @@ class Executor:
                     ins = [values[s] for s in st.srcs]
                 else:
                     ins = [None if s is None else values[s] for s in st.srcs]
-                if check and tuple([None if a is None else a.shape for a in ins]) != st.in_shapes:
+                if check and (tuple([None if a is None else a.shape for a in ins]),
+                              st.node.params_version) != st.in_shapes:
                     self._check_shapes(st, ins)
                 values[st.nid] = st.fwd(st.ctx, ins, st.params, st.tensors)
+        except ShapeError as exc:  # a shape rule let through what the forward cannot do
+            raise self._shape_failed(st, exc) from None
         finally:
             _loud(token)
-        self._shapes_seen = seen
-        self._check_forward()
+        self._finish_forward(seen)
         return values
 
+    def _finish_forward(self, seen: tuple | None) -> None:
+        """After a complete forward pass: commit batchnorm's statistics, remember what the pass
+        read (the commit's own version bump included), then check for NaN/Inf."""
+        if self._mode == "train" and self._stateful:
+            self._commit_state()
+            if seen is not None:
+                seen = (self.graph.data_version,) + seen[1:]
+        if seen is not None:
+            self._shapes_seen = seen
+        self._fwd_key = self._forward_key()
+        self._check_forward()
+
     def _check_forward(self) -> None:
+        """Check the sinks; only when one is not finite, find the first node that produced a NaN/Inf."""
         if self.check == "none":
             return
-        if self.check == "sinks":
-            sinks = [nid for nid in self._sink_ids()]
-            if all(_finite(self.values[s]) for s in sinks):
-                return
+        values = self.values
+        for st in self._sink_steps:
+            if not _finite(values[st.nid]):
+                break
+        else:
+            return
+        self._locate_forward()
+
+    def _locate_forward(self) -> None:
         for st in self._plan:
-            if not _finite(self.values[st.nid]):
-                v = self.values[st.nid]
+            v = self.values.get(st.nid)
+            if v is not None and not _finite(v):
                 what = "NaN" if np.isnan(v).any() else "Inf"
                 raise NumericError(st.nid, st.node.name, "forward", what)
 
@@ -438,8 +500,11 @@ class Executor:
         self.grads[src] = gi if prev is None else prev + gi
 
     def backward(self, target: str | None = None, seed=None) -> dict[str, np.ndarray]:
-        """Backpropagate from `target` (default: the only sink), seeded with ones."""
-        if not self.values or self._plan_version != self.graph.structure_version:
+        """Backpropagate from `target` (default: the only sink), seeded with ones.
+
+        Runs forward first when the graph, a value, the mode or the kernel backend changed since
+        the last forward pass (so the gradients always belong to the current graph)."""
+        if self._plan_version != self.graph.structure_version or self._fwd_key != self._forward_key():
             self.forward()
         target = self._resolve_target(target)
         self.target = target
@@ -495,6 +560,61 @@ class Executor:
             self._check_backward()
         return self.grads
 
+    def _check_backward(self) -> None:
+        """Check what the pass delivers (the gradients reaching sources and weights); only when one
+        is not finite, find the node whose backward rule produced the first NaN/Inf."""
+        if self._leaves_finite():
+            return
+        self._locate_backward()
+
+    def _leaves_finite(self) -> bool:
+        grads = self.grads
+        for st in self._sources:
+            g = grads.get(st.nid)
+            if g is not None and not _finite(g):
+                return False
+        npass = self._pass
+        for ctx in self._wgrad_ctxs:
+            if ctx.wpass == npass:
+                for a in ctx.wgrads.values():
+                    if not _finite(a):
+                        return False
+        for a in self.extra_wgrads.values():
+            if not _finite(a):
+                return False
+        for f in self._fused_wgrads.values():
+            if not _finite(f[0]):
+                return False
+        return True
+
+    def _locate_backward(self) -> None:
+        """Raise NumericError at the first node, in backward order, whose backward produced a
+        non-finite gradient (for an input wire or a weight) from finite ones."""
+        g = self.graph
+        target = self.target
+        seed = self.grads.get(target) if target is not None else None
+        if seed is not None and not _finite(seed):
+            raise NumericError(target, g.nodes[target].name, "backward", _what(seed) + " seed gradient")
+        produced: dict[str, list] = {}
+        for edge, gi in self.edge_grads.items():
+            produced.setdefault(edge.dst, []).append((f"gradient for input {edge.dst_port!r}", gi))
+        start = self._pos.get(target, len(self._plan) - 1) if target is not None else len(self._plan) - 1
+        order = [self._plan[k] for k in range(start, -1, -1)]
+        for st in order:
+            items = list(produced.get(st.nid, ()))
+            if st.ctx.wpass == self._pass:
+                items += [(f"gradient of its weight {w!r}", a) for w, a in st.ctx.wgrads.items()]
+            for label, a in items:
+                if not _finite(a):
+                    raise NumericError(st.nid, st.node.name, "backward", f"{_what(a)} {label}")
+        for (nid, w), a in list(self.extra_wgrads.items()) + [(k, f[0]) for k, f in self._fused_wgrads.items()]:
+            if not _finite(a):
+                raise NumericError(nid, g.nodes[nid].name, "backward", f"{_what(a)} gradient of its weight {w!r}")
+        for st in order:  # a finite sum of finite gradients can still overflow
+            a = self.grads.get(st.nid)
+            if a is not None and not _finite(a):
+                raise NumericError(st.nid, st.node.name, "backward", _what(a) + " gradient")
+
     def _clear_wgrads(self) -> None:
         """Forget the last pass' weight gradients, so a weight the new target does not
         reach reports zero rather than a stale gradient."""
@@ -504,13 +624,6 @@ class Executor:
         self.extra_wgrads.clear()
         self._fused_wgrads.clear()
         self._pass += 1
-
-    def _check_backward(self) -> None:
-        for st in reversed(self._plan):
-            g = self.grads.get(st.nid)
-            if g is not None and not _finite(g):
-                what = "NaN" if np.isnan(g).any() else "Inf"
-                raise NumericError(st.nid, st.node.name, "backward", what + " gradient")
 
     # ---------------------------------------------------------------- stepping
     def steps(self, target: str | None = None, seed=None, backward: bool = True) -> Iterator[StepEvent]:
@@ -525,11 +638,14 @@ class Executor:
         total = len(plan) + ((1 + n_edges) if backward else 0)
         i = 0
         for st in plan:
-            with np.errstate(all="ignore"):
-                out = self._forward_node(st)
+            try:
+                with np.errstate(all="ignore"):
+                    out = self._forward_node(st)
+            except ShapeError as exc:
+                raise self._shape_failed(st, exc) from None
             yield StepEvent("forward", i, total, st.nid, value=out)
             i += 1
-        self._check_forward()
+        self._finish_forward(None)
         if not backward:
             return
         target = self._resolve_target(target)
@@ -549,7 +665,7 @@ class Executor:
             with np.errstate(all="ignore"):
                 flows = list(self._backward_node(st, g))
             for edge, src, gi in flows:
-                self.edge_grads[edge] = gi
+                self._edge_pending.append((edge, gi))
                 self._accumulate(src, gi)
                 yield StepEvent("backward", i, total, src, grad=gi, edge=edge)
                 i += 1
@@ -559,12 +675,13 @@ class Executor:
     # ---------------------------------------------------------------- results
     @property
     def edge_grads(self) -> dict[Edge, np.ndarray]:
-        """Edge -> the gradient that flowed back along it in the last backward pass."""
+        """Edge -> the gradient that flowed back along it in the last backward pass (read-only views)."""
         pending = self._edge_pending
         if pending:
             d = self._edge_grads
+            ro = self._ro
             for edge, g in pending:
-                d[edge] = g
+                d[edge] = ro(g)
             pending.clear()
         return self._edge_grads
 
@@ -572,12 +689,23 @@ class Executor:
         self._edge_grads.clear()
         self._edge_pending.clear()
 
+    def _ro(self, a: np.ndarray) -> np.ndarray:
+        """A read-only view of a result (kept per buffer: buffers live across passes)."""
+        hit = self._views.get(id(a))
+        if hit is not None and hit[0] is a:
+            return hit[1]
+        if len(self._views) > 4096:
+            self._views.clear()
+        v = readonly(a)
+        self._views[id(a)] = (a, v)
+        return v
+
     def value(self, node: str) -> np.ndarray:
-        """The node's output from the last forward pass (valid until the next pass)."""
+        """The node's output from the last forward pass, read-only (valid until the next pass)."""
         nid = self.graph.find(node)
         if nid not in self.values:
             raise GraphError(f"node {self.graph.nodes[nid].name!r} has no value yet: run forward() first")
-        return self.values[nid]
+        return self._ro(self.values[nid])
 
     def grad(self, node: str) -> np.ndarray:
         """d(target)/d(node output): the sum of the gradients on the node's outgoing wires.
@@ -589,8 +717,8 @@ class Executor:
             if nid not in self.values:
                 raise GraphError(f"node {self.graph.nodes[nid].name!r} has no value yet: run forward() first")
             v = self.values[nid]
-            return np.zeros(v.shape, v.dtype if v.dtype.kind == "f" else self.dtype)
-        return g
+            return readonly(np.zeros(v.shape, v.dtype if v.dtype.kind == "f" else self.dtype))
+        return self._ro(g)
 
     def has_grad(self, node: str) -> bool:
         return self.graph.find(node) in self.grads
@@ -607,7 +735,10 @@ class Executor:
         return self.edge_grads.get(edge)
 
     def weight_grad(self, node: str, weight: str) -> np.ndarray:
-        """d(target)/d(weight) of a layer's weight, same shape as the weight."""
+        """d(target)/d(weight) of a layer's weight, same shape as the weight, read-only."""
+        return self._ro(self._weight_grad(node, weight))
+
+    def _weight_grad(self, node: str, weight: str) -> np.ndarray:
         st = self._index.get(node)
         if st is None:  # given by name (ids are looked up first, as Graph.find does)
             nid = self.graph.find(node)
@@ -616,7 +747,8 @@ class Executor:
                 raise GraphError(f"node {nid!r} has not been run")
         nid = st.nid
         if st.source:
-            return self.grad(nid)
+            g = self.grads.get(nid)
+            return self.grad(nid) if g is None else g
         if self._fused_wgrads:
             f = self._fused_wgrads.get((nid, weight))
             if f is not None:  # own gradient + a regularizer's, already summed
@@ -650,10 +782,13 @@ def _finite(a: np.ndarray) -> bool:
         return True
     if a.size == 1:  # scalar circuits: ~10x cheaper than a ufunc and a reduction
         return math.isfinite(a.item())
-    if a.size < 64:
-        return bool(np.isfinite(a).all())
-    s = float(np.sum(a))  # fast path: a finite sum means no NaN/Inf (barring overflow)
-    return np.isfinite(s) or bool(np.isfinite(a).all())
+    f = a.reshape(-1)
+    # fast path: a finite dot product (BLAS, ~0.5 us) means no NaN/Inf; an overflow goes the slow way
+    return math.isfinite(f.dot(f)) or bool(np.isfinite(a).all())
+
+
+def _what(a: np.ndarray) -> str:
+    return "NaN" if np.isnan(a).any() else "Inf"
 
 
 def _is_shape_problem(p: Problem) -> bool:

@@ -2,13 +2,24 @@
 
 Every mutation validates first, then changes state, then emits an event, so a
 view that mirrors the model (the Qt editor) never sees a half-applied edit.
+
+Versions: every change to a node's params or arrays gives the node a new
+`version` (from one graph-wide counter, so a number is never reused); a param
+change also a new `params_version`. Caches (the executor's) key on them.
+Arrays handed out (`value`, `weights`, `state`) are read-only views; edit in
+place with `with g.editing(nid) as arrays: arrays["W"] -= ...`, which bumps the
+version on exit. Batched in-place updates (a training loop) call
+`mark_updated(nid, emit=False)` once per step (a version bump, no event) and
+`commit_weights()` once when they pause or end: one `weights_changed` event.
 """
 from __future__ import annotations
 
 import copy
+import itertools
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
@@ -43,6 +54,9 @@ class Node:
     params: dict = field(default_factory=dict)
     tensors: dict = field(default_factory=dict)  # value / weights / state arrays
     ui: dict = field(default_factory=dict)
+    # bumped (from Graph's counter) by every change of params or tensors; params_version by params only
+    version: int = field(default=0, compare=False, repr=False)
+    params_version: int = field(default=0, compare=False, repr=False)
 
     @property
     def spec(self) -> registry.OpSpec | None:
@@ -70,6 +84,15 @@ def as_tensor(value: Any, what: str = "value") -> np.ndarray:
     return np.array(arr, copy=True)
 
 
+def readonly(a: np.ndarray) -> np.ndarray:
+    """A read-only view: the public API hands these out, so no edit bypasses the versions."""
+    if not isinstance(a, np.ndarray):  # a numpy scalar (0-d sums) is immutable already
+        return a
+    v = a.view()
+    v.flags.writeable = False
+    return v
+
+
 def _seed_for(seed: int, node_id: str, weight: str) -> np.random.Generator:
     """A per-weight generator: the same seed and node id always give the same weights."""
     return np.random.default_rng([seed & 0xFFFFFFFF, zlib.crc32(f"{node_id}/{weight}".encode())])
@@ -86,6 +109,8 @@ class Graph:
         self._counter = 0
         self.structure_version = 0  # bumps when the topology changes
         self.data_version = 0  # bumps on any change (values, params, names)
+        self._versions = itertools.count(1)  # node versions: never reused, even across remove/insert
+        self._pending: dict[str, None] = {}  # nodes updated quietly since the last commit_weights()
         # events
         self.node_added = Event("node_id")
         self.node_removed = Event("node_id")
@@ -93,6 +118,7 @@ class Graph:
         self.edge_removed = Event("edge")
         self.node_changed = Event("node_id", "what")  # what: "name", "param:<p>", "tensor:<t>", "ui"
         self.changed = Event()  # anything changed (for autosave, dirty flags)
+        self.weights_changed = Event("node_ids")  # a batch of in-place array updates (commit_weights)
 
     # ------------------------------------------------------------------ queries
     @property
@@ -130,21 +156,31 @@ class Graph:
         used = {e.src for e in self._in_edges.values()}
         return [nid for nid in self.nodes if nid not in used]
 
+    def value(self, node: str) -> np.ndarray:
+        """The value of an input, const or param node (by id or name), read-only."""
+        nid = self.find(node)
+        v = self.nodes[nid].tensors.get("value")
+        if v is None:
+            raise GraphError([Problem(nid, None, f"node {self.nodes[nid].name!r} has no value")])
+        return readonly(v)
+
     def weights(self, node_id: str) -> dict[str, np.ndarray]:
-        """The node's trainable arrays (live: change them through set_weights)."""
+        """The node's trainable arrays, as read-only views (change them through set_weights or editing)."""
         node = self.node(node_id)
         spec = node.spec
         if spec is None:
             return {}
-        return {w.name: node.tensors[w.name] for w in spec.weights if w.trainable and w.name in node.tensors}
+        return {w.name: readonly(node.tensors[w.name]) for w in spec.weights
+                if w.trainable and w.name in node.tensors}
 
     def state(self, node_id: str) -> dict[str, np.ndarray]:
-        """The node's non-trainable arrays (running means and the like)."""
+        """The node's non-trainable arrays (running means and the like), read-only views."""
         node = self.node(node_id)
         spec = node.spec
         if spec is None:
             return {}
-        return {w.name: node.tensors[w.name] for w in spec.weights if not w.trainable and w.name in node.tensors}
+        return {w.name: readonly(node.tensors[w.name]) for w in spec.weights
+                if not w.trainable and w.name in node.tensors}
 
     def trainable(self) -> list[tuple[str, str]]:
         """(node id, weight name) of every trainable array, in node order."""
@@ -254,6 +290,7 @@ class Graph:
             raise GraphError([Problem(id, None, f"a node with id {id!r} already exists")])
         nid = id or self._new_id(op)
         node = Node(nid, op, name or self._default_name(op), spec.default_params(), {}, dict(ui or {}))
+        self._bump(node, params=True)
         tensors: dict[str, np.ndarray] = {}
         for key, value in params.items():
             if spec.weight(key) is not None:
@@ -294,6 +331,7 @@ class Graph:
         """
         if node.id in self.nodes:
             raise GraphError([Problem(node.id, None, f"a node with id {node.id!r} already exists")])
+        self._bump(node, params=True)
         self.nodes[node.id] = node
         if position is not None and 0 <= position < len(self.nodes) - 1:
             items = list(self.nodes.items())
@@ -400,6 +438,7 @@ class Graph:
             node.params[name] = pspec.validate(value)
         except ValueError as exc:
             raise GraphError([Problem(node_id, None, str(exc))]) from None
+        self._bump(node, params=True)
         self._touch()
         self.node_changed.emit(node_id, f"param:{name}")
         self.materialize()
@@ -411,6 +450,7 @@ class Graph:
             raise GraphError([Problem(node_id, None, f"{name} must have shape {node.tensors[name].shape}, "
                                                      f"got {arr.shape}")])
         node.tensors[name] = arr
+        self._bump(node)
         self._touch()
         self.node_changed.emit(node_id, f"tensor:{name}")
         if node.spec is not None and node.spec.source:
@@ -441,6 +481,61 @@ class Graph:
     def _touch(self) -> None:
         self.data_version += 1
         self.changed.emit()
+
+    def _bump(self, node: Node, params: bool = False) -> None:
+        v = next(self._versions)
+        node.version = v
+        if params:
+            node.params_version = v
+
+    # ------------------------------------------------------- in-place edits
+    @contextmanager
+    def editing(self, node_id: str, quiet: bool = False) -> Iterator[dict[str, np.ndarray]]:
+        """Edit a node's arrays in place: `with g.editing(nid) as arrays: arrays["W"] *= 0.5`.
+
+        `arrays` maps each tensor name to the node's own (writable) array. On exit, even after an
+        exception (part of the edit may have happened), the node gets a new version and
+        node_changed("tensor:<name>") and changed are emitted; `quiet` bumps the version only and
+        leaves the event to commit_weights() (a training loop edits every step)."""
+        node = self.node(node_id)
+        try:
+            yield dict(node.tensors)
+        finally:
+            self.mark_updated(node_id, None, emit=not quiet)
+
+    def mark_updated(self, node_id: str, names: Iterable[str] | None = None, emit: bool = True) -> None:
+        """Record that arrays of the node were changed in place by their owner (an optimizer step, an
+        executor's batchnorm statistics): a new version, and node_changed("tensor:<name>") for each
+        name (all the node's tensors when None) and changed; with emit=False only the version, and the
+        node waits for commit_weights()."""
+        node = self.node(node_id)
+        self._bump(node)
+        self.data_version += 1
+        if not emit:
+            self._pending[node_id] = None
+            return
+        for name in (list(node.tensors) if names is None else names):
+            self.node_changed.emit(node_id, f"tensor:{name}")
+        self.changed.emit()
+
+    def commit_weights(self, node_ids: Iterable[str] | None = None) -> tuple[str, ...]:
+        """Announce a batch of in-place updates once: weights_changed(node ids) and changed.
+
+        `node_ids` default to the nodes marked quietly (mark_updated(emit=False), editing(quiet=True))
+        since the last commit. Returns the ids announced (nothing is emitted when there are none)."""
+        if node_ids is None:
+            ids = tuple(n for n in self._pending if n in self.nodes)
+        else:
+            ids = tuple(node_ids)
+            for nid in ids:
+                self._bump(self.node(nid))
+        self._pending.clear()
+        if not ids:
+            return ids
+        self.data_version += 1
+        self.weights_changed.emit(ids)
+        self.changed.emit()
+        return ids
 
     # ---------------------------------------------------------- shapes/weights
     def infer_shapes(self, extra_edge: Edge | None = None) -> tuple[dict[str, tuple], list[Problem]]:
@@ -508,6 +603,7 @@ class Graph:
                 if have is not None and have.shape == want:
                     continue
                 node.tensors[w.name] = self._initial_weight(node, w, want)
+                self._bump(node)
                 self.node_changed.emit(nid, f"tensor:{w.name}")
 
     def _initial_weight(self, node: Node, w: registry.WeightSpec, shape: tuple) -> np.ndarray:
@@ -530,6 +626,7 @@ class Graph:
             for w in spec.weights:
                 if w.shape is not None:
                     node.tensors.pop(w.name, None)
+            self._bump(node)
         self.materialize()
         self._touch()
 

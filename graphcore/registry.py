@@ -122,6 +122,9 @@ class OpSpec:
     title: str = ""  # short label for the canvas, e.g. "*" for mul
     outputs: tuple[str, ...] = ("out",)
     mode_dependent: bool = False  # behaves differently in train and eval mode
+    # its train-mode forward writes its non-trainable arrays (batchnorm's running statistics);
+    # the executor then reports the change through Graph.mark_updated
+    updates_state: bool = False
     # Sample cases for the registry-wide gradient check: a function of a numpy Generator
     # returning a list of {"inputs": {port: array}, "params": {...}, "label": str}.
     # Inputs should stay away from kinks (relu at 0, max ties) so finite differences are valid.

@@ -30,6 +30,21 @@ def _as3(a: np.ndarray) -> np.ndarray:
     return a.reshape(a.shape[0], a.shape[1], -1)
 
 
+def _zero_variance(x: np.ndarray) -> bool:
+    """Is some feature/channel constant over the batch (variance exactly 0)? Only asked when eps = 0."""
+    x3 = _as3(x)
+    return bool((x3.max(axis=(0, 2)) == x3.min(axis=(0, 2))).any())
+
+
+def _refuse_zero_variance(ctx, running: bool = False):
+    from ..problems import NumericError
+
+    name = ctx.executor.graph.nodes[ctx.node_id].name if ctx.executor is not None else ctx.node_id
+    where = "a running variance is 0" if running else "a feature/channel is constant over the batch (variance 0)"
+    raise NumericError(ctx.node_id, name, "forward",
+                       f"division by zero ({where} and eps = 0: set eps > 0, e.g. 1e-5)")
+
+
 def _bn_fwd(ctx, ins, params, tensors):
     x = fdata(ctx, ins[0])
     c = x.shape[1]
@@ -43,13 +58,18 @@ def _bn_fwd(ctx, ins, params, tensors):
             rv = tensors["running_var"] = rv.astype(x.dtype)
         xhat = ctx.buf("xhat", x.shape, x.dtype)
         invstd = ctx.buf("invstd", (c,), x.dtype)
-        kernels.get("batchnorm_fwd")(_as3(x), gamma, beta, float(params["eps"]), float(params["momentum"]),
+        eps = float(params["eps"])
+        if eps == 0.0 and x.size and _zero_variance(x):
+            _refuse_zero_variance(ctx)  # before the kernel: 1/sqrt(0) is a ZeroDivisionError in numba
+        kernels.get("batchnorm_fwd")(_as3(x), gamma, beta, eps, float(params["momentum"]),
                                      _as3(out), _as3(xhat), invstd, rm, rv)
         ctx.saved["bn_train"] = True
         return out
     # eval: normalise with the running statistics
     invstd = ctx.buf("invstd", (c,), x.dtype)
     np.add(tensors["running_var"], params["eps"], out=invstd)
+    if params["eps"] == 0.0 and not invstd.all():
+        _refuse_zero_variance(ctx, running=True)
     np.sqrt(invstd, out=invstd)
     np.reciprocal(invstd, out=invstd)
     xhat = ctx.buf("xhat", x.shape, x.dtype)
@@ -96,7 +116,7 @@ def _bn_examples(rng):
 
 
 register(OpSpec(
-    name="batchnorm", category="layers", title="batchnorm", mode_dependent=True,
+    name="batchnorm", category="layers", title="batchnorm", mode_dependent=True, updates_state=True,
     doc="batch normalisation: (x - mean) / sqrt(var + eps) * gamma + beta, per feature of (N, D) or per "
         "channel of (N, C, H, W). Train mode uses the batch's statistics and updates running = momentum * "
         "running + (1 - momentum) * batch; eval mode uses the running statistics",
