@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from . import registry
+from . import registry, tensorcheck
 from .graph import Edge, Graph, Node
+from .limits import EXCERPT, MAX_NAME, MAX_TEXT, check_text, clip_quotes, excerpt
 
 FORMAT = "backprop-studio-graph"
 FORMAT_VERSION = 1
@@ -34,6 +35,8 @@ class GraphFormatError(ValueError):
     """A file that is not a valid graph; the message names the file and JSON path."""
 
     def __init__(self, message: str, path: str = "", file: str | None = None) -> None:
+        if len(path) > 2 * EXCERPT:  # keys from the file are part of the path: quote them short too
+            path = path[:EXCERPT] + "..." + path[-EXCERPT // 2:]
         self.message = message
         self.json_path = path
         self.file = file
@@ -63,10 +66,10 @@ def decode_tensor(obj: Any, path: str) -> np.ndarray:
     _expect(obj, dict, path)
     unknown = set(obj) - {"dtype", "shape", "data", "b64"}
     if unknown:
-        raise GraphFormatError(f"unknown key {sorted(unknown)[0]!r}", path)
+        raise GraphFormatError(f"unknown key {excerpt(sorted(unknown)[0])}", path)
     dtype_name = obj.get("dtype")
     if not isinstance(dtype_name, str) or dtype_name not in DTYPES:
-        raise GraphFormatError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype_name!r}", path + ".dtype")
+        raise GraphFormatError(f"dtype must be one of {', '.join(DTYPES)}, got {excerpt(dtype_name)}", path + ".dtype")
     dtype = np.dtype(DTYPES[dtype_name])
     shape = obj.get("shape")
     _expect(shape, list, path + ".shape")
@@ -75,7 +78,7 @@ def decode_tensor(obj: Any, path: str) -> np.ndarray:
     size = 1
     for i, s in enumerate(shape):
         if not isinstance(s, int) or isinstance(s, bool) or s < 0:
-            raise GraphFormatError(f"must be a non-negative integer, got {s!r}", f"{path}.shape[{i}]")
+            raise GraphFormatError(f"must be a non-negative integer, got {excerpt(s)}", f"{path}.shape[{i}]")
         size *= s
         if size > MAX_ELEMENTS or s > MAX_ELEMENTS:  # a zero elsewhere must not let a huge axis through
             raise GraphFormatError(f"tensor too large (more than {MAX_ELEMENTS} elements)", path + ".shape")
@@ -88,16 +91,17 @@ def decode_tensor(obj: Any, path: str) -> np.ndarray:
             raise GraphFormatError(f"has {len(data)} numbers but shape {tuple(shape)} needs {size}", path + ".data")
         for i, v in enumerate(data):
             if isinstance(v, bool) or not isinstance(v, (int, float)):
-                raise GraphFormatError(f"must be a number, got {v!r}", f"{path}.data[{i}]")
+                raise GraphFormatError(f"must be a number, got {excerpt(v)}", f"{path}.data[{i}]")
             if dtype.kind in "iu" and not (isinstance(v, int) or float(v).is_integer()):
-                raise GraphFormatError(f"must be an integer for dtype {dtype_name}, got {v!r}", f"{path}.data[{i}]")
+                raise GraphFormatError(f"must be an integer for dtype {dtype_name}, got {excerpt(v)}",
+                                       f"{path}.data[{i}]")
             if isinstance(v, float) and not math.isfinite(v):
                 raise GraphFormatError("must be finite", f"{path}.data[{i}]")
         try:
             with np.errstate(over="ignore"):
                 arr = np.array(data, dtype=dtype).reshape(shape)
         except (OverflowError, ValueError) as exc:
-            raise GraphFormatError(f"bad numbers: {exc}", path + ".data") from None
+            raise GraphFormatError(f"bad numbers: {excerpt(str(exc))}", path + ".data") from None
         if dtype.kind == "f" and not np.isfinite(arr).all():
             raise GraphFormatError(f"a number is out of range for {dtype_name}", path + ".data")
         return arr
@@ -122,17 +126,29 @@ def _expect(value: Any, typ: type, path: str) -> None:
         raise GraphFormatError(f"must be {names.get(typ, typ.__name__)}, got {type(value).__name__}", path)
 
 
+def _text(value: Any, path: str, limit: int = MAX_TEXT, what: str = "the text") -> None:
+    """Refuse a string longer than `limit` (a 200 MB name must not reach the status bar)."""
+    if isinstance(value, str):
+        why = check_text(value, what, limit)
+        if why:
+            raise GraphFormatError(why, path)
+
+
 def _plain(value: Any, path: str, depth: int = 0) -> Any:
-    """Check that a free-form value is plain JSON data of reasonable depth."""
+    """Check that a free-form value is plain JSON data of reasonable depth and string length."""
     if depth > 32:
         raise GraphFormatError("nested too deeply", path)
     if isinstance(value, float) and not math.isfinite(value):
         raise GraphFormatError("must be finite", path)
+    if isinstance(value, str):
+        _text(value, path)
     if isinstance(value, JSON_TYPES):
         return value
     if isinstance(value, list):
         return [_plain(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(value)]
     if isinstance(value, dict):
+        for k in value:
+            _text(k, path, MAX_NAME, "a key")
         return {str(k): _plain(v, f"{path}.{k}", depth + 1) for k, v in value.items()}
     raise GraphFormatError(f"must be plain data, got {type(value).__name__}", path)
 
@@ -176,11 +192,11 @@ def from_dict(doc: Any, file: str | None = None) -> Graph:
 def _from_dict(doc: Any) -> Graph:
     _expect(doc, dict, "$")
     if doc.get("format") != FORMAT:
-        raise GraphFormatError(f"not a Backprop Studio graph (format is {doc.get('format')!r}, expected {FORMAT!r})",
-                               "format")
+        raise GraphFormatError(f"not a Backprop Studio graph (format is {excerpt(doc.get('format'))}, "
+                               f"expected {FORMAT!r})", "format")
     version = doc.get("format_version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise GraphFormatError(f"must be a positive integer, got {version!r}", "format_version")
+        raise GraphFormatError(f"must be a positive integer, got {excerpt(version)}", "format_version")
     if version > FORMAT_VERSION:
         raise GraphFormatError(f"this file uses format version {version}; this version of Backprop Studio reads "
                                f"versions up to {FORMAT_VERSION}; please update the app", "format_version")
@@ -191,25 +207,25 @@ def _from_dict(doc: Any) -> Graph:
         try:  # a migration reads an unvalidated document: any slip is the file's fault, reported as such
             doc = migrate(doc)
         except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
-            raise GraphFormatError(f"cannot migrate this file from format version {version}: {exc!r}",
+            raise GraphFormatError(f"cannot migrate this file from format version {version}: {excerpt(exc)}",
                                    "format_version") from None
         version += 1
     unknown = set(doc) - {"format", "format_version", "meta", "nodes", "edges", "optimizer_state"}
     if unknown:
-        raise GraphFormatError(f"unknown key {sorted(unknown)[0]!r}", "$")
+        raise GraphFormatError(f"unknown key {excerpt(sorted(unknown)[0])}", "$")
     g = Graph()
     meta = doc.get("meta", {})
     _expect(meta, dict, "meta")
     g.meta = {"seed": 0, **_plain(meta, "meta")}  # the same defaults as Graph()
     seed = g.meta.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool):
-        raise GraphFormatError(f"must be an integer, got {seed!r}", "meta.seed")
+        raise GraphFormatError(f"must be an integer, got {excerpt(seed)}", "meta.seed")
     nodes = doc.get("nodes")
     _expect(nodes, list, "nodes")
     for i, raw in enumerate(nodes):
         node = _node(raw, f"nodes[{i}]")
         if node.id in g.nodes:
-            raise GraphFormatError(f"duplicate node id {node.id!r}", f"nodes[{i}].id")
+            raise GraphFormatError(f"duplicate node id {excerpt(node.id)}", f"nodes[{i}].id")
         g.nodes[node.id] = node
     edges = doc.get("edges", [])
     _expect(edges, list, "edges")
@@ -218,33 +234,39 @@ def _from_dict(doc: Any) -> Graph:
         _expect(raw, dict, path)
         unknown = set(raw) - {"src", "src_port", "dst", "dst_port"}
         if unknown:
-            raise GraphFormatError(f"unknown key {sorted(unknown)[0]!r}", path)
+            raise GraphFormatError(f"unknown key {excerpt(sorted(unknown)[0])}", path)
         for key in ("src", "dst", "dst_port"):
             if key not in raw:
                 raise GraphFormatError(f"missing key {key!r}", path)
             _expect(raw[key], str, f"{path}.{key}")
+            _text(raw[key], f"{path}.{key}", MAX_NAME, key)
         src_port = raw.get("src_port", "out")
         _expect(src_port, str, f"{path}.src_port")
         for key in ("src", "dst"):
             if raw[key] not in g.nodes:
-                raise GraphFormatError(f"no node with id {raw[key]!r}", f"{path}.{key}")
+                raise GraphFormatError(f"no node with id {excerpt(raw[key])}", f"{path}.{key}")
         if src_port != "out":
-            raise GraphFormatError(f"unknown output port {src_port!r} (nodes have one output, 'out')",
+            raise GraphFormatError(f"unknown output port {excerpt(src_port)} (nodes have one output, 'out')",
                                    f"{path}.src_port")
         dst = g.nodes[raw["dst"]]
         spec = dst.spec
         if spec is not None and spec.port(raw["dst_port"]) is None:
-            raise GraphFormatError(f"{spec.name} node {dst.name!r} has no input port {raw['dst_port']!r}",
-                                   f"{path}.dst_port")
+            raise GraphFormatError(f"{spec.name} node {excerpt(dst.name)} has no input port "
+                                   f"{excerpt(raw['dst_port'])}", f"{path}.dst_port")
         key = (raw["dst"], raw["dst_port"])
         if key in g._in_edges:
-            raise GraphFormatError(f"input {raw['dst_port']!r} of node {dst.name!r} is wired twice", path)
+            raise GraphFormatError(f"input {excerpt(raw['dst_port'])} of node {excerpt(dst.name)} is wired twice",
+                                   path)
         g._in_edges[key] = Edge(raw["src"], raw["dst"], raw["dst_port"], src_port)
     opt = doc.get("optimizer_state", {})
     _expect(opt, dict, "optimizer_state")
     for key, st in opt.items():
+        _text(key, "optimizer_state", 2 * MAX_NAME + 1, "a key")
         _expect(st, dict, f"optimizer_state.{key}")
+        for k in st:
+            _text(k, f"optimizer_state.{key}", MAX_NAME, "a key")
         g.opt_state[key] = {k: decode_tensor(v, f"optimizer_state.{key}.{k}") for k, v in st.items()}
+    _check_tensors(g)
     g._counter = len(g.nodes)
     g.structure_version += 1
     return g
@@ -254,16 +276,18 @@ def _node(raw: Any, path: str) -> Node:
     _expect(raw, dict, path)
     unknown = set(raw) - {"id", "op", "name", "params", "tensors", "ui"}
     if unknown:
-        raise GraphFormatError(f"unknown key {sorted(unknown)[0]!r}", path)
+        raise GraphFormatError(f"unknown key {excerpt(sorted(unknown)[0])}", path)
     for key in ("id", "op"):
         if key not in raw:
             raise GraphFormatError(f"missing key {key!r}", path)
         _expect(raw[key], str, f"{path}.{key}")
     nid, op = raw["id"], raw["op"]
-    if not nid or len(nid) > 200:
-        raise GraphFormatError("a node id must be 1 to 200 characters", f"{path}.id")
+    if not nid or len(nid) > MAX_NAME:
+        raise GraphFormatError(f"a node id must be 1 to {MAX_NAME} characters, got {len(nid):,}", f"{path}.id")
+    _text(op, f"{path}.op", MAX_NAME, "an op name")
     name = raw.get("name", nid)
     _expect(name, str, f"{path}.name")
+    _text(name, f"{path}.name", MAX_NAME, "a node name")
     params = raw.get("params", {})
     _expect(params, dict, f"{path}.params")
     tensors_raw = raw.get("tensors", {})
@@ -275,6 +299,8 @@ def _node(raw: Any, path: str) -> Node:
         if k in ui and (isinstance(ui[k], bool) or not isinstance(ui[k], (int, float))):
             raise GraphFormatError(f"must be a number, got {ui[k]!r}", f"{path}.ui.{k}")
     spec = registry.get(op)
+    for k in list(params) + list(tensors_raw):
+        _text(k, f"{path}.params" if k in params else f"{path}.tensors", MAX_NAME, "a key")
     tensors = {k: decode_tensor(v, f"{path}.tensors.{k}") for k, v in tensors_raw.items()}
     if spec is None:  # kept as is: validate() reports the unknown op on the node
         return Node(nid, op, name, _plain(params, f"{path}.params"), tensors, ui)
@@ -282,17 +308,29 @@ def _node(raw: Any, path: str) -> Node:
     for k, v in params.items():
         pspec = spec.param(k)
         if pspec is None:
-            raise GraphFormatError(f"{op} has no parameter {k!r}", f"{path}.params")
+            raise GraphFormatError(f"{op} has no parameter {excerpt(k)}", f"{path}.params")
+        _text(v, f"{path}.params.{k}")
         try:
             clean[k] = pspec.validate(v)
         except ValueError as exc:
-            raise GraphFormatError(str(exc), f"{path}.params.{k}") from None
+            raise GraphFormatError(clip_quotes(str(exc), v), f"{path}.params.{k}") from None
     for k in tensors:
         if spec.weight(k) is None:
-            raise GraphFormatError(f"{op} has no tensor {k!r}", f"{path}.tensors")
+            raise GraphFormatError(f"{op} has no tensor {excerpt(k)}", f"{path}.tensors")
     if spec.source and "value" not in tensors:
         raise GraphFormatError(f"a {op} node needs a value", f"{path}.tensors")
     return Node(nid, op, name, clean, tensors, ui)
+
+
+def _check_tensors(g: Graph) -> None:
+    """Each layer's weights and state against what it declares for its input shapes
+    (graphcore.tensorcheck): no array from a file reaches a kernel unchecked."""
+    bad = tensorcheck.graph_problems(g)
+    if bad:
+        p = bad[0]
+        index = list(g.nodes).index(p.node)
+        where = f"nodes[{index}].tensors" + (f".{p.tensor}" if p.tensor in g.nodes[p.node].tensors else "")
+        raise GraphFormatError(p.message, where)
 
 
 # ---------------------------------------------------------------- text and files
