@@ -17,10 +17,16 @@ import sys
 
 import numpy as np
 
-from . import _sources, configure_cache_dir, jit, names
-from . import elementwise, nn, signatures
+from . import _sources, configure_cache_dir, jit
+from . import elementwise, nn, optim, signatures
+from . import names as op_names
 
 DTYPES = (np.float64, np.float32)
+
+
+def names() -> list[str]:
+    """Every kernel to compile: the ops' kernels, then the optimizer's update loops (kernels.optim)."""
+    return op_names() + optim.names()
 
 
 def stamp_path() -> str:
@@ -38,7 +44,7 @@ def stamp_key() -> str:
     from importlib.metadata import version
 
     h = hashlib.sha1()
-    for mod in (elementwise, nn, signatures):
+    for mod in (elementwise, nn, optim, signatures):
         with open(mod.__file__, "rb") as f:
             h.update(f.read())
     h.update(version("numba").encode())
@@ -62,10 +68,13 @@ def warm(progress=print) -> int:
     done = 0
     for i, (name, dt) in enumerate(todo):
         progress(f"{i}/{len(todo)} {name}")
-        args = signatures.example_args(name, dt)
+        if name in sources:
+            fn, args = jit(sources[name]), signatures.example_args(name, dt)
+        else:
+            fn, args = optim.compiled(name), optim.example_args(name, dt)
         if args is None:
             continue
-        jit(sources[name])(*args)
+        fn(*args)
         done += 1
     progress(f"{len(todo)}/{len(todo)} done")
     return done

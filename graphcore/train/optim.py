@@ -15,15 +15,23 @@ L2 norm c: the columns of a (D, units) weight, each filter of a conv weight).
 
 State lives in a dict keyed "node_id/weight" -> {"velocity" | "cache" | "m",
 "v", "t": arrays}; pass the graph's `opt_state` so it is saved with the graph.
+
+Settings are fixed per optimizer: `hyper` is read-only, and `configure(...)`
+changes them by rebuilding everything derived from them (the scalars converted
+to each dtype, the kernels, the cached call arguments). The learning rate of a
+step is an argument of `update`/`step` (the trainer's schedule decides it); the
+`lr` setting is its default. The update loops live in graphcore.kernels.optim.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 
-from . import _update_kernels as K
+from .. import kernels
+from ..kernels import optim as K
 
 KINDS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
 STATE_NAMES = {"sgd": (), "momentum": ("velocity",), "nesterov": ("velocity",), "adagrad": ("cache",),
@@ -44,27 +52,35 @@ class OptimizerError(ValueError):
     """Bad optimizer settings; the message names the setting."""
 
 
-_kernels: dict[str, object] = {}
+def validated(kind: str, settings: dict) -> tuple[str, dict]:
+    """(kind, every setting as a float or None), or OptimizerError naming the bad one."""
+    if not isinstance(kind, str) or kind not in KINDS:
+        raise OptimizerError(f"unknown optimizer {kind!r} (known: {', '.join(KINDS)})")
+    unknown = set(settings) - set(DEFAULTS)
+    if unknown:
+        raise OptimizerError(f"{kind} has no setting {sorted(unknown)[0]!r} (it has: {', '.join(DEFAULTS)})")
+    h = dict(DEFAULTS)
+    h.update(settings)
+    for name, value in h.items():
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise OptimizerError(f"optimizer setting {name} must be a finite number, got {value!r}")
+        if value < 0:
+            raise OptimizerError(f"optimizer setting {name} must be >= 0, got {value!r}")
+    for name in ("momentum", "decay_rate", "beta1", "beta2"):
+        if not 0.0 <= h[name] < 1.0:
+            raise OptimizerError(f"optimizer setting {name} must be in [0, 1), got {h[name]!r}")
+    for name in ("max_norm", "clip_norm", "clip_value"):
+        if h[name] is not None and h[name] <= 0:
+            raise OptimizerError(f"optimizer setting {name} must be > 0 (or null for none), got {h[name]!r}")
+    return kind, {k: (None if v is None else float(v)) for k, v in h.items()}
 
 
-def kernel(name: str):
-    """The update loop `name`, numba-compiled unless graphcore.kernels uses numpy."""
-    from .. import kernels
-
-    backend = kernels.backend()
-    key = f"{backend}:{name}"
-    fn = _kernels.get(key)
-    if fn is None:
-        if backend == "numba":
-            # compiled with reassoc, which lets LLVM vectorise the three norm sums; no nnan/ninf,
-            # so NaN still shows in them
-            from . import _update_groups
-
-            fn = _update_groups.LOOPS[name]
-        else:
-            fn = K.TWINS[name]
-        _kernels[key] = fn
-    return fn
+def base_lr(settings: dict | None) -> float:
+    """The learning rate that optimizer settings {"kind": ..., "lr": ...} state (validated)."""
+    settings = dict(settings or {})
+    return validated(settings.pop("kind", "sgd"), settings)[1]["lr"]
 
 
 @dataclass
@@ -85,6 +101,14 @@ class StepStats:
             all(math.isfinite(v) for v in self.weight_norm.values())
 
 
+def _fits(a, name: str, x: np.ndarray) -> bool:
+    if not isinstance(a, np.ndarray):
+        return False
+    if name == "t":
+        return a.shape == ()
+    return a.shape == x.shape and a.dtype == x.dtype
+
+
 class Optimizer:
     """One optimizer for every trainable array of a graph.
 
@@ -92,54 +116,61 @@ class Optimizer:
     """
 
     def __init__(self, kind: str = "sgd", state: dict | None = None, **hyper) -> None:
-        if kind not in KINDS:
-            raise OptimizerError(f"unknown optimizer {kind!r} (known: {', '.join(KINDS)})")
-        unknown = set(hyper) - set(DEFAULTS)
-        if unknown:
-            raise OptimizerError(f"{kind} has no setting {sorted(unknown)[0]!r} (it has: {', '.join(DEFAULTS)})")
-        self.kind = kind
-        h = dict(DEFAULTS)
-        h.update(hyper)
-        for name, value in h.items():
-            if value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise OptimizerError(f"optimizer setting {name} must be a finite number, got {value!r}")
-            if value < 0:
-                raise OptimizerError(f"optimizer setting {name} must be >= 0, got {value!r}")
-        for name in ("momentum", "decay_rate", "beta1", "beta2"):
-            if not 0.0 <= h[name] < 1.0:
-                raise OptimizerError(f"optimizer setting {name} must be in [0, 1), got {h[name]!r}")
-        for name in ("max_norm", "clip_norm", "clip_value"):
-            if h[name] is not None and h[name] <= 0:
-                raise OptimizerError(f"optimizer setting {name} must be > 0 (or null for none), got {h[name]!r}")
-        self.hyper = {k: (None if v is None else float(v)) for k, v in h.items()}
+        self._kind, self._hyper = validated(kind, hyper)
         self.state: dict[str, dict[str, np.ndarray]] = state if state is not None else {}
-        self._prep: dict[str, tuple] = {}
-        self._conv: dict[tuple, tuple] = {}  # (dtype, lr, scale) -> the scalars converted to that dtype
-        self._fast: tuple | None = None  # (lr, [(x, dx, state dict, call args)]) of the last step
-        self._groups: tuple | None = None  # (4-param loop, [its call args], n params) for self._fast
-        self._fn = kernel(f"{kind}_update")
-        self._sumsq = kernel("sumsq")
+        self._rebuild()
+
+    @property
+    def kind(self) -> str:
+        return self._kind
+
+    @property
+    def hyper(self) -> MappingProxyType:
+        """The settings, read-only: change them with configure()."""
+        return MappingProxyType(self._hyper)
 
     @property
     def lr(self) -> float:
-        return self.hyper["lr"]
+        return self._hyper["lr"]
 
     def settings(self) -> dict:
         """Plain data for the graph file's meta.training.optimizer."""
-        return {"kind": self.kind, **{k: v for k, v in self.hyper.items() if v is not None}}
+        return {"kind": self._kind, **{k: v for k, v in self._hyper.items() if v is not None}}
+
+    def configure(self, kind: str | None = None, **changes) -> None:
+        """Change settings (all checked first, nothing changes on an error) and rebuild the compiled path.
+        A new kind keeps the state arrays it shares with the old one (none, unless both use "velocity"
+        or "cache") and starts the rest from zeros."""
+        self._kind, self._hyper = validated(kind or self._kind, {**self._hyper, **changes})
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        """Everything derived from the settings and the kernel backend, from scratch."""
+        self._gen = kernels.generation
+        numba = kernels.backend() == "numba"
+        get = K.compiled if numba else K.twin
+        self._fn = get(f"{self._kind}_update")
+        self._sumsq = get("sumsq")
+        group = K.GROUP_OF.get(self._kind)
+        self._fn4 = get(group) if numba and group else None
+        self._names = tuple(n for n in STATE_NAMES[self._kind] if n != "t")
+        self._scal: dict[tuple, tuple] = {}  # (dtype, lr, scale) -> the scalars in that dtype
+        self._prep: dict[str, tuple] = {}
+        self._fast: tuple | None = None  # (lr, kernels generation, [(key, x, dx, state, arrays, args)])
+        self._groups: tuple | None = None  # (4-param loop, [its call args], n params) for self._fast
 
     # ------------------------------------------------------------ state
     def param_state(self, key: str, x: np.ndarray) -> dict[str, np.ndarray]:
         """The state arrays of one param, created (zeros) or adopted if they fit."""
         st = self.state.get(key)
-        names = STATE_NAMES[self.kind]
-        ok = st is not None and set(names) <= set(st) and all(
-            st[n].shape == (() if n == "t" else x.shape) and (n == "t" or st[n].dtype == x.dtype) for n in names)
-        if not ok:
-            st = {n: (np.zeros((), np.int64) if n == "t" else np.zeros(x.shape, x.dtype)) for n in names}
-            self.state[key] = st
+        names = STATE_NAMES[self._kind]
+        if isinstance(st, dict) and all(_fits(st.get(n), n, x) for n in names):
+            for n in names:  # the loops write through flat views: they must be the arrays' own memory
+                if not (st[n].flags.c_contiguous and st[n].flags.writeable):
+                    st[n] = np.array(st[n], order="C")
+            return st
+        st = {n: (np.zeros((), np.int64) if n == "t" else np.zeros(x.shape, x.dtype)) for n in names}
+        self.state[key] = st
         return st
 
     def adopt_state(self, keys_shapes: dict[str, np.ndarray]) -> None:
@@ -154,31 +185,68 @@ class Optimizer:
             del self.state[key]
         self._prep.clear()
         self._fast = None
+        self._groups = None
 
     # ------------------------------------------------------------ update
     def _prepared(self, key: str, x: np.ndarray) -> tuple:
-        """(x, flat x or None, flat state arrays, state dict), cached while x and its state stay the same."""
+        """(x, flat x or None, flat state arrays, state dict, state arrays), reused while x and every
+        state array stay the same objects."""
         p = self._prep.get(key)
-        if p is not None and p[0] is x and self.state.get(key) is p[3]:
+        if p is not None and p[0] is x and (p[3] is None or self._same_state(key, p[3], p[4])):
             return p
-        st = self.param_state(key, x) if self.kind != "sgd" else None
+        st = self.param_state(key, x) if self._names else None
+        arrays = tuple((n, st[n]) for n in self._names) if st is not None else ()
         xf = x.reshape(-1) if x.flags.c_contiguous else None
-        flats = tuple(st[n].reshape(-1) for n in STATE_NAMES[self.kind] if n != "t") if st is not None else ()
-        p = (x, xf, flats, st)
+        p = (x, xf, tuple(a.reshape(-1) for _, a in arrays), st, arrays)
         self._prep[key] = p
         return p
+
+    def _same_state(self, key: str, st0: dict, arrays: tuple) -> bool:
+        if self.state.get(key) is not st0:
+            return False
+        for n, a in arrays:
+            if st0.get(n) is not a:
+                return False
+        return True
+
+    def _scalars(self, dtype: np.dtype, lr: float, scale: float) -> tuple[tuple, tuple]:
+        """(rule scalars, (scale, clip, wd)) in the array's float type. Derived ones (1 + mu, 1 - beta...)
+        are computed in float64 from the exact settings and rounded once: float32 stays float32."""
+        key = (dtype, lr, scale)
+        c = self._scal.get(key)
+        if c is not None:
+            return c
+        if len(self._scal) > 64:
+            self._scal.clear()
+        T = dtype.type
+        h, kind = self._hyper, self._kind
+        clip = h["clip_value"] if h["clip_value"] is not None else math.inf
+        mu, eps, decay, b1, b2 = h["momentum"], h["eps"], h["decay_rate"], h["beta1"], h["beta2"]
+        head = {"sgd": (lr,), "momentum": (lr, mu), "nesterov": (lr, mu, 1.0 + mu), "adagrad": (lr, eps),
+                "rmsprop": (lr, decay, 1.0 - decay, eps),
+                "adam": (lr, b1, 1.0 - b1, b2, 1.0 - b2, eps)}[kind]
+        c = self._scal[key] = (tuple(T(v) for v in head), (T(scale), T(clip), T(h["weight_decay"])))
+        return c
 
     def update(self, items: list[tuple[str, np.ndarray, np.ndarray]], lr: float | None = None
                ) -> list[tuple[float, float, float]]:
         """Apply one update in place; per param (sum dx^2, sum update^2, sum x^2)."""
-        h = self.hyper
-        lr = h["lr"] if lr is None else float(lr)
+        lr = self._hyper["lr"] if lr is None else float(lr)
         fast = self._fast
-        if fast is not None and fast[0] == lr and len(fast[1]) == len(items):
-            # the same arrays as last step: call the loops with the argument tuples built then
+        if fast is not None and fast[0] == lr and fast[1] == kernels.generation and len(fast[2]) == len(items):
+            # the same arrays as last step (params, gradients, every state array): reuse its call arguments
             state = self.state
-            for (key, x, dx), (x0, dx0, st0, _) in zip(items, fast[1]):
-                if x is not x0 or dx is not dx0 or (st0 is not None and state.get(key) is not st0):
+            for (key, x, dx), (key0, x0, dx0, st0, arrays, _) in zip(items, fast[2]):
+                if x is not x0 or dx is not dx0 or key != key0:
+                    break
+                if st0 is not None:
+                    if state.get(key) is not st0:
+                        break
+                    for n, a in arrays:
+                        if st0.get(n) is not a:
+                            break
+                    else:
+                        continue
                     break
             else:
                 groups = self._groups
@@ -193,9 +261,10 @@ class Optimizer:
                     del out[n:]
                     return out
                 fn = self._fn
-                return [fn(*e[3]) for e in fast[1]]
-        wd = h["weight_decay"]
-        clip = h["clip_value"] if h["clip_value"] is not None else math.inf
+                return [fn(*e[5]) for e in fast[2]]
+        if self._gen != kernels.generation:
+            self._rebuild()
+        h = self._hyper
         scale = 1.0
         prepped = []
         for key, x, dx in items:
@@ -203,95 +272,70 @@ class Optimizer:
                 dxf, view = dx.reshape(-1), dx  # a view: the same memory next step too
             else:
                 dxf, view = np.ascontiguousarray(dx, dtype=x.dtype).reshape(-1), None
-            prepped.append((self._prepared(key, x), dxf, view))
+            prepped.append((key, self._prepared(key, x), dxf, view))
         if h["clip_norm"] is not None:
-            total = math.sqrt(sum(self._sumsq(dxf) for _, dxf, _ in prepped))
+            total = math.sqrt(sum(self._sumsq(dxf) for _, _, dxf, _ in prepped))
             if total > h["clip_norm"]:
                 scale = h["clip_norm"] / total
         out = []
-        fn, kind = self._fn, self.kind
+        fn, kind = self._fn, self._kind
         max_norm = h["max_norm"]
-        conv = self._conv
         # steps reuse the same weight and gradient arrays, so the call arguments can be reused too
         # (not with Adam, whose bias corrections change every step, nor with clipping or max-norm)
         cacheable = kind != "adam" and h["clip_norm"] is None and max_norm is None
         entries: list[tuple] = []
         self._fast = None
         self._groups = None
-        for (x, xf, flats, st), dxf, view in prepped:
+        for key, (x, xf, flats, st, arrays), dxf, view in prepped:
             target = xf if xf is not None else np.ascontiguousarray(x).reshape(-1)
-            c = conv.get((x.dtype, lr, scale))
-            if c is None:  # scalars in the array's own float type: float32 stays float32
-                if len(conv) > 64:
-                    conv.clear()
-                T = x.dtype.type
-                c = conv[(x.dtype, lr, scale)] = (T(lr), T(scale), T(clip), T(wd), T(h["momentum"]), T(h["eps"]),
-                                                  T(h["decay_rate"]), T(h["beta1"]), T(h["beta2"]))
-            lr_, scale_, clip_, wd_, mu_, eps_, decay_, b1_, b2_ = c
-            args = None
-            if kind == "sgd":
-                args = (target, dxf, lr_, scale_, clip_, wd_)
-            elif kind == "momentum" or kind == "nesterov":
-                args = (target, dxf, flats[0], lr_, mu_, scale_, clip_, wd_)
-            elif kind == "adagrad":
-                args = (target, dxf, flats[0], lr_, eps_, scale_, clip_, wd_)
-            elif kind == "rmsprop":
-                args = (target, dxf, flats[0], lr_, decay_, eps_, scale_, clip_, wd_)
-            if args is not None:
-                r = fn(*args)
-                if cacheable and xf is not None and view is not None:
-                    entries.append((x, view, st, args))
-                else:
-                    cacheable = False
-            else:  # adam
+            head, tail = self._scalars(x.dtype, lr, scale)
+            if kind == "adam":
                 t = int(st["t"]) + 1
                 st["t"][...] = t
-                b1, b2 = h["beta1"], h["beta2"]
                 T = x.dtype.type
-                r = fn(target, dxf, flats[0], flats[1], lr_, b1_, b2_, eps_, T(1.0 - b1 ** t), T(1.0 - b2 ** t),
-                       scale_, clip_, wd_)
+                r = fn(target, dxf, *flats, *head, T(1.0 - h["beta1"] ** t), T(1.0 - h["beta2"] ** t), *tail)
+            else:
+                args = (target, dxf, *flats, *head, *tail)
+                r = fn(*args)
+                if cacheable and xf is not None and view is not None:
+                    entries.append((key, x, view, st, arrays, args))
+                else:
+                    cacheable = False
             if xf is None:
                 np.copyto(x, target.reshape(x.shape))
             if max_norm is not None and x.ndim >= 2:
                 r = (r[0], r[1], max_norm_(x, max_norm))
             out.append(r)
         if cacheable and len(entries) == len(items):
-            self._fast = (lr, entries)
-            self._groups = _grouped(kind, [e[3] for e in entries])
+            self._fast = (lr, self._gen, entries)
+            self._groups = self._grouped([e[5] for e in entries])
         return out
 
     def step(self, items: list[tuple[str, np.ndarray, np.ndarray]], lr: float | None = None) -> StepStats:
         """Apply one update in place and return the per-param norms."""
         return stats_from(items, self.update(items, lr))
 
-
-def _grouped(kind: str, calls: list[tuple]) -> tuple | None:
-    """The per-param calls as calls of the 4-param loop (numba only; every array of one dtype and
-    the same scalars for all): (loop, [args], number of params). None when they cannot be grouped."""
-    from .. import kernels
-
-    if kernels.backend() != "numba" or not calls:
-        return None
-    from . import _update_groups as G
-
-    fn4 = G.GROUPS.get(kind)
-    if fn4 is None:
-        return None
-    na = G.N_ARRAYS[kind]
-    tail = calls[0][na:]
-    dtype = calls[0][0].dtype
-    for args in calls:
-        if len(args) != na + len(tail) or any(type(a) is not type(b) or a != b for a, b in zip(args[na:], tail)):
+    def _grouped(self, calls: list[tuple]) -> tuple | None:
+        """The per-param calls as calls of the 4-param loop (numba only; every array of one dtype and
+        the same scalars for all): (loop, [args], number of params). None when they cannot be grouped."""
+        fn4 = self._fn4
+        if fn4 is None or not calls:
             return None
-        if any(a.dtype != dtype or a.ndim != 1 or not a.flags.c_contiguous for a in args[:na]):
-            return None
-    empty = np.zeros(0, dtype)
-    grouped = []
-    for i in range(0, len(calls), 4):
-        arrays = [a for args in calls[i:i + 4] for a in args[:na]]
-        arrays += [empty] * (4 * na - len(arrays))
-        grouped.append((*arrays, *tail))
-    return fn4, grouped, len(calls)
+        na = K.N_ARRAYS[f"{self._kind}_update"]
+        tail = calls[0][na:]
+        dtype = calls[0][0].dtype
+        for args in calls:
+            if len(args) != na + len(tail) or any(type(a) is not type(b) or a != b for a, b in zip(args[na:], tail)):
+                return None
+            if any(a.dtype != dtype or a.ndim != 1 or not a.flags.c_contiguous for a in args[:na]):
+                return None
+        empty = np.zeros(0, dtype)
+        grouped = []
+        for i in range(0, len(calls), 4):
+            arrays = [a for args in calls[i:i + 4] for a in args[:na]]
+            arrays += [empty] * (4 * na - len(arrays))
+            grouped.append((*arrays, *tail))
+        return fn4, grouped, len(calls)
 
 
 def _sqrt(v: float) -> float:
