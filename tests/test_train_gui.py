@@ -540,3 +540,101 @@ def test_only_the_open_tab_of_the_boundary_view_is_drawn(spiral, qtbot):
     assert b._hist_drawn is latest
     assert {name for _, name in b._hist_curves} == {"fc1.W", "fc2.W", "relu"}
     b.tabs.setCurrentIndex(0)
+
+
+# ---------------------------------------------------------------- Stop ends a runaway process (issue 8)
+@pytest.mark.parametrize("child, ended_by", [("ignore_stop", "terminated"), ("ignore_stop_and_terminate", "killed")])
+def test_stop_ends_a_training_process_that_does_not_answer(spiral, qtbot, monkeypatch, child, ended_by):
+    import signal
+
+    import stuck_child
+    from app.train import controller as controller_mod
+    from app.train.worker import TrainThread
+
+    class Stuck(TrainThread):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.child_target = getattr(stuck_child, child)
+            self.stop_grace, self.kill_grace = 0.3, 0.3
+
+    monkeypatch.setattr(controller_mod, "TrainThread", Stuck)
+    rig = spiral
+    rig.train.actionTrain.trigger()
+    qtbot.waitUntil(lambda: rig.ctl.thread is not None and rig.ctl.thread.state == "running", timeout=15000)
+    proc = rig.ctl.thread._proc
+    t0 = time.perf_counter()
+    rig.train.actionStop.trigger()
+    res = rig.wait_done(5000)
+    took = time.perf_counter() - t0
+    assert res["status"] == "error" and res["ended_by"] == ended_by
+    assert not proc.is_alive()
+    assert proc.exitcode == (-signal.SIGTERM if ended_by == "terminated" else -signal.SIGKILL)
+    assert 0.3 <= took < 3.0  # the grace period, not the old 5 s join
+    assert any("did not stop within 0.3 s" in m for m in rig.messages)
+    assert f"so the process was {ended_by}" in rig.train.status.text()
+    assert rig.train.actionTrain.isEnabled() and not rig.train.actionStop.isEnabled()
+
+
+def _graph_in(folder, dataset_path: str, epochs: int = 1) -> str:
+    g = gc.load(os.path.join(EXAMPLES, "spiral_2layer.json"))
+    g.meta["training"] = {**g.meta["training"], "dataset": {"name": "csv", "path": dataset_path},
+                          "epochs": epochs, "val_fraction": 0.0}
+    path = os.path.join(folder, "g.json")
+    gc.save(g, path)
+    return path
+
+
+def _blobs_csv(path) -> None:
+    rows = ["x1,x2,label"] + [f"{k + 0.1 * i},{-k},{k}" for k in range(3) for i in range(4)]
+    path.write_text("\n".join(rows) + "\n")
+
+
+@pytest.mark.slow  # two training processes: the refusal, then the confirmed run
+def test_a_data_path_out_of_the_graphs_folder_is_asked_about_once(spiral, qtbot, tmp_path, monkeypatch):
+    from app.train import datapaths
+
+    (tmp_path / "graph").mkdir()
+    _blobs_csv(tmp_path / "outside.csv")
+    gpath = _graph_in(str(tmp_path / "graph"), "../outside.csv")
+    rig = spiral.use(qtbot, gc.load(gpath))
+    rig.doc.path = gpath
+    asked = []
+    answer = [False]
+
+    def confirm(real, value):
+        asked.append((real, value))
+        return answer[0]
+
+    def train() -> dict:
+        rig.train.actionTrain.trigger()
+        return rig.wait_done()
+
+    monkeypatch.setattr(datapaths, "ask_to_use_data_path", confirm)  # each new thread asks through it
+    res = train()
+    assert asked == [(str(tmp_path / "outside.csv"), "../outside.csv")]
+    assert res["status"] == "error" and "path '../outside.csv' leads out of the graph file's folder" \
+        in res["message"]
+    assert rig.train.status.text().startswith("Cannot train: ")
+    answer[0] = True
+    assert train()["status"] == "finished"
+    assert len(asked) == 2 and str(tmp_path / "outside.csv") in datapaths.confirmed_data_paths()
+    policy = datapaths.data_policy()  # remembered: the next run asks nothing
+    assert datapaths.needs_confirmation(rig.train.settings()["training"], str(tmp_path / "graph"), policy) is None
+
+
+def test_a_picked_data_file_is_named_relative_to_the_graph_when_inside_its_folder(spiral, qtbot, tmp_path,
+                                                                                   monkeypatch):
+    from app.train import datapaths
+
+    (tmp_path / "sub").mkdir()
+    _blobs_csv(tmp_path / "sub" / "d.csv")
+    monkeypatch.setattr(spiral.win, "document", spiral.doc, raising=False)
+    spiral.doc.path = str(tmp_path / "g.json")
+    spiral.train.set_imported(str(tmp_path / "sub" / "d.csv"))
+    assert spiral.train.settings()["training"]["dataset"] == {"name": "csv", "path": "sub/d.csv"}
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-other.csv"
+    _blobs_csv(elsewhere)
+    spiral.train.set_imported(str(elsewhere))  # out of the folder: absolute, and the user's own choice
+    spec = spiral.train.settings()["training"]["dataset"]
+    assert spec == {"name": "csv", "path": str(elsewhere)}
+    assert datapaths.needs_confirmation({"dataset": spec}, str(tmp_path), datapaths.data_policy()) is None

@@ -20,6 +20,8 @@ from graphcore.init import DOCS as INIT_DOCS
 from graphcore.init import INITIALIZERS
 from graphcore.train import datasets, optim, schedules
 
+from .datapaths import remember_data_path
+
 IMPORTED = "imported file"
 AS_IN_GRAPH = "as in the graph"
 SIZE_KEYS = ("n_per_class", "n")
@@ -262,8 +264,13 @@ class TrainDock(QDockWidget):
             self.set_imported(path)
 
     def set_imported(self, path: str) -> None:
-        """Use a CSV or NPZ file as the dataset (it is read when training starts)."""
+        """Use a CSV or NPZ file the user chose as the dataset (it is read when training starts).
+
+        The user chose it, so it may be anywhere (remembered as confirmed); it is named
+        relative to the graph's folder when it is inside it (see dataset_spec)."""
         kind = "npz" if path.lower().endswith(".npz") else "csv"
+        path = os.path.abspath(path)
+        remember_data_path(path)
         self._imported = {"name": kind, "path": path}
         self.file_label.setText(os.path.basename(path))
         self.file_label.setToolTip(path)
@@ -323,12 +330,24 @@ class TrainDock(QDockWidget):
         self.seed_spin.setValue(int(t.get("seed", 0)))
         self.init_combo.setCurrentText(AS_IN_GRAPH)
 
+    def graph_folder(self) -> str | None:
+        """The folder of the window's document file (None while it is unsaved)."""
+        path = getattr(getattr(self.window(), "document", None), "path", None)
+        return os.path.dirname(path) if isinstance(path, str) and path else None
+
     def dataset_spec(self) -> dict:
         name = self.dataset_combo.currentText()
         if name == IMPORTED:
             if not self._imported or not self._imported.get("path"):
                 raise ValueError("choose a CSV or NPZ file with Import… first")
-            return dict(self._imported)
+            spec = dict(self._imported)
+            folder = self.graph_folder()
+            path = str(spec["path"])
+            if folder and os.path.isabs(path):
+                rel = os.path.relpath(os.path.realpath(path), os.path.realpath(folder))
+                if not rel.startswith(os.pardir):  # inside the graph's folder: the file names it from there
+                    spec["path"] = rel.replace(os.sep, "/")
+            return spec
         spec: dict = {"name": name}
         size, noise = _generator_keys(name)
         if size:

@@ -9,20 +9,29 @@ are already throttled by the job (metrics ~30 per second, snapshots ~4 per secon
 `inline=True` runs the job on this thread instead (for debugging; the GUI uses the process).
 
 Pause, resume, stop and "one more epoch" are sent to the process and take effect before its
-next step. If the process dies, `done` still arrives, with status "error".
+next step. A process that does not answer Stop (stuck in one long step, or reading) is
+terminated after `stop_grace` seconds and killed `kill_grace` seconds later, so Stop always
+ends the run. If the process dies, `done` still arrives, with status "error".
 """
 from __future__ import annotations
 
 import multiprocessing as mp
 import pickle
 import threading
+import time
 
 from PySide6.QtCore import QThread, Signal
 
 import graphcore as gc
+from graphcore.train import datapath
+
+from . import datapaths
 
 STACK_BYTES = 64 * 1024 * 1024  # inline mode: numba compiles kernels on first use, on this thread
 _COMMANDS = ("stop", "pause", "resume", "epoch")
+_ENV_LOCK = threading.Lock()  # the policy reaches the child through the environment at its start
+STOP_GRACE = 3.0  # seconds a process has to answer Stop before it is terminated
+KILL_GRACE = 2.0  # seconds a terminated process has before it is killed
 
 
 class TrainThread(QThread):
@@ -57,6 +66,13 @@ class TrainThread(QThread):
         self._ctx = mp.get_context("spawn")
         self._cmd_recv, self._cmd_send = self._ctx.Pipe(duplex=False)
         self._proc = None
+        self.child_target = None  # the process's function (default app.train.child.child_main)
+        self.stop_grace = STOP_GRACE
+        self.kill_grace = KILL_GRACE
+        self._stop_at: float | None = None  # monotonic time Stop was pressed
+        self.ended_by: str | None = None  # "terminated" or "killed" when Stop had to force it
+        self.confirm_data = datapaths.ask_to_use_data_path  # (real path, value) -> bool, on the GUI thread
+        self.data_policy: datapath.DataPolicy | None = None
 
     @property
     def paused(self) -> bool:
@@ -77,6 +93,8 @@ class TrainThread(QThread):
                 pass  # the process has ended
 
     def request_stop(self) -> None:
+        if self._stop_at is None:
+            self._stop_at = time.monotonic()
         self._command("stop")
 
     def request_pause(self, on: bool = True) -> None:
@@ -91,6 +109,17 @@ class TrainThread(QThread):
          "resume": lambda: job.request_pause(False), "epoch": job.request_epoch}[cmd]()
 
     # ------------------------------------------------------------ the thread
+    def start(self, *args) -> None:  # noqa: D401 (Qt override)
+        """Settle the data policy on the GUI thread first: a data path out of the graph's folder is
+        asked about once (and remembered); a no leaves it refused, and the run says why."""
+        policy = datapaths.data_policy()
+        ask = datapaths.needs_confirmation(self.training, self.base_dir, policy)
+        if ask is not None and self.confirm_data(*ask):
+            datapaths.remember_data_path(ask[0])
+            policy = policy.allowing(ask[0])
+        self.data_policy = policy
+        super().start(*args)
+
     def run(self) -> None:  # noqa: D401 (Qt override)
         try:
             result = self._run_inline() if self.inline else self._run_process()
@@ -135,22 +164,29 @@ class TrainThread(QThread):
             self._job = job
             for cmd in self._pending:
                 self._apply(job, cmd)
-        return job.run()
+        with _ENV_LOCK, datapath.using(self.data_policy or datapath.current()):
+            return job.run()
 
     def _run_process(self) -> dict:
-        from .child import child_main
+        target = self.child_target
+        if target is None:
+            from .child import child_main as target
 
         out_recv, out_send = self._ctx.Pipe(duplex=False)
-        proc = self._ctx.Process(target=child_main, name="backprop-train", daemon=True,
+        proc = self._ctx.Process(target=target, name="backprop-train", daemon=True,
                                  args=(out_send, self._cmd_recv, self._graph_bytes, self.training, self.gui,
                                        self.base_dir, self.snapshots))
-        proc.start()
+        with _ENV_LOCK, datapath.using(self.data_policy or datapath.current()):
+            proc.start()  # the child copies this environment: the policy, and no more
         self._proc = proc
         out_send.close()  # the child holds the write end: EOF here means it has gone
         self._cmd_recv.close()
         result = None
         try:
             while True:
+                self._enforce_stop(proc)
+                if not out_recv.poll(0.1):
+                    continue
                 try:
                     kind, payload = out_recv.recv()
                 except (EOFError, OSError):
@@ -170,8 +206,26 @@ class TrainThread(QThread):
             except OSError:
                 pass
         if result is None:
+            if self.ended_by:
+                message = (f"Stop was not answered within {self.stop_grace:g} s (the training process was busy, "
+                           f"for example reading its data), so the process was {self.ended_by}; "
+                           "the graph keeps the weights it had before training")
+            else:
+                message = f"the training process ended unexpectedly (exit code {proc.exitcode})"
             result = {"status": "error", "node": None, "final": {}, "tensors": None, "opt_state": {},
                       "training_state": None, "epochs": self.epochs_done, "steps": self.steps_done,
-                      "stop_step": None,
-                      "message": f"the training process ended unexpectedly (exit code {proc.exitcode})"}
+                      "stop_step": None, "message": message, "ended_by": self.ended_by}
         return result
+
+    def _enforce_stop(self, proc) -> None:
+        """After Stop: terminate a process that has not ended within stop_grace, kill it kill_grace later."""
+        if self._stop_at is None or not proc.is_alive():
+            return
+        waited = time.monotonic() - self._stop_at
+        if self.ended_by is None and waited >= self.stop_grace:
+            self.ended_by = "terminated"
+            self.warning.emit(f"Training did not stop within {self.stop_grace:g} s; ending its process…")
+            proc.terminate()
+        elif self.ended_by == "terminated" and waited >= self.stop_grace + self.kill_grace:
+            self.ended_by = "killed"
+            proc.kill()
