@@ -24,6 +24,7 @@ def application():
         from . import settings, theme
 
         theme.apply_theme(settings.theme_name(), app)
+        settings.apply_memory_limit()  # the plan budget, inherited by the training process
     elif app.property("backpropTheme") is None:
         from . import settings, theme
 

@@ -25,12 +25,15 @@ def add_commands(sub) -> None:
 
 
 def _arguments(p: argparse.ArgumentParser) -> None:
+    from graphcore.cli_common import add_memory_limit
+
     p.add_argument("file", help="graph file (.json)")
     p.add_argument("--out", required=True, metavar="IMAGE", help="output image: .png or .svg")
     p.add_argument("--theme", choices=("light", "dark"), default="light", help="colours")
     p.add_argument("--pass", dest="pass_", choices=PASSES, default="auto",
                    help="labels on the wires: backward = values and gradients, forward = values, none = "
                         "bare graph; auto = backward, or forward when the graph has no single output")
+    add_memory_limit(p)
 
 
 def cmd_render(args) -> int:

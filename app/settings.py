@@ -79,3 +79,48 @@ def set_theme_name(name: str) -> None:
     s = settings()
     s.setValue("theme", name)
     s.sync()
+
+
+def memory_limit() -> int | None:
+    """The memory budget of a plan in bytes (None: graphcore's default, a quarter of the machine's)."""
+    from graphcore import limits
+
+    value = settings().value("memoryLimit", "")
+    if not value:
+        return None
+    try:
+        return limits.parse_size(str(value))
+    except ValueError:
+        return None
+
+
+def set_memory_limit(text: str | None) -> int | None:
+    """Store a budget such as '4G' ('' or None: the default) and apply it to this process and the
+    processes it starts (training, search); raises ValueError naming what is accepted."""
+    from graphcore import limits
+
+    nbytes = limits.parse_size(text) if text else None
+    s = settings()
+    s.setValue("memoryLimit", str(text) if text else "")
+    s.sync()
+    apply_memory_limit()
+    return nbytes
+
+
+_ENV_AT_START = os.environ.get("BACKPROP_STUDIO_MEMORY_LIMIT")  # graphcore.limits.MEMORY_ENV, as the user set it
+
+
+def apply_memory_limit() -> None:
+    """Hand the stored budget to graphcore (startup and after a change); without one, the
+    environment's (if the user set one) or graphcore's default applies."""
+    from graphcore import limits
+
+    nbytes = memory_limit()
+    if nbytes is not None:
+        limits.set_memory_limit(nbytes)
+        return
+    limits.set_memory_limit(None, children=False)
+    if _ENV_AT_START is None:
+        os.environ.pop(limits.MEMORY_ENV, None)
+    else:
+        os.environ[limits.MEMORY_ENV] = _ENV_AT_START

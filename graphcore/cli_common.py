@@ -6,13 +6,16 @@ starting `error: ` and exit 2, decided before any work starts, never a traceback
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
+import re
 import sys
 
 import numpy as np
 
+from . import limits
 from .fileformat import GraphFormatError, load
 from .numfmt import fmt_number
 from .problems import GraphError, NumericError
@@ -71,6 +74,17 @@ def positive(text: str) -> float:
     return v
 
 
+def memory_size(text: str) -> int:
+    """An argparse type: a size such as 4G, 512M or 2000000 (bytes), at least 1M."""
+    try:
+        return limits.parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+memory_size.__name__ = "size"
+
+
 def check_order(lo_flag: str, lo: float, hi_flag: str, hi: float) -> None:
     if lo > hi:
         raise UsageError(f"argument {lo_flag}: {fmt_number(lo)} is above {hi_flag} {fmt_number(hi)}")
@@ -103,6 +117,30 @@ def load_valid_graph(path: str, args=None):
     if problems:
         raise GraphError(problems)
     return g
+
+
+def check_training_memory(graph, cfg, data, workers: int = 1) -> None:
+    """Refuse, before training starts, a net whose batches would not fit the memory budget
+    (shared by `workers` processes): the plan sized for the largest batch training feeds it."""
+    from .tensorcheck import check_plan
+    from .train.trainer import detect_roles
+
+    roles = detect_roles(graph, cfg)
+    n_train = len(data.X_train)
+    batch = n_train if not cfg.batch_size else min(cfg.batch_size, n_train)
+    n = max(batch, min(cfg.eval_batch, max(n_train, len(getattr(data, "X_val", ())))))
+    rows = {roles[r]: n for r in ("features", "labels") if roles.get(r)}
+    check_plan(graph, np.dtype(cfg.dtype), limits.memory_limit() // max(1, workers), rows=rows)
+
+
+@contextlib.contextmanager
+def shared_memory(workers: int):
+    """A search's workers each get budget / workers (they inherit it through the environment)."""
+    if workers <= 1:
+        yield
+        return
+    with memory_limit(limits.memory_limit() // workers):
+        yield
 
 
 def node_label(graph, nid: str | None) -> str:
@@ -143,7 +181,8 @@ def run_command(args, extra_errors: tuple = ()) -> int:
     path = getattr(args, "file", None)
     prefix = f"{path}: " if path else ""
     try:
-        return int(args.fn(args) or 0)
+        with memory_limit(getattr(args, "memory_limit", None)):
+            return int(args.fn(args) or 0)
     except UsageError as exc:
         msg = str(exc)
     except GraphFormatError as exc:  # names the file and the JSON path already
@@ -159,8 +198,34 @@ def run_command(args, extra_errors: tuple = ()) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    print("error: " + msg.replace("\n", " "), file=sys.stderr)
+    print("error: " + clip_quoted(msg.replace("\n", " ")), file=sys.stderr)
     return 2
+
+
+_QUOTED = re.compile(r"(?<!\w)'(?:[^'\\]|\\.){%d,}'(?!\w)" % (limits.EXCERPT + 1))  # a repr, not "graph's"
+
+
+def clip_quoted(message: str) -> str:
+    """The last guard of the one error line: any quoted value longer than the excerpt is cut."""
+    return _QUOTED.sub(lambda m: m.group(0)[: limits.EXCERPT - 4] + "...'", message)
+
+
+@contextlib.contextmanager
+def memory_limit(nbytes: int | None):
+    """--memory-limit for the duration of one command (also for the processes it starts)."""
+    if nbytes is None:
+        yield
+        return
+    saved, env = limits._budget, os.environ.get(limits.MEMORY_ENV)
+    limits.set_memory_limit(nbytes)
+    try:
+        yield
+    finally:
+        limits.set_memory_limit(saved, children=False)
+        if env is None:
+            os.environ.pop(limits.MEMORY_ENV, None)
+        else:
+            os.environ[limits.MEMORY_ENV] = env
 
 
 # ---------------------------------------------------------------- output
@@ -189,7 +254,16 @@ def progress(total: int, desc: str, unit: str, quiet: bool):
                 leave=True, mininterval=0.1 if sys.stderr.isatty() else 1.0)
 
 
+def add_memory_limit(p) -> None:
+    """--memory-limit on every command that builds a plan (run, check, train, sanity, search, render)."""
+    p.add_argument("--memory-limit", type=memory_size, metavar="SIZE",
+                   help="refuse a graph whose buffers would need more than this, such as 4G or 512M "
+                        f"(default: a quarter of this machine's memory, {limits.fmt_bytes(limits.default_budget())}, "
+                        f"or ${limits.MEMORY_ENV}); a search divides it among its workers")
+
+
 def add_common(p, *, json_flag: bool = True, quiet: bool = False) -> None:
+    add_memory_limit(p)
     if json_flag:
         p.add_argument("--json", action="store_true",
                        help="print one JSON document on stdout instead of text (schema: docs/cli.md)")

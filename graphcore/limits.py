@@ -32,7 +32,8 @@ def excerpt(value, limit: int = EXCERPT) -> str:
         return text
     n = len(value) if isinstance(value, (str, bytes, list, dict)) else None
     more = f" ({n:,} characters)" if isinstance(value, str) else f" ({n:,} items)" if n is not None else ""
-    return text[: limit - 3] + "..." + more
+    close = text[0] if isinstance(value, str) else ""  # the quote stays closed: 'abc...'
+    return text[: limit - 3 - len(close)] + "..." + close + more
 
 
 def clip_quotes(message: str, value) -> str:
@@ -123,12 +124,13 @@ class NodeCost:
     nbytes: int
     parts: dict = field(default_factory=dict)  # what -> bytes, for the message
 
-    def describe(self) -> str:
+    def describe(self, named: bool = True) -> str:
         ins = ", ".join(str(tuple(s)) for s in self.in_shapes if s is not None)
         shapes = f"input {ins} -> output {tuple(self.out_shape)}" if ins else f"value {tuple(self.out_shape)}"
         big = max(self.parts.items(), key=lambda kv: kv[1]) if self.parts else None
-        most = f", most of it {big[0]} ({fmt_bytes(big[1])})" if big and big[1] < self.nbytes else ""
-        return f"{self.op} node {excerpt(self.name)} ({shapes}) needs about {fmt_bytes(self.nbytes)}{most}"
+        most = f", the largest part {big[0]} ({fmt_bytes(big[1])})" if big and big[1] < self.nbytes else ""
+        who = f"{self.op} node {excerpt(self.name)}" if named else self.op
+        return f"{who} ({shapes}) needs about {fmt_bytes(self.nbytes)}{most}"
 
 
 def _n(shape) -> int:
@@ -193,6 +195,6 @@ def check_budget(costs: list[NodeCost], budget: int | None = None) -> int:
         return total
     worst = max(costs, key=lambda c: c.nbytes)
     raise GraphError([Problem(worst.node, None,
-                              f"this graph needs about {fmt_bytes(total)} of memory, over the budget of "
-                              f"{fmt_bytes(budget)} (set by --memory-limit or in Settings); {worst.describe()}",
-                              "memory")])
+                              f"the graph needs about {fmt_bytes(total)} of memory, over the budget of "
+                              f"{fmt_bytes(budget)} (--memory-limit, or Settings in the app); the largest node, "
+                              f"{worst.describe(named=False)}", "memory")])

@@ -11,6 +11,7 @@ naming the node and the tensor. The plan check also holds the plan to the memory
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -117,10 +118,17 @@ def graph_problems(graph, shapes: dict | None = None) -> list[TensorProblem]:
     return out
 
 
-def check_plan(graph, dtype=np.float64, budget: int | None = None) -> list[limits.NodeCost]:
+def check_plan(graph, dtype=np.float64, budget: int | None = None,
+               rows: dict[str, int] | None = None) -> list[limits.NodeCost]:
     """At plan build, before any buffer exists: the tensors match their layers (GraphError naming
     the node and the tensor) and the plan fits the memory budget (GraphError naming the node,
-    its shapes and the estimate). Returns each node's estimated cost."""
+    its shapes and the estimate). Returns each node's estimated cost.
+
+    `rows` {source node id: n} sizes the plan for batches of n rows fed to those nodes
+    (training) instead of the rows their values hold now."""
+    if rows:
+        with _batches(graph, rows):
+            return check_plan(graph, dtype, budget)
     shapes, _ = graph.infer_shapes()
     bad = graph_problems(graph, shapes)
     if bad:
@@ -128,3 +136,20 @@ def check_plan(graph, dtype=np.float64, budget: int | None = None) -> list[limit
     costs = limits.estimate(graph, shapes, dtype)
     limits.check_budget(costs, budget)
     return costs
+
+
+@contextlib.contextmanager
+def _batches(graph, rows: dict[str, int]):
+    """Source values stand in as n-row arrays of zero strides (no memory) while shapes are worked out."""
+    saved = {}
+    try:
+        for nid, n in rows.items():
+            t = graph.nodes[nid].tensors
+            v = t.get("value")
+            if v is not None and v.ndim >= 1:
+                saved[nid] = v
+                t["value"] = np.broadcast_to(np.zeros((), v.dtype), (int(n),) + v.shape[1:])
+        yield
+    finally:
+        for nid, v in saved.items():
+            graph.nodes[nid].tensors["value"] = v

@@ -13,8 +13,8 @@ import math
 import os
 import sys
 
-from .cli_common import (UsageError, add_common, check_order, check_output, emit_json, load_valid_graph,
-                         names_only, positive, progress, whole)
+from .cli_common import (UsageError, add_common, check_order, check_output, check_training_memory, emit_json,
+                         load_valid_graph, names_only, positive, progress, shared_memory, whole)
 from .fileformat import save
 from .numfmt import fmt_number
 from .train import datapath
@@ -143,6 +143,7 @@ def cmd_train(args) -> int:
         g.opt_state.clear()
     base = os.path.dirname(os.path.abspath(args.file))
     data = _data(g, cfg, base)
+    check_training_memory(g, cfg, data)
     bar = progress(cfg.epochs, "train", "epoch", args.quiet)
 
     def on_epoch(row):
@@ -217,6 +218,7 @@ def cmd_sanity(args) -> int:
     cfg = _config(g, args)
     base = os.path.dirname(os.path.abspath(args.file))
     data = _data(g, cfg, base)
+    check_training_memory(g, cfg, data)
     init = babysit.initial_loss_check(g, cfg, base_dir=base, data=data)
     if not args.json:
         print(init["message"])
@@ -241,7 +243,9 @@ def cmd_search(args) -> int:
     g = load_valid_graph(args.file, args)
     cfg = _config(g, args)
     base = os.path.dirname(os.path.abspath(args.file))
-    _data(g, cfg, base)  # a bad dataset is one line here, not one per worker process
+    workers = min(args.workers or os.cpu_count() or 1, args.trials)
+    # a bad dataset or a net too big for its share of memory is one line here, not one per worker process
+    check_training_memory(g, cfg, _data(g, cfg, base), workers)
     bar = progress(2, "search", "stage", args.quiet)
 
     def log(text: str) -> None:
@@ -251,9 +255,10 @@ def cmd_search(args) -> int:
             bar.write(text, file=sys.stderr)
 
     try:
-        res = search.coarse_to_fine(g, cfg, trials=args.trials, epochs=args.epochs_per_trial,
-                                    lr_range=(args.lr_min, args.lr_max), reg_range=(args.reg_min, args.reg_max),
-                                    workers=args.workers, seed=args.search_seed, base_dir=base, log=log)
+        with shared_memory(workers):
+            res = search.coarse_to_fine(g, cfg, trials=args.trials, epochs=args.epochs_per_trial,
+                                        lr_range=(args.lr_min, args.lr_max), reg_range=(args.reg_min, args.reg_max),
+                                        workers=args.workers, seed=args.search_seed, base_dir=base, log=log)
         bar.update(2 - bar.n)
     finally:
         bar.close()
