@@ -568,24 +568,24 @@ class Executor:
         self._locate_backward()
 
     def _leaves_finite(self) -> bool:
+        """Are the gradients that reach sources and weights all finite? One sum of squares over all
+        of them (~0.4 us an array); only when it is not finite, the exact test array by array."""
         grads = self.grads
-        for st in self._sources:
-            g = grads.get(st.nid)
-            if g is not None and not _finite(g):
-                return False
+        arrays = [g for st in self._sources if (g := grads.get(st.nid)) is not None]
         npass = self._pass
+        fused = self._fused_wgrads
         for ctx in self._wgrad_ctxs:
             if ctx.wpass == npass:
-                for a in ctx.wgrads.values():
-                    if not _finite(a):
-                        return False
-        for a in self.extra_wgrads.values():
-            if not _finite(a):
-                return False
-        for f in self._fused_wgrads.values():
-            if not _finite(f[0]):
-                return False
-        return True
+                if fused:  # a fused total (own + k * w) is non-finite whenever its own part is: check it once
+                    arrays += [a for w, a in ctx.wgrads.items() if (ctx.node_id, w) not in fused]
+                else:
+                    arrays += ctx.wgrads.values()
+        arrays += self.extra_wgrads.values()
+        arrays += [f[0] for f in fused.values()]
+        # gradients are float arrays (an int one could not hold a NaN anyway); Python floats: a numpy
+        # scalar sum costs more than the dot products
+        total = sum([float(f.dot(f)) for f in [a.reshape(-1) for a in arrays]])
+        return math.isfinite(total) or all(_finite(a) for a in arrays)
 
     def _locate_backward(self) -> None:
         """Raise NumericError at the first node, in backward order, whose backward produced a
@@ -780,10 +780,13 @@ class Executor:
 def _finite(a: np.ndarray) -> bool:
     if a.dtype.kind != "f":
         return True
-    if a.size == 1:  # scalar circuits: ~10x cheaper than a ufunc and a reduction
+    n = a.size
+    if n == 1:  # scalar circuits: ~10x cheaper than a ufunc and a reduction
         return math.isfinite(a.item())
+    if n <= 4096 and a.flags.c_contiguous:  # a compiled loop once numba is loaded: ~0.3 us
+        return not _kernels.quick("nonfinite", n)(a.reshape(-1))
     f = a.reshape(-1)
-    # fast path: a finite dot product (BLAS, ~0.5 us) means no NaN/Inf; an overflow goes the slow way
+    # large arrays: a finite dot product (BLAS) means no NaN/Inf; an overflow goes the slow way
     return math.isfinite(f.dot(f)) or bool(np.isfinite(a).all())
 
 

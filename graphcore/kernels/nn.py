@@ -62,6 +62,22 @@ def axpy_into(a, x, k, out):  # noqa: F811
     np.add(a, np.multiply(x, k), out=out)
 
 
+@_loop
+def nonfinite(a):
+    """True when the flat float array holds a NaN or an Inf (x - x is NaN exactly for those):
+    the executor's per-pass check of what a pass delivers."""
+    acc = 0.0
+    for i in range(a.size):
+        acc += a[i] - a[i]
+    return acc != acc
+
+
+@_twin
+def nonfinite(a):  # noqa: F811
+    # a finite dot product (~0.4 us) means no NaN/Inf; only an overflow needs the exact test
+    return not math.isfinite(a.dot(a)) and not bool(np.isfinite(a).all())
+
+
 # ------------------------------------------------------------- softmax + CE
 # softmax_ce_fwd(scores (N,C), labels (N,) int, dscores (N,C)) -> (loss, bad)
 # loss = mean_i [log sum_j e^{s_ij} - s_i,y_i], shifted by the row max for stability.
@@ -728,3 +744,4 @@ signatures.register("bias_add", lambda dtype: (np.random.default_rng(12).standar
                                                np.arange(5, dtype=dtype)))
 signatures.register("axpy_into", lambda dtype: (np.arange(6, dtype=dtype), np.linspace(-1, 1, 6).astype(dtype),
                                                 np.dtype(dtype).type(1e-3), np.empty(6, dtype)))
+signatures.register("nonfinite", lambda dtype: (np.array([0.5, np.inf, -1.0], dtype=dtype),))
