@@ -47,16 +47,56 @@ def test_same_seed_same_weights_bit_for_bit():
     assert not np.array_equal(weights(g)[(g.find("fc1"), "W")], runs[0][(g.find("fc1"), "W")])
 
 
-def test_training_emits_no_graph_events_and_restores_the_inputs():
-    g = spiral_net(epochs=2)
+def test_training_emits_one_weights_changed_at_the_end_and_restores_the_inputs():
+    g = spiral_net(epochs=2, report_every=1)
+    fc1, fc2 = g.find("fc1"), g.find("fc2")
     before = g.nodes[g.find("x")].tensors["value"]
-    seen = []
-    for ev in (g.changed, g.node_changed, g.node_added, g.edge_added):
+    seen, changed = [], []
+    for ev in (g.node_changed, g.node_added, g.edge_added):
         ev.sub(lambda *a: seen.append(a))
-    res = Trainer(g).run()
-    assert res.status == "finished" and res.steps == 2 * math.ceil(150 / 16)
-    assert seen == []
+    g.changed.sub(lambda: changed.append(True))
+    g.weights_changed.sub(lambda ids: seen.append(("weights_changed", ids)))
+    versions = []  # each step gives each updated node a new version, quietly
+    res = Trainer(g, on_step=lambda m: versions.append((g.nodes[fc1].version, g.nodes[fc2].version))).run()
+    assert res.status == "finished" and res.steps == 2 * math.ceil(150 / 16) == len(versions)
+    assert all(a[0] < b[0] and a[1] < b[1] for a, b in zip(versions, versions[1:]))
+    assert seen == [("weights_changed", (fc1, fc2))] and changed == [True]
     assert g.nodes[g.find("x")].tensors["value"] is before
+
+
+def _wait(cond, timeout=20.0):
+    end = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.001)
+
+
+def test_a_pause_announces_the_weights_once_and_a_warm_executor_sees_them():
+    g = spiral_net(epochs=3)
+    ex = gc.Executor(g)
+    ex.forward()
+    loss_before = float(ex.value("loss"))
+    announced = []
+    g.weights_changed.sub(lambda ids: announced.append((ids, float(gc.Executor(g).forward()[g.find("loss")]))))
+    pauses = []
+    t = Trainer(g, on_event=lambda e: pauses.append(e["step"]) if e["type"] == "paused" else None)
+    t.pause()
+    th = threading.Thread(target=t.run)
+    th.start()
+    _wait(lambda: len(pauses) == 1)
+    # paused before the first step: nothing to announce yet; then steps, a pause, the end
+    assert announced == [] and pauses == [0]
+    t.resume()
+    _wait(lambda: t.steps_done >= 5)
+    t.pause()
+    _wait(lambda: len(pauses) == 2)  # the event follows the announcement
+    assert len(announced) == 1 and set(announced[0][0]) == {g.find("fc1"), g.find("fc2")}
+    t.resume()
+    th.join(30)
+    assert len(announced) == 2
+    ex.forward()  # the executor warmed before training sees the trained weights
+    assert float(ex.value("loss")) == pytest.approx(announced[-1][1], rel=1e-12)
+    assert float(ex.value("loss")) < loss_before
 
 
 def test_step_and_epoch_metrics():
@@ -176,6 +216,20 @@ def test_learning_rate_follows_the_schedule():
     g = spiral_net(epochs=4, schedule={"kind": "step", "every": 2, "factor": 0.5})
     res = Trainer(g).run()
     assert [r["lr"] for r in res.history] == [0.1, 0.1, 0.05, 0.05]
+
+
+def test_the_learning_rate_flows_one_way_from_the_schedule_into_the_update(monkeypatch):
+    g = spiral_net(epochs=2, optimizer={"kind": "adam", "lr": 0.01},
+                   schedule={"kind": "1/t", "k": 0.5, "per": "step"})
+    t = Trainer(g)
+    t.prepare()
+    handed = []
+    update = t.optimizer.update
+    t.optimizer.update = lambda items, lr=None: handed.append(lr) or update(items, lr)
+    # the optimizer is never asked for its rate: the schedule starts from the settings' lr
+    monkeypatch.setattr(type(t.optimizer), "lr", property(lambda self: pytest.fail("the trainer read the rate back")))
+    t.run()
+    assert handed == [0.01 / (1 + 0.5 * k) for k in range(t.steps_done)]
 
 
 def test_roles_are_detected_and_bad_settings_named():
@@ -308,3 +362,35 @@ def test_a_nan_gradient_with_a_finite_loss_stops_before_the_update():
     res = Trainer(g).run()
     assert res.status == "diverged" and "backward" in res.message and res.steps == 0
     assert all(np.isfinite(v).all() for v in weights(g).values()), "no NaN reached the weights"
+
+
+# ------------------------------------------------------------------ the Qt-free training session
+def test_the_session_runs_a_training_without_qt_and_packs_its_messages():
+    from graphcore.train.session import TrainJob
+
+    g = spiral_net(epochs=2, val_fraction=0.2, report_every=1)
+    sent = []
+    job = TrainJob(g, g.meta["training"], {"fresh": False}, None, snapshots=True,
+                   emit=lambda kind, payload: sent.append((kind, payload)))
+    result = job.run()
+    assert result["status"] == "finished" and result["epochs"] == 2 and result["steps"] == job.trainer.steps_done
+    kinds = {k for k, _ in sent}
+    assert {"chunk", "progress", "snapshot", "event"} <= kinds
+    steps = np.concatenate([p["step.loss"][0] for k, p in sent if k == "chunk" and "step.loss" in p])
+    np.testing.assert_array_equal(steps, np.arange(1, job.trainer.steps_done + 1))
+    snap = [p for k, p in sent if k == "snapshot"][-1]
+    assert snap["grid"]["classes"].shape == (96, 96) and snap["n_classes"] == 3
+    assert sum("points" in p for k, p in sent if k == "snapshot") == 1  # the data are sent once
+    W = result["tensors"][g.find("fc1")]["W"]
+    assert W is g.nodes[g.find("fc1")].tensors["W"]  # the learned arrays go back to the caller
+
+
+def test_importing_the_session_loads_no_qt():
+    import subprocess
+    import sys
+
+    code = ("import sys, graphcore.train.session; "
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'PyQt5', 'PyQt6', 'pyqtgraph', 'app')]; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr

@@ -1,4 +1,4 @@
-"""The training process: runs one TrainJob and talks to the GUI over two pipes.
+"""The training process: runs one TrainJob (graphcore.train.session) and talks to the GUI over two pipes.
 
 Messages to the GUI are (kind, payload) tuples from the job's emit, then ("done", result).
 Commands from the GUI ("stop", "pause", "resume", "epoch") arrive on a second pipe, read by
@@ -13,7 +13,7 @@ import threading
 def child_main(out_conn, cmd_conn, graph_bytes: bytes, training: dict, gui: dict, base_dir, snapshots: bool) -> None:
     import os
 
-    from .job import TrainJob  # imported here: the spawn start method imports this module first
+    from graphcore.train.session import TrainJob  # imported here: the spawn start method imports this module first
 
     try:
         os.nice(5)  # on a busy machine the window's thread goes first: training only slows a little

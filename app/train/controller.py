@@ -13,10 +13,10 @@ import os
 from PySide6.QtCore import QObject, Signal
 
 import graphcore as gc
+from graphcore.train.session import graph_reg_strength
 
 from .boundary import BoundaryDock
 from .dock import TrainDock
-from .job import graph_reg_strength
 from .plots import PlotsDock
 from .worker import TrainThread
 

@@ -1,6 +1,6 @@
 """Training off the GUI thread: a QThread that relays a training process.
 
-The run itself (app/train/job.py) happens in a child process started with "spawn", on a
+The run itself (graphcore.train.session) happens in a child process started with "spawn", on a
 pickled copy of the graph, so the document graph and every view mirroring it stay on the
 GUI thread and the training loop never holds the GUI's GIL (a training thread in the same
 process stalled the GUI by hundreds of ms: every Python call from Qt waited for the GIL).
@@ -156,7 +156,7 @@ class TrainThread(QThread):
             self.warning.emit(payload)
 
     def _run_inline(self) -> dict:
-        from .job import TrainJob
+        from graphcore.train.session import TrainJob
 
         job = TrainJob(pickle.loads(self._graph_bytes), self.training, self.gui, self.base_dir, self.snapshots,
                        self._dispatch)

@@ -5,6 +5,9 @@
     step         lr = lr0 * factor ** floor(t / every)        (e.g. halve every 5 epochs)
     exponential  lr = lr0 * exp(-k * t)
     inverse      lr = lr0 / (1 + k * t)                       (the notes' 1/t decay)
+
+The learning rate flows one way: the trainer takes lr0 from the optimizer settings
+once, asks the schedule for each step's rate and hands it to the optimizer's update.
 """
 from __future__ import annotations
 
@@ -35,6 +38,10 @@ class Schedule:
         if self.kind == "exponential":
             return lr0 * math.exp(-self.k * t)
         return lr0 / (1.0 + self.k * t)
+
+    def at(self, lr0: float, epoch: int, step: int) -> float:
+        """The rate for a step in `epoch` after `step` steps: t counts whichever `per` says."""
+        return self.lr(lr0, epoch if self.per == "epoch" else step)
 
     def settings(self) -> dict:
         out: dict = {"kind": self.kind, "per": self.per}

@@ -1,10 +1,11 @@
-"""One training run without Qt: the Trainer on a private graph, throttled metric chunks, snapshots for
-the boundary view and the wires, loss-explosion warnings, and the learned arrays at the end.
+"""The training session, Qt-free: one run of the Trainer on a private graph, throttled metric chunks,
+snapshots for the boundary view and the wires, loss-explosion warnings, and the learned arrays at the end.
 
 Everything leaves through `emit(kind, payload)`: kinds "chunk", "progress", "snapshot", "event",
-"warning" and finally "done". The GUI runs a job in a child process (app/train/child.py) so the
-training loop never competes with the GUI thread for the GIL; tests and tools may run one inline.
-Pause, resume, stop and "one more epoch" are thread-safe and take effect before the next step.
+"warning" and finally "done". The GUI only drives it: app/train/child.py runs a job in a child process
+(so the training loop never competes with the GUI thread for the GIL) and relays its messages; tests
+and tools may run one inline. Pause, resume, stop and "one more epoch" are thread-safe and take effect
+before the next step. Settings flow one way: the dock's choices -> this session -> the Trainer.
 """
 from __future__ import annotations
 
@@ -16,14 +17,13 @@ from typing import Callable
 
 import numpy as np
 
-import graphcore as gc
-from graphcore import predict
-from graphcore.train import trainer as trainer_mod
-from graphcore.train.config import ConfigError, TrainConfig
-from graphcore.train.datasets import DatasetError
-from graphcore.train.optim import OptimizerError
-
-from .series import pack_records
+from .. import predict
+from ..graph import Graph
+from ..problems import GraphError, NumericError
+from . import trainer as trainer_mod
+from .config import ConfigError, TrainConfig
+from .datasets import DatasetError
+from .optim import OptimizerError
 
 CHUNK_SECONDS = 1 / 30  # metrics to the GUI at most this often
 SNAPSHOT_SECONDS = 0.25  # boundary image, histograms, wire flow
@@ -34,7 +34,40 @@ RISING_EPOCHS = 5  # training loss growing this many epochs in a row ...
 RISING_FACTOR = 2.0  # ... to this multiple of its best so far: "diverging"
 
 
-def prepare_graph(graph: gc.Graph, gui: dict, seed: int) -> None:
+def pack_records(records: list[tuple[float, dict]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Turn [(iteration, metrics dict)] into {series name: (xs, ys)}.
+
+    Scalar values become series under their key; dict values (per layer or per
+    parameter) become "<key>/<sub>" series. Non-numbers are ignored. Runs in the
+    training process so the GUI only copies arrays."""
+    xs: dict[str, list[float]] = {}
+    ys: dict[str, list[float]] = {}
+
+    def put(name, x, v):
+        try:
+            f = float(v)
+        except (TypeError, ValueError):
+            return
+        lx = xs.get(name)
+        if lx is None:
+            lx = xs[name] = []
+            ys[name] = []
+        lx.append(x)
+        ys[name].append(f)
+
+    for x, rec in records:
+        for key, val in rec.items():
+            if isinstance(val, dict):
+                for sub, v in val.items():
+                    put(f"{key}/{sub}", x, v)
+            elif isinstance(val, (int, float, np.floating, np.integer)) and not isinstance(val, bool):
+                put(key, x, val)
+            elif isinstance(val, np.ndarray) and val.ndim == 0:
+                put(key, x, val)
+    return {k: (np.asarray(xs[k], np.float64), np.asarray(ys[k], np.float64)) for k in xs}
+
+
+def prepare_graph(graph: Graph, gui: dict, seed: int) -> None:
     """Apply the dock's GUI-only choices to the worker's copy: initializer, fresh weights, L2 strength."""
     init = gui.get("init")
     if init:
@@ -47,7 +80,7 @@ def prepare_graph(graph: gc.Graph, gui: dict, seed: int) -> None:
         graph.reinitialize(None if graph.meta.get("seed") == seed else seed)
 
 
-def graph_reg_strength(graph: gc.Graph) -> float | None:
+def graph_reg_strength(graph: Graph) -> float | None:
     """The strength of the graph's first regulariser node (None when it has none)."""
     for n in graph.nodes.values():
         if n.spec is not None and n.spec.category == "regularizers":
@@ -55,7 +88,7 @@ def graph_reg_strength(graph: gc.Graph) -> float | None:
     return None
 
 
-def apply_reg_strength(graph: gc.Graph, training: dict, strength: float) -> dict:
+def apply_reg_strength(graph: Graph, training: dict, strength: float) -> dict:
     """Set the strength of every regulariser node; with none in the graph it becomes weight decay."""
     regs = [n for n in graph.nodes.values() if n.spec is not None and n.spec.category == "regularizers"]
     training = dict(training)
@@ -72,7 +105,7 @@ def apply_reg_strength(graph: gc.Graph, training: dict, strength: float) -> dict
 class TrainJob:
     """Train `graph` (owned by the job: pass a copy) with plain settings; see the module docstring."""
 
-    def __init__(self, graph: gc.Graph, training: dict, gui: dict | None, base_dir: str | None,
+    def __init__(self, graph: Graph, training: dict, gui: dict | None, base_dir: str | None,
                  snapshots: bool, emit: Callable[[str, object], None]) -> None:
         self.graph = graph
         self.training = dict(training)
@@ -154,9 +187,9 @@ class TrainJob:
             self._emit_progress(0, 0, None)
             result = t.run()
             status, message, final = result.status, result.message, result.final
-        except (ConfigError, DatasetError, OptimizerError, gc.GraphError, ValueError) as exc:
+        except (ConfigError, DatasetError, OptimizerError, GraphError, ValueError) as exc:
             status, message = "error", str(exc)
-        except gc.NumericError as exc:
+        except NumericError as exc:
             status, message, self._diverged_node = "diverged", str(exc), exc.node
         except Exception as exc:  # a bug: report it rather than die silently on the worker
             status, message = "error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}"
@@ -193,7 +226,7 @@ class TrainJob:
             return
         try:
             self._predictor = predict.Predictor(self.graph, roles["features"], out, dtype=t.dtype)
-        except gc.GraphError:
+        except GraphError:
             return
         X = d.X_train
         if X.ndim == 2 and X.shape[1] == 2:

@@ -1,9 +1,13 @@
 """The training loop: mini-batches through the graph executor, optimizer updates in place.
 
 The trainer writes each batch straight into the feature and label input nodes'
-arrays and updates layer weights in place, so training emits no graph events
-(the GUI mirrors graph events on its own thread and would drown in them).
-Progress goes out through callbacks as plain dicts:
+arrays and updates layer weights in place through the graph's versioned path:
+each step gives every updated node a new version quietly (Graph.mark_updated with
+emit=False, so no cache can miss the change), and when the run pauses or ends one
+`weights_changed` event announces them all (Graph.commit_weights): a view
+mirroring the graph sees one event per pause, not one per step. The learning rate
+flows one way: the schedule turns the settings' lr into each step's rate, which the
+optimizer's update takes. Progress goes out through callbacks as plain dicts:
 
     on_step(metrics)   every `report_every` steps: loss, data/reg loss, batch accuracy, lr,
                        per-param gradient norm and update/weight ratio, dead ReLU and
@@ -237,17 +241,23 @@ class Trainer:
                                   f"{tuple(have.shape[1:]) or 'a scalar'} per example; set its value to a batch "
                                   "of the data so the layers are sized for it")
         self.dtype = np.dtype(cfg.dtype)
-        self.ex = Executor(g, dtype=self.dtype, check="none", seed=cfg.seed)
+        # batchnorm's running statistics: a quiet version bump per step, announced with the weights
+        self.ex = Executor(g, dtype=self.dtype, check="none", seed=cfg.seed, state_events=False)
         self.ex.input_grads = False
         self.ex.plan()
         self.optimizer = optim.from_settings(cfg.optimizer, state=g.opt_state)
+        self.lr0 = optim.base_lr(cfg.optimizer)  # the schedule's starting rate, from the settings
         self.schedule = schedules.from_settings(cfg.schedule)
         self.params: list[tuple[str, str, str]] = []  # (key, node id, weight)
         for nid, w in g.trainable():
             node = g.nodes[nid]
             if node.spec.source and node.tensors[w].dtype != self.dtype and node.tensors[w].dtype.kind == "f":
                 node.tensors[w] = node.tensors[w].astype(self.dtype)  # updated in place from now on
+                g.mark_updated(nid, [w], emit=False)
             self.params.append((f"{nid}/{w}", nid, w))
+        # the nodes whose arrays each step updates: one quiet version bump each per step
+        self._updated = tuple(dict.fromkeys(nid for _, nid, _ in self.params))
+        self._mark = g.mark_updated
         if not self.params:
             raise ConfigError("the graph has no trainable weights (add a linear layer or a param node)")
         self.optimizer.adopt_state({k: g.nodes[n].tensors[w] for k, n, w in self.params})
@@ -274,8 +284,8 @@ class Trainer:
 
     # ------------------------------------------------------------ one step
     def lr_at(self, epoch: int, step: int) -> float:
-        t = epoch if self.schedule.per == "epoch" else step
-        return self.schedule.lr(self.optimizer.lr, t)
+        """The schedule's rate for a step (from the settings' lr; the optimizer is not asked)."""
+        return self.schedule.at(self.lr0, epoch, step)
 
     def train_step(self, xb: np.ndarray, yb: np.ndarray, lr: float, report: bool = True) -> dict | None:
         """Forward, backward and update on one batch; returns the step's metrics when `report`."""
@@ -298,6 +308,9 @@ class Trainer:
                     self.ex._check_backward()
                 raise NumericError(nid, self.graph.nodes[nid].name, "backward", f"NaN/Inf gradient of {w}")
         sums = self.optimizer.update(items, lr)
+        mark = self._mark
+        for nid in self._updated:
+            mark(nid, None, False)
         check = 0.0
         for g2, _, w2 in sums:
             check += g2 + w2
@@ -397,8 +410,11 @@ class Trainer:
         return snap
 
     def _restore(self, snap: dict) -> None:
+        g = self.graph
         for (nid, w), arr in snap.items():
-            np.copyto(self.graph.nodes[nid].tensors[w], arr)
+            np.copyto(g.nodes[nid].tensors[w], arr)
+        for nid in dict.fromkeys(nid for nid, _ in snap):
+            g.mark_updated(nid, None, emit=False)
 
     def run(self, epochs: int | None = None) -> TrainResult:
         """Train for `epochs` (default: the settings') more epochs; blocking (use a worker thread)."""
@@ -429,6 +445,7 @@ class Trainer:
                 for idx in preprocess.batch_indices(len(d.X_train), cfg.batch_size, self._rng):
                     if not self._go.is_set():
                         self.state = "paused"
+                        self.graph.commit_weights()  # one weights_changed for the steps so far
                         self._event("paused")
                         self._go.wait()
                         if not self._stop:
@@ -495,6 +512,7 @@ class Trainer:
         finally:
             self._feat_t["value"], self._lab_t["value"] = saved_inputs
             self.state = "done"
+            self.graph.commit_weights()  # one weights_changed for the whole run (or since the last pause)
         self._record_progress()
         result = TrainResult(status, self.epochs_done, self.steps_done, list(self.history), final, message)
         if status != "diverged":
