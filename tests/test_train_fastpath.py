@@ -105,13 +105,24 @@ def test_exact_kernels_match_numpy_bit_for_bit(name, dtype):
         kernels.numba_kernel(name)(a1, b)
         a2 += b
         np.testing.assert_array_equal(a1, a2)
-    else:
+    elif name == "axpy_into":
         a = rng.standard_normal(1001).astype(dtype)
         x = rng.standard_normal(1001).astype(dtype)
         k = 1e-3 * 0.37
         got = np.empty_like(a)
         kernels.numba_kernel(name)(a, x, np.dtype(dtype).type(k), got)
         np.testing.assert_array_equal(got, a + np.multiply(x, k))
+    elif name == "nonfinite":
+        big = np.finfo(dtype).max / 2  # finite, but its square overflows
+        for special, want in ((None, False), (np.nan, True), (np.inf, True), (-np.inf, True), (big, False)):
+            a = rng.standard_normal(1001).astype(dtype)
+            if special is not None:
+                a[500] = special
+            for fn in (kernels.numba_kernel(name), kernels.numpy_kernel(name)):
+                with np.errstate(over="ignore", invalid="ignore"):
+                    assert bool(fn(a)) is want, (fn, special)
+    else:
+        pytest.fail(f"exact kernel {name!r} has no bit-for-bit case here")
 
 
 def test_passes_silence_numpy_warnings_and_restore_the_error_state():
