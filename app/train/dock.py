@@ -293,7 +293,10 @@ class TrainDock(QDockWidget):
             self._imported = {"name": name, "path": ds.get("path", "")}
             self.file_label.setText(os.path.basename(str(ds.get("path", ""))))
             self.dataset_combo.setCurrentText(IMPORTED)
-        else:
+        else:  # the previous document's imported file is not this one's
+            self._imported = None
+            self.file_label.setText("")
+            self.file_label.setToolTip("")
             self.dataset_combo.setCurrentText(name if name in datasets.GENERATORS else "spiral")
         self._dataset_changed(self.dataset_combo.currentText())
         size_key, noise_key = _generator_keys(self.dataset_combo.currentText())
