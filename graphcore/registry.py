@@ -6,6 +6,7 @@ and the one-line gradient rule a person reads.
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -129,6 +130,7 @@ class OpSpec:
     # returning a list of {"inputs": {port: array}, "params": {...}, "label": str}.
     # Inputs should stay away from kinks (relu at 0, max ties) so finite differences are valid.
     examples: Callable[[np.random.Generator], list[dict]] | None = None
+    module: str = ""  # the op family module that declared it (set by register)
 
     @property
     def input_names(self) -> tuple[str, ...]:
@@ -171,6 +173,11 @@ def register(spec: OpSpec) -> OpSpec:
         raise ValueError(f"op {spec.name!r} has no forward")
     if spec.differentiable and not spec.source and spec.backward is None:
         raise ValueError(f"op {spec.name!r} is differentiable but declares no backward rule")
+    if not spec.module:  # the family module that called register (directly or through a factory)
+        f = sys._getframe(1)
+        while f is not None and f.f_globals.get("__name__", "").startswith(("graphcore.registry", "graphcore.ops._")):
+            f = f.f_back
+        spec.module = f.f_globals.get("__name__", "") if f is not None else ""
     _REGISTRY[spec.name] = spec
     return spec
 

@@ -1,6 +1,6 @@
 """Dense layers (linear, matmul, maxout, softmax) and the shape plumbing (flatten,
-reshape); importing this module also registers the image layers (graphcore.ops._conv:
-conv2d and pooling) and the normalisation layers (graphcore.ops._norm: batchnorm, dropout).
+reshape). The image layers live in graphcore.ops.conv, the normalisation layers in
+graphcore.ops.norm.
 
 Layouts follow the CS231n assignments: feature rows (N, D), images (N, C, H, W),
 linear W of shape (D, units), conv W of shape (F, C, size, size). Outputs and
@@ -357,6 +357,3 @@ register(OpSpec(
                            "label": f"({n},{d}) units={u} k={k}"} for n, d, u, k in ((3, 4, 2, 2), (5, 3, 3, 3))],
 ))
 
-
-# the image and normalisation layers register after these, so the palette lists linear first
-from . import _conv, _norm  # noqa: E402,F401
