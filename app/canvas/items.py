@@ -11,6 +11,7 @@ import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
+import shiboken6
 from PySide6.QtCore import QPointF, QRectF, Qt, QVariantAnimation
 from PySide6.QtGui import (QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPainterPathStroker,
                            QPen)
@@ -130,9 +131,20 @@ def _font(px: int, bold: bool = False, family: str = "") -> QFont:
 
 
 class Fonts:
-    """Created lazily: a QFont needs a QGuiApplication."""
+    """Created lazily: a QFont needs a QGuiApplication. `text_scale` enlarges the wire labels
+    (the numbers a class reads from the back row); presentation mode and the UI scale set it."""
 
     _made = False
+    text_scale = 1.0
+    LABEL_PX = 13
+
+    @classmethod
+    def set_text_scale(cls, scale: float) -> None:
+        """Wire and output labels at LABEL_PX * scale pixels (items call fonts_changed to follow)."""
+        cls.text_scale = float(scale)
+        if cls._made:
+            cls.label = _font(round(cls.LABEL_PX * cls.text_scale), True)
+            cls.metrics["label"] = QFontMetricsF(cls.label)
 
     @classmethod
     def get(cls) -> "Fonts":
@@ -144,7 +156,7 @@ class Fonts:
             cls.value = _font(18, True)
             cls.word = _font(17, True)
             cls.param = _font(13)
-            cls.label = _font(13, True)
+            cls.label = _font(round(cls.LABEL_PX * cls.text_scale), True)
             cls.metrics = {k: QFontMetricsF(getattr(cls, k))
                            for k in ("name", "title", "port", "symbol", "word", "value", "param", "label")}
             cls._made = True
@@ -187,8 +199,9 @@ def format_param(value) -> str:
     return str(value)
 
 
-def param_lines(node, spec, limit: int = 4) -> list[str]:
-    """The key params worth printing on a node: "alpha 0.01", "units 100"."""
+def param_entries(node, spec, limit: int = 4) -> list[tuple[str | None, str]]:
+    """(param name, text) of the key params worth printing on a node: "alpha 0.01", "units 100"
+    (name None for the "+2 more" line)."""
     lines = []
     for p in spec.params:
         if p.kind == "tensor" or p.name.startswith("init") or p.name == "value":
@@ -196,10 +209,14 @@ def param_lines(node, spec, limit: int = 4) -> list[str]:
         v = node.params.get(p.name)
         if v is None or v is False or v == "":
             continue
-        lines.append(p.name if v is True else f"{p.name} {format_param(v)}")
+        lines.append((p.name, p.name if v is True else f"{p.name} {format_param(v)}"))
     if len(lines) > limit:
-        lines = lines[:limit - 1] + [f"+{len(lines) - limit + 1} more"]
+        lines = lines[:limit - 1] + [(None, f"+{len(lines) - limit + 1} more")]
     return lines
+
+
+def param_lines(node, spec, limit: int = 4) -> list[str]:
+    return [text for _, text in param_entries(node, spec, limit)]
 
 
 # ---------------------------------------------------------------- ports
@@ -355,17 +372,21 @@ class NodeItem(QGraphicsItem):
         self._name = node.name
         self._title = (spec.title or spec.name) if spec else f"{node.op}?"
         self._center = []
+        self._center_params: list[str | None] = []  # the param each centre line shows (double-click edits it)
         if spec is None:
             self._center = [(f"unknown op {node.op!r}", "param")]
         elif spec.source:
             if "value" in node.tensors:
                 self._center = [(format_value(node.tensors["value"]), "value")]
         else:
-            lines = param_lines(node, spec)
+            entries = param_entries(node, spec)
             big = "symbol" if len(self._title) <= 4 else "word"
-            self._center = [(t, "param") for t in lines] if lines else [(self._title, big)]
-            if lines:
+            self._center = [(t, "param") for _, t in entries] if entries else [(self._title, big)]
+            self._center_params = [n for n, _ in entries]
+            if entries:
                 self._center.insert(0, (self._title, "label"))
+                self._center_params.insert(0, None)
+        self._center_params += [None] * (len(self._center) - len(self._center_params))
         if spec is not None:
             in_ports = list(spec.inputs)
         else:  # an op this version does not know (kept from a file): show the ports its wires use
@@ -406,6 +427,105 @@ class NodeItem(QGraphicsItem):
             self.output.setPos(self._w, HEADER_H + body_h / 2)
         self._update_tooltip()
         self.update()
+
+    # -- the centre lines (value or params): where they are, and editing them on the canvas
+    def center_rects(self) -> list[QRectF]:
+        """One rect per centre line, in item coordinates (paint and hit tests share them)."""
+        if not self._center:
+            return []
+        f = Fonts.get()
+        m = f.metrics
+        total = sum(m[k].height() + 2 for _, k in self._center)
+        x0 = SIDE_PAD + (self._left_w + 16 if self._left_w else 0)
+        x1 = self._w - SIDE_PAD - (m["port"].horizontalAdvance("out") + 16 if self.output else 0)
+        y = HEADER_H + (self._h - HEADER_H - total) / 2
+        rects = []
+        for _, key in self._center:
+            lh = m[key].height() + 2
+            rects.append(QRectF(x0, y, max(x1 - x0, 1), lh))
+            y += lh
+        return rects
+
+    def center_line_rect(self, index: int) -> QRectF:
+        return self.center_rects()[index]
+
+    def center_font(self, index: int) -> QFont:
+        return getattr(Fonts.get(), self._center[index][1])
+
+    def param_at_line(self, index: int) -> str | None:
+        return self._center_params[index] if 0 <= index < len(self._center_params) else None
+
+    def line_at(self, pos: QPointF) -> int | None:
+        """The centre line under pos (item coordinates), widened a little for a comfortable hit."""
+        for i, r in enumerate(self.center_rects()):
+            if r.adjusted(-6, -2, 6, 2).contains(pos):
+                return i
+        return None
+
+    def _editable_line(self, pos: QPointF) -> int | None:
+        """A line a double-click edits: a source's value, or a param line of another node."""
+        i = self.line_at(pos)
+        if i is None:
+            return None
+        spec = self.node.spec
+        if spec is not None and spec.source:
+            from .value_edit import editable_value
+            return i if editable_value(self.graph_scene.graph, self.node_id) is not None else None
+        return i if self.param_at_line(i) is not None else None
+
+    def _scrubbable(self, pos: QPointF) -> float | None:
+        """The scalar value under pos when this is a source node (drag it sideways to scrub)."""
+        spec = self.node.spec
+        if spec is None or not spec.source or self.line_at(pos) is None:
+            return None
+        from .value_edit import scalar_value
+        return scalar_value(self.graph_scene.graph, self.node_id)
+
+    def _view_x(self, event) -> float:
+        """The event's x in view pixels (the scrub speed is per screen pixel at any zoom)."""
+        views = self.scene().views() if self.scene() is not None else []
+        zoom = views[0].transform().m11() if views else 1.0
+        return event.scenePos().x() * zoom
+
+    def hoverMoveEvent(self, event) -> None:
+        if self._scrubbable(event.pos()) is not None:
+            self.setCursor(Qt.CursorShape.SizeHorCursor)
+        elif self._editable_line(event.pos()) is not None:
+            self.setCursor(Qt.CursorShape.IBeamCursor)
+        else:
+            self.unsetCursor()
+        super().hoverMoveEvent(event)
+
+    def mousePressEvent(self, event) -> None:
+        v = self._scrubbable(event.pos()) if event.button() == Qt.MouseButton.LeftButton else None
+        if v is not None and not event.modifiers() & (Qt.KeyboardModifier.ControlModifier
+                                                       | Qt.KeyboardModifier.ShiftModifier):
+            from .value_edit import Scrub
+            scene = self.graph_scene
+            if not self.isSelected():
+                scene.clearSelection()
+                self.setSelected(True)
+            self._scrub = Scrub(scene, self.node_id, v, self._view_x(event))
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event) -> None:
+        scrub = getattr(self, "_scrub", None)
+        if scrub is not None:
+            scrub.move(self._view_x(event), fine=bool(event.modifiers() & Qt.KeyboardModifier.AltModifier))
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:
+        scrub = getattr(self, "_scrub", None)
+        if scrub is not None:
+            self._scrub = None
+            scrub.finish()
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
 
     def _header_right(self) -> str:
         spec = self.node.spec
@@ -483,6 +603,15 @@ class NodeItem(QGraphicsItem):
             self.graph_scene.begin_rename(self.node_id)
             event.accept()
             return
+        line = self._editable_line(event.pos())
+        if line is not None:
+            from .value_edit import begin_edit
+            # the editor opens under the cursor and takes the button's release: let go of the mouse
+            # now, or the next move would drag this node
+            self.ungrabMouse()
+            begin_edit(self.graph_scene, self, line)
+            event.accept()
+            return
         super().mouseDoubleClickEvent(event)
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
@@ -529,18 +658,10 @@ class NodeItem(QGraphicsItem):
             painter.drawText(QRectF(0, y - ROW_H / 2, w - SIDE_PAD, ROW_H),
                              Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, "out")
         # centre: value, params or the op's symbol
-        if self._center:
-            m = f.metrics
-            total = sum(m[k].height() + 2 for _, k in self._center)
-            x0 = SIDE_PAD + (self._left_w + 16 if self._left_w else 0)
-            x1 = w - SIDE_PAD - (m["port"].horizontalAdvance("out") + 16 if self.output else 0)
-            y = HEADER_H + (h - HEADER_H - total) / 2
-            for text, key in self._center:
-                lh = m[key].height() + 2
-                painter.setFont(getattr(f, key))
-                painter.setPen(pal.color("text" if key in ("symbol", "word", "value", "label") else "subtext"))
-                painter.drawText(QRectF(x0, y, max(x1 - x0, 1), lh), Qt.AlignmentFlag.AlignCenter, text)
-                y += lh
+        for (text, key), r in zip(self._center, self.center_rects()):
+            painter.setFont(getattr(f, key))
+            painter.setPen(pal.color("text" if key in ("symbol", "word", "value", "label") else "subtext"))
+            painter.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
         # outline
         painter.setBrush(Qt.BrushStyle.NoBrush)
         if self.problems:
@@ -684,6 +805,16 @@ class EdgeItem(QGraphicsItem):
         item.setVisible(True)
         return item
 
+    def fonts_changed(self) -> None:
+        """Follow Fonts.set_text_scale: the labels take the new label font and are placed again."""
+        for lab in (self._value_label, self._grad_label):
+            if lab is not None:
+                lab.setFont(Fonts.get().label)
+                plate = getattr(lab, "_run_halo", None)
+                if plate is not None:
+                    plate.fit()
+        self._place_labels()
+
     def _place_labels(self) -> None:
         if self._path.isEmpty():
             return
@@ -708,12 +839,14 @@ class EdgeItem(QGraphicsItem):
     def flow(self):
         return self._flow
 
-    def pulse(self, duration_ms: int = 600, backward: bool = True) -> None:
-        """A dot runs along the wire (from the input end back to the output end when backward)."""
+    def pulse(self, duration_ms: int = 600, backward: bool = True, radius: float = 5.0) -> None:
+        """A dot of `radius` (scene units) runs along the wire (from the input end back to the output end
+        when backward)."""
         if self._pulse is None:
-            self._pulse = QGraphicsEllipseItem(-5, -5, 10, 10, self)
+            self._pulse = QGraphicsEllipseItem(self)
             self._pulse.setPen(Qt.PenStyle.NoPen)
             self._pulse.setZValue(4)
+        self._pulse.setRect(-radius, -radius, 2 * radius, 2 * radius)
         pal = palette()
         self._pulse.setBrush(pal.color("grad_text" if backward else "value_text"))
         self._pulse.setPos(self._path.pointAtPercent(1.0 if backward else 0.0))
@@ -724,8 +857,16 @@ class EdgeItem(QGraphicsItem):
         anim.setStartValue(1.0 if backward else 0.0)
         anim.setEndValue(0.0 if backward else 1.0)
         anim.setDuration(duration_ms)
-        anim.valueChanged.connect(lambda t: self._pulse.setPos(self._path.pointAtPercent(min(max(float(t), 0.0), 1.0))))
-        anim.finished.connect(lambda: self._pulse.setVisible(False))
+        dot, path = self._pulse, QPainterPath(self._path)
+
+        def place(t) -> None:  # the animation may outlive the scene (closed window, test teardown)
+            if shiboken6.isValid(dot):
+                dot.setPos(path.pointAtPercent(min(max(float(t), 0.0), 1.0)))
+            else:
+                anim.stop()
+
+        anim.valueChanged.connect(place)
+        anim.finished.connect(lambda: shiboken6.isValid(dot) and dot.setVisible(False))
         self._anim = anim
         anim.start()
 

@@ -13,6 +13,7 @@ from .search_popup import OpSearchPopup
 
 OP_MIME = "application/x-backprop-op"
 MIN_ZOOM, MAX_ZOOM = 0.1, 4.0
+SINK_STUB_ROOM = 110.0  # scene units right of a sink's output: its value and gradient stub
 
 
 class GraphView(QGraphicsView):
@@ -35,6 +36,7 @@ class GraphView(QGraphicsView):
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._pan_from: QPoint | None = None
+        self.frame_max_zoom = 1.5
         self._space = False
         self.last_mouse_pos = QPoint(self.width() // 2, self.height() // 2)
         self.search = OpSearchPopup(self.viewport())
@@ -81,22 +83,41 @@ class GraphView(QGraphicsView):
         if scene is None:
             return
         ids = scene.selected_ids()
-        rect = scene.items_rect(ids or None, margin=40.0)
+        rect = self.content_rect(ids or None)
         if rect.isEmpty():
             return
         self.fit_rect(rect)
 
     def frame_all(self) -> None:
-        scene = self.scene()
-        rect = scene.items_rect(None, margin=40.0) if scene is not None else QRectF()
+        rect = self.content_rect(None) if self.scene() is not None else QRectF()
         if not rect.isEmpty():
             self.fit_rect(rect)
 
-    def fit_rect(self, rect: QRectF, max_zoom: float = 1.5) -> None:
+    def content_rect(self, ids=None, margin: float = 40.0) -> QRectF:
+        """The nodes and wires plus what hangs off the nodes (a sink's value stub), with a margin."""
+        scene = self.scene()
+        rect = scene.items_rect(ids, margin=margin)
+        if rect.isEmpty():
+            return rect
+        sinks = set(scene.graph.sinks())
+        for n in scene.node_items():
+            if ids is None or n.node_id in ids:
+                kids = n.mapRectToScene(n.childrenBoundingRect())
+                if n.node_id in sinks and n.output is not None:  # room for the value stub a pass adds
+                    out = n.output.scenePos()
+                    kids = kids.united(QRectF(out.x(), out.y() - 30, SINK_STUB_ROOM, 60))
+                if not kids.isEmpty():
+                    rect = rect.united(kids.adjusted(-margin, -margin, margin, margin))
+        return rect
+
+    def fit_rect(self, rect: QRectF, max_zoom: float | None = None) -> None:
+        """Fit rect in the view, zooming in at most to max_zoom (default frame_max_zoom: 1.5, and
+        presentation mode's 3.0 so a small graph's labels fill a projector)."""
         vp = self.viewport().rect()
         if vp.width() < 2 or vp.height() < 2:
             return
-        z = min(vp.width() / rect.width(), vp.height() / rect.height(), max_zoom)
+        limit = self.frame_max_zoom if max_zoom is None else max_zoom
+        z = min(vp.width() / rect.width(), vp.height() / rect.height(), limit)
         z = min(max(z, MIN_ZOOM), MAX_ZOOM)
         self.resetTransform()
         self.scale(z, z)

@@ -9,7 +9,10 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Qt
 
 from .controller import RunController
+from app.presentation import install_view_extras
+
 from .gradcheck_view import GradCheckView
+from .narration_dock import NarrationDock
 from .scrub import ScrubControl
 from .toolbar import RunToolbar
 
@@ -29,6 +32,12 @@ class RunView(QObject):
         self.scrub = ScrubControl(self.controller, self.toolbar)
         self.toolbar.add_scrub(self.scrub)
         self.scrub.set_document(doc.graph, doc.undo_stack)
+        self.narration = NarrationDock(self.controller, window)
+        window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.narration)
+        problems = getattr(window, "problems_dock", None)
+        if problems is not None and window.dockWidgetArea(problems) == Qt.DockWidgetArea.BottomDockWidgetArea:
+            window.tabifyDockWidget(problems, self.narration)
+        self.controller.position_changed.connect(self._raise_narration)
         self._add_menu(window)
         for source in (self.controller, self.gradcheck):
             source.status_message.connect(window.show_status)
@@ -37,6 +46,12 @@ class RunView(QObject):
         self._scene = None
         self._follow_scene(window.scene)
         window.document_changed.connect(self._document_changed)
+        self.extras = install_view_extras(window, self)
+
+    def _raise_narration(self, cursor: int, total: int, _desc: str) -> None:
+        """The first event of a pass brings the Narration tab to the front (it may sit behind Problems)."""
+        if cursor == 0 and total > 0 and self.narration.isVisible():
+            self.narration.raise_()
 
     def _add_menu(self, window) -> None:
         """A Run menu with the toolbar's actions (so Help > Shortcuts lists their keys)."""
@@ -48,6 +63,9 @@ class RunView(QObject):
         menu.addSeparator()
         menu.addActions([t.actionLive, t.actionGradCheck])
         self.menu = menu
+        view = window.menus.get("view")
+        if view is not None:
+            view.addAction(self.narration.toggleViewAction())
 
     def _follow_scene(self, scene) -> None:
         if self._scene is not None:

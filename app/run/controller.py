@@ -14,11 +14,13 @@ from graphcore import Edge, GraphError, NumericError
 
 from . import decor, flow
 from .explain import node_tooltip
+from .narration import other_input
 from .formatting import fmt_array, hover_text
 from .record import PassRecord, record
 
 LIVE_INTERVAL_MS = 33  # live re-run throttle: about 30 Hz
 DEFAULT_SPEED = 4.0  # Play: events per second
+PULSE_PX = 7.0  # the gradient pulse's radius on screen, in pixels (presentation mode scales it)
 
 
 class RunController(QObject):
@@ -42,6 +44,7 @@ class RunController(QObject):
         self.selection: list[str] = []
         self.live = False
         self.speed = DEFAULT_SPEED
+        self.pulse_scale = 1.0  # presentation mode: larger, slower pulses
         self._highlighted: list[tuple[str, object]] = []
         self._reported = False
         self._play = QTimer(self)
@@ -300,7 +303,7 @@ class RunController(QObject):
         if animate and ev.phase == "backward":
             item = self._edge_item(ev.edge)
             if item is not None:
-                decor.pulse(item, self.pulse_ms())
+                decor.pulse(item, self.pulse_ms(), self.pulse_radius())
         self._highlight_event(k)
 
     def _unapply(self, k: int) -> None:
@@ -405,6 +408,9 @@ class RunController(QObject):
             return
         ev = self.rec.events[k]
         marks = [("edge", ev.edge), ("node", ev.edge.dst)] if ev.phase == "backward" else [("node", ev.node)]
+        other = other_input(self.graph, self.rec, k)
+        if other is not None:  # mul swaps its inputs: show whose value scales this gradient
+            marks += [("node", other.src), ("edge", other)]
         for kind, key in marks:
             self._set_highlight(kind, key, True)
         self._highlighted = marks
@@ -428,8 +434,17 @@ class RunController(QObject):
 
     # ------------------------------------------------------------------ play and live
     def pulse_ms(self) -> int:
-        """A pulse lasts about one Play interval (bounded), so fast playback does not pile them up."""
-        return int(min(700, max(120, 1000.0 / self.speed)))
+        """A pulse lasts most of one Play interval (bounded), so fast playback does not pile them up;
+        presentation mode (pulse_scale > 1) makes it slower as well as larger."""
+        return int(min(1500, max(150, 0.8 * 1000.0 / self.speed)) * self.pulse_scale)
+
+    def pulse_radius(self) -> float:
+        """The dot's radius in scene units: PULSE_PX on screen at any zoom, larger when presenting."""
+        zoom = 1.0
+        views = self.scene.views() if self.scene is not None else []
+        if views:
+            zoom = max(0.05, views[0].transform().m11())
+        return PULSE_PX * self.pulse_scale / zoom
 
     def _set_interval(self) -> None:
         self._play.setInterval(max(1, int(round(1000.0 / self.speed))))

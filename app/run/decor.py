@@ -154,12 +154,15 @@ def set_edge_highlight(item, on: bool) -> None:
     _overlay(item, "_run_glow", -1).set_stroke(GLOW if on else None, 12.0, 150)
 
 
-def pulse(item, duration_ms: int = 600) -> None:
+def pulse(item, duration_ms: int = 600, radius: float = 5.0) -> None:
     """A dot runs backward along the wire; it starts at the wire's input end at once (the canvas's
     animation places it only on its first tick, which would flash it at the scene origin)."""
     if not hasattr(item, "pulse"):
         return
-    item.pulse(duration_ms)
+    try:
+        item.pulse(duration_ms, radius=radius)
+    except TypeError:  # a canvas without the radius argument
+        item.pulse(duration_ms)
     dot = getattr(item, "_pulse", None)
     if dot is not None and not item.path().isEmpty():
         dot.setPos(item.path().pointAtPercent(1.0))
@@ -279,3 +282,12 @@ def output_labels(node_item) -> tuple[str, str]:
     if stub is None or not stub.isVisible():
         return "", ""
     return stub.value_label.text(), stub.grad_label.text()
+
+
+def refresh_fonts(node_item) -> None:
+    """The output stub follows the canvas label font (presentation mode and the UI scale change it)."""
+    stub = getattr(node_item, "_run_stub", None)
+    if stub is not None:
+        for lab in (stub.value_label, stub.grad_label):
+            lab.setFont(_label_font())
+        stub._place()

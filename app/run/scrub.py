@@ -34,11 +34,11 @@ class ScrubControl(QWidget):
         self.lo, self.hi = -1.0, 1.0
         self.label = QLabel("scrub: select an input", self)
         self.label.setObjectName("scrubLabel")
-        self.label.setMinimumWidth(140)
+        self.label.setMinimumWidth(120)
         self.slider = QSlider(Qt.Orientation.Horizontal, self)
         self.slider.setObjectName("scrubSlider")
         self.slider.setRange(0, STEPS)
-        self.slider.setFixedWidth(140)
+        self.slider.setFixedWidth(100)
         self.slider.setToolTip("Drag to change the selected input's value: every label updates as you go")
         self.slider.valueChanged.connect(self._moved)
         lay = QHBoxLayout(self)

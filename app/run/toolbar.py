@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QFontMetrics, QKeySequence
 from PySide6.QtWidgets import QLabel, QSlider, QToolBar, QWidget
 
 from .controller import RunController
 
+POSITION_MAX_W = 200  # px: the position label must not push the toolbar past 1280 px
 SPEEDS = (0.5, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)  # events per second, slider positions
 
 
@@ -69,7 +70,8 @@ class RunToolbar(QToolBar):
         self._scrub_anchor = self.addSeparator()
         self.positionLabel = QLabel("", self)
         self.positionLabel.setObjectName("runPositionLabel")
-        self.positionLabel.setMinimumWidth(220)
+        self.positionLabel.setMinimumWidth(120)
+        self.positionLabel.setMaximumWidth(POSITION_MAX_W)
         self.addWidget(self.positionLabel)
 
         c.position_changed.connect(self._position_changed)
@@ -96,6 +98,10 @@ class RunToolbar(QToolBar):
     def _position_changed(self, cursor: int, total: int, desc: str) -> None:
         self.actionStepBack.setEnabled(cursor >= 0)
         if total == 0:
-            self.positionLabel.setText("  no pass yet")
+            full = "  no pass yet"
         else:
-            self.positionLabel.setText(f"  event {cursor + 1}/{total}: {desc}")
+            full = f"  event {cursor + 1}/{total}: {desc}"
+        # the full sentence is in the Narration dock; here it is elided so the toolbar never overflows
+        fm = QFontMetrics(self.positionLabel.font())
+        self.positionLabel.setText(fm.elidedText(full, Qt.TextElideMode.ElideRight, POSITION_MAX_W - 8))
+        self.positionLabel.setToolTip(full.strip())

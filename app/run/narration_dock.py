@@ -1,0 +1,86 @@
+"""The Narration dock: the sentence for the current event in large type, and the pass so far below it.
+
+It follows the run controller's cursor (position_changed) and words each event with
+app.run.narration, so what a tooltip used to hide is on screen while stepping.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDockWidget, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+
+from .narration import sentence
+
+BASE_PT = 11.0  # the current sentence's size at 100 %; the UI scale multiplies it
+LARGE = 1.4  # and presentation mode again by this
+
+
+class NarrationDock(QDockWidget):
+    def __init__(self, controller, parent: QWidget | None = None) -> None:
+        super().__init__("Narration", parent)
+        self.setObjectName("narrationDock")
+        self.controller = controller
+        body = QWidget(self)
+        lay = QVBoxLayout(body)
+        lay.setContentsMargins(8, 6, 8, 6)
+        self.current = QLabel("Step (F10) through a pass: each event is explained here.", body)
+        self.current.setObjectName("narrationCurrent")
+        self.current.setWordWrap(True)
+        self.current.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.log = QListWidget(body)
+        self.log.setObjectName("narrationLog")
+        self.log.setWordWrap(True)
+        self.log.setUniformItemSizes(False)
+        lay.addWidget(self.current)
+        lay.addWidget(self.log, 1)
+        self.setWidget(body)
+        self._shown: list[str] = []  # sentences of events 0..cursor, as listed
+        self.scale, self.large = 1.0, False
+        self.set_scale(1.0)
+        controller.position_changed.connect(self._position_changed)
+
+    def set_scale(self, scale: float, large: bool = False) -> None:
+        """Follow the UI scale; presentation mode (large) shows the current sentence in large type
+        and gives it the log's room."""
+        self.scale = float(scale)
+        self.large = bool(large)
+        # its own style sheet: the window's (presentation mode, UI scale) would override setFont
+        self.current.setStyleSheet(f"QLabel {{ font-size: {self.point_size():.1f}pt; font-weight: bold; }}")
+        self.log.setVisible(not large)
+
+    def point_size(self) -> float:
+        return BASE_PT * self.scale * (LARGE if self.large else 1.0)
+
+    def text(self) -> str:
+        return self.current.text()
+
+    def sentences(self) -> list[str]:
+        return list(self._shown)
+
+    def _position_changed(self, cursor: int, total: int, _desc: str) -> None:
+        c = self.controller
+        rec = c.rec
+        if rec is None or cursor < 0:
+            self._shown = []
+            self.log.clear()
+            self.current.setText("Step (F10) through a pass: each event is explained here." if rec is None
+                                 else f"Start of the pass: {total} events to go.")
+            return
+        if self._stale(rec):
+            self._shown = []
+            self.log.clear()
+        for k in range(len(self._shown), cursor + 1):
+            text = sentence(c.graph, rec, k)
+            self._shown.append(text)
+            item = QListWidgetItem(f"{k + 1}. {text}")
+            self.log.addItem(item)
+        while len(self._shown) > cursor + 1:  # stepped back
+            self._shown.pop()
+            self.log.takeItem(self.log.count() - 1)
+        self._rec = rec
+        self.current.setText(f"{cursor + 1}/{total} · {self._shown[cursor]}")
+        self.log.setCurrentRow(cursor)
+        self.log.scrollToItem(self.log.item(cursor))
+
+    def _stale(self, rec) -> bool:
+        """A new recorded pass: the listed sentences belong to the old one."""
+        return getattr(self, "_rec", None) is not rec

@@ -1,0 +1,139 @@
+"""Presentation mode, the UI scale and the zoom actions in a real main window at 1280x720."""
+from __future__ import annotations
+
+import time
+
+import pytest
+from PySide6.QtWidgets import QApplication, QDockWidget, QToolBar
+
+import app
+from app.canvas import items as it
+from backprop_studio_resources import example_path
+
+EXAMPLE = example_path("cs231n_circuit.json")
+
+
+def _pump(seconds: float = 0.3) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        QApplication.processEvents()
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def win(qtbot):
+    w = app.create_main_window(offer_recovery=False)
+    qtbot.addWidget(w)
+    w.resize(1280, 720)
+    w.show()
+    _pump(0.6)  # the training docks are built a moment after the window
+    w.open_file(EXAMPLE)
+    _pump()
+    yield w
+    w.run_view.extras.set_presenting(False)
+    w.run_view.extras.set_ui_scale(100)
+
+
+def _label_px_on_screen(w) -> list[float]:
+    """Screen height of every wire label's font: its pixel size times the view's zoom."""
+    zoom = w.view.transform().m11()
+    out = []
+    for e in w.scene.edge_items():
+        for lab in (e._value_label, e._grad_label):
+            if lab is not None and lab.isVisible():
+                out.append(lab.font().pixelSize() * zoom)
+    return out
+
+
+def _docks(w) -> dict[str, bool]:
+    return {d.objectName(): d.isVisible() for d in w.findChildren(QDockWidget)}
+
+
+def test_presentation_mode_makes_wire_labels_legible_and_restores_the_layout(win):
+    extras = win.run_view.extras
+    win.run_view.toolbar.actionBackward.trigger()
+    _pump()
+    win.view.frame_all()
+    before_px = _label_px_on_screen(win)
+    assert before_px and min(before_px) < 14  # the issue: 6 to 8 px framed in the default layout
+    docks, state, transform = _docks(win), win.saveState(), win.view.transform()
+    font_pt = win.findChild(QToolBar, "runToolbar").font().pointSizeF()
+    narration_pt = win.run_view.narration.point_size()
+
+    extras.actionPresentation.trigger()
+    _pump()
+    assert extras.presenting and extras.actionPresentation.isChecked()
+    assert not win.palette_dock.isVisible() and not win.inspector_dock.isVisible()
+    assert win.run_view.narration.isVisible()
+    px = _label_px_on_screen(win)
+    assert len(px) == len(before_px) and min(px) >= 14, px
+    assert win.findChild(QToolBar, "runToolbar").font().pointSizeF() >= 1.4 * font_pt  # the UI font
+    assert win.run_view.narration.point_size() >= 2 * narration_pt  # the narration in large type
+    assert win.run_view.controller.pulse_scale > 1  # larger, slower pulses
+
+    extras.actionPresentation.trigger()
+    _pump()
+    assert not extras.presenting
+    assert _docks(win) == docks
+    assert win.saveState() == state
+    assert win.view.transform() == transform
+    assert win.findChild(QToolBar, "runToolbar").font().pointSizeF() == font_pt
+    assert it.Fonts.get().label.pixelSize() == it.Fonts.LABEL_PX
+    assert win.run_view.controller.pulse_scale == 1.0
+
+
+def test_f11_and_the_view_menu_hold_presentation_and_zoom(win):
+    view_menu = win.menus["view"]
+    names = {a.objectName() for a in view_menu.actions()}
+    assert {"actionZoomIn", "actionZoomOut", "actionZoom100", "actionPresentation"} <= names
+    rows = dict((text, keys) for keys, text in win.shortcut_rows())
+    assert rows["Presentation Mode"] == "F11"
+    assert "Ctrl++" in rows["Zoom In"] and rows["Zoom Out"] == "Ctrl+-" and rows["Actual Size (100%)"] == "Ctrl+0"
+    extras = win.run_view.extras
+    z = win.view.zoom()
+    extras.actionZoomIn.trigger()
+    assert win.view.zoom() == pytest.approx(1.25 * z)
+    extras.actionZoomOut.trigger()
+    extras.actionZoomOut.trigger()
+    assert win.view.zoom() == pytest.approx(0.8 * z)
+    extras.actionZoom100.trigger()
+    assert win.view.zoom() == pytest.approx(1.0)
+
+
+def test_ui_scale_enlarges_the_ui_and_the_wire_labels_and_is_remembered(win):
+    extras = win.run_view.extras
+    bar = win.findChild(QToolBar, "runToolbar")
+    base = bar.font().pointSizeF()
+    extras.scale_actions[200].trigger()
+    assert extras.ui_scale == 200
+    assert bar.font().pointSizeF() == pytest.approx(2 * base, abs=0.1)
+    assert it.Fonts.get().label.pixelSize() == 2 * it.Fonts.LABEL_PX
+    win.run_view.toolbar.actionBackward.trigger()
+    e = win.scene.edge_items()[0]
+    assert e._value_label.font().pixelSize() == 2 * it.Fonts.LABEL_PX
+    from app.presentation import saved_ui_scale
+
+    assert saved_ui_scale() == 200
+    with pytest.raises(ValueError, match="100"):
+        extras.set_ui_scale(300)
+
+
+def test_framing_a_small_graph_may_zoom_past_1_5_in_presentation(win):
+    g = win.document.graph
+    win.scene.select_ids([g.find("x")])
+    win.view.frame_selection()
+    assert win.view.zoom() == pytest.approx(1.5)
+    win.run_view.extras.set_presenting(True)
+    _pump()
+    win.view.frame_selection()
+    assert win.view.zoom() > 1.5
+
+
+def test_run_toolbar_fits_in_1280_px(win):
+    ctl = win.run_view.controller
+    for _ in range(16):
+        ctl.step()
+    bar = win.run_view.toolbar
+    label = bar.positionLabel
+    assert label.isVisible() and label.geometry().right() <= bar.width()
+    assert label.toolTip() == "event 16/18: backward: m.b → w"
