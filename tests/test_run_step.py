@@ -391,6 +391,8 @@ def test_scrubbing_an_input_updates_every_label_live_and_undoes_in_one_step(run,
     assert stack.count() == 1  # the whole drag is one undo step
     stack.undo()
     assert float(g.nodes[g.find("two")].tensors["value"]) == 2.0
+    g.rename(g.find("two"), "k")  # a rename shows in the label at once
+    assert scrub.label.text() == "k = 2.00"
     scrub.set_selection([g.find("xy")])  # a gate: nothing to scrub
     assert not scrub.slider.isEnabled()
 

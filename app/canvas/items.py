@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import shiboken6
+from graphcore.numfmt import fmt_number
 from PySide6.QtCore import QPointF, QRectF, Qt, QVariantAnimation
 from PySide6.QtGui import (QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPainterPathStroker,
                            QPen)
@@ -167,15 +168,9 @@ class Fonts:
 
 
 def format_number(v: float) -> str:
-    """3.00 for ordinary numbers, 1.20e-05 for tiny or huge ones."""
-    v = float(v)
-    if math.isnan(v):
-        return "nan"
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    if v == 0 or 0.01 <= abs(v) < 1e5:
-        return f"{v:.2f}"
-    return f"{v:.2e}"
+    """-8.00, 7.00e-03, NaN: graphcore's one number formatter, so a node, its wire, the inspector and
+    the narration print a number the same way."""
+    return fmt_number(v)
 
 
 def format_value(arr) -> str:

@@ -104,6 +104,11 @@ class ScrubControl(QWidget):
         self.controller.rerun_soon()
 
     def _node_changed(self, node_id: str, what: str) -> None:
+        if node_id == self.node_id and what == "name":  # a rename shows at once
+            value = self._scalar(node_id)
+            if value is not None:
+                self._show(value)
+            return
         if node_id == self.node_id and what == "tensor:value" and not self.slider.isSliderDown():
             value = self._scalar(node_id)
             if value is not None:
