@@ -345,6 +345,47 @@ def test_a_kernel_backend_switch_rebuilds_the_cached_path():
     np.testing.assert_array_equal(x, -0.5)
 
 
+# ------------------------------------------------------------------ what the loops trust is checked first
+@pytest.mark.parametrize("x, dx, message", [
+    (np.zeros(3), np.zeros(4), "the gradient must be a numeric array of the weights' shape (3,), got (4,)"),
+    (np.zeros((2, 3)), np.zeros(6), "the weights' shape (2, 3), got (6,)"),
+    (np.zeros(3, np.int64), np.zeros(3), "weights must be a float32 or float64 array, got int64"),
+    (np.zeros(3), [0.0, 0.0, 0.0], "got list"),
+])
+def test_bad_items_are_refused_before_a_kernel_sees_them(x, dx, message):
+    with pytest.raises(OptimizerError) as info:
+        Optimizer("momentum").step([("fc1/W", x, dx)])
+    assert str(info.value).startswith("fc1/W: ") and message in str(info.value)
+
+
+def test_read_only_graph_weights_point_to_editing_and_the_documented_loop_trains():
+    import graphcore as gc
+
+    rng = np.random.default_rng(0)
+    g = gc.Graph()
+    X = rng.standard_normal((16, 3))
+    x = g.add("input", name="x", value=X)
+    y = g.add("input", name="y", value=(X[:, 0] > 0).astype(np.int64))  # separable: the loss can fall
+    h = g.add("linear", name="fc", inputs={"x": x}, units=2)
+    g.add("softmax_cross_entropy", name="loss", inputs={"scores": h, "labels": y})
+    ex = gc.Executor(g, dtype=np.float32)
+    opt = Optimizer("sgd", lr=0.5)
+    with pytest.raises(OptimizerError, match="read-only array; update a graph's arrays inside"):
+        opt.step([("fc/W", g.weights(h)["W"], np.zeros((3, 2)))])
+    announced = []
+    g.weights_changed.sub(announced.append)
+    losses = []
+    for _ in range(20):
+        ex.forward()
+        ex.backward("loss")
+        losses.append(float(ex.value("loss")))
+        for nid, w in g.trainable():
+            with g.editing(nid, quiet=True) as arrays:
+                opt.step([(f"{nid}/{w}", arrays[w], ex.weight_grad(nid, w))])
+    g.commit_weights()
+    assert losses[-1] < 0.5 * losses[0] and announced == [(h,)]
+
+
 # ------------------------------------------------------------------ the kernels: twins and warm-up
 def _copy(args):
     return tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)

@@ -21,6 +21,13 @@ changes them by rebuilding everything derived from them (the scalars converted
 to each dtype, the kernels, the cached call arguments). The learning rate of a
 step is an argument of `update`/`step` (the trainer's schedule decides it); the
 `lr` setting is its default. The update loops live in graphcore.kernels.optim.
+
+A hand-written loop updates a graph's weights through its versioned path:
+
+    for nid, w in g.trainable():
+        with g.editing(nid, quiet=True) as arrays:   # a new version, no event per step
+            opt.step([(f"{nid}/{w}", arrays[w], ex.weight_grad(nid, w))])
+    g.commit_weights()                               # one weights_changed when done
 """
 from __future__ import annotations
 
@@ -99,6 +106,25 @@ class StepStats:
     def finite(self) -> bool:
         return all(math.isfinite(v) for v in self.grad_norm.values()) and \
             all(math.isfinite(v) for v in self.weight_norm.values())
+
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _check_item(key: str, x, dx) -> None:
+    """What the update loops trust: a writable float array x and a gradient of its shape."""
+    if type(x) is np.ndarray and type(dx) is np.ndarray and dx.shape == x.shape and x.dtype in _FLOATS \
+            and x.flags.writeable and dx.dtype.kind in "fiu":
+        return
+    if not isinstance(x, np.ndarray) or x.dtype not in (np.float32, np.float64):
+        raise OptimizerError(f"{key}: weights must be a float32 or float64 array, got "
+                             f"{getattr(x, 'dtype', type(x).__name__)}")
+    if not x.flags.writeable:
+        raise OptimizerError(f"{key}: the weights are a read-only array; update a graph's arrays inside "
+                             "`with g.editing(node) as arrays:` (the Trainer does)")
+    if not isinstance(dx, np.ndarray) or dx.shape != x.shape or dx.dtype.kind not in "fiu":
+        raise OptimizerError(f"{key}: the gradient must be a numeric array of the weights' shape {x.shape}, got "
+                             f"{getattr(dx, 'shape', type(dx).__name__)}")
 
 
 def _fits(a, name: str, x: np.ndarray) -> bool:
@@ -268,6 +294,7 @@ class Optimizer:
         scale = 1.0
         prepped = []
         for key, x, dx in items:
+            _check_item(key, x, dx)
             if dx.flags.c_contiguous and dx.dtype == x.dtype:
                 dxf, view = dx.reshape(-1), dx  # a view: the same memory next step too
             else:
