@@ -246,3 +246,38 @@ def test_clip_quoted_is_the_last_guard_of_the_error_line():
     msg = "node " + repr("x" * 300) + ": unknown op " + repr("y" * 90) + "; the graph's node 'short'"
     out = cli_common.clip_quoted(msg)
     assert len(out) < 220 and "'short'" in out and "graph's" in out
+
+
+# ---------------------------------------------------------------- the app
+def test_the_app_sets_the_limit_and_shows_the_refusal(qtbot, conv_file, monkeypatch):
+    import app
+    from PySide6.QtGui import QAction
+    from PySide6.QtWidgets import QInputDialog, QMessageBox
+
+    from app import settings
+
+    warned = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: warned.append(a[2]))
+    answer = {"text": "1M"}
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: (answer["text"], True))
+    w = app.create_main_window(offer_recovery=False)
+    qtbot.addWidget(w)
+    w.resize(1280, 720)
+    w.show()
+    action = w.findChild(QAction, "actionMemoryLimit")
+    action.trigger()
+    assert limits.memory_limit() == 1 << 20 and settings.memory_limit() == 1 << 20
+    assert os.environ[limits.MEMORY_ENV] == str(1 << 20)  # what the training process inherits
+    answer["text"] = "lots"
+    action.trigger()
+    assert warned and "size such as 4G" in warned[0] and limits.memory_limit() == 1 << 20
+    assert w.open_file(conv_file)
+    w.findChild(QAction, "actionForward").trigger()
+    qtbot.waitUntil(lambda: "over the budget" in w.statusBar().currentMessage(), timeout=5000)
+    msg = w.statusBar().currentMessage()
+    assert "the graph needs about" in msg and "(input (1, 1, 385, 385) -> output (1, 1, 513, 513))" in msg
+    assert w.scene.selected_ids() == [w.document.graph.find("c4")]
+    answer["text"] = ""  # back to the default
+    action.trigger()
+    assert settings.memory_limit() is None and limits.memory_limit() == limits.default_budget()
+    assert limits.MEMORY_ENV not in os.environ

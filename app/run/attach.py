@@ -62,6 +62,10 @@ class RunView(QObject):
         menu.addActions([t.actionStepBack, t.actionStep, t.actionPlay, t.actionReset])
         menu.addSeparator()
         menu.addActions([t.actionLive, t.actionGradCheck])
+        menu.addSeparator()
+        from ..memory_limit import add_memory_action  # the plan budget (issue 8)
+
+        add_memory_action(menu, window)
         self.menu = menu
         view = window.menus.get("view")
         if view is not None:
