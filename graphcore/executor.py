@@ -7,8 +7,8 @@ the graph's structure changes: editing a value or a param does not recompile.
 What is cached, and under which key:
 - a step's shape check: its input shapes and the node's params_version;
 - the whole forward pass, for backward(): the graph's data_version, the plan,
-  the mode, the kernel backend and the identity of every source value; backward()
-  re-runs forward when any of them changed (a set_value, an editing() block);
+  the mode and the kernel backend; backward() re-runs forward when any of them
+  changed (a set_value, an editing() block, a mark_updated);
 - nothing else: a float source value is cast to a float32 executor's dtype on
   every pass, so an in-place edit is never missed.
 Train-mode batchnorm updates its running statistics in the document's arrays and
@@ -359,9 +359,9 @@ class Executor:
         st.in_shapes = key
 
     def _forward_key(self) -> tuple:
-        """Everything a forward pass reads besides the arrays' contents, whose edits bump data_version."""
-        return (self.graph.data_version, self._plan_version, self._mode, _kernels.generation,
-                tuple([id(st.tensors.get("value")) for st in self._sources]))
+        """What a forward pass depends on besides array contents: every documented change of a value,
+        param or array (set_value, editing, mark_updated...) bumps data_version."""
+        return (self.graph.data_version, self._plan_version, self._mode, _kernels.generation)
 
     def _commit_state(self) -> None:
         """Train mode: batchnorm wrote new running statistics into the node's arrays; tell the graph."""
@@ -373,55 +373,62 @@ class Executor:
     def _shape_failed(self, st: _Step, exc: ShapeError) -> GraphError:
         return GraphError([Problem(st.nid, exc.port, f"{st.node.name}: {exc}", "shape")])
 
-    def _forward_node(self, st: _Step) -> np.ndarray:
-        if st.source:
-            out = self._source_value(st)
-        else:
-            values = self.values
-            ins = [None if s is None else values[s] for s in st.srcs]
-            self._check_shapes(st, ins)
-            out = st.fwd(st.ctx, ins, st.params, st.tensors)
-        self.values[st.nid] = out
-        return out
-
     def forward(self) -> dict[str, np.ndarray]:
         """Compute every node's value; raises NumericError naming the first NaN/Inf node."""
+        for _ in self._forward_pass(False):
+            pass
+        return self.values
+
+    def _forward_pass(self, emit: bool, total: int = 0) -> Iterator[StepEvent]:
+        """The forward pass, the one implementation: forward() runs it with `emit` False (it never
+        yields), steps() with `emit` True (one StepEvent per node, the caller's numpy error state
+        restored around each yield)."""
         plan = self.plan()
         self.grads.clear()
         self._clear_edge_grads()
         self.extra_wgrads.clear()
         self._fused_wgrads.clear()
         values = self.values
+        if emit:  # a stepped pass shows no value before its event
+            values.clear()
         dtype = self.dtype
         seen = (self.graph.data_version, self._plan_version,
                 tuple([st.tensors["value"].shape for st in self._sources]))
         check = seen != self._shapes_seen
         token = _quiet()
+        i = 0
         try:
-            # the loop of _forward_node, inlined: per-node dispatch cost matters for small nets
+            # per-node dispatch cost matters for small nets: everything inline
             for st in plan:
                 if st.source:
                     v = st.tensors["value"]
-                    values[st.nid] = v if v.dtype.kind != "f" or v.dtype is dtype or v.dtype == dtype \
+                    out = v if v.dtype.kind != "f" or v.dtype is dtype or v.dtype == dtype \
                         else self._source_value(st)
-                    continue
-                one = st.one
-                if one is not None:
-                    ins = [values[one]]
-                elif st.full:
-                    ins = [values[s] for s in st.srcs]
                 else:
-                    ins = [None if s is None else values[s] for s in st.srcs]
-                if check and (tuple([None if a is None else a.shape for a in ins]),
-                              st.node.params_version) != st.in_shapes:
-                    self._check_shapes(st, ins)
-                values[st.nid] = st.fwd(st.ctx, ins, st.params, st.tensors)
+                    one = st.one
+                    if one is not None:
+                        ins = [values[one]]
+                    elif st.full:
+                        ins = [values[s] for s in st.srcs]
+                    else:
+                        ins = [None if s is None else values[s] for s in st.srcs]
+                    if check and (tuple([None if a is None else a.shape for a in ins]),
+                                  st.node.params_version) != st.in_shapes:
+                        self._check_shapes(st, ins)
+                    out = st.fwd(st.ctx, ins, st.params, st.tensors)
+                values[st.nid] = out
+                if emit:
+                    _loud(token)
+                    token = None
+                    yield StepEvent("forward", i, total, st.nid, value=out)
+                    i += 1
+                    token = _quiet()
         except ShapeError as exc:  # a shape rule let through what the forward cannot do
             raise self._shape_failed(st, exc) from None
         finally:
-            _loud(token)
+            if token is not None:
+                _loud(token)
         self._finish_forward(seen)
-        return values
 
     def _finish_forward(self, seen: tuple | None) -> None:
         """After a complete forward pass: commit batchnorm's statistics, remember what the pass
@@ -477,28 +484,6 @@ class Executor:
             s = np.broadcast_to(s, v.shape).copy()
         return s
 
-    def _backward_node(self, st: _Step, g: np.ndarray):
-        """Yield (edge, src, grad) for each input wire that receives a gradient."""
-        values = self.values
-        ins = [None if s is None else values[s] for s in st.srcs]
-        grads = st.bwd(st.ctx, g, ins, values[st.nid], st.params, st.tensors)
-        if st.ctx.wgrads and st.ctx.wpass != self._pass:
-            st.ctx.wpass = self._pass
-            self._wgrad_ctxs.append(st.ctx)
-        if len(grads) != len(st.srcs):
-            raise AssertionError(f"op {st.spec.name!r} backward returned {len(grads)} gradients "
-                                 f"for {len(st.srcs)} inputs")
-        for edge, src, gi, x in zip(st.edges, st.srcs, grads, ins):
-            if src is None or gi is None:
-                continue
-            if gi.shape != x.shape:
-                gi = unbroadcast(gi, x.shape)
-            yield edge, src, gi
-
-    def _accumulate(self, src: str, gi: np.ndarray) -> None:
-        prev = self.grads.get(src)
-        self.grads[src] = gi if prev is None else prev + gi
-
     def backward(self, target: str | None = None, seed=None) -> dict[str, np.ndarray]:
         """Backpropagate from `target` (default: the only sink), seeded with ones.
 
@@ -506,6 +491,14 @@ class Executor:
         the last forward pass (so the gradients always belong to the current graph)."""
         if self._plan_version != self.graph.structure_version or self._fwd_key != self._forward_key():
             self.forward()
+        for _ in self._backward_pass(target, seed, False):
+            pass
+        return self.grads
+
+    def _backward_pass(self, target: str | None, seed, emit: bool, i: int = 0,
+                       total: int = 0) -> Iterator[StepEvent]:
+        """The backward pass, the one implementation (see _forward_pass): from the target back to
+        the first node; with `emit`, a "seed" event and then one event per wire's gradient."""
         target = self._resolve_target(target)
         self.target = target
         self.grads.clear()
@@ -515,6 +508,9 @@ class Executor:
         grads, values = self.grads, self.values
         pending = self._edge_pending
         grads[target] = self._seed(target, seed)
+        if emit:
+            yield StepEvent("seed", i, total, target, grad=grads[target])
+            i += 1
         bsteps = self._bsteps
         if bsteps[0] is not self._plan or bsteps[1] != target:
             plan = self._plan
@@ -523,7 +519,6 @@ class Executor:
         npass = self._pass
         token = _quiet()
         try:
-            # _backward_node and _accumulate, inlined, from the target back to the first node
             for st in bsteps[2]:
                 g = grads.get(st.nid)
                 if g is None:
@@ -544,21 +539,27 @@ class Executor:
                 if len(gl) != len(srcs):
                     raise AssertionError(f"op {st.spec.name!r} backward returned {len(gl)} gradients "
                                          f"for {len(srcs)} inputs")
-                for i, edge, src in st.wired:
-                    gi = gl[i]
+                for k, edge, src in st.wired:
+                    gi = gl[k]
                     if gi is None:
                         continue
-                    x = ins[i]
+                    x = ins[k]
                     if gi.shape != x.shape:
                         gi = unbroadcast(gi, x.shape)
                     pending.append((edge, gi))
                     prev = grads.get(src)
                     grads[src] = gi if prev is None else prev + gi
+                    if emit:
+                        _loud(token)
+                        token = None
+                        yield StepEvent("backward", i, total, src, grad=gi, edge=edge)
+                        i += 1
+                        token = _quiet()
         finally:
-            _loud(token)
+            if token is not None:
+                _loud(token)
         if self.check != "none":
             self._check_backward()
-        return self.grads
 
     def _check_backward(self) -> None:
         """Check what the pass delivers (the gradients reaching sources and weights); only when one
@@ -628,49 +629,15 @@ class Executor:
     # ---------------------------------------------------------------- stepping
     def steps(self, target: str | None = None, seed=None, backward: bool = True) -> Iterator[StepEvent]:
         """Yield the pass one event at a time: each node forward in topological order,
-        then the seed, then each wire's gradient in reverse order."""
+        then the seed, then each wire's gradient in reverse order. The same code as
+        forward() and backward(), with events on."""
         plan = self.plan()
-        self.values.clear()
-        self.grads.clear()
-        self._clear_edge_grads()
         self._clear_wgrads()
         n_edges = sum(1 for st in plan for s in st.srcs if s is not None)
         total = len(plan) + ((1 + n_edges) if backward else 0)
-        i = 0
-        for st in plan:
-            try:
-                with np.errstate(all="ignore"):
-                    out = self._forward_node(st)
-            except ShapeError as exc:
-                raise self._shape_failed(st, exc) from None
-            yield StepEvent("forward", i, total, st.nid, value=out)
-            i += 1
-        self._finish_forward(None)
-        if not backward:
-            return
-        target = self._resolve_target(target)
-        self.target = target
-        self.grads[target] = self._seed(target, seed)
-        yield StepEvent("seed", i, total, target, grad=self.grads[target])
-        i += 1
-        started = False
-        for st in reversed(plan):
-            if not started:
-                if st.nid != target:
-                    continue
-                started = True
-            g = self.grads.get(st.nid)
-            if g is None or st.source:
-                continue
-            with np.errstate(all="ignore"):
-                flows = list(self._backward_node(st, g))
-            for edge, src, gi in flows:
-                self._edge_pending.append((edge, gi))
-                self._accumulate(src, gi)
-                yield StepEvent("backward", i, total, src, grad=gi, edge=edge)
-                i += 1
-        if self.check != "none":
-            self._check_backward()
+        yield from self._forward_pass(True, total)
+        if backward:
+            yield from self._backward_pass(target, seed, True, len(plan), total)
 
     # ---------------------------------------------------------------- results
     @property
