@@ -571,7 +571,7 @@ def test_stop_ends_a_training_process_that_does_not_answer(spiral, qtbot, monkey
     assert proc.exitcode == (-signal.SIGTERM if ended_by == "terminated" else -signal.SIGKILL)
     assert 0.3 <= took < 3.0  # the grace period, not the old 5 s join
     assert any("did not stop within 0.3 s" in m for m in rig.messages)
-    assert f"so the process was {ended_by}" in rig.train.status.text()
+    assert f"so the training process was {ended_by}" in rig.train.status.text()
     assert rig.train.actionTrain.isEnabled() and not rig.train.actionStop.isEnabled()
 
 

@@ -207,9 +207,8 @@ class TrainThread(QThread):
                 pass
         if result is None:
             if self.ended_by:
-                message = (f"Stop was not answered within {self.stop_grace:g} s (the training process was busy, "
-                           f"for example reading its data), so the process was {self.ended_by}; "
-                           "the graph keeps the weights it had before training")
+                message = (f"Stop was not answered within {self.stop_grace:g} s, so the training process was "
+                           f"{self.ended_by}; the graph keeps the weights it had before the run")
             else:
                 message = f"the training process ended unexpectedly (exit code {proc.exitcode})"
             result = {"status": "error", "node": None, "final": {}, "tensors": None, "opt_state": {},
