@@ -191,3 +191,19 @@ def test_augment_shifts_and_flips():
     cols = np.argwhere(flipped[:, 0] == 1)[:, 2]
     assert set(cols) == {1, 3} and 60 < (cols == 3).sum() < 140
     assert x[:, 0, 2, 1].all()  # the input is untouched
+
+
+@pytest.mark.parametrize("spec, message", [
+    ({"name": "csv", "path": "d.csv", "label": [1]}, "label must be a column number or a header name, got [1]"),
+    ({"name": "csv", "path": "d.csv", "label": True}, "label must be a column number or a header name"),
+    ({"name": "csv", "path": "d.csv", "header": "yes"}, "header must be true, false or left out"),
+    ({"name": "csv", "path": "d.csv", "task": "ranking"}, "task must be 'classification' or 'regression'"),
+    ({"name": "csv", "path": "d.csv", "classes": "cat"}, "classes: must be a list of class names"),
+    ({"name": "npz", "path": "d.csv", "features": 3}, "features must be the name of an array in the file"),
+    ({"name": "csv", "path": 7}, "path must be a file name, got 7"),
+])
+def test_reader_settings_from_a_file_are_checked(tmp_path, spec, message):
+    write(tmp_path, "a,b,y\n1,2,0\n")
+    with pytest.raises(DatasetError) as info:
+        datasets.load(spec, base_dir=str(tmp_path))
+    assert message in str(info.value)

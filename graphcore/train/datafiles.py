@@ -84,6 +84,10 @@ def load_csv(path: str, label: int | str = -1, header: bool | None = None, task:
     """
     policy = _policy(policy)
     shown = short_path(shown if shown is not None else path)
+    if isinstance(label, bool) or not isinstance(label, (int, str)):
+        raise DatasetError(f"label must be a column number or a header name, got {quote(label, 40)}")
+    if header is not None and not isinstance(header, bool):
+        raise DatasetError(f"header must be true, false or left out, got {quote(header, 40)}")
     data = read_bytes(path, shown, policy)
     try:
         text = data.decode("utf-8-sig")
@@ -261,6 +265,9 @@ def load_npz(path: str, features: str | None = None, labels: str | None = None, 
     header before it is unpacked, so a small compressed file cannot expand without bound."""
     policy = _policy(policy)
     shown = short_path(shown if shown is not None else path)
+    for key, v in (("features", features), ("labels", labels)):
+        if v is not None and not isinstance(v, str):
+            raise DatasetError(f"{key} must be the name of an array in the file, got {quote(v, 40)}")
     data = read_bytes(path, shown, policy)
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))

@@ -209,7 +209,7 @@ def load(spec: dict | str, base_dir: str | None = None, *, data_path: str | None
         if data_path is not None:
             path, shown = os.path.realpath(data_path), data_path
         else:
-            if not isinstance(value, str) or not value:
+            if value is None:
                 raise DatasetError(f"a {name} dataset needs a 'path'")
             path, shown = datapath.resolve(value, base_dir, policy), value
         fn = load_csv if name == "csv" else load_npz
