@@ -102,6 +102,14 @@ def node_problems(node, in_shapes: list | None) -> list[TensorProblem]:
     return out
 
 
+def check_node(node, in_shapes: list) -> None:
+    """GraphError naming the node and tensor when its tensors do not fit these input shapes: for a
+    cache that re-checks one step when its arrays change (a set_param of a weight after the plan)."""
+    bad = node_problems(node, in_shapes)
+    if bad:
+        raise GraphError([Problem(p.node, None, p.text, "tensor") for p in bad])
+
+
 def graph_problems(graph, shapes: dict | None = None) -> list[TensorProblem]:
     """Every tensor problem of the graph; `shapes` are Graph.infer_shapes()'s (computed when None).
 

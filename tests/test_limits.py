@@ -281,3 +281,22 @@ def test_the_app_sets_the_limit_and_shows_the_refusal(qtbot, conv_file, monkeypa
     action.trigger()
     assert settings.memory_limit() is None and limits.memory_limit() == limits.default_budget()
     assert limits.MEMORY_ENV not in os.environ
+
+
+def test_the_app_refuses_a_huge_name_in_one_short_dialog(qtbot, tmp_path, monkeypatch):
+    """Reported: a 200 MB name took 7 GB in the GUI and was copied into the status bar and a dialog."""
+    import app
+    from PySide6.QtWidgets import QMessageBox
+
+    shown = []
+    monkeypatch.setattr(QMessageBox, "critical", lambda *a, **k: shown.append(a[2]))
+    doc = small_doc()
+    doc["nodes"][0]["name"] = "N" * 5_000_000
+    path = tmp_path / "huge.json"
+    path.write_text(json.dumps(doc))
+    w = app.create_main_window(offer_recovery=False)
+    qtbot.addWidget(w)
+    assert not w.open_file(str(path))
+    assert len(shown) == 1 and len(shown[0]) < 400 + len(str(path)), shown[0][:500]
+    assert "5,000,000 characters long; the limit is 200" in shown[0]
+    assert len(w.statusBar().currentMessage()) < 400 + len(str(path))

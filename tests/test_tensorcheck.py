@@ -316,3 +316,14 @@ def test_boundscheck_subprocess(tmp_path):
                         "-m", "not slow", "tests/test_tensorcheck.py", "tests/test_fileformat_fuzz.py"],
                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+
+
+def test_check_node_for_a_step_whose_arrays_changed():
+    """What an executor's per-step cache calls when a weight is replaced after the plan was built."""
+    g = bn_graph(6)
+    nid = g.find("bn")
+    node = g.nodes[nid]
+    tensorcheck.check_node(node, [(2, 6)])
+    node.tensors["running_var"] = np.ones(1)
+    with pytest.raises(gc.GraphError, match=r"tensor 'running_var' has shape \(1,\); for input \(2, 6\)"):
+        tensorcheck.check_node(node, [(2, 6)])
