@@ -167,7 +167,7 @@ def test_a_file_that_grows_while_read_stops_at_the_limit(tmp_path, monkeypatch):
             f.write("0,0,0\n" * 200)
         return real_read(fd, n)
 
-    monkeypatch.setattr(datapath.os, "read", growing_read)
+    monkeypatch.setattr(datapath, "_read", growing_read)
     with pytest.raises(DatasetError, match="it grew while it was read"):
         datapath.read_bytes(str(p), policy=DataPolicy(max_bytes=2048))
     assert p.stat().st_size < 64 * 1024  # the reader gave up after a few chunks

@@ -84,4 +84,4 @@ def needs_confirmation(training: dict, base_dir: str | None, policy: datapath.Da
     except datapath.DatasetError:
         pass
     real = os.path.realpath(os.path.join(base_dir, value))
-    return (real, value) if os.path.exists(real) else None
+    return (real, value) if os.path.isfile(real) else None  # nothing to ask about a device or a folder

@@ -162,6 +162,9 @@ def describe(path: str) -> str | None:
     return next((what for test, what in _KIND if test(st.st_mode)), "not a regular file")
 
 
+_read = os.read  # one name for the reads, so a test can grow the file between them
+
+
 def read_bytes(path: str, shown: str | None = None, policy: DataPolicy | None = None) -> bytes:
     """The whole of a regular file of at most policy.max_bytes; never blocks on a FIFO, never reads on
     from a device or a file that keeps growing."""
@@ -186,7 +189,7 @@ def read_bytes(path: str, shown: str | None = None, policy: DataPolicy | None = 
             raise DatasetError(too_big.replace("larger than", f"{fmt_size(st.st_size)}, larger than"))
         parts, total = [], 0
         while True:
-            chunk = os.read(fd, min(1 << 20, limit + 1 - total))
+            chunk = _read(fd, min(1 << 20, limit + 1 - total))
             if not chunk:
                 break
             parts.append(chunk)
