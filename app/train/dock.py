@@ -259,7 +259,8 @@ class TrainDock(QDockWidget):
             w.setVisible(on)
 
     def _choose_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import a dataset", "", "Data (*.csv *.npz);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, "Import a dataset", self.graph_folder() or "",
+                                              "Data (*.csv *.npz);;All files (*)")
         if path:
             self.set_imported(path)
 
