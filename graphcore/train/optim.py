@@ -182,7 +182,7 @@ class Optimizer:
         self._names = tuple(n for n in STATE_NAMES[self._kind] if n != "t")
         self._scal: dict[tuple, tuple] = {}  # (dtype, lr, scale) -> the scalars in that dtype
         self._prep: dict[str, tuple] = {}
-        self._fast: tuple | None = None  # (lr, kernels generation, [(key, x, dx, state, arrays, args)])
+        self._fast: tuple | None = None  # (lr, kernels generation, [(key, x, dx, state, arrays, args, tail)])
         self._groups: tuple | None = None  # (4-param loop, [its call args], n params) for self._fast
 
     # ------------------------------------------------------------ state
@@ -262,7 +262,7 @@ class Optimizer:
         if fast is not None and fast[0] == lr and fast[1] == kernels.generation and len(fast[2]) == len(items):
             # the same arrays as last step (params, gradients, every state array): reuse its call arguments
             state = self.state
-            for (key, x, dx), (key0, x0, dx0, st0, arrays, _) in zip(items, fast[2]):
+            for (key, x, dx), (key0, x0, dx0, st0, arrays, _, _) in zip(items, fast[2]):
                 if x is not x0 or dx is not dx0 or key != key0:
                     break
                 if st0 is not None:
@@ -275,6 +275,8 @@ class Optimizer:
                         continue
                     break
             else:
+                if self._kind == "adam":
+                    return self._adam_again(fast[2])
                 groups = self._groups
                 if groups is not None:
                     fn4, calls, n = groups
@@ -308,8 +310,8 @@ class Optimizer:
         fn, kind = self._fn, self._kind
         max_norm = h["max_norm"]
         # steps reuse the same weight and gradient arrays, so the call arguments can be reused too
-        # (not with Adam, whose bias corrections change every step, nor with clipping or max-norm)
-        cacheable = kind != "adam" and h["clip_norm"] is None and max_norm is None
+        # (Adam's without its bias corrections, which change every step; none with clipping or max-norm)
+        cacheable = h["clip_norm"] is None and max_norm is None
         entries: list[tuple] = []
         self._fast = None
         self._groups = None
@@ -317,17 +319,15 @@ class Optimizer:
             target = xf if xf is not None else np.ascontiguousarray(x).reshape(-1)
             head, tail = self._scalars(x.dtype, lr, scale)
             if kind == "adam":
-                t = int(st["t"]) + 1
-                st["t"][...] = t
-                T = x.dtype.type
-                r = fn(target, dxf, *flats, *head, T(1.0 - h["beta1"] ** t), T(1.0 - h["beta2"] ** t), *tail)
+                args = (target, dxf, *flats, *head)
+                r = self._adam_call(args, tail, st, x.dtype.type)
             else:
                 args = (target, dxf, *flats, *head, *tail)
                 r = fn(*args)
-                if cacheable and xf is not None and view is not None:
-                    entries.append((key, x, view, st, arrays, args))
-                else:
-                    cacheable = False
+            if cacheable and xf is not None and view is not None:
+                entries.append((key, x, view, st, arrays, args, tail))
+            else:
+                cacheable = False
             if xf is None:
                 np.copyto(x, target.reshape(x.shape))
             if max_norm is not None and x.ndim >= 2:
@@ -335,8 +335,19 @@ class Optimizer:
             out.append(r)
         if cacheable and len(entries) == len(items):
             self._fast = (lr, self._gen, entries)
-            self._groups = self._grouped([e[5] for e in entries])
+            self._groups = self._grouped([e[5] for e in entries]) if kind != "adam" else None
         return out
+
+    def _adam_call(self, args: tuple, tail: tuple, st: dict, T) -> tuple:
+        """One Adam update: t += 1, and the bias corrections 1 - beta**t in float64, rounded once."""
+        t = int(st["t"]) + 1
+        st["t"][...] = t
+        h = self._hyper
+        return self._fn(*args, T(1.0 - h["beta1"] ** t), T(1.0 - h["beta2"] ** t), *tail)
+
+    def _adam_again(self, entries: list[tuple]) -> list:
+        call = self._adam_call
+        return [call(e[5], e[6], e[3], e[1].dtype.type) for e in entries]
 
     def step(self, items: list[tuple[str, np.ndarray, np.ndarray]], lr: float | None = None) -> StepStats:
         """Apply one update in place and return the per-param norms."""
