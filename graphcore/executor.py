@@ -64,7 +64,8 @@ def _loud(token) -> None:
 class Ctx:
     """Per-node scratch space that lives as long as the plan: buffers and saved values."""
 
-    __slots__ = ("bufs", "saved", "wgrads", "train", "rng", "node_id", "dtype", "executor", "need_grad", "wpass")
+    __slots__ = ("bufs", "saved", "wgrads", "train", "rng", "node_id", "dtype", "executor", "need_grad", "wpass",
+                 "rep")
 
     def __init__(self, node_id: str, dtype, executor: "Executor") -> None:
         self.node_id = node_id
@@ -79,6 +80,17 @@ class Ctx:
         # Executor.input_grads is off), so a backward rule may skip that work and return None
         self.need_grad: tuple[bool, ...] = ()
         self.wpass = -1  # the backward pass whose weight gradients ctx.wgrads holds (Executor._pass)
+        self.rep: tuple | None = None  # see repeat()
+
+    def repeat(self, fn, args: tuple) -> None:
+        """Declare, from a forward or backward rule, that `fn(*args)` redoes the work just done,
+        into the same output buffers, as long as the step is fed the very same arrays. The
+        executor keeps it in the plan step under a key of everything the step reads (the input
+        arrays, and going back the gradient and output, by identity; the node's params_version;
+        the kernel backend) and calls it instead of the rule while the key holds, so ops keep no
+        call cache of their own. Only ops without weights may use it, and `args` must be views
+        of the live arrays (never a cast copy), so a changed content is always re-read."""
+        self.rep = (fn, args)
 
     def add_weight_grad(self, node_id: str, weight: str, g: np.ndarray) -> None:
         """Add d(target)/d(weight) of ANOTHER node's weight (regularizers reach weights they are
@@ -166,7 +178,7 @@ class StepEvent:
 
 class _Step:
     __slots__ = ("nid", "spec", "fwd", "bwd", "srcs", "edges", "params", "tensors", "ctx", "source", "in_shapes",
-                 "node", "one", "full", "wired")
+                 "node", "one", "full", "wired", "frep", "brep", "replayable")
 
     def __init__(self, node, spec, srcs, edges, ctx) -> None:
         self.node = node
@@ -186,6 +198,11 @@ class _Step:
         self.one = srcs[0] if len(srcs) == 1 else None
         self.full = all(s is not None for s in srcs)
         self.wired = tuple((i, e, s) for i, (e, s) in enumerate(zip(edges, srcs)) if s is not None)
+        # the executor's call cache of this step (Ctx.repeat): (first input, second input or None,
+        # [backward: gradient, output,] params_version, kernel generation, fn, args, result)
+        self.frep: tuple | None = None
+        self.brep: tuple | None = None
+        self.replayable = not spec.weights and len(srcs) <= 2
 
 
 def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
@@ -395,6 +412,7 @@ class Executor:
         seen = (self.graph.data_version, self._plan_version,
                 tuple([st.tensors["value"].shape for st in self._sources]))
         check = seen != self._shapes_seen
+        gen = _kernels.generation
         token = _quiet()
         i = 0
         try:
@@ -415,7 +433,22 @@ class Executor:
                     if check and (tuple([None if a is None else a.shape for a in ins]),
                                   st.node.params_version) != st.in_shapes:
                         self._check_shapes(st, ins)
-                    out = st.fwd(st.ctx, ins, st.params, st.tensors)
+                    r = st.frep
+                    if r is not None and r[0] is ins[0] and r[1] is (ins[1] if len(ins) > 1 else None) \
+                            and r[2] == st.node.params_version and r[3] == gen:
+                        r[4](*r[5])  # the step's key holds: repeat the recorded call
+                        out = r[6]
+                    else:
+                        ctx = st.ctx
+                        ctx.rep = None
+                        out = st.fwd(ctx, ins, st.params, st.tensors)
+                        r = ctx.rep
+                        if r is not None and st.replayable:
+                            st.frep = (ins[0], ins[1] if len(ins) > 1 else None, st.node.params_version, gen,
+                                       r[0], r[1], out)
+                            ctx.rep = None
+                        else:
+                            st.frep = None
                 values[st.nid] = out
                 if emit:
                     _loud(token)
@@ -517,6 +550,7 @@ class Executor:
             bsteps = self._bsteps = (plan, target,
                                      [plan[k] for k in range(self._pos[target], -1, -1) if not plan[k].source])
         npass = self._pass
+        gen = _kernels.generation
         token = _quiet()
         try:
             for st in bsteps[2]:
@@ -532,7 +566,22 @@ class Executor:
                 else:
                     ins = [None if s is None else values[s] for s in srcs]
                 ctx = st.ctx
-                gl = st.bwd(ctx, g, ins, values[st.nid], st.params, st.tensors)
+                out = values[st.nid]
+                r = st.brep
+                if r is not None and r[0] is ins[0] and r[1] is (ins[1] if len(ins) > 1 else None) \
+                        and r[2] is g and r[3] is out and r[4] == st.node.params_version and r[5] == gen:
+                    r[6](*r[7])  # the step's key holds: repeat the recorded call
+                    gl = r[8]
+                else:
+                    ctx.rep = None
+                    gl = st.bwd(ctx, g, ins, out, st.params, st.tensors)
+                    r = ctx.rep
+                    if r is not None and st.replayable:
+                        st.brep = (ins[0], ins[1] if len(ins) > 1 else None, g, out, st.node.params_version, gen,
+                                   r[0], r[1], gl)
+                        ctx.rep = None
+                    else:
+                        st.brep = None
                 if ctx.wgrads and ctx.wpass != npass:
                     ctx.wpass = npass
                     touched.append(ctx)
