@@ -385,3 +385,39 @@ if __name__ == "__main__":
     if "--write-golden" in sys.argv:
         write_golden()
         print("wrote", os.path.join(GOLDEN, f"v{gc.FORMAT_VERSION}"))
+
+
+# ---------------------------------------------------------------- what is read at all
+@pytest.mark.parametrize("kind", ["device", "fifo", "folder"])
+def test_only_regular_files_are_read(kind, tmp_path, capsys):
+    """/dev/zero used to be read until memory ran out; a FIFO blocked the open."""
+    from graphcore import cli
+
+    if kind == "device":
+        path = "/dev/zero"
+    elif kind == "fifo":
+        path = str(tmp_path / "pipe.json")
+        os.mkfifo(path)
+    else:
+        path = str(tmp_path)
+    with pytest.raises(gc.GraphFormatError, match="cannot read the file: (not a regular file|a folder)"):
+        gc.load(path)
+    assert cli.main(["run", path]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {path}: cannot read the file")
+
+
+def test_a_file_larger_than_its_share_of_the_memory_budget_is_refused(tmp_path, monkeypatch):
+    """Loading takes about 5x a file's size (JSON text, base64 bytes, arrays): 213 MB peaked at 1 GB."""
+    from graphcore import limits
+
+    g = gc.Graph()
+    g.add("input", name="x", value=np.arange(200_000, dtype=np.float64))  # 2.1 MB of base64
+    path = tmp_path / "big.json"
+    gc.save(g, path)
+    monkeypatch.setattr(limits, "_budget", 20 << 20)
+    assert gc.fileformat.max_file_bytes() == 4 << 20
+    assert gc.load(path) == g
+    monkeypatch.setattr(limits, "_budget", 8 << 20)
+    with pytest.raises(gc.GraphFormatError, match=r"too large \(2\.\d MB\); the limit is 1\.6 MB, a 5th of the memory"):
+        gc.load(path)
