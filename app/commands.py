@@ -228,6 +228,8 @@ class DisconnectCommand(GraphCommand):
 class MoveNodesCommand(GraphCommand):
     """Move nodes: {id: (old_xy, new_xy)}; an old_xy of None means the node had no position yet."""
 
+    allowed_while_locked = True  # positions are not what a training run reads
+
     def __init__(self, graph: Graph, moves: dict, text: str | None = None) -> None:
         n = len(moves)
         super().__init__(graph, text or (f"Move {n} nodes" if n != 1 else "Move node"))
@@ -310,6 +312,8 @@ class SetValueCommand(GraphCommand):
 
 
 class RenameCommand(GraphCommand):
+    allowed_while_locked = True  # runs refer to nodes by id
+
     def __init__(self, graph: Graph, node_id: str, name: str) -> None:
         node = graph.node(node_id)
         super().__init__(graph, f"Rename {node.name} to {name}")

@@ -15,6 +15,25 @@ from PySide6.QtGui import QUndoStack
 import graphcore as gc
 
 
+class GraphUndoStack(QUndoStack):
+    """The document's undo stack; while `edit_lock` holds a reason (a training run), edits that
+    change the graph's structure or weights are refused with it instead of being pushed."""
+
+    refused = Signal(str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.edit_lock: str | None = None
+
+    def push(self, cmd) -> None:  # noqa: D401 (Qt name)
+        if self.edit_lock and not getattr(cmd, "allowed_while_locked", False):
+            if hasattr(cmd, "error"):
+                cmd.error = self.edit_lock
+            self.refused.emit(f"{cmd.text()} refused: {self.edit_lock}")
+            return
+        super().push(cmd)
+
+
 class Document(QObject):
     modified_changed = Signal(bool)
     path_changed = Signal(str)
@@ -24,7 +43,7 @@ class Document(QObject):
         super().__init__(parent)
         self.graph = graph if graph is not None else gc.Graph()
         self.path = os.path.abspath(path) if path else None
-        self.undo_stack = undo_stack if undo_stack is not None else QUndoStack(self)
+        self.undo_stack = undo_stack if undo_stack is not None else GraphUndoStack(self)
         self.title_hint: str | None = None  # shown while there is no path (an example's file name)
         self._forced = False
         self._last = False

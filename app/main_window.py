@@ -23,9 +23,10 @@ import shiboken6
 from backprop_studio_resources import example_files as shipped_examples, examples_dir
 
 from . import settings as app_settings
-from . import theme
+from . import theme, window_layout
 from .autosave import Autosaver, Recovery, find_recoverable
 from .canvas.scene import GraphScene
+from .canvas_host import BANNER_TEXT, CanvasHost
 from .canvas.view import GraphView
 from .document import Document
 from .inspector import InspectorDock
@@ -35,7 +36,7 @@ from .problems_dock import ProblemsDock
 APP_NAME = "Backprop Studio"
 EXAMPLES_DIR = examples_dir()
 FILE_FILTER = "Backprop Studio graphs (*.json);;All files (*)"
-STATE_VERSION = 1
+STATE_VERSION = 2  # 1 could hold the collapsed canvas of issue 9: such layouts are not restored
 
 # Gestures the canvas handles itself (listed in Help > Keyboard shortcuts next to the actions).
 CANVAS_GESTURES = [
@@ -102,14 +103,18 @@ class MainWindow(QMainWindow):
         self.undo_view = QUndoView(self.undo_group, self.history_dock)
         self.undo_view.setObjectName("undoView")
         self.history_dock.setWidget(self.undo_view)
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.palette_dock)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.inspector_dock)
-        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.problems_dock)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.history_dock)
-        self.splitDockWidget(self.inspector_dock, self.history_dock, Qt.Orientation.Vertical)
-        self.resizeDocks([self.palette_dock, self.inspector_dock], [210, 290], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.problems_dock], [90], Qt.Orientation.Vertical)
-        self.resizeDocks([self.inspector_dock, self.history_dock], [520, 180], Qt.Orientation.Vertical)
+        self.canvas_host = CanvasHost(self)  # the central widget for the window's life; documents swap its view
+        self.canvas_host.stop_requested.connect(self._stop_training)
+        self.setCentralWidget(self.canvas_host)
+        self.training_locked = False
+        self._layout_timer = QTimer(self)
+        self._layout_timer.setSingleShot(True)
+        self._layout_timer.setInterval(0)
+        self._layout_timer.timeout.connect(self._keep_layout)
+        self.layout_keeper = window_layout.LayoutKeeper(self)
+        window_layout.apply_default(self)
+        for dock in self.findChildren(QDockWidget):
+            self.layout_keeper.watch(dock)
 
         self.palette_dock.op_activated.connect(self.add_op_at_centre)
         self.problems_dock.node_requested.connect(self.select_and_centre)
@@ -129,6 +134,37 @@ class MainWindow(QMainWindow):
         self.run_view = self._install_run_view()
         self.train_view = self._install_train_view()
         self._restore_state()  # after every dock and toolbar exists, so all get their saved places
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        super().resizeEvent(event)
+        self._layout_timer.start()  # after Qt has laid the docks out at the new size
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        super().showEvent(event)
+        self._layout_timer.start()
+
+
+    def _keep_layout(self) -> None:
+        """After a show or resize: a just-restored layout is checked first, then the columns kept."""
+        if getattr(self, "_layout_unchecked", False):
+            if self._check_restored_layout():
+                return
+        self.layout_keeper.restore()
+
+    def reset_layout(self, keep_closed: bool = False) -> None:
+        """View > Reset layout: every dock back in its default place and size around the canvas
+        (and shown again, unless `keep_closed`)."""
+        window_layout.apply_default(self, keep_closed)
+        for dock in self.findChildren(QDockWidget):
+            self.layout_keeper.watch(dock)
+        self.layout_keeper.intent = None
+        QTimer.singleShot(0, self, self._remember_default)
+
+    def _remember_default(self) -> None:
+        window_layout.size_columns(self)  # again, now that the re-placed docks have been laid out
+        window_layout.enforce(self)
+        self.layout_keeper.remember()
+        self.layout_keeper.restore()
 
     def _install_run_view(self):
         """The run/step view (issue 5) hooks itself in via document_changed; absent, the editor still works."""
@@ -238,6 +274,8 @@ class MainWindow(QMainWindow):
                              "Frame the selection, or everything")
         self.actionAutoLayout = a("actionAutoLayout", "Auto &Layout", self._scene_call("auto_layout"), "L",
                                   "Arrange the graph left to right in layers")
+        self.actionResetLayout = a("actionResetLayout", "&Reset Layout", lambda: self.reset_layout(), None,
+                                   "Put every panel back in its default place around the canvas")
         self.theme_group = QActionGroup(self)
         self.actionThemeDark = a("actionThemeDark", "&Dark", lambda: self.set_theme("dark"), checkable=True)
         self.actionThemeLight = a("actionThemeLight", "&Light", lambda: self.set_theme("light"), checkable=True)
@@ -293,6 +331,8 @@ class MainWindow(QMainWindow):
         tm = m.addMenu("&Theme")
         tm.setObjectName("menuTheme")
         tm.addActions([self.actionThemeDark, self.actionThemeLight])
+        m.addSeparator()
+        m.addAction(self.actionResetLayout)
         m.addSeparator()
         for dock in (self.palette_dock, self.inspector_dock, self.problems_dock, self.history_dock):
             m.addAction(dock.toggleViewAction())
@@ -359,7 +399,8 @@ class MainWindow(QMainWindow):
         self.view.setObjectName("graphView")
         self.view.addActions(self._canvas_actions)
         self._apply_canvas_theme()
-        self.setCentralWidget(self.view)  # deletes the old view
+        self.canvas_host.set_view(self.view)  # the layout stays: only the view inside the host changes
+        self.statusBar().clearMessage()  # the old document's messages are not about this one
         if old_scene is not None:
             _detach_scene(old_scene)
             old_scene.deleteLater()
@@ -371,6 +412,9 @@ class MainWindow(QMainWindow):
             old.deleteLater()
         doc.modified_changed.connect(self._update_title)
         doc.path_changed.connect(self._update_title)
+        if hasattr(doc.undo_stack, "refused"):
+            doc.undo_stack.refused.connect(self.show_status)
+        self.set_training_lock(False)
         self.autosaver = Autosaver(doc, parent=self)
         self.autosaver.failed.connect(self.show_status)
         self.undo_view.setEmptyLabel(f"Opened {doc.display_name}")
@@ -480,7 +524,8 @@ class MainWindow(QMainWindow):
             self._remember_dir(path)
             self._fill_recent_menu()
         self.set_document(doc)
-        self.show_status(f"Opened {os.path.basename(path)}")
+        said = self.statusBar().currentMessage()  # a panel's report on the new file (e.g. its meta.training)
+        self.show_status(f"Opened {os.path.basename(path)}" + (f". {said}" if said else ""))
         return True
 
     def open_example(self, path: str) -> bool:
@@ -776,10 +821,45 @@ class MainWindow(QMainWindow):
         name = app_settings.theme_name()
         (self.actionThemeDark if name == "dark" else self.actionThemeLight).setChecked(True)
 
-    def _restore_state(self) -> None:
+    def _restore_state(self) -> bool:
+        """The saved dock layout, unless it would leave the canvas less than its share (checked once
+        Qt has laid it out; then the default layout is used instead). True if one was restored."""
         state = app_settings.settings().value("window/state")
-        if isinstance(state, QByteArray) and not state.isEmpty():
-            self.restoreState(state, STATE_VERSION)
+        if isinstance(state, QByteArray) and not state.isEmpty() and self.restoreState(state, STATE_VERSION):
+            self._layout_unchecked = True
+            self._layout_timer.start()
+            return True
+        return False
+
+    def _check_restored_layout(self) -> bool:
+        """At 1024x640 and up (a smaller window cannot give the canvas its share): a restored layout
+        that leaves the canvas too little is replaced by the default. True if it was checked."""
+        if not self.isVisible() or self.width() < 1024 or self.height() < 640:
+            return False
+        self._layout_unchecked = False
+        if not window_layout.state_fits(self):
+            self.reset_layout()
+        else:
+            self.layout_keeper.remember()
+            self.layout_keeper.restore()
+        return True
+
+    # ---------------------------------------------------------------- training lock
+    def set_training_lock(self, on: bool) -> None:
+        """While a run holds the graph: the banner shows, structural and weight edits are refused
+        (the undo stack says why) and undo/redo wait; moving and renaming nodes stay allowed."""
+        self.training_locked = bool(on)
+        self.canvas_host.set_banner(self.training_locked)
+        doc = self.document
+        if doc is None:
+            return
+        doc.undo_stack.edit_lock = BANNER_TEXT if self.training_locked else None
+        self.undo_group.setActiveStack(None if self.training_locked else doc.undo_stack)
+
+    def _stop_training(self) -> None:
+        controller = getattr(self, "train_controller", None)
+        if controller is not None:
+            controller.stop()
 
     def save_settings(self) -> None:
         s = app_settings.settings()

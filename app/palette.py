@@ -58,6 +58,9 @@ def op_symbol(spec: registry.OpSpec) -> str:
     return "" if title.lower() == spec.name.lower() else title
 
 
+SYMBOL_WIDTH = 40
+
+
 class PaletteDock(QDockWidget):
     """Emits op_activated(op) on double-click or Enter; drags carry MIME_OP."""
 
@@ -82,7 +85,11 @@ class PaletteDock(QDockWidget):
         self.tree.setColumnCount(2)
         self.tree.header().setStretchLastSection(False)
         self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.tree.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        # a fixed symbol column: sized to its longest title it left the names as "..." in a narrow dock
+        self.tree.header().setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
+        self.tree.header().resizeSection(1, SYMBOL_WIDTH)
+        self.tree.header().setMinimumSectionSize(20)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.tree.setIndentation(12)
         self.tree.setDragEnabled(True)
         self.tree.setRootIsDecorated(True)
@@ -157,6 +164,9 @@ class PaletteDock(QDockWidget):
             self.op_activated.emit(op)
 
     def _activate_first_visible(self) -> None:
+        """Enter adds the first match of a filter; with no filter typed it adds nothing."""
+        if not self.filter.text().strip():
+            return
         ops = self.visible_ops()
         if ops:
             self.op_activated.emit(ops[0])

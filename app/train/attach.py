@@ -7,7 +7,7 @@ signal. Closing the window stops and joins the worker thread.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt
 
 from .boundary import BoundaryDock
 from .controller import TrainController
@@ -27,39 +27,25 @@ class TrainView(QObject):
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.train_dock)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.boundary_dock)
         window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.plots_dock)
-        inspector = getattr(window, "inspector_dock", None)
-        if inspector is not None:
-            window.tabifyDockWidget(inspector, self.train_dock)
         restore = getattr(window, "_restore_state", None)
-        if restore is not None:
-            restore()  # built after the window restored its layout: apply the saved one again, now with these docks
-        if not _has_saved_layout():
-            QTimer.singleShot(0, self._default_sizes)  # once the new docks have been laid out
+        # built after the window restored its layout: apply the saved one again, now with these docks;
+        # without one, the training docks take their default places around the canvas
+        restored = restore() if restore is not None else False
+        reset = getattr(window, "reset_layout", None)
+        if not restored and reset is not None:
+            reset(keep_closed=True)
         self.controller = TrainController(self.train_dock, self.plots_dock, self.boundary_dock, self)
         self.controller.status_message.connect(window.show_status)
         if hasattr(window, "select_and_centre"):
             self.controller.node_requested.connect(window.select_and_centre)
+        if hasattr(window, "set_training_lock"):
+            self.controller.running_changed.connect(window.set_training_lock)
         self._add_menu(window)
         window.train_controller = self.controller
         window.document_changed.connect(self._document_changed)
         window.installEventFilter(self)
         if window.document is not None:
             self.controller.set_document(window.document, window.scene)
-
-    def _default_sizes(self) -> None:
-        w = self.window
-        # the canvas keeps most of the height: the plots take about 30% of the window
-        w.resizeDocks([self.plots_dock], [max(300, int(w.height() * 0.34))], Qt.Orientation.Vertical)
-        w.resizeDocks([self.boundary_dock], [440], Qt.Orientation.Horizontal)
-        problems = getattr(w, "problems_dock", None)
-        if problems is not None:
-            w.resizeDocks([problems, self.plots_dock], [240, 1200], Qt.Orientation.Horizontal)
-        history = getattr(w, "history_dock", None)
-        if history is not None and history.isVisible():
-            w.resizeDocks([self.train_dock, history, self.boundary_dock], [330, 70, 420], Qt.Orientation.Vertical)
-        frame = getattr(w, "_frame_all", None)
-        if frame is not None:  # the canvas shrank: fit the graph to it again
-            QTimer.singleShot(50, frame)
 
     def _add_menu(self, window) -> None:
         menu = window.insert_menu("train", "&Train")
@@ -86,16 +72,6 @@ class TrainView(QObject):
             self.controller.shutdown()
             self.plots_dock.timer.stop()
         return False
-
-
-def _has_saved_layout() -> bool:
-    try:
-        from app import settings
-
-        state = settings.settings().value("window/state")
-    except Exception:
-        return False
-    return state is not None and not (hasattr(state, "isEmpty") and state.isEmpty())
 
 
 def install_train_view(window) -> TrainView:

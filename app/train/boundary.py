@@ -339,6 +339,18 @@ class BoundaryDock(QDockWidget):
         self._hist_fresh = True
         self.updates = 0
 
+    def clear(self) -> None:
+        """Another document: nothing of the last graph's boundary, predictions, filters or histograms stays."""
+        self._clear_output()
+        self._mode = None
+        self._latest = self._output_drawn = self._hist_drawn = None
+        self._points_cache = None
+        self._points_new = False
+        self.last_image = None
+        self._drop_hist_curves(set())
+        self._hist_titles()
+        self.reset()
+
     def _drop_hist_curves(self, keep: set) -> None:
         for key in [k for k in self._hist_curves if k not in keep]:
             curve = self._hist_curves.pop(key)

@@ -56,11 +56,18 @@ class TrainController(QObject):
             self.running_changed.emit(False)
         self.document = document
         self.scene = scene
+        self.last_result = None
+        self.plots.clear()
+        self.boundary.clear()
+        self.dock.show_progress(0, 0, 0, 0)
+        self.dock.set_status("")
         graph = document.graph if document is not None else None
         if graph is None:
             self.dock.load_settings(None)
-        else:
-            self.dock.load_settings(graph.meta.get("training"), reg_strength=graph_reg_strength(graph))
+            return
+        problem = self.dock.load_checked(graph.meta.get("training"), reg_strength=graph_reg_strength(graph))
+        if problem:
+            self._say(problem)
 
     @property
     def graph(self) -> gc.Graph | None:

@@ -334,6 +334,53 @@ class TrainDock(QDockWidget):
         self.seed_spin.setValue(int(t.get("seed", 0)))
         self.init_combo.setCurrentText(AS_IN_GRAPH)
 
+    def load_checked(self, training: dict | None, reg_strength: float | None = None) -> str | None:
+        """load_settings for a file's meta.training, whole or not at all: a value graphcore's
+        TrainConfig refuses, or one the form cannot show (an lr of 1e6 where the box stops at 1e4),
+        leaves the form on its defaults and returns the problem with its JSON path (else None)."""
+        from graphcore.train.config import TrainConfig
+
+        problem = None
+        try:
+            if training is not None:
+                if not isinstance(training, dict):
+                    raise ValueError(f"meta.training: must be an object, not {type(training).__name__}")
+                TrainConfig.from_dict({k: v for k, v in training.items() if k != "training_state"})
+            problem = self._out_of_range(training or {})
+            if problem is None:
+                self.load_settings(training, reg_strength=reg_strength)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            problem = str(exc).splitlines()[0][:200]
+        if problem is None:
+            return None
+        self.load_settings(None, reg_strength=reg_strength)
+        return f"{problem}. The Train form shows its defaults, not the file's settings."
+
+    def _out_of_range(self, t: dict) -> str | None:
+        """The first number of meta.training beyond its box's range, named by JSON path."""
+        o = t.get("optimizer") if isinstance(t.get("optimizer"), dict) else {}
+        s = t.get("schedule") if isinstance(t.get("schedule"), dict) else {}
+        ds = t.get("dataset") if isinstance(t.get("dataset"), dict) else {}
+        size_key, noise_key = _generator_keys(ds.get("name", "spiral") if ds else "spiral")
+        checks = [("optimizer.lr", o.get("lr"), self.lr_spin), ("batch_size", t.get("batch_size"), self.batch_spin),
+                  ("epochs", t.get("epochs"), self.epochs_spin), ("seed", t.get("seed"), self.seed_spin),
+                  ("val_fraction", t.get("val_fraction"), self.val_spin),
+                  ("schedule.every", s.get("every"), self.every_spin),
+                  ("schedule.factor", s.get("factor"), self.factor_spin), ("schedule.k", s.get("k"), self.k_spin)]
+        checks += [(f"optimizer.{k}", o.get(k), spin) for k, spin in self.hyper_spins.items()]
+        if size_key:
+            checks.append((f"dataset.{size_key}", ds.get(size_key), self.size_spin))
+        if noise_key:
+            checks.append((f"dataset.{noise_key}", ds.get(noise_key), self.noise_spin))
+        for path, value, spin in checks:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                continue
+            lo = 0 if spin is self.size_spin else spin.minimum()
+            if not lo <= value <= spin.maximum():
+                return (f"meta.training.{path}: {value:g} is outside what the Train form takes "
+                        f"({spin.minimum():g} to {spin.maximum():g})")
+        return None
+
     def graph_folder(self) -> str | None:
         """The folder of the window's document file (None while it is unsaved)."""
         path = getattr(getattr(self.window(), "document", None), "path", None)

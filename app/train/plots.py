@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QDockWidget, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QCheckBox, QDockWidget, QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea,
+                               QSpinBox, QVBoxLayout, QWidget)
 
 from .look import plot_colors, style_plot
 from .series import RunHistory
@@ -141,7 +141,20 @@ class PlotsDock(QDockWidget):
         bar.addWidget(self.runs_label, 1)
         bar.addWidget(self.keep_button)
         bar.addWidget(self.clear_button)
-        lay.addLayout(bar)
+        # in a scroll area: the bar's full width must not set the window's minimum width
+        bar_box = QWidget()
+        bar.setContentsMargins(0, 0, 0, 0)
+        bar_box.setLayout(bar)
+        bar_scroll = QScrollArea()
+        bar_scroll.setObjectName("plotsBarScroll")
+        bar_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        bar_scroll.setWidgetResizable(True)
+        bar_scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        bar_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        bar_scroll.setWidget(bar_box)
+        bar_scroll.setFixedHeight(bar_box.sizeHint().height())
+        bar_scroll.setMinimumWidth(60)
+        lay.addWidget(bar_scroll)
 
         self.view = pg.GraphicsLayoutWidget()
         self.view.setObjectName("plotsView")
@@ -240,6 +253,11 @@ class PlotsDock(QDockWidget):
         self.history = RunHistory(label)
         self._invalidate()
         self._update_runs_label()
+
+    def clear(self) -> None:
+        """Another document: its runs, kept or current, are not this graph's."""
+        self.clear_kept()
+        self.start_run("")
 
     def add_chunk(self, chunk: dict) -> None:
         """Append a chunk packed by the worker; drawing waits for the timer."""

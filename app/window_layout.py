@@ -1,0 +1,211 @@
+"""The window's dock layout, built around the canvas: it keeps at least CANVAS_SHARE of the
+window's width and height (the graph view's own size) at any size from 1024x640 up.
+
+The layout belongs to the window, not to documents: New, Open and closing a graph never
+touch it. `apply_default` places every dock the window knows (the training docks once they
+exist) and sizes the columns as fractions of the window; `enforce` shrinks the dock columns
+again when a resize, a restored layout or a dock that grew would leave the canvas too small.
+"""
+from __future__ import annotations
+
+import shiboken6
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtWidgets import QDockWidget, QMainWindow
+
+CANVAS_SHARE = 0.60  # the floor the issue sets, measured on the graph view itself
+TARGET_SHARE = 0.64  # what `enforce` restores to, so a few pixels of rounding never cross the floor
+LEFT, RIGHT, BOTTOM = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea,
+                       Qt.DockWidgetArea.BottomDockWidgetArea)
+# Default column sizes as fractions of the window (the rest is the canvas).
+LEFT_FRACTION, RIGHT_FRACTION, BOTTOM_FRACTION = 0.12, 0.26, 0.24
+
+
+def _dock(window: QMainWindow, name: str) -> QDockWidget | None:
+    return window.findChild(QDockWidget, name)
+
+
+def docks_in(window: QMainWindow, area: Qt.DockWidgetArea) -> list[QDockWidget]:
+    """The visible, docked (not floating) docks of one area."""
+    return [d for d in window.findChildren(QDockWidget)
+            if d.parent() is window and d.isVisible() and not d.isFloating() and window.dockWidgetArea(d) == area
+            and not d.visibleRegion().isEmpty()]  # a tab behind another keeps a stale size
+
+
+def canvas_share(window: QMainWindow) -> tuple[float, float]:
+    """(width, height) of the graph view as fractions of the window's."""
+    view = getattr(window, "view", None)
+    if view is None or window.width() <= 0 or window.height() <= 0:
+        return 0.0, 0.0
+    return view.width() / window.width(), view.height() / window.height()
+
+
+def apply_default(window: QMainWindow, keep_closed: bool = False) -> None:
+    """Palette on the left; inspector, Train and history tabbed on the right above "What the net
+    sees"; problems and the training plots tabbed below the canvas. Every dock is shown again
+    unless `keep_closed` (the training docks arriving after the person closed one)."""
+    names = ["paletteDock", "inspectorDock", "trainDock", "historyDock", "boundaryDock", "problemsDock",
+             "plotsDock"]
+    d = {n: _dock(window, n) for n in names}
+    for dock in d.values():
+        if dock is not None:
+            dock.setFloating(False)
+    window.setCorner(Qt.Corner.BottomLeftCorner, LEFT)
+    window.setCorner(Qt.Corner.BottomRightCorner, RIGHT)
+    place = [("paletteDock", LEFT), ("inspectorDock", RIGHT), ("problemsDock", BOTTOM)]
+    for name, area in place:
+        if d[name] is not None:
+            window.addDockWidget(area, d[name])
+    if d["boundaryDock"] is not None:
+        window.addDockWidget(RIGHT, d["boundaryDock"])
+        window.splitDockWidget(d["inspectorDock"], d["boundaryDock"], Qt.Orientation.Vertical)
+    for name in ("trainDock", "historyDock"):
+        if d[name] is not None:
+            window.tabifyDockWidget(d["inspectorDock"], d[name])
+    if d["plotsDock"] is not None:
+        window.tabifyDockWidget(d["problemsDock"], d["plotsDock"])
+    for dock in d.values():
+        # a closed dock comes back; show() on a docked tab Qt keeps hidden would draw it over its neighbour
+        if dock is not None and not keep_closed and not dock.toggleViewAction().isChecked():
+            dock.toggleViewAction().trigger()
+    d["inspectorDock"].raise_()
+    if d["plotsDock"] is not None:
+        d["plotsDock"].raise_()
+    size_columns(window)
+
+
+def size_columns(window: QMainWindow) -> None:
+    w, h = window.width(), window.height()
+    horizontal = [(docks_in(window, LEFT), LEFT_FRACTION), (docks_in(window, RIGHT), RIGHT_FRACTION)]
+    docks, sizes = [], []
+    for group, frac in horizontal:
+        if group:
+            docks.append(group[0])
+            sizes.append(int(w * frac))
+    if docks:
+        window.resizeDocks(docks, sizes, Qt.Orientation.Horizontal)
+    bottom = docks_in(window, BOTTOM)
+    if bottom:
+        window.resizeDocks([bottom[0]], [int(h * BOTTOM_FRACTION)], Qt.Orientation.Vertical)
+    right = _column(window, RIGHT)
+    if len(right) >= 2:  # settings above, the boundary below: the boundary gets the larger share
+        usable = h - 120
+        window.resizeDocks(right[:2], [int(usable * 0.44), int(usable * 0.56)], Qt.Orientation.Vertical)
+
+
+def _column(window: QMainWindow, area: Qt.DockWidgetArea) -> list[QDockWidget]:
+    """One visible dock per stacked position of an area (tabbed docks count once), top to bottom."""
+    seen: list[QDockWidget] = []
+    for dock in sorted(docks_in(window, area), key=lambda x: x.y()):
+        if any(dock in window.tabifiedDockWidgets(s) for s in seen):
+            continue
+        if not any(abs(s.y() - dock.y()) < 4 for s in seen):
+            seen.append(dock)
+    return seen
+
+
+def enforce(window: QMainWindow) -> bool:
+    """Shrink the dock columns when the canvas has less than CANVAS_SHARE; True if it resized."""
+    view = getattr(window, "view", None)
+    if view is None or not window.isVisible():
+        return False
+    fw, fh = canvas_share(window)
+    changed = False
+    if fw < CANVAS_SHARE:
+        changed |= _shrink(window, Qt.Orientation.Horizontal, [LEFT, RIGHT], window.width(), view.width())
+    if fh < CANVAS_SHARE:
+        changed |= _shrink(window, Qt.Orientation.Vertical, [BOTTOM], window.height(), view.height())
+    return changed
+
+
+def _shrink(window: QMainWindow, orientation, areas, total: int, canvas: int) -> bool:
+    """Take the missing pixels from the areas' docks in proportion to their sizes."""
+    missing = int(total * TARGET_SHARE) - canvas
+    if missing <= 0:
+        return False
+    horizontal = orientation == Qt.Orientation.Horizontal
+    groups = []
+    for area in areas:
+        docks = docks_in(window, area)
+        if docks:
+            size = max((x.width() if horizontal else x.height()) for x in docks)
+            groups.append((docks[0], size))
+    total_docks = sum(s for _, s in groups)
+    if total_docks <= 0:
+        return False
+    docks = [dock for dock, _ in groups]
+    sizes = [max(40, int(s - missing * s / total_docks)) for _, s in groups]
+    window.resizeDocks(docks, sizes, orientation)
+    return True
+
+
+def column_sizes(window: QMainWindow) -> dict:
+    """{area: px}: the width of the left and right dock columns and the height of the bottom one."""
+    out = {}
+    for area, horizontal in ((LEFT, True), (RIGHT, True), (BOTTOM, False)):
+        docks = docks_in(window, area)
+        out[area] = max((d.width() if horizontal else d.height()) for d in docks) if docks else 0
+    return out
+
+
+class LayoutKeeper(QObject):
+    """Keeps each dock column at the fraction of the window the user gave it, across resizes.
+
+    Docks keep their pixel size when a QMainWindow resizes, so shrinking to 800x600 and growing
+    back used to leave them crushed. The fractions are read whenever a dock changes size while the
+    window does not (a splitter drag, a dock shown), and only at MIN_SIZE or more: a crushed
+    small-window layout never becomes the intent."""
+
+    MIN_SIZE = (1024, 640)
+
+    def __init__(self, window: QMainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.intent: dict | None = None
+        self.size = None  # the window size the layout was last settled at
+
+    def watch(self, dock: QDockWidget) -> None:
+        dock.removeEventFilter(self)
+        dock.installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt name)
+        if not shiboken6.isValid(self.window):
+            return False
+        if event.type() == QEvent.Type.Resize and self.size is not None and self.window.size() == self.size:
+            self.remember()
+        return False
+
+    def remember(self) -> None:
+        w = self.window
+        if w.width() < self.MIN_SIZE[0] or w.height() < self.MIN_SIZE[1] or not w.isVisible():
+            return
+        px = column_sizes(w)
+        self.intent = {a: px[a] / (w.width() if a != BOTTOM else w.height()) for a in px}
+
+    def restore(self) -> None:
+        """Size the columns to the remembered fractions, then make sure the canvas keeps its share."""
+        w = self.window
+        self.size = None
+        if self.intent is not None:
+            docks, sizes = [], []
+            for area in (LEFT, RIGHT):
+                group = docks_in(w, area)
+                if group and self.intent.get(area):
+                    docks.append(group[0])
+                    sizes.append(int(self.intent[area] * w.width()))
+            if docks:
+                w.resizeDocks(docks, sizes, Qt.Orientation.Horizontal)
+            bottom = docks_in(w, BOTTOM)
+            if bottom and self.intent.get(BOTTOM):
+                w.resizeDocks([bottom[0]], [int(self.intent[BOTTOM] * w.height())], Qt.Orientation.Vertical)
+        enforce(w)
+        QTimer.singleShot(0, self, self._settled)
+
+    def _settled(self) -> None:
+        self.size = self.window.size()
+
+
+def state_fits(window: QMainWindow) -> bool:
+    """True when the current layout leaves the canvas its share (call after a layout pass)."""
+    fw, fh = canvas_share(window)
+    return fw >= CANVAS_SHARE and fh >= CANVAS_SHARE
+

@@ -1,0 +1,224 @@
+"""Canvas first: the graph view keeps at least 60% of the window's width and height at 1280x720,
+through New/Open/Examples, resizes and Reset layout; a saved layout that would crush it is not
+restored; panels belong to their document; the training lock and the Train dock's file checks."""
+import os
+
+import pytest
+from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtWidgets import QMessageBox
+
+import app
+from app import settings as app_settings
+from app import window_layout
+from app.main_window import EXAMPLES_DIR, STATE_VERSION, example_files
+
+B = QMessageBox.StandardButton
+CIRCUIT = os.path.join(EXAMPLES_DIR, "cs231n_circuit.json")
+SPIRAL = os.path.join(EXAMPLES_DIR, "spiral_2layer.json")
+
+
+@pytest.fixture(autouse=True)
+def no_dialogs(monkeypatch):
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: B.Discard)
+    monkeypatch.setattr(QMessageBox, "critical", lambda *a, **k: B.Ok)
+
+
+def settle(qtbot, ms=60):
+    qtbot.wait(ms)
+
+
+def make_window(qtbot, size=(1280, 720)):
+    w = app.create_main_window(offer_recovery=False)
+    qtbot.addWidget(w)
+    w.resize(*size)
+    w.show()
+    qtbot.waitUntil(lambda: getattr(w, "train_controller", None) is not None, timeout=5000)
+    settle(qtbot, 150)
+    return w
+
+
+def share(w):
+    return window_layout.canvas_share(w)
+
+
+def assert_canvas_first(w):
+    fw, fh = share(w)
+    assert fw >= 0.6 and fh >= 0.6, f"canvas {w.view.width()}x{w.view.height()} in {w.width()}x{w.height()}"
+
+
+@pytest.fixture
+def win(qtbot):
+    return make_window(qtbot)
+
+
+def test_default_layout_at_1280x720_gives_the_canvas_its_share(win):
+    assert win.centralWidget() is win.canvas_host and win.view.parent() is win.canvas_host
+    assert_canvas_first(win)
+    sizes = window_layout.column_sizes(win)
+    assert sizes[window_layout.LEFT] >= 120 and sizes[window_layout.RIGHT] >= 300  # docks usable, not slivers
+
+
+def test_new_open_and_examples_ten_times_each_keep_the_layout(win, qtbot):
+    before = (win.view.size(), window_layout.column_sizes(win))
+    host = win.canvas_host
+    files = example_files()
+    for i in range(10):
+        win.new_file()
+        settle(qtbot, 10)
+        assert win.open_file(CIRCUIT)
+        settle(qtbot, 10)
+        assert win.open_example(files[i % len(files)])
+        settle(qtbot, 20)
+        assert_canvas_first(win)
+    settle(qtbot)
+    assert win.centralWidget() is host
+    assert (win.view.size(), window_layout.column_sizes(win)) == before
+
+
+def test_shrinking_to_800x600_and_back_recovers(win, qtbot):
+    before = window_layout.column_sizes(win)
+    win.resize(800, 600)
+    settle(qtbot, 120)
+    win.resize(1280, 720)
+    settle(qtbot, 120)
+    assert_canvas_first(win)
+    after = window_layout.column_sizes(win)
+    for area, px in before.items():
+        assert abs(after[area] - px) <= 6, (area, px, after[area])  # not left crushed
+
+
+@pytest.mark.parametrize("size", [(1024, 640), (1920, 1080)])
+def test_other_sizes_keep_the_share(win, qtbot, size):
+    win.resize(*size)
+    settle(qtbot, 120)
+    assert_canvas_first(win)
+
+
+def test_reset_layout_restores_the_default(win, qtbot):
+    default = (win.view.size(), window_layout.column_sizes(win))
+    win.palette_dock.hide()
+    win.problems_dock.setFloating(True)
+    win.resizeDocks([win.inspector_dock], [700], window_layout.Qt.Orientation.Horizontal)
+    settle(qtbot)
+    assert win.view.width() < default[0].width()
+    act = win.findChild(type(win.actionNew), "actionResetLayout")
+    assert act is not None and act in win.menus["view"].actions()
+    act.trigger()
+    settle(qtbot, 120)
+    assert win.palette_dock.isVisible() and not win.problems_dock.isFloating()
+    assert (win.view.size(), window_layout.column_sizes(win)) == default
+
+
+def test_a_saved_layout_that_crushes_the_canvas_is_not_restored(qtbot):
+    w = make_window(qtbot)
+    w.resizeDocks([w.inspector_dock, w.palette_dock], [560, 400], window_layout.Qt.Orientation.Horizontal)
+    settle(qtbot)
+    assert share(w)[0] < 0.6
+    w.history_dock.hide()
+    w.save_settings()
+    w.close()
+    w2 = make_window(qtbot)
+    assert_canvas_first(w2)
+    assert w2.history_dock.isVisible()  # the whole default, not half of the saved one
+    # a version-1 layout (which could hold the collapsed canvas) is ignored outright
+    app_settings.settings().setValue("window/state", w2.saveState(1))
+    assert STATE_VERSION > 1 and not w2.restoreState(app_settings.settings().value("window/state"), STATE_VERSION)
+
+
+def test_a_saved_layout_that_fits_is_restored(qtbot):
+    w = make_window(qtbot)
+    w.history_dock.hide()
+    settle(qtbot)
+    assert_canvas_first(w)
+    w.save_settings()
+    w.close()
+    w2 = make_window(qtbot)
+    assert not w2.history_dock.isVisible()
+    assert_canvas_first(w2)
+
+
+# ---------------------------------------------------------------- panels belong to the document
+def test_opening_a_second_graph_clears_the_first_ones_panels(win, qtbot):
+    ctl = win.train_controller
+    assert win.open_example(SPIRAL)
+    assert ctl.train()
+    qtbot.waitUntil(lambda: ctl.thread is not None and ctl.thread.steps_done > 5, timeout=20000)
+    qtbot.waitUntil(lambda: ctl.boundary.updates > 0 and bool(ctl.plots.history.series), timeout=20000)
+    ctl.stop()
+    qtbot.waitUntil(lambda: not ctl.is_running(), timeout=15000)
+    win.train_view.plots_dock.refresh(everything=True)
+    assert any(c.xData is not None and len(c.xData) for c in ctl.plots.curves("loss"))
+    assert ctl.dock.status.text()
+    assert win.open_file(CIRCUIT)
+    settle(qtbot)
+    assert not ctl.plots.history.series and not ctl.plots.kept
+    assert all(c.xData is None or len(c.xData) == 0 for c in ctl.plots.curves("loss"))
+    assert ctl.boundary.last_image is None and ctl.boundary._latest is None and not ctl.boundary._hist_curves
+    assert ctl.dock.status.text() == "" and ctl.last_result is None
+    assert "Training" not in win.statusBar().currentMessage()
+
+
+def test_bad_meta_training_is_reported_with_its_path_and_not_half_applied(win, qtbot, tmp_path):
+    import json
+
+    dock = win.train_controller.dock
+    with open(SPIRAL, encoding="utf-8") as f:
+        doc = json.load(f)
+    good = dict(doc["meta"]["training"], seed=777)
+    doc["meta"]["training"] = dict(good, batch_size="big")
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc))
+    doc["meta"]["training"] = dict(good, optimizer=dict(good.get("optimizer") or {}, kind="sgd", lr=1e6))
+    huge = tmp_path / "huge.json"
+    huge.write_text(json.dumps(doc))
+    doc["meta"]["training"] = good
+    fine = tmp_path / "fine.json"
+    fine.write_text(json.dumps(doc))
+
+    assert win.open_file(str(fine))
+    assert dock.seed_spin.value() == 777 and dock.status.text() == ""
+    assert win.open_file(str(bad))
+    assert "meta.training.batch_size" in dock.status.text()
+    assert dock.seed_spin.value() == 0  # the defaults, not seed 777 from the last file or half of this one
+    assert win.open_file(str(huge))
+    text = dock.status.text()
+    assert "meta.training.optimizer.lr" in text and "1e+06" in text
+    assert dock.lr_spin.value() != dock.lr_spin.maximum()  # not silently clamped to 1e4
+    assert "meta.training.optimizer.lr" in win.statusBar().currentMessage()
+
+
+# ---------------------------------------------------------------- the training lock
+def test_training_lock_shows_the_banner_and_refuses_edits(win, qtbot):
+    assert win.open_file(CIRCUIT)
+    g = win.document.graph
+    before = g.copy()
+    count = win.document.undo_stack.count()
+    win.set_training_lock(True)
+    assert win.canvas_host.banner.isVisible()
+    assert "Stop to edit the graph" in win.canvas_host.banner_label.text()
+    nid = next(i for i, n in g.nodes.items() if n.name == "xy")
+    win.scene.select_ids([nid])
+    assert win.scene.delete_selected() is False
+    assert g == before and win.document.undo_stack.count() == count
+    assert "Stop to edit the graph" in win.statusBar().currentMessage()
+    assert win.scene.add_node("relu", (0, 0)) is None and g == before
+    assert not win.actionUndo.isEnabled()
+    assert win.scene.rename_node(nid, "product")  # names and positions are not what training reads
+    stopped = []
+    win.train_controller.stop = lambda: stopped.append(True)
+    win.canvas_host.stop_button.click()
+    assert stopped
+    win.set_training_lock(False)
+    assert not win.canvas_host.banner.isVisible()
+    assert win.scene.delete_selected() is True
+
+
+def test_a_run_locks_the_graph_until_it_ends(win, qtbot):
+    ctl = win.train_controller
+    assert win.open_example(SPIRAL)
+    assert ctl.train()
+    assert win.canvas_host.banner.isVisible() and win.training_locked
+    win.canvas_host.stop_button.click()
+    qtbot.waitUntil(lambda: not ctl.is_running(), timeout=20000)
+    assert not win.canvas_host.banner.isVisible() and not win.training_locked
+    assert "were not copied" not in ctl.dock.status.text()
