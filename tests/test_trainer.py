@@ -72,7 +72,7 @@ def _wait(cond, timeout=20.0):
 
 
 def test_a_pause_announces_the_weights_once_and_a_warm_executor_sees_them():
-    g = spiral_net(epochs=3)
+    g = spiral_net(epochs=100000)  # ended by stop(), never by running out of epochs
     ex = gc.Executor(g)
     ex.forward()
     loss_before = float(ex.value("loss"))
@@ -91,9 +91,12 @@ def test_a_pause_announces_the_weights_once_and_a_warm_executor_sees_them():
     t.pause()
     _wait(lambda: len(pauses) == 2)  # the event follows the announcement
     assert len(announced) == 1 and set(announced[0][0]) == {g.find("fc1"), g.find("fc2")}
+    held = t.steps_done
     t.resume()
+    _wait(lambda: t.steps_done >= held + 3)
+    t.stop()
     th.join(30)
-    assert len(announced) == 2
+    assert not th.is_alive() and len(announced) == 2
     ex.forward()  # the executor warmed before training sees the trained weights
     assert float(ex.value("loss")) == pytest.approx(announced[-1][1], rel=1e-12)
     assert float(ex.value("loss")) < loss_before
