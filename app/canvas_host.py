@@ -33,8 +33,8 @@ class CanvasHost(QWidget):
         self.stop_button.clicked.connect(self.stop_requested)
         row.addWidget(self.banner_label, 1)
         row.addWidget(self.stop_button)
-        self.banner.hide()
-        self._layout.addWidget(self.banner)
+        self.banner.hide()  # over the view's top edge, not in the layout: the view keeps its size
+        self.banner.setAutoFillBackground(True)
         self.view: QWidget | None = None
 
     def set_view(self, view: QWidget) -> None:
@@ -49,6 +49,16 @@ class CanvasHost(QWidget):
             old.hide()
             old.deleteLater()
         view.show()
+        self.banner.raise_()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        super().resizeEvent(event)
+        self._place_banner()
+
+    def _place_banner(self) -> None:
+        self.banner.setGeometry(0, 0, self.width(), self.banner.sizeHint().height())
 
     def set_banner(self, on: bool) -> None:
+        self._place_banner()
         self.banner.setVisible(on)
+        self.banner.raise_()

@@ -63,6 +63,10 @@ def apply_default(window: QMainWindow, keep_closed: bool = False) -> None:
             window.tabifyDockWidget(d["inspectorDock"], d[name])
     if d["plotsDock"] is not None:
         window.tabifyDockWidget(d["problemsDock"], d["plotsDock"])
+    narration = _dock(window, "narrationDock")  # issue 9's narration, when its view is installed
+    if narration is not None:
+        narration.setFloating(False)
+        window.tabifyDockWidget(d["problemsDock"], narration)
     for dock in d.values():
         # a closed dock comes back; show() on a docked tab Qt keeps hidden would draw it over its neighbour
         if dock is not None and not keep_closed and not dock.toggleViewAction().isChecked():
