@@ -24,7 +24,10 @@ def application():
         from . import settings, theme
 
         theme.apply_theme(settings.theme_name(), app)
-        settings.apply_memory_limit()  # the plan budget, inherited by the training process
+        from graphcore import limits
+
+        if limits.explicit_memory_limit() is None:  # render --memory-limit wins over the stored setting
+            settings.apply_memory_limit()  # the plan budget, inherited by the training process
     elif app.property("backpropTheme") is None:
         from . import settings, theme
 

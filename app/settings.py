@@ -107,7 +107,7 @@ def set_memory_limit(text: str | None) -> int | None:
     return nbytes
 
 
-_ENV_AT_START = os.environ.get("BACKPROP_STUDIO_MEMORY_LIMIT")  # graphcore.limits.MEMORY_ENV, as the user set it
+_env_before: list = []  # the environment's budget before the app first set its own (restored on reset)
 
 
 def apply_memory_limit() -> None:
@@ -117,10 +117,14 @@ def apply_memory_limit() -> None:
 
     nbytes = memory_limit()
     if nbytes is not None:
+        if not _env_before:
+            _env_before.append(os.environ.get(limits.MEMORY_ENV))
         limits.set_memory_limit(nbytes)
         return
     limits.set_memory_limit(None, children=False)
-    if _ENV_AT_START is None:
-        os.environ.pop(limits.MEMORY_ENV, None)
-    else:
-        os.environ[limits.MEMORY_ENV] = _ENV_AT_START
+    if _env_before:
+        env = _env_before.pop()
+        if env is None:
+            os.environ.pop(limits.MEMORY_ENV, None)
+        else:
+            os.environ[limits.MEMORY_ENV] = env

@@ -100,6 +100,11 @@ def memory_limit() -> int:
     return default_budget()
 
 
+def explicit_memory_limit() -> int | None:
+    """The budget set in this process (--memory-limit, the app), or None when the default applies."""
+    return _budget
+
+
 def set_memory_limit(nbytes: int | None, children: bool = True) -> None:
     """Set (None: reset) this process' budget; with `children`, processes started later inherit it."""
     global _budget

@@ -300,3 +300,16 @@ def test_the_app_refuses_a_huge_name_in_one_short_dialog(qtbot, tmp_path, monkey
     assert len(shown) == 1 and len(shown[0]) < 400 + len(str(path)), shown[0][:500]
     assert "5,000,000 characters long; the limit is 200" in shown[0]
     assert len(w.statusBar().currentMessage()) < 400 + len(str(path))
+
+
+def test_render_s_flag_wins_over_the_app_setting(conv_file, tmp_path, capsys):
+    """render starts a QApplication, which applies the stored setting: not over an explicit flag."""
+    import main as main_mod
+    from app import settings
+
+    settings.settings().setValue("memoryLimit", "64G")
+    try:
+        assert main_mod.main(["render", conv_file, "--out", str(tmp_path / "x.png"), "--memory-limit", "1M"]) == 2
+        assert "over the budget of 1.0 MB" in one_line_error(capsys)
+    finally:
+        settings.settings().setValue("memoryLimit", "")
