@@ -247,7 +247,7 @@ class Executor:
         self._index: dict[str, _Step] = {}
         self._pos: dict[str, int] = {}
         self._sources: list[_Step] = []
-        # (data version, plan version, source shapes) of the last pass whose shapes were all checked:
+        # (config version, plan version, source shapes) of the last pass whose shapes were all checked:
         # while it holds, every node sees the input shapes it saw then, so the checks can be skipped
         self._shapes_seen: tuple | None = None
         self._plan_version = -1
@@ -409,7 +409,7 @@ class Executor:
         if emit:  # a stepped pass shows no value before its event
             values.clear()
         dtype = self.dtype
-        seen = (self.graph.data_version, self._plan_version,
+        seen = (self.graph.config_version, self._plan_version,
                 tuple([st.tensors["value"].shape for st in self._sources]))
         check = seen != self._shapes_seen
         gen = _kernels.generation
@@ -468,8 +468,6 @@ class Executor:
         read (the commit's own version bump included), then check for NaN/Inf."""
         if self._mode == "train" and self._stateful:
             self._commit_state()
-            if seen is not None:
-                seen = (self.graph.data_version,) + seen[1:]
         if seen is not None:
             self._shapes_seen = seen
         self._fwd_key = self._forward_key()
@@ -752,7 +750,9 @@ class Executor:
 
     def weight_grad(self, node: str, weight: str) -> np.ndarray:
         """d(target)/d(weight) of a layer's weight, same shape as the weight, read-only."""
-        return self._ro(self._weight_grad(node, weight))
+        a = self._weight_grad(node, weight)
+        hit = self._views.get(id(a))  # _ro, inline: a training step asks for every weight's gradient
+        return hit[1] if hit is not None and hit[0] is a else self._ro(a)
 
     def _weight_grad(self, node: str, weight: str) -> np.ndarray:
         st = self._index.get(node)

@@ -109,6 +109,9 @@ class Graph:
         self._counter = 0
         self.structure_version = 0  # bumps when the topology changes
         self.data_version = 0  # bumps on any change (values, params, names)
+        # bumps on every change except to array contents (params, names, nodes, wires): what shape rules
+        # and name lookups depend on; a training loop's per-step weight updates leave it alone
+        self.config_version = 0
         self._versions = itertools.count(1)  # node versions: never reused, even across remove/insert
         self._pending: dict[str, None] = {}  # nodes updated quietly since the last commit_weights()
         # events
@@ -451,7 +454,7 @@ class Graph:
                                                      f"got {arr.shape}")])
         node.tensors[name] = arr
         self._bump(node)
-        self._touch()
+        self._touch(content=True)
         self.node_changed.emit(node_id, f"tensor:{name}")
         if node.spec is not None and node.spec.source:
             self.materialize()
@@ -478,8 +481,10 @@ class Graph:
         self._touch()
         self.node_changed.emit(node_id, "ui")
 
-    def _touch(self) -> None:
+    def _touch(self, content: bool = False) -> None:
         self.data_version += 1
+        if not content:
+            self.config_version += 1
         self.changed.emit()
 
     def _bump(self, node: Node, params: bool = False) -> None:
@@ -508,8 +513,8 @@ class Graph:
         executor's batchnorm statistics): a new version, and node_changed("tensor:<name>") for each
         name (all the node's tensors when None) and changed; with emit=False only the version, and the
         node waits for commit_weights()."""
-        node = self.node(node_id)
-        self._bump(node)
+        node = self.nodes.get(node_id) or self.node(node_id)
+        node.version = next(self._versions)  # _bump, inline: a training loop calls this every step
         self.data_version += 1
         if not emit:
             self._pending[node_id] = None

@@ -204,3 +204,30 @@ def test_nan_in_the_middle_of_the_forward_pass_is_named():
     with pytest.raises(gc.NumericError) as info:
         gc.Executor(g).forward()
     assert info.value.node == lg and info.value.phase == "forward"
+
+
+def test_the_executor_owns_the_call_cache_and_its_key_sees_params_and_backend():
+    g = gc.Graph()
+    x = g.add("input", name="x", value=np.array([-2.0, 3.0]))
+    a = g.add("leaky_relu", name="a", inputs={"x": x}, alpha=0.1)
+    s = g.add("sum", name="s", inputs={"x": a})
+    ex = gc.Executor(g)
+    for _ in range(2):  # the second pass repeats the recorded calls
+        ex.forward()
+        ex.backward(s)
+    assert not any(k.endswith("_call") for k in ex.ctx(a).saved)  # no private call cache in the op
+    np.testing.assert_array_equal(ex.value(a), [-0.2, 3.0])
+    g.set_param(a, "alpha", 0.5)
+    ex.backward(s)
+    np.testing.assert_array_equal(ex.value(a), [-1.0, 3.0])
+    np.testing.assert_array_equal(ex.grad(x), [0.5, 1.0])
+    with g.editing(x) as arrays:  # same array, new content: the repeated call reads it
+        arrays["value"][0] = -4.0
+    ex.backward(s)
+    np.testing.assert_array_equal(ex.value(a), [-2.0, 3.0])
+    kernels.use("numpy")
+    try:
+        ex.backward(s)
+        np.testing.assert_array_equal(ex.value(a), [-2.0, 3.0])
+    finally:
+        kernels.use("numba")

@@ -302,8 +302,8 @@ def _targets(ctx, params, x_wired: bool) -> list[tuple[str, str, dict]]:
     structure, the param or a resolved name changes."""
     graph = ctx.executor.graph
     fast = ctx.saved.get("targets_fast")
-    # nothing about the graph changed since the last check (training writes weights without events)
-    if fast is not None and fast[0] == graph.data_version and fast[1] == graph.structure_version \
+    # no param, name or wire changed since the last check (array contents do not matter here)
+    if fast is not None and fast[0] == graph.config_version and fast[1] == graph.structure_version \
             and fast[2] is params.get("targets") and fast[3] is x_wired:
         return fast[4]
     key = (params.get("targets"), x_wired, graph.structure_version)
@@ -314,7 +314,7 @@ def _targets(ctx, params, x_wired: bool) -> list[tuple[str, str, dict]]:
         pairs = resolve_targets(graph, params, x_wired, ctx.node_id)
         triples = [(nid, w, graph.nodes[nid].tensors) for nid, w in pairs]
         cached = ctx.saved["targets"] = (key, triples, [graph.nodes[nid].name for nid, _ in pairs])
-    ctx.saved["targets_fast"] = (graph.data_version, graph.structure_version, params.get("targets"), x_wired,
+    ctx.saved["targets_fast"] = (graph.config_version, graph.structure_version, params.get("targets"), x_wired,
                                  cached[1])
     return cached[1]
 
