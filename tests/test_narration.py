@@ -118,6 +118,11 @@ def test_mul_gradient_marks_the_other_input_on_the_canvas(qtbot):
     marked = ctl.highlighted()
     assert ("node", y) in marked and ("node", g.find("xy")) in marked
     assert scene.node_item(y).highlighted and not scene.node_item(g.find("x")).highlighted
+    from app.run import decor
+
+    y_wire = g.input_edge(g.find("xy"), "b")
+    assert ("other", y_wire) in marked and decor.edge_other(scene.edge_item(y_wire))
+    assert not decor.edge_other(scene.edge_item(g.input_edge(g.find("xy"), "a")))
     assert dock.text() == "17/18 · " + CIRCUIT[16]
     assert dock.sentences() == CIRCUIT[:17]
     ctl.step()  # event 18: now x is the other input
@@ -126,7 +131,7 @@ def test_mul_gradient_marks_the_other_input_on_the_canvas(qtbot):
     ctl.step_back()
     assert dock.sentences() == CIRCUIT[:16] and dock.log.count() == 16
     ctl.step_back()  # a max event: no other input to mark
-    assert not scene.node_item(y).highlighted
+    assert not scene.node_item(y).highlighted and not decor.edge_other(scene.edge_item(y_wire))
     ctl.reset()
     assert dock.sentences() == [] and dock.log.count() == 0
     ctl.close()

@@ -33,10 +33,8 @@ class RunView(QObject):
         self.toolbar.add_scrub(self.scrub)
         self.scrub.set_document(doc.graph, doc.undo_stack)
         self.narration = NarrationDock(self.controller, window)
+        # tabbed with problems and plots once the window lays its docks out; stepping raises it
         window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.narration)
-        problems = getattr(window, "problems_dock", None)
-        if problems is not None and window.dockWidgetArea(problems) == Qt.DockWidgetArea.BottomDockWidgetArea:
-            window.tabifyDockWidget(problems, self.narration)
         self.controller.position_changed.connect(self._raise_narration)
         self._add_menu(window)
         for source in (self.controller, self.gradcheck):
@@ -50,7 +48,7 @@ class RunView(QObject):
 
     def _raise_narration(self, cursor: int, total: int, _desc: str) -> None:
         """The first event of a pass brings the Narration tab to the front (it may sit behind Problems)."""
-        if cursor == 0 and total > 0 and self.narration.isVisible():
+        if cursor == 0 and total > 0 and self.narration.toggleViewAction().isChecked():
             self.narration.raise_()
 
     def _add_menu(self, window) -> None:

@@ -379,7 +379,8 @@ class RunController(QObject):
             decor.set_output_labels(item, fmt_array(value), fmt_array(grad))
 
     def highlighted(self) -> list[tuple[str, object]]:
-        """What is marked as being computed now: ("node", id) and/or ("edge", Edge)."""
+        """What is marked as being computed now: ("node", id) and/or ("edge", Edge); for a mul
+        gradient also the other input's node and ("other", its wire), whose value scales it."""
         return list(self._highlighted)
 
     def _set_highlight(self, kind: str, key, on: bool) -> None:
@@ -387,6 +388,10 @@ class RunController(QObject):
             item = self._node_item(key)
             if item is not None:
                 decor.set_node_highlight(item, on)
+        elif kind == "other":
+            item = self._edge_item(key)
+            if item is not None:
+                decor.set_edge_other(item, on)
         else:
             item = self._edge_item(key)
             if item is not None:
@@ -396,7 +401,7 @@ class RunController(QObject):
         for kind, key in self._highlighted:
             if kind == "node" and key not in self.graph.nodes:
                 continue
-            if kind == "edge" and self.graph.input_edge(key.dst, key.dst_port) != key:
+            if kind in ("edge", "other") and self.graph.input_edge(key.dst, key.dst_port) != key:
                 continue
             self._set_highlight(kind, key, False)
         self._highlighted = []
@@ -410,7 +415,7 @@ class RunController(QObject):
         marks = [("edge", ev.edge), ("node", ev.edge.dst)] if ev.phase == "backward" else [("node", ev.node)]
         other = other_input(self.graph, self.rec, k)
         if other is not None:  # mul swaps its inputs: show whose value scales this gradient
-            marks += [("node", other.src), ("edge", other)]
+            marks += [("node", other.src), ("other", other)]
         for kind, key in marks:
             self._set_highlight(kind, key, True)
         self._highlighted = marks

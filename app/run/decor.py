@@ -168,6 +168,18 @@ def pulse(item, duration_ms: int = 600, radius: float = 5.0) -> None:
         dot.setPos(item.path().pointAtPercent(1.0))
 
 
+def set_edge_other(item, on: bool) -> None:
+    """The wire whose value a mul gradient is multiplied by: a glow in the value colour (green), so
+    "the mul gate swaps its inputs" is seen, not only read."""
+    pal = _palette()
+    _overlay(item, "_run_other", -1).set_stroke((pal.value_text if pal else "#15803d") if on else None, 12.0, 120)
+
+
+def edge_other(item) -> bool:
+    ov = getattr(item, "_run_other", None)
+    return ov is not None and ov.color is not None
+
+
 def edge_highlighted(item) -> bool:
     if hasattr(item, "highlighted"):
         return bool(item.highlighted)

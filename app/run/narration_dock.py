@@ -79,7 +79,7 @@ class NarrationDock(QDockWidget):
         self._rec = rec
         self.current.setText(f"{cursor + 1}/{total} · {self._shown[cursor]}")
         self.log.setCurrentRow(cursor)
-        self.log.scrollToItem(self.log.item(cursor))
+        self.log.scrollToBottom()  # the current event is always the last one listed
 
     def _stale(self, rec) -> bool:
         """A new recorded pass: the listed sentences belong to the old one."""
