@@ -149,6 +149,8 @@ def test_pulse_size_follows_the_zoom_and_its_length_the_speed(qtbot):
     r1 = ctl.pulse_radius()
     view.set_zoom(0.5)
     assert ctl.pulse_radius() == pytest.approx(2 * r1)  # the same size on screen
+    assert 2 * r1 >= 14  # pixels on screen (it was a 10 px dot)
+    assert ctl.pulse_ms() >= 400  # at the default speed (it crossed a wire in 250 ms)
     ctl.set_speed(1)
     slow = ctl.pulse_ms()
     ctl.set_speed(16)

@@ -439,9 +439,10 @@ class RunController(QObject):
 
     # ------------------------------------------------------------------ play and live
     def pulse_ms(self) -> int:
-        """A pulse lasts most of one Play interval (bounded), so fast playback does not pile them up;
-        presentation mode (pulse_scale > 1) makes it slower as well as larger."""
-        return int(min(1500, max(150, 0.8 * 1000.0 / self.speed)) * self.pulse_scale)
+        """A pulse lasts 1.6 Play intervals (400 ms at the default 4 events/s, 1.6 s at 1/s; bounded), so
+        the slider slows it down for a class; presentation mode (pulse_scale > 1) makes it slower as
+        well as larger. Consecutive events pulse along different wires, so an overlap is harmless."""
+        return int(min(2000, max(200, 1.6 * 1000.0 / self.speed)) * self.pulse_scale)
 
     def pulse_radius(self) -> float:
         """The dot's radius in scene units: PULSE_PX on screen at any zoom, larger when presenting."""
