@@ -185,3 +185,15 @@ def test_parsers_keep_dtype_and_shape_and_say_what_is_wrong():
     with pytest.raises(ValueError, match="a.alpha: 'x' is not a valid float"):
         parse_param("x", spec, "a.alpha")
     assert scrub_step(3.0) == pytest.approx(0.05) and scrub_step(0.007) == pytest.approx(0.001 / 20)
+
+
+def test_scrub_while_training_holds_the_graph_is_refused_once(canvas, qtbot):
+    g, scene, view, stack, messages = canvas
+    stack.edit_lock = "Training: Stop to edit the graph"  # what the document's stack holds during a run
+    start = _value_point(view, scene, g.find("x"))
+    _mouse(view, QEvent.Type.MouseButtonPress, start)
+    for dx in (10, 20, 30):
+        _mouse(view, QEvent.Type.MouseMove, start + QPoint(dx, 0), button=Qt.MouseButton.NoButton)
+    _mouse(view, QEvent.Type.MouseButtonRelease, start + QPoint(30, 0), buttons=Qt.MouseButton.NoButton)
+    assert float(g.nodes[g.find("x")].tensors["value"]) == 3.0 and stack.count() == 0
+    assert messages == ["Scrub refused: Training: Stop to edit the graph"]

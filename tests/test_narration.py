@@ -110,6 +110,7 @@ def test_mul_gradient_marks_the_other_input_on_the_canvas(qtbot):
     ctl = RunController(g, scene)
     dock = NarrationDock(ctl)
     qtbot.addWidget(dock)
+    dock.show()
     for _ in range(17):  # event 17: x receives 2.00 × y
         ctl.step()
     y = g.find("y")
@@ -134,6 +135,11 @@ def test_mul_gradient_marks_the_other_input_on_the_canvas(qtbot):
     assert not scene.node_item(y).highlighted and not decor.edge_other(scene.edge_item(y_wire))
     ctl.reset()
     assert dock.sentences() == [] and dock.log.count() == 0
+    dock.hide()  # hidden (behind a tab): nothing is worded until it is shown again
+    ctl.backward()
+    assert dock.sentences() == []
+    dock.show()
+    assert dock.sentences() == CIRCUIT and dock.text() == "18/18 · " + CIRCUIT[17]
     ctl.close()
 
 

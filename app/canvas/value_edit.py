@@ -203,12 +203,20 @@ class Scrub:
         self.step = scrub_step(v0)
         self.decimals = max(0, -math.floor(math.log10(self.step)))
         self.started = False
+        self.refused = False
         self.moves = 0
 
     def move(self, x: float, fine: bool = False) -> None:
         dx = x - self.x0
+        if self.refused:
+            return
         if not self.started:
             if abs(dx) < SCRUB_START_PX:
+                return
+            lock = getattr(self.scene.undo_stack, "edit_lock", None)
+            if lock:  # a training run holds the graph: say so once, not on every move
+                self.refused = True
+                self.scene.status_message.emit(f"Scrub refused: {lock}")
                 return
             self.started = True
             name = self.scene.graph.nodes[self.nid].name

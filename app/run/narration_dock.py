@@ -57,6 +57,20 @@ class NarrationDock(QDockWidget):
         return list(self._shown)
 
     def _position_changed(self, cursor: int, total: int, _desc: str) -> None:
+        if not self.isVisible():  # behind a tab or closed: word the pass when it is shown (Live re-runs
+            self._pending = (cursor, total)  # at 30 Hz would word every event of a big net each time)
+            return
+        self._pending = None
+        self._show_position(cursor, total)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        super().showEvent(event)
+        pending = getattr(self, "_pending", None)
+        if pending is not None:
+            self._pending = None
+            self._show_position(*pending)
+
+    def _show_position(self, cursor: int, total: int) -> None:
         c = self.controller
         rec = c.rec
         if rec is None or cursor < 0:
