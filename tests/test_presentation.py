@@ -137,3 +137,15 @@ def test_run_toolbar_fits_in_1280_px(win):
     label = bar.positionLabel
     assert label.isVisible() and label.geometry().right() <= bar.width()
     assert label.toolTip() == "event 16/18: backward: m.b → w"
+
+
+def test_stepping_brings_the_narration_forward_and_a_new_document_clears_it(win):
+    dock = win.findChild(QDockWidget, "narrationDock")
+    assert dock is win.run_view.narration
+    assert dock.toggleViewAction() in win.menus["view"].actions()
+    win.run_view.toolbar.actionStep.trigger()
+    _pump(0.1)
+    assert dock.isVisible() and dock.text() == "1/18 · input x = 3.00"
+    win.open_file(example_path("cs231n_circuit.json"))
+    _pump(0.1)
+    assert dock.sentences() == [] and "Step" in dock.text()
