@@ -22,6 +22,7 @@ from .tensorfile import (DTYPES, INLINE_LIMIT, MAX_ELEMENTS, GraphFormatError, _
 FORMAT = "backprop-studio-graph"
 FORMAT_VERSION = 1
 MAX_FILE_BYTES = 1 << 30
+MAX_NODES = 10_000  # the editor draws every node; the examples have 5 to 14
 JSON_TYPES = (str, int, float, bool, type(None))
 
 # version -> function turning a document of that version into the next version
@@ -124,6 +125,8 @@ def _from_dict(doc: Any) -> Graph:
         raise GraphFormatError(f"must be an integer, got {excerpt(seed)}", "meta.seed")
     nodes = doc.get("nodes")
     _expect(nodes, list, "nodes")
+    if len(nodes) > MAX_NODES:
+        raise GraphFormatError(f"{len(nodes):,} nodes; a graph may have at most {MAX_NODES:,}", "nodes")
     for i, raw in enumerate(nodes):
         node = _node(raw, f"nodes[{i}]")
         if node.id in g.nodes:
@@ -131,6 +134,8 @@ def _from_dict(doc: Any) -> Graph:
         g.nodes[node.id] = node
     edges = doc.get("edges", [])
     _expect(edges, list, "edges")
+    if len(edges) > 4 * MAX_NODES:
+        raise GraphFormatError(f"{len(edges):,} wires; a graph may have at most {4 * MAX_NODES:,}", "edges")
     for i, raw in enumerate(edges):
         path = f"edges[{i}]"
         _expect(raw, dict, path)

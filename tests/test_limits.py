@@ -313,3 +313,16 @@ def test_render_s_flag_wins_over_the_app_setting(conv_file, tmp_path, capsys):
         assert "over the budget of 1.0 MB" in one_line_error(capsys)
     finally:
         settings.settings().setValue("memoryLimit", "")
+
+
+def test_a_file_with_more_nodes_than_the_editor_can_draw_is_refused():
+    from graphcore import fileformat
+
+    doc = small_doc()
+    node = doc["nodes"][0]
+    doc["nodes"] = [dict(node, id=f"m{i}") for i in range(fileformat.MAX_NODES + 1)]
+    doc["edges"] = []
+    with pytest.raises(gc.GraphFormatError, match=r"^nodes: 10,001 nodes; a graph may have at most 10,000$"):
+        gc.loads(json.dumps(doc))
+    doc["nodes"] = doc["nodes"][: fileformat.MAX_NODES]
+    assert len(gc.loads(json.dumps(doc)).nodes) == fileformat.MAX_NODES
