@@ -134,7 +134,7 @@ class NodeCost:
         shapes = f"input {ins} -> output {tuple(self.out_shape)}" if ins else f"value {tuple(self.out_shape)}"
         big = max(self.parts.items(), key=lambda kv: kv[1]) if self.parts else None
         most = f", the largest part {big[0]} ({fmt_bytes(big[1])})" if big and big[1] < self.nbytes else ""
-        who = f"{self.op} node {excerpt(self.name)}" if named else self.op
+        who = f"{self.op} {excerpt(self.name)}" if named else self.op
         return f"{who} ({shapes}) needs about {fmt_bytes(self.nbytes)}{most}"
 
 
@@ -202,4 +202,4 @@ def check_budget(costs: list[NodeCost], budget: int | None = None) -> int:
     raise GraphError([Problem(worst.node, None,
                               f"the graph needs about {fmt_bytes(total)} of memory, over the budget of "
                               f"{fmt_bytes(budget)} (--memory-limit, or Settings in the app); the largest node, "
-                              f"{worst.describe(named=False)}", "memory")])
+                              f"{worst.describe()}", "memory")])

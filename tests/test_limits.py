@@ -117,7 +117,7 @@ def test_a_plan_over_budget_is_refused_before_anything_is_allocated():
     p = info.value.problems[0]
     assert p.code == "memory" and p.node == g.find("c24")
     assert "3.6 GB" in p.message and "256.0 MB" in p.message
-    assert "conv2d (input (1, 1, 2945, 2945) -> output (1, 1, 3073, 3073))" in p.message
+    assert "the largest node, conv2d 'c24' (input (1, 1, 2945, 2945) -> output (1, 1, 3073, 3073))" in p.message
     assert ex.values == {} and ex._plan == []
 
 
