@@ -123,6 +123,15 @@ def test_reported_files_are_one_line_naming_node_and_tensor(bad_files, label, ar
     assert path in lines[0] and f"node '{node}'" in lines[0] and f"tensor '{tensor}' {words}" in lines[0]
 
 
+@pytest.mark.parametrize("argv", [["train", "--quiet"], ["sanity"], ["search", "--quiet", "--workers", "1"]],
+                         ids=["train", "sanity", "search"])
+def test_training_commands_refuse_the_batchnorm_file(bad_files, argv, capsys):
+    path = bad_files["batchnorm stats"][0]
+    assert cli.main([argv[0], path, *argv[1:]]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "node 'bn': tensor 'running_mean' has shape (1,)" in lines[0]
+
+
 def test_render_refuses_the_batchnorm_file_before_drawing(bad_files, capsys):
     import main as main_mod
 
