@@ -100,6 +100,15 @@ def test_every_registered_op_gets_a_sentence_for_each_of_its_events(spec):
             assert fmt_array(ev.grad) in text or "gets 0" in text, text  # the number it receives
 
 
+def test_a_training_net_is_narrated_with_its_layers_and_loss():
+    g = gc.load(example_path("spiral_2layer.json"))
+    rec = record(gc.Executor(g), g.find("loss"))
+    text = [sentence(g, rec, k) for k in range(rec.total)]
+    assert "total_loss loss: passes 1.00 unchanged to both inputs, so data_loss gets 1.00" in text
+    assert any(t.startswith("linear layer fc2: relu (port x) receives 300×100") for t in text)
+    assert any(t.startswith("relu gate relu: passes the upstream") and "where fc1 > 0" in t for t in text)
+
+
 def test_the_table_only_names_registered_ops():
     assert set(BACKWARD) <= set(gc.registry.ops())
 

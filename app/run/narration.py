@@ -41,6 +41,8 @@ class _Ctx:
     @property
     def head(self) -> str:
         kind = KIND.get(self.spec.category, "") if self.spec is not None else "node"
+        if kind and kind in self.op:  # "total_loss loss", not "total_loss loss loss"
+            kind = ""
         return " ".join(t for t in (self.op, kind, self.name(self.gate)) if t)
 
     def value(self, nid: str) -> str:
