@@ -326,3 +326,30 @@ def test_a_file_with_more_nodes_than_the_editor_can_draw_is_refused():
         gc.loads(json.dumps(doc))
     doc["nodes"] = doc["nodes"][: fileformat.MAX_NODES]
     assert len(gc.loads(json.dumps(doc)).nodes) == fileformat.MAX_NODES
+
+
+def _op_cases():
+    from graphcore import registry
+
+    rng = np.random.default_rng(0)
+    for name, spec in sorted(registry.ops().items()):
+        if not spec.source and spec.examples is not None:
+            yield pytest.param(name, spec.examples(rng)[0], id=name)
+
+
+@pytest.mark.parametrize("op,case", list(_op_cases()))
+def test_every_op_s_estimate_matches_what_it_holds(op, case):
+    """Registry-wide: a node's estimate against the buffers its context really keeps after a
+    pass (views such as flatten's are counted as copies, so up to 3x over; never far under)."""
+    from test_tensorcheck import layer_graph
+
+    g, nid = layer_graph(op, case)
+    cost = next(c for c in tensorcheck.check_plan(g) if c.node == nid)
+    ex = gc.Executor(g, mode=case.get("mode", "train"))
+    ex.forward()
+    ex.backward()
+    st = ex._index[nid]
+    arrays = list(st.ctx.bufs.values()) + [ex.values[nid]]
+    arrays += [v for v in st.ctx.saved.values() if isinstance(v, np.ndarray)]
+    held = sum({id(a): a.nbytes for a in arrays}.values())
+    assert 0.6 * held <= cost.nbytes <= 3.0 * held, (cost.parts, held)
