@@ -1,6 +1,7 @@
-"""Regenerate docs/training-spiral.png and docs/training-digits.png: the main window after training.
+"""Regenerate docs/training-spiral.png and docs/training-digits.png (1280x720) and their
+-1920.png twins (1920x1080): the main window in its default layout after training.
 
-    QT_QPA_PLATFORM=offscreen python docs/make_training_screenshots.py
+    QT_QPA_PLATFORM=offscreen python docs/make_training_screenshots.py [spiral] [digits]
 
 The spiral shot keeps a full-batch SGD run and overlays it with Adam on mini-batches.
 """
@@ -44,13 +45,13 @@ def _train(app, window, timeout_s: float = 120.0) -> None:
         time.sleep(0.02)
 
 
-def _window(app, path: str):
+def _window(app, path: str, size=(1280, 720)):
     import time
 
     from app import create_main_window
 
     w = create_main_window(path, offer_recovery=False)
-    w.resize(1700, 1050)
+    w.resize(*size)
     w.show()
     end = time.monotonic() + 3
     while getattr(w, "train_controller", None) is None and time.monotonic() < end:
@@ -77,29 +78,33 @@ def main() -> None:
     app = application()
 
     which = sys.argv[1:] or ["spiral", "digits"]
-    if "spiral" in which:
-        w = _window(app, os.path.join(EXAMPLES, "spiral_2layer.json"))
-        dock = w.train_controller.dock
-        for kind, lr in (("sgd", 0.5), ("adam", 0.01)):
-            dock.optimizer_combo.setCurrentText(kind)
-            dock.lr_spin.setValue(lr)
-            dock.batch_spin.setValue(32)
-            dock.val_spin.setValue(0.2)
-            dock.epochs_spin.setValue(200)
-            _train(app, w)
-            if kind == "sgd":
-                from PySide6.QtWidgets import QPushButton
+    for size, suffix in (((1280, 720), ""), ((1920, 1080), "-1920")):
+        if "spiral" in which:
+            w = _window(app, os.path.join(EXAMPLES, "spiral_2layer.json"), size)
+            dock = w.train_controller.dock
+            for kind, lr in (("sgd", 0.5), ("adam", 0.01)):
+                dock.optimizer_combo.setCurrentText(kind)
+                dock.lr_spin.setValue(lr)
+                dock.batch_spin.setValue(32)
+                dock.val_spin.setValue(0.2)
+                dock.epochs_spin.setValue(200)
+                _train(app, w)
+                if kind == "sgd":
+                    from PySide6.QtWidgets import QPushButton
 
-                w.findChild(QPushButton, "keepRunButton").click()
-        w.grab().save(os.path.join(HERE, "training-spiral.png"))
-        print(os.path.join(HERE, "training-spiral.png"))
-        w.close()
-    if "digits" in which:
-        w = _window(app, os.path.join(EXAMPLES, "digits_cnn.json"))
-        _train(app, w)
-        w.grab().save(os.path.join(HERE, "training-digits.png"))
-        print(os.path.join(HERE, "training-digits.png"))
-        w.close()
+                    w.findChild(QPushButton, "keepRunButton").click()
+            out = os.path.join(HERE, f"training-spiral{suffix}.png")
+            w.grab().save(out)
+            print(out)
+            w.close()
+        if "digits" in which:
+            w = _window(app, os.path.join(EXAMPLES, "digits_cnn.json"), size)
+            _train(app, w)
+            out = os.path.join(HERE, f"training-digits{suffix}.png")
+            w.grab().save(out)
+            print(out)
+            w.close()
+
 
 if __name__ == "__main__":
     main()

@@ -284,11 +284,34 @@ def test_huge_learning_rate_is_called_out(spiral, qtbot):
     rig.train.epochs_spin.setValue(40)
     rig.train.batch_spin.setValue(32)
     rig.train.lr_spin.setValue(500.0)
-    rig.train.actionTrain.trigger()
-    res = rig.wait_done()
+    rig.train.pause_explode_check.setChecked(False)
+    try:
+        rig.train.actionTrain.trigger()
+        res = rig.wait_done()
+    finally:
+        rig.train.pause_explode_check.setChecked(True)
     text = " ".join(rig.messages)
     # either the loss blew up past 3x its first value, or it overflowed to NaN/Inf at a named node
     assert "exploding" in text or (res["status"] == "diverged" and "selected" in text), text
+    assert "Paused" not in text  # the option is off: the run goes on
+
+
+def test_an_exploding_loss_pauses_the_run_by_default(spiral, qtbot):
+    rig = spiral
+    assert rig.train.pause_explode_check.isChecked()
+    rig.train.epochs_spin.setValue(40)
+    rig.train.batch_spin.setValue(32)
+    rig.train.lr_spin.setValue(500.0)
+    rig.train.actionTrain.trigger()
+    qtbot.waitUntil(lambda: not rig.ctl.is_running() or "exploding" in " ".join(rig.messages), timeout=20000)
+    text = " ".join(rig.messages)
+    if rig.ctl.is_running():
+        assert "Paused: lower the learning rate" in text and rig.train.actionPause.isChecked()
+        qtbot.waitUntil(lambda: rig.ctl.thread.paused, timeout=5000)
+        rig.train.actionStop.trigger()
+    res = rig.wait_done()
+    # a blow-up straight to NaN/Inf ends the run at the named node instead
+    assert "Paused: lower the learning rate" in text or (res["status"] == "diverged" and "selected" in text), text
 
 
 def test_keep_run_overlays_the_next_run(spiral, qtbot):

@@ -20,6 +20,7 @@ from .dock import TrainDock
 from .plots import PlotsDock
 from .worker import TrainThread
 
+EXPLODE_PREFIX = "The loss is exploding"  # graphcore.train.session's warning
 STATUS_TEXT = {"finished": "Training finished", "stopped": "Training stopped",
                "early_stopped": "Training stopped early"}
 
@@ -201,8 +202,12 @@ class TrainController(QObject):
             self._say(ev.get("message", "early stop"))
 
     def _on_warning(self, text: str) -> None:
-        if self._current_sender() is not None:
-            self._say(text)
+        if self._current_sender() is None:
+            return
+        if text.startswith(EXPLODE_PREFIX) and self.dock.pause_explode_check.isChecked():
+            self.dock.actionPause.setChecked(True)  # pauses the run through set_paused
+            text += " Paused: lower the learning rate for the next run, then Resume or Stop."
+        self._say(text)
 
     def _on_done(self, result: dict) -> None:
         t = self._current_sender()

@@ -218,6 +218,12 @@ class TrainDock(QDockWidget):
         self.fresh_check.setChecked(True)
         self.fresh_check.setToolTip("Off: continue from the graph's current weights")
         h.addRow(self.fresh_check)
+        self.pause_explode_check = QCheckBox("Pause when the loss explodes")
+        self.pause_explode_check.setObjectName("pauseOnExplodeCheck")
+        self.pause_explode_check.setChecked(True)
+        self.pause_explode_check.setToolTip("Pause the run (with the reason) when the loss grows far above its "
+                                            "first value, so the curves before the blow-up stay readable")
+        h.addRow(self.pause_explode_check)
         outer.addWidget(ini)
         outer.addStretch(1)
 

@@ -165,7 +165,10 @@ class PlotsDock(QDockWidget):
 
         self.plots: dict[str, pg.PlotItem] = {}
         self.titles: dict[str, str] = {}
-        self.legends: dict[str, pg.LegendItem] = {}
+        self.legends: dict[str, pg.LegendItem] = {}  # none: curve names go in the titles (see _titles)
+        self._keyed: dict[str, bool] = {}
+        self._title_html: dict[str, str] = {}
+        self._rows = 2
         self._make_plot("loss", "Loss", row=0, col=0, legend=True)
         self._make_plot("acc", "Accuracy", row=0, col=1, legend=True)
         self._make_plot("lr", "Learning rate", row=0, col=2, legend=False)
@@ -205,17 +208,19 @@ class PlotsDock(QDockWidget):
         p.vb.disableAutoRange()  # ranges move in steps (_fit): a moving axis repaints its labels every frame
         if logy:
             p.setLogMode(False, True)
-        if legend:
-            self.legends[key] = p.addLegend(offset=(-4, 4), labelTextSize="7pt",
-                                            verSpacing=-6)
+        # no LegendItem: one over the curves hid them, and adding its entries mid-run stalled the GUI;
+        # the title names each curve in its colour instead (set only when the names change)
+        self._keyed[key] = legend
         self.plots[key] = p
 
     def apply_theme(self) -> None:
         """Match the application palette (called again when the theme changes)."""
         c = plot_colors(self)
         self.view.setBackground(c["bg"])
+        self._title_html.clear()
         for key, p in self.plots.items():
             style_plot(p, c, self.titles[key])
+        self._titles()
         self.ratio_guide.setPen(pg.mkPen(c["dim"], width=1, style=Qt.PenStyle.DashLine))
         self.ratio_guide.label.setColor(c["dim"])
 
@@ -231,6 +236,38 @@ class PlotsDock(QDockWidget):
         p.setLogMode(False, self.log_check.isChecked())
         p.vb.setYRange(0, 1)  # the next refresh fits the range in the new scale
         self._invalidate()
+
+    def _titles(self) -> None:
+        """Each plot's title followed by its curves' names in their colours (a legend beside, not over)."""
+        fg = plot_colors(self)["fg"].name()
+        for key, p in self.plots.items():
+            names = []
+            if self._keyed.get(key):
+                for (run, plot, _), item in self._curves.items():
+                    label = item.opts.get("name")
+                    if plot == key and label and run == len(self.kept):
+                        names.append((label, item.opts["pen"].color().name()))
+            keys = " ".join(f"<span style='color:{col}'>&#9644;&nbsp;{n}</span>" for n, col in names[:6])
+            html = f"{self.titles[key]}&nbsp;&nbsp;{keys}" if keys else self.titles[key]
+            if self._title_html.get(key) != html:
+                self._title_html[key] = html
+                p.setTitle(html, color=fg, size="9pt")
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        super().resizeEvent(event)
+        rows = 1 if self.view.height() < 240 else 2
+        if rows != self._rows:
+            self._arrange(rows)
+
+    def _arrange(self, rows: int) -> None:
+        """Six plots in one row when the dock is short (the default layout at 1280x720), else 3x2."""
+        self._rows = rows
+        order = ["loss", "acc", "lr", "grad", "ratio", "units"]
+        for key in order:
+            self.view.ci.removeItem(self.plots[key])
+        cols = len(order) // rows
+        for i, key in enumerate(order):
+            self.view.ci.addItem(self.plots[key], row=i // cols, col=i % cols)
 
     def _invalidate(self) -> None:
         self._drawn_version = -1
@@ -289,10 +326,8 @@ class PlotsDock(QDockWidget):
         for key in [k for k in self._curves if k[0] == run]:
             item = self._curves.pop(key)
             plot = self.plots[key[1]]
-            legend = self.legends.get(key[1])
-            if legend is not None:
-                legend.removeItem(item)
             plot.removeItem(item)
+        self._titles()
 
     # ------------------------------------------------------------ drawing
     def refresh(self, everything: bool = False) -> None:
@@ -350,15 +385,17 @@ class PlotsDock(QDockWidget):
         need_y = y1 > vy1 or y0 < vy0 or span_y < 0.5 * (vy1 - vy0)
         if need_x:
             vb.setXRange(x0, x0 + max(x1 - x0, 1.0) * 1.3, padding=0.02)
+        if not all(np.isfinite(v) for v in (x0, x1, y0, y1)):
+            return
         if need_y:
-            pad = 0.02 if fixed_y else 0.12 * span_y
+            pad = 0.06 if fixed_y else 0.12 * span_y  # fractions: a curve at 1.0 (all units dead) stays in view
             if not fixed_y and y1 - y0 < 1e-12 * max(abs(y0), 1e-300):
                 pad = 0.1 * abs(y0) if y0 else 1.0  # a constant (the learning rate): a band around it
             vb.setYRange(y0 - pad, y1 + pad, padding=0)
 
     def _grow_bounds(self, run: int, plot: str, x: np.ndarray, y: np.ndarray) -> None:
         if plot in ("loss", "grad", "ratio") and self.plots[plot].ctrl.logYCheck.isChecked():
-            y = y[y > 0]
+            y = y[np.isfinite(y) & (y > 0)]
             if y.size == 0:
                 return
             y = np.log10(y)
@@ -393,6 +430,7 @@ class PlotsDock(QDockWidget):
         item = pg.PlotDataItem(pen=pen, name=f"{label}{run_label}" if label else None, **kw)
         self.plots[plot].addItem(item)
         self._curves[key] = item
+        self._titles()
         return item
 
     def _run_label(self, run: int, plot: str) -> str:
@@ -417,7 +455,9 @@ class PlotsDock(QDockWidget):
         if smooth > 1:
             y = moving_average(y, smooth)
         x, y = envelope(x, y)
-        self._curve(run, plot, name, color, label, series_len=len(series), **kw).setData(x, y)
+        if not np.isfinite(y).all():  # an exploding run: Inf/NaN leave a gap instead of breaking the range
+            y = np.where(np.isfinite(y), y, np.nan)
+        self._curve(run, plot, name, color, label, series_len=len(series), **kw).setData(x, y, connect="finite")
         self._grow_bounds(run, plot, x, y)
 
     def _draw_run(self, run: int, h: RunHistory, only: set | None = None) -> None:
