@@ -18,6 +18,8 @@ from PySide6.QtGui import (QColor, QFont, QFontMetricsF, QPainter, QPainterPath,
                            QPen)
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsSimpleTextItem
 
+from .value_edit import CanvasEditing
+
 # ---------------------------------------------------------------- palette
 
 
@@ -329,8 +331,9 @@ def draw_port_dot(painter: QPainter, center: QPointF, port: PortItem, r: float =
 # ---------------------------------------------------------------- nodes
 
 
-class NodeItem(QGraphicsItem):
-    """One graph node: a rounded card with a category-coloured header."""
+class NodeItem(CanvasEditing, QGraphicsItem):
+    """One graph node: a rounded card with a category-coloured header (CanvasEditing: type or
+    scrub its value and params on the card)."""
 
     def __init__(self, scene, node_id: str) -> None:
         super().__init__()
@@ -457,71 +460,6 @@ class NodeItem(QGraphicsItem):
                 return i
         return None
 
-    def _editable_line(self, pos: QPointF) -> int | None:
-        """A line a double-click edits: a source's value, or a param line of another node."""
-        i = self.line_at(pos)
-        if i is None:
-            return None
-        spec = self.node.spec
-        if spec is not None and spec.source:
-            from .value_edit import editable_value
-            return i if editable_value(self.graph_scene.graph, self.node_id) is not None else None
-        return i if self.param_at_line(i) is not None else None
-
-    def _scrubbable(self, pos: QPointF) -> float | None:
-        """The scalar value under pos when this is a source node (drag it sideways to scrub)."""
-        spec = self.node.spec
-        if spec is None or not spec.source or self.line_at(pos) is None:
-            return None
-        from .value_edit import scalar_value
-        return scalar_value(self.graph_scene.graph, self.node_id)
-
-    def _view_x(self, event) -> float:
-        """The event's x in view pixels (the scrub speed is per screen pixel at any zoom)."""
-        views = self.scene().views() if self.scene() is not None else []
-        zoom = views[0].transform().m11() if views else 1.0
-        return event.scenePos().x() * zoom
-
-    def hoverMoveEvent(self, event) -> None:
-        if self._scrubbable(event.pos()) is not None:
-            self.setCursor(Qt.CursorShape.SizeHorCursor)
-        elif self._editable_line(event.pos()) is not None:
-            self.setCursor(Qt.CursorShape.IBeamCursor)
-        else:
-            self.unsetCursor()
-        super().hoverMoveEvent(event)
-
-    def mousePressEvent(self, event) -> None:
-        v = self._scrubbable(event.pos()) if event.button() == Qt.MouseButton.LeftButton else None
-        if v is not None and not event.modifiers() & (Qt.KeyboardModifier.ControlModifier
-                                                       | Qt.KeyboardModifier.ShiftModifier):
-            from .value_edit import Scrub
-            scene = self.graph_scene
-            if not self.isSelected():
-                scene.clearSelection()
-                self.setSelected(True)
-            self._scrub = Scrub(scene, self.node_id, v, self._view_x(event))
-            event.accept()
-            return
-        super().mousePressEvent(event)
-
-    def mouseMoveEvent(self, event) -> None:
-        scrub = getattr(self, "_scrub", None)
-        if scrub is not None:
-            scrub.move(self._view_x(event), fine=bool(event.modifiers() & Qt.KeyboardModifier.AltModifier))
-            event.accept()
-            return
-        super().mouseMoveEvent(event)
-
-    def mouseReleaseEvent(self, event) -> None:
-        scrub = getattr(self, "_scrub", None)
-        if scrub is not None:
-            self._scrub = None
-            scrub.finish()
-            event.accept()
-            return
-        super().mouseReleaseEvent(event)
-
     def _header_right(self) -> str:
         spec = self.node.spec
         return spec.name if spec is not None else self.node.op
@@ -598,14 +536,7 @@ class NodeItem(QGraphicsItem):
             self.graph_scene.begin_rename(self.node_id)
             event.accept()
             return
-        line = self._editable_line(event.pos())
-        if line is not None:
-            from .value_edit import begin_edit
-            # the editor opens under the cursor and takes the button's release: let go of the mouse
-            # now, or the next move would drag this node
-            self.ungrabMouse()
-            begin_edit(self.graph_scene, self, line)
-            event.accept()
+        if self.edit_at(event):
             return
         super().mouseDoubleClickEvent(event)
 

@@ -11,7 +11,7 @@ import json
 import math
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QRectF, Qt
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt
 from PySide6.QtWidgets import QLineEdit
 
 from app import commands as cmds
@@ -240,3 +240,84 @@ class Scrub:
             if self.moves == 0:  # an empty macro: take it back off the stack
                 self.scene.undo_stack.undo()
         return self.started and self.moves > 0
+
+
+# ---------------------------------------------------------------- the node card's side
+class CanvasEditing:
+    """Mixed into NodeItem: hit tests on its centre lines (center_rects, param_at_line, line_at come
+    from the item) and the mouse handling of typing and scrubbing."""
+
+    def edit_at(self, event) -> bool:
+        """A double-click on a value or param line opens its editor; True when it did."""
+        line = self._editable_line(event.pos())
+        if line is None:
+            return False
+        # the editor opens under the cursor and takes the button's release: let go of the mouse
+        # now, or the next move would drag this node
+        self.ungrabMouse()
+        begin_edit(self.graph_scene, self, line)
+        event.accept()
+        return True
+
+    def _editable_line(self, pos: QPointF) -> int | None:
+        """A line a double-click edits: a source's value, or a param line of another node."""
+        i = self.line_at(pos)
+        if i is None:
+            return None
+        spec = self.node.spec
+        if spec is not None and spec.source:
+            return i if editable_value(self.graph_scene.graph, self.node_id) is not None else None
+        return i if self.param_at_line(i) is not None else None
+
+    def _scrubbable(self, pos: QPointF) -> float | None:
+        """The scalar value under pos when this is a source node (drag it sideways to scrub)."""
+        spec = self.node.spec
+        if spec is None or not spec.source or self.line_at(pos) is None:
+            return None
+        return scalar_value(self.graph_scene.graph, self.node_id)
+
+    def _view_x(self, event) -> float:
+        """The event's x in view pixels (the scrub speed is per screen pixel at any zoom)."""
+        views = self.scene().views() if self.scene() is not None else []
+        zoom = views[0].transform().m11() if views else 1.0
+        return event.scenePos().x() * zoom
+
+    def hoverMoveEvent(self, event) -> None:
+        if self._scrubbable(event.pos()) is not None:
+            self.setCursor(Qt.CursorShape.SizeHorCursor)
+        elif self._editable_line(event.pos()) is not None:
+            self.setCursor(Qt.CursorShape.IBeamCursor)
+        else:
+            self.unsetCursor()
+        super().hoverMoveEvent(event)
+
+    def mousePressEvent(self, event) -> None:
+        v = self._scrubbable(event.pos()) if event.button() == Qt.MouseButton.LeftButton else None
+        if v is not None and not event.modifiers() & (Qt.KeyboardModifier.ControlModifier
+                                                       | Qt.KeyboardModifier.ShiftModifier):
+            scene = self.graph_scene
+            if not self.isSelected():
+                scene.clearSelection()
+                self.setSelected(True)
+            self._scrub = Scrub(scene, self.node_id, v, self._view_x(event))
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event) -> None:
+        scrub = getattr(self, "_scrub", None)
+        if scrub is not None:
+            scrub.move(self._view_x(event), fine=bool(event.modifiers() & Qt.KeyboardModifier.AltModifier))
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:
+        scrub = getattr(self, "_scrub", None)
+        if scrub is not None:
+            self._scrub = None
+            scrub.finish()
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
