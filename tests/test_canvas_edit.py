@@ -197,3 +197,28 @@ def test_scrub_while_training_holds_the_graph_is_refused_once(canvas, qtbot):
     _mouse(view, QEvent.Type.MouseButtonRelease, start + QPoint(30, 0), buttons=Qt.MouseButton.NoButton)
     assert float(g.nodes[g.find("x")].tensors["value"]) == 3.0 and stack.count() == 0
     assert messages == ["Scrub refused: Training: Stop to edit the graph"]
+
+
+def test_after_an_inline_edit_the_next_drag_moves_only_what_it_grabs(canvas, qtbot):
+    """The editor opens under the cursor and takes the button's release; the node must not stay
+    the mouse grabber (the next press and drag elsewhere used to carry it along)."""
+    g, scene, view, stack, messages = canvas
+    x, y = g.find("x"), g.find("y")
+    p0 = _value_point(view, scene, x)
+    _mouse(view, QEvent.Type.MouseButtonPress, p0)
+    _mouse(view, QEvent.Type.MouseButtonRelease, p0, buttons=Qt.MouseButton.NoButton)
+    _mouse(view, QEvent.Type.MouseButtonDblClick, p0)
+    ed = _editor(view, "valueEditor")
+    local = ed.mapFrom(view.viewport(), p0)  # the release lands on the editor now under the cursor
+    QApplication.sendEvent(ed, QMouseEvent(QEvent.Type.MouseButtonRelease, QPointF(local),
+                                           QPointF(ed.mapToGlobal(local)), Qt.MouseButton.LeftButton,
+                                           Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier))
+    QTest.keyClick(ed, Qt.Key.Key_Escape)
+    assert scene.mouseGrabberItem() is None
+    item_y = scene.node_item(y)
+    p = view.mapFromScene(item_y.mapToScene(item_y.header_rect().center()))
+    _mouse(view, QEvent.Type.MouseButtonPress, p)
+    _mouse(view, QEvent.Type.MouseMove, p + QPoint(40, 0), button=Qt.MouseButton.NoButton)
+    _mouse(view, QEvent.Type.MouseButtonRelease, p + QPoint(40, 0), buttons=Qt.MouseButton.NoButton)
+    assert scene.node_item(x).pos() == QPointF(0, 0)
+    assert item_y.pos().x() > 0  # y was dragged, x stayed

@@ -533,6 +533,7 @@ class NodeItem(CanvasEditing, QGraphicsItem):
 
     def mouseDoubleClickEvent(self, event) -> None:
         if self.header_rect().contains(event.pos()):
+            self.ungrabMouse()  # the editor takes the release (see CanvasEditing.edit_at)
             self.graph_scene.begin_rename(self.node_id)
             event.accept()
             return
