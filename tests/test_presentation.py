@@ -149,3 +149,18 @@ def test_stepping_brings_the_narration_forward_and_a_new_document_clears_it(win)
     win.open_file(example_path("cs231n_circuit.json"))
     _pump(0.1)
     assert dock.sentences() == [] and "Step" in dock.text()
+
+
+def test_closing_while_presenting_saves_the_normal_layout(qtbot, win):
+    win.run_view.extras.set_presenting(True)
+    _pump(0.1)
+    win.document.undo_stack.setClean()
+    assert win.close()
+    w2 = app.create_main_window(offer_recovery=False)
+    qtbot.addWidget(w2)
+    w2.resize(1280, 720)
+    w2.show()
+    _pump(0.6)
+    assert w2.palette_dock.isVisible() and w2.inspector_dock.isVisible()
+    assert not w2.run_view.extras.presenting
+    assert w2.findChild(QToolBar, "runToolbar").font().pointSizeF() == QApplication.font().pointSizeF()
