@@ -7,7 +7,7 @@ zoom, fonts). The UI scale (100 % to 200 %) applies always and is kept in the se
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QFont, QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget
 
