@@ -126,6 +126,20 @@ def graph_problems(graph, shapes: dict | None = None) -> list[TensorProblem]:
     return out
 
 
+def empty_values(graph) -> list[TensorProblem]:
+    """A source holding an empty array (an axis of length 0, which a file may declare): the ops
+    have nothing to normalise, flatten or take the max of, so it is refused before they run."""
+    out = []
+    for nid, node in graph.nodes.items():
+        spec = node.spec
+        v = node.tensors.get("value") if spec is not None and spec.source else None
+        if isinstance(v, np.ndarray) and v.size == 0:
+            out.append(TensorProblem(nid, "value", f"{spec.name} node {limits.excerpt(node.name)}",
+                                     f"value has shape {_shape(v.shape)}, an empty array; every axis needs "
+                                     "at least one element"))
+    return out
+
+
 def check_plan(graph, dtype=np.float64, budget: int | None = None,
                rows: dict[str, int] | None = None) -> list[limits.NodeCost]:
     """At plan build, before any buffer exists: the tensors match their layers (GraphError naming
@@ -138,7 +152,7 @@ def check_plan(graph, dtype=np.float64, budget: int | None = None,
         with _batches(graph, rows):
             return check_plan(graph, dtype, budget)
     shapes, _ = graph.infer_shapes()
-    bad = graph_problems(graph, shapes)
+    bad = graph_problems(graph, shapes) + empty_values(graph)
     if bad:
         raise GraphError([Problem(p.node, None, p.text, "tensor") for p in bad])
     costs = limits.estimate(graph, shapes, dtype)

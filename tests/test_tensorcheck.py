@@ -336,3 +336,18 @@ def test_check_node_for_a_step_whose_arrays_changed():
     node.tensors["running_var"] = np.ones(1)
     with pytest.raises(gc.GraphError, match=r"tensor 'running_var' has shape \(1,\); for input \(2, 6\)"):
         tensorcheck.check_node(node, [(2, 6)])
+
+
+@pytest.mark.parametrize("op", ["batchnorm", "flatten", "softmax", "linear", "conv2d"])
+def test_an_empty_batch_is_refused_at_plan_build(op, tmp_path, capsys):
+    """A file may declare a value of shape (0, 3); batchnorm, flatten and softmax gave tracebacks."""
+    case = next(c for c in registry.get(op).examples(np.random.default_rng(0)) if c.get("mode") != "eval")
+    case = dict(case, inputs={k: np.asarray(v)[:0] for k, v in case["inputs"].items()})
+    g, _ = layer_graph(op, case)
+    with pytest.raises(gc.GraphError, match=r"value has shape \(0,.*\), an empty array"):
+        gc.Executor(g).forward()
+    path = tmp_path / "empty.json"
+    gc.save(g, path)
+    assert cli.main(["run", str(path)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "node 'in_" in lines[0] and "an empty array" in lines[0]
