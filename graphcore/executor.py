@@ -20,203 +20,16 @@ the first node that produced it (NumericError names it, in either pass).
 """
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Iterator
 
 import numpy as np
 
 from . import kernels as _kernels
-from . import registry
+from . import numcheck
 from .graph import Edge, Graph, readonly
-from .problems import GraphError, NumericError, Problem
+from .stepctx import Ctx, StepEvent, _loud, _quiet, _Step, unbroadcast  # noqa: F401  (re-exported)
+from .problems import GraphError, Problem
 from .registry import ShapeError
-
-try:  # numpy's error-state context variable: set directly, it costs 0.3 us instead of np.errstate's 2 us
-    from numpy._core.umath import _extobj_contextvar as _ERR
-except ImportError:  # pragma: no cover - other numpy layouts fall back to np.errstate
-    _ERR = None
-_quiet_cache: tuple = (None, None)  # (an error state, the same with every error ignored)
-
-
-def _quiet():
-    """Enter np.errstate(all="ignore"); returns the token for _loud (None: an errstate object)."""
-    global _quiet_cache
-    if _ERR is None:
-        es = np.errstate(all="ignore")
-        es.__enter__()
-        return es
-    cur = _ERR.get()
-    cached = _quiet_cache
-    if cached[0] is not cur:  # first call, or the caller changed numpy's error settings
-        with np.errstate(all="ignore"):
-            cached = _quiet_cache = (cur, _ERR.get())
-    return _ERR.set(cached[1])
-
-
-def _loud(token) -> None:
-    if _ERR is None:
-        token.__exit__(None, None, None)
-    else:
-        _ERR.reset(token)
-
-
-class Ctx:
-    """Per-node scratch space that lives as long as the plan: buffers and saved values."""
-
-    __slots__ = ("bufs", "saved", "wgrads", "train", "rng", "node_id", "dtype", "executor", "need_grad", "wpass",
-                 "rep")
-
-    def __init__(self, node_id: str, dtype, executor: "Executor") -> None:
-        self.node_id = node_id
-        self.dtype = dtype
-        self.bufs: dict[str, np.ndarray] = {}
-        self.saved: dict[str, Any] = {}
-        self.wgrads: dict[str, np.ndarray] = {}
-        self.train = True
-        self.rng: np.random.Generator | None = None
-        self.executor = executor
-        # per input port: False when no gradient is wanted there (a data input while
-        # Executor.input_grads is off), so a backward rule may skip that work and return None
-        self.need_grad: tuple[bool, ...] = ()
-        self.wpass = -1  # the backward pass whose weight gradients ctx.wgrads holds (Executor._pass)
-        self.rep: tuple | None = None  # see repeat()
-
-    def repeat(self, fn, args: tuple) -> None:
-        """Declare, from a forward or backward rule, that `fn(*args)` redoes the work just done,
-        into the same output buffers, as long as the step is fed the very same arrays. The
-        executor keeps it in the plan step under a key of everything the step reads (the input
-        arrays, and going back the gradient and output, by identity; the node's params_version;
-        the kernel backend) and calls it instead of the rule while the key holds, so ops keep no
-        call cache of their own. Only ops without weights may use it, and `args` must be views
-        of the live arrays (never a cast copy), so a changed content is always re-read."""
-        self.rep = (fn, args)
-
-    def add_weight_grad(self, node_id: str, weight: str, g: np.ndarray) -> None:
-        """Add d(target)/d(weight) of ANOTHER node's weight (regularizers reach weights they are
-        not wired to); Executor.weight_grad sums it with that node's own gradient."""
-        extra = self.executor.extra_wgrads
-        key = (node_id, weight)
-        if self.executor._fused_wgrads:
-            self._unfuse(key)
-        prev = extra.get(key)
-        extra[key] = g if prev is None else prev + g
-
-    def _unfuse(self, key: tuple[str, str]) -> None:
-        """A second contribution to a weight whose first one was fused: make that first one a
-        separate term again, so the parts are summed in their usual order."""
-        f = self.executor._fused_wgrads.pop(key, None)
-        if f is not None:
-            d0 = self.buf(f"scaled0:{key[0]}.{key[1]}", f[1].shape, f[1].dtype)
-            np.multiply(f[1], f[2], out=d0)
-            self.executor.extra_wgrads[key] = d0
-
-    def add_scaled_weight_grad(self, node_id: str, weight: str, w: np.ndarray, k: float) -> None:
-        """Add k * w to d(target)/d(weight) of another node's weight: what add_weight_grad(node_id,
-        weight, k * w) does, bit for bit, but when that node's own gradient is already there this
-        pass it writes own + k * w in one kernel call into the buffer weight_grad returns."""
-        ex = self.executor
-        key = (node_id, weight)
-        fused = ex._fused_wgrads
-        if key not in fused and key not in ex.extra_wgrads:
-            st = ex._index.get(node_id)
-            if st is not None and st.ctx.wpass == ex._pass:
-                own = st.ctx.wgrads.get(weight)
-                if own is not None:
-                    c = self.saved.get(key)  # (own, w, k, kernel, its arguments, total): same arrays, same call
-                    if c is None or c[0] is not own or c[1] is not w or c[2] != k:
-                        c = self.saved[key] = _fusable(st.ctx, weight, own, w, k)
-                    if c[3] is not None:
-                        c[3](*c[4])
-                        fused[key] = (c[5], w, k)
-                        return
-        d = self.buf(f"scaled:{node_id}.{weight}", w.shape, w.dtype)
-        np.multiply(w, k, out=d)
-        self.add_weight_grad(node_id, weight, d)
-
-    def buf(self, key: str, shape: tuple, dtype=None) -> np.ndarray:
-        """A buffer kept across passes; reallocated only when shape or dtype change."""
-        b = self.bufs.get(key)
-        if dtype is None:
-            dtype = self.dtype
-        if b is not None and b.shape == shape:
-            bd = b.dtype
-            if bd is dtype or bd == dtype:  # `is`: the common case costs no dtype comparison
-                return b
-        b = np.empty(shape, dtype)
-        self.bufs[key] = b
-        return b
-
-
-def _fusable(ctx: Ctx, weight: str, own: np.ndarray, w: np.ndarray, k: float) -> tuple:
-    """For Ctx.add_scaled_weight_grad: (own, w, k, kernel or None, its arguments, the total buffer)."""
-    if own.dtype != w.dtype or own.shape != w.shape or w.dtype.kind != "f" or not own.flags.c_contiguous \
-            or not w.flags.c_contiguous:
-        return (own, w, k, None, (), None)
-    total = ctx.buf(f"wgrad_total:{weight}", own.shape, own.dtype)
-    args = (own.reshape(-1), w.reshape(-1), w.dtype.type(k), total.reshape(-1))
-    return (own, w, k, _kernels.quick("axpy_into", own.size), args, total)
-
-
-@dataclass
-class StepEvent:
-    """One event of a pass, for stepping and animation.
-
-    phase "forward": `node` computed `value`.
-    phase "seed": the backward pass starts at `node` with gradient `grad` (ones).
-    phase "backward": gradient `grad` flowed back along `edge` (from edge.dst to edge.src).
-    """
-
-    phase: str
-    index: int
-    total: int
-    node: str
-    value: np.ndarray | None = None
-    grad: np.ndarray | None = None
-    edge: Edge | None = None
-
-
-class _Step:
-    __slots__ = ("nid", "spec", "fwd", "bwd", "srcs", "edges", "params", "tensors", "ctx", "source", "in_shapes",
-                 "node", "one", "full", "wired", "frep", "brep", "replayable")
-
-    def __init__(self, node, spec, srcs, edges, ctx) -> None:
-        self.node = node
-        self.nid = node.id
-        self.spec = spec
-        self.fwd = spec.forward
-        self.bwd = spec.backward
-        self.srcs = srcs  # source node id per input port (None for an unwired optional port)
-        self.edges = edges
-        self.params = node.params
-        self.tensors = node.tensors
-        self.ctx = ctx
-        self.source = spec.source
-        self.in_shapes: tuple | None = None
-        # for the hot loops: the only source when the node has one wired input port, whether every
-        # port is wired, and (port index, edge, source) of each wired port
-        self.one = srcs[0] if len(srcs) == 1 else None
-        self.full = all(s is not None for s in srcs)
-        self.wired = tuple((i, e, s) for i, (e, s) in enumerate(zip(edges, srcs)) if s is not None)
-        # the executor's call cache of this step (Ctx.repeat): (first input, second input or None,
-        # [backward: gradient, output,] params_version, kernel generation, fn, args, result)
-        self.frep: tuple | None = None
-        self.brep: tuple | None = None
-        self.replayable = not spec.weights and len(srcs) <= 2
-
-
-def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
-    """Sum a gradient back over the axes that broadcasting added or stretched."""
-    if g.shape == shape:
-        return g
-    extra = g.ndim - len(shape)
-    if extra > 0:
-        g = g.sum(axis=tuple(range(extra)))
-    axes = tuple(i for i, s in enumerate(shape) if s == 1 and g.shape[i] != 1)
-    if axes:
-        g = g.sum(axis=axes, keepdims=True)
-    return g.reshape(shape)
-
 
 class Executor:
     """Forward and backward passes over a Graph.
@@ -474,23 +287,13 @@ class Executor:
         self._check_forward()
 
     def _check_forward(self) -> None:
-        """Check the sinks; only when one is not finite, find the first node that produced a NaN/Inf."""
-        if self.check == "none":
-            return
-        values = self.values
-        for st in self._sink_steps:
-            if not _finite(values[st.nid]):
-                break
-        else:
-            return
-        self._locate_forward()
+        """Check the sinks; name the first NaN/Inf node when one is not finite (graphcore.numcheck)."""
+        if self.check != "none":
+            numcheck.check_forward(self)
 
-    def _locate_forward(self) -> None:
-        for st in self._plan:
-            v = self.values.get(st.nid)
-            if v is not None and not _finite(v):
-                what = "NaN" if np.isnan(v).any() else "Inf"
-                raise NumericError(st.nid, st.node.name, "forward", what)
+    def _check_backward(self) -> None:
+        """Check the delivered gradients; name the node whose backward made a NaN/Inf (numcheck)."""
+        numcheck.check_backward(self)
 
     def _sink_ids(self) -> list[str]:
         return self.graph.sinks()
@@ -607,61 +410,6 @@ class Executor:
                 _loud(token)
         if self.check != "none":
             self._check_backward()
-
-    def _check_backward(self) -> None:
-        """Check what the pass delivers (the gradients reaching sources and weights); only when one
-        is not finite, find the node whose backward rule produced the first NaN/Inf."""
-        if self._leaves_finite():
-            return
-        self._locate_backward()
-
-    def _leaves_finite(self) -> bool:
-        """Are the gradients that reach sources and weights all finite? One sum of squares over all
-        of them (~0.4 us an array); only when it is not finite, the exact test array by array."""
-        grads = self.grads
-        arrays = [g for st in self._sources if (g := grads.get(st.nid)) is not None]
-        npass = self._pass
-        fused = self._fused_wgrads
-        for ctx in self._wgrad_ctxs:
-            if ctx.wpass == npass:
-                if fused:  # a fused total (own + k * w) is non-finite whenever its own part is: check it once
-                    arrays += [a for w, a in ctx.wgrads.items() if (ctx.node_id, w) not in fused]
-                else:
-                    arrays += ctx.wgrads.values()
-        arrays += self.extra_wgrads.values()
-        arrays += [f[0] for f in fused.values()]
-        # gradients are float arrays (an int one could not hold a NaN anyway); Python floats: a numpy
-        # scalar sum costs more than the dot products
-        total = sum([float(f.dot(f)) for f in [a.reshape(-1) for a in arrays]])
-        return math.isfinite(total) or all(_finite(a) for a in arrays)
-
-    def _locate_backward(self) -> None:
-        """Raise NumericError at the first node, in backward order, whose backward produced a
-        non-finite gradient (for an input wire or a weight) from finite ones."""
-        g = self.graph
-        target = self.target
-        seed = self.grads.get(target) if target is not None else None
-        if seed is not None and not _finite(seed):
-            raise NumericError(target, g.nodes[target].name, "backward", _what(seed) + " seed gradient")
-        produced: dict[str, list] = {}
-        for edge, gi in self.edge_grads.items():
-            produced.setdefault(edge.dst, []).append((f"gradient for input {edge.dst_port!r}", gi))
-        start = self._pos.get(target, len(self._plan) - 1) if target is not None else len(self._plan) - 1
-        order = [self._plan[k] for k in range(start, -1, -1)]
-        for st in order:
-            items = list(produced.get(st.nid, ()))
-            if st.ctx.wpass == self._pass:
-                items += [(f"gradient of its weight {w!r}", a) for w, a in st.ctx.wgrads.items()]
-            for label, a in items:
-                if not _finite(a):
-                    raise NumericError(st.nid, st.node.name, "backward", f"{_what(a)} {label}")
-        for (nid, w), a in list(self.extra_wgrads.items()) + [(k, f[0]) for k, f in self._fused_wgrads.items()]:
-            if not _finite(a):
-                raise NumericError(nid, g.nodes[nid].name, "backward", f"{_what(a)} gradient of its weight {w!r}")
-        for st in order:  # a finite sum of finite gradients can still overflow
-            a = self.grads.get(st.nid)
-            if a is not None and not _finite(a):
-                raise NumericError(st.nid, st.node.name, "backward", _what(a) + " gradient")
 
     def _clear_wgrads(self) -> None:
         """Forget the last pass' weight gradients, so a weight the new target does not
@@ -791,23 +539,6 @@ class Executor:
     def ctx(self, node: str) -> Ctx:
         self.plan()
         return self._index[self.graph.find(node)].ctx
-
-
-def _finite(a: np.ndarray) -> bool:
-    if a.dtype.kind != "f":
-        return True
-    n = a.size
-    if n == 1:  # scalar circuits: ~10x cheaper than a ufunc and a reduction
-        return math.isfinite(a.item())
-    if n <= 4096 and a.flags.c_contiguous:  # a compiled loop once numba is loaded: ~0.3 us
-        return not _kernels.quick("nonfinite", n)(a.reshape(-1))
-    f = a.reshape(-1)
-    # large arrays: a finite dot product (BLAS) means no NaN/Inf; an overflow goes the slow way
-    return math.isfinite(f.dot(f)) or bool(np.isfinite(a).all())
-
-
-def _what(a: np.ndarray) -> str:
-    return "NaN" if np.isnan(a).any() else "Inf"
 
 
 def _is_shape_problem(p: Problem) -> bool:

@@ -1,0 +1,200 @@
+"""What a plan step is made of: its context (buffers, saved values, weight gradients, the
+call the executor may repeat), the step itself, the events of a stepped pass, and numpy's
+error state switched cheaply around a pass. Used by graphcore.executor."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import kernels as _kernels
+from .graph import Edge
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .executor import Executor
+
+try:  # numpy's error-state context variable: set directly, it costs 0.3 us instead of np.errstate's 2 us
+    from numpy._core.umath import _extobj_contextvar as _ERR
+except ImportError:  # pragma: no cover - other numpy layouts fall back to np.errstate
+    _ERR = None
+_quiet_cache: tuple = (None, None)  # (an error state, the same with every error ignored)
+
+
+def _quiet():
+    """Enter np.errstate(all="ignore"); returns the token for _loud (None: an errstate object)."""
+    global _quiet_cache
+    if _ERR is None:
+        es = np.errstate(all="ignore")
+        es.__enter__()
+        return es
+    cur = _ERR.get()
+    cached = _quiet_cache
+    if cached[0] is not cur:  # first call, or the caller changed numpy's error settings
+        with np.errstate(all="ignore"):
+            cached = _quiet_cache = (cur, _ERR.get())
+    return _ERR.set(cached[1])
+
+
+def _loud(token) -> None:
+    if _ERR is None:
+        token.__exit__(None, None, None)
+    else:
+        _ERR.reset(token)
+
+
+class Ctx:
+    """Per-node scratch space that lives as long as the plan: buffers and saved values."""
+
+    __slots__ = ("bufs", "saved", "wgrads", "train", "rng", "node_id", "dtype", "executor", "need_grad", "wpass",
+                 "rep")
+
+    def __init__(self, node_id: str, dtype, executor: "Executor") -> None:
+        self.node_id = node_id
+        self.dtype = dtype
+        self.bufs: dict[str, np.ndarray] = {}
+        self.saved: dict[str, Any] = {}
+        self.wgrads: dict[str, np.ndarray] = {}
+        self.train = True
+        self.rng: np.random.Generator | None = None
+        self.executor = executor
+        # per input port: False when no gradient is wanted there (a data input while
+        # Executor.input_grads is off), so a backward rule may skip that work and return None
+        self.need_grad: tuple[bool, ...] = ()
+        self.wpass = -1  # the backward pass whose weight gradients ctx.wgrads holds (Executor._pass)
+        self.rep: tuple | None = None  # see repeat()
+
+    def repeat(self, fn, args: tuple) -> None:
+        """Declare, from a forward or backward rule, that `fn(*args)` redoes the work just done,
+        into the same output buffers, as long as the step is fed the very same arrays. The
+        executor keeps it in the plan step under a key of everything the step reads (the input
+        arrays, and going back the gradient and output, by identity; the node's params_version;
+        the kernel backend) and calls it instead of the rule while the key holds, so ops keep no
+        call cache of their own. Only ops without weights may use it, and `args` must be views
+        of the live arrays (never a cast copy), so a changed content is always re-read."""
+        self.rep = (fn, args)
+
+    def add_weight_grad(self, node_id: str, weight: str, g: np.ndarray) -> None:
+        """Add d(target)/d(weight) of ANOTHER node's weight (regularizers reach weights they are
+        not wired to); Executor.weight_grad sums it with that node's own gradient."""
+        extra = self.executor.extra_wgrads
+        key = (node_id, weight)
+        if self.executor._fused_wgrads:
+            self._unfuse(key)
+        prev = extra.get(key)
+        extra[key] = g if prev is None else prev + g
+
+    def _unfuse(self, key: tuple[str, str]) -> None:
+        """A second contribution to a weight whose first one was fused: make that first one a
+        separate term again, so the parts are summed in their usual order."""
+        f = self.executor._fused_wgrads.pop(key, None)
+        if f is not None:
+            d0 = self.buf(f"scaled0:{key[0]}.{key[1]}", f[1].shape, f[1].dtype)
+            np.multiply(f[1], f[2], out=d0)
+            self.executor.extra_wgrads[key] = d0
+
+    def add_scaled_weight_grad(self, node_id: str, weight: str, w: np.ndarray, k: float) -> None:
+        """Add k * w to d(target)/d(weight) of another node's weight: what add_weight_grad(node_id,
+        weight, k * w) does, bit for bit, but when that node's own gradient is already there this
+        pass it writes own + k * w in one kernel call into the buffer weight_grad returns."""
+        ex = self.executor
+        key = (node_id, weight)
+        fused = ex._fused_wgrads
+        if key not in fused and key not in ex.extra_wgrads:
+            st = ex._index.get(node_id)
+            if st is not None and st.ctx.wpass == ex._pass:
+                own = st.ctx.wgrads.get(weight)
+                if own is not None:
+                    c = self.saved.get(key)  # (own, w, k, kernel, its arguments, total): same arrays, same call
+                    if c is None or c[0] is not own or c[1] is not w or c[2] != k:
+                        c = self.saved[key] = _fusable(st.ctx, weight, own, w, k)
+                    if c[3] is not None:
+                        c[3](*c[4])
+                        fused[key] = (c[5], w, k)
+                        return
+        d = self.buf(f"scaled:{node_id}.{weight}", w.shape, w.dtype)
+        np.multiply(w, k, out=d)
+        self.add_weight_grad(node_id, weight, d)
+
+    def buf(self, key: str, shape: tuple, dtype=None) -> np.ndarray:
+        """A buffer kept across passes; reallocated only when shape or dtype change."""
+        b = self.bufs.get(key)
+        if dtype is None:
+            dtype = self.dtype
+        if b is not None and b.shape == shape:
+            bd = b.dtype
+            if bd is dtype or bd == dtype:  # `is`: the common case costs no dtype comparison
+                return b
+        b = np.empty(shape, dtype)
+        self.bufs[key] = b
+        return b
+
+
+def _fusable(ctx: Ctx, weight: str, own: np.ndarray, w: np.ndarray, k: float) -> tuple:
+    """For Ctx.add_scaled_weight_grad: (own, w, k, kernel or None, its arguments, the total buffer)."""
+    if own.dtype != w.dtype or own.shape != w.shape or w.dtype.kind != "f" or not own.flags.c_contiguous \
+            or not w.flags.c_contiguous:
+        return (own, w, k, None, (), None)
+    total = ctx.buf(f"wgrad_total:{weight}", own.shape, own.dtype)
+    args = (own.reshape(-1), w.reshape(-1), w.dtype.type(k), total.reshape(-1))
+    return (own, w, k, _kernels.quick("axpy_into", own.size), args, total)
+
+
+@dataclass
+class StepEvent:
+    """One event of a pass, for stepping and animation.
+
+    phase "forward": `node` computed `value`.
+    phase "seed": the backward pass starts at `node` with gradient `grad` (ones).
+    phase "backward": gradient `grad` flowed back along `edge` (from edge.dst to edge.src).
+    """
+
+    phase: str
+    index: int
+    total: int
+    node: str
+    value: np.ndarray | None = None
+    grad: np.ndarray | None = None
+    edge: Edge | None = None
+
+
+class _Step:
+    __slots__ = ("nid", "spec", "fwd", "bwd", "srcs", "edges", "params", "tensors", "ctx", "source", "in_shapes",
+                 "node", "one", "full", "wired", "frep", "brep", "replayable")
+
+    def __init__(self, node, spec, srcs, edges, ctx) -> None:
+        self.node = node
+        self.nid = node.id
+        self.spec = spec
+        self.fwd = spec.forward
+        self.bwd = spec.backward
+        self.srcs = srcs  # source node id per input port (None for an unwired optional port)
+        self.edges = edges
+        self.params = node.params
+        self.tensors = node.tensors
+        self.ctx = ctx
+        self.source = spec.source
+        self.in_shapes: tuple | None = None
+        # for the hot loops: the only source when the node has one wired input port, whether every
+        # port is wired, and (port index, edge, source) of each wired port
+        self.one = srcs[0] if len(srcs) == 1 else None
+        self.full = all(s is not None for s in srcs)
+        self.wired = tuple((i, e, s) for i, (e, s) in enumerate(zip(edges, srcs)) if s is not None)
+        # the executor's call cache of this step (Ctx.repeat): (first input, second input or None,
+        # [backward: gradient, output,] params_version, kernel generation, fn, args, result)
+        self.frep: tuple | None = None
+        self.brep: tuple | None = None
+        self.replayable = not spec.weights and len(srcs) <= 2
+
+
+def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum a gradient back over the axes that broadcasting added or stretched."""
+    if g.shape == shape:
+        return g
+    extra = g.ndim - len(shape)
+    if extra > 0:
+        g = g.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, s in enumerate(shape) if s == 1 and g.shape[i] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g.reshape(shape)
