@@ -5,7 +5,7 @@ app.run.narration, so what a tooltip used to hide is on screen while stepping.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from .narration import sentence
@@ -93,7 +93,8 @@ class NarrationDock(QDockWidget):
         self._rec = rec
         self.current.setText(f"{cursor + 1}/{total} · {self._shown[cursor]}")
         self.log.setCurrentRow(cursor)
-        self.log.scrollToBottom()  # the current event is always the last one listed
+        self.log.scrollToBottom()  # the current event is always the last one listed; wrapped rows
+        QTimer.singleShot(0, self.log.scrollToBottom)  # get their heights in the next layout pass
 
     def _stale(self, rec) -> bool:
         """A new recorded pass: the listed sentences belong to the old one."""
