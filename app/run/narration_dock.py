@@ -33,6 +33,10 @@ class NarrationDock(QDockWidget):
         lay.addWidget(self.current)
         lay.addWidget(self.log, 1)
         self.setWidget(body)
+        self._scroll = QTimer(self)  # owned by the dock, so it never fires after the list is gone
+        self._scroll.setSingleShot(True)
+        self._scroll.setInterval(0)
+        self._scroll.timeout.connect(self.log.scrollToBottom)
         self._shown: list[str] = []  # sentences of events 0..cursor, as listed
         self.scale, self.large = 1.0, False
         self.set_scale(1.0)
@@ -94,7 +98,7 @@ class NarrationDock(QDockWidget):
         self.current.setText(f"{cursor + 1}/{total} · {self._shown[cursor]}")
         self.log.setCurrentRow(cursor)
         self.log.scrollToBottom()  # the current event is always the last one listed; wrapped rows
-        QTimer.singleShot(0, self.log.scrollToBottom)  # get their heights in the next layout pass
+        self._scroll.start()  # get their heights in the next layout pass: scroll again then
 
     def _stale(self, rec) -> bool:
         """A new recorded pass: the listed sentences belong to the old one."""
