@@ -47,6 +47,8 @@ CANVAS_GESTURES = [
     ("Middle-drag / Space+drag", "Pan"),
     ("Drag on empty canvas", "Rubber-band selection"),
     ("Double-click a title", "Rename the node"),
+    ("Double-click a value or param", "Type it on the node"),
+    ("Drag a value sideways", "Scrub it (Alt: finer); one undo step"),
 ]
 
 
