@@ -89,6 +89,8 @@ def test_f11_and_the_view_menu_hold_presentation_and_zoom(win):
     rows = dict((text, keys) for keys, text in win.shortcut_rows())
     assert rows["Presentation Mode"] == "F11"
     assert "Ctrl++" in rows["Zoom In"] and rows["Zoom Out"] == "Ctrl+-" and rows["Actual Size (100%)"] == "Ctrl+0"
+    assert rows["Type it on the node"] == "Double-click a value or param"
+    assert rows["Scrub it (Alt: finer); one undo step"] == "Drag a value sideways"
     extras = win.run_view.extras
     z = win.view.zoom()
     extras.actionZoomIn.trigger()
