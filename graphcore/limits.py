@@ -52,22 +52,28 @@ def check_text(value: str, what: str, limit: int = MAX_TEXT) -> str | None:
 
 
 # ---------------------------------------------------------------- sizes
-def parse_size(text: str) -> int:
-    """'4G', '512M', '1.5g', '1000000' (bytes) -> bytes; ValueError saying what is accepted."""
+MIN_MEMORY_LIMIT = 1 << 20  # a plan never fits in less, so a smaller limit is a typo
+
+
+def parse_size(text: str, minimum: int = MIN_MEMORY_LIMIT) -> int:
+    """'4G', '512M', '1.5g', '2GiB', '1000000' (bytes) -> bytes; ValueError saying what is accepted.
+
+    The one reader of sizes, for --memory-limit (at least 1M) and the data limits (minimum=1)."""
     m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([kKmMgGtT]?)(?:i?[bB])?\s*", str(text))
     if not m:
         raise ValueError(f"must be a size such as 4G, 512M or 2000000 (bytes), got {excerpt(str(text))}")
     n = float(m.group(1)) * _UNITS[m.group(2).upper()]
-    if not math.isfinite(n) or n < 1 << 20:
-        raise ValueError(f"must be at least 1M, got {excerpt(str(text))}")
+    if not math.isfinite(n) or n < minimum:
+        least = fmt_bytes(minimum).replace(" ", "").replace("KB", "K").replace("MB", "M").replace("GB", "G")
+        raise ValueError(f"must be at least {least}, got {excerpt(str(text))}")
     return int(n)
 
 
 def fmt_bytes(n: float) -> str:
-    """1536 -> '1.5 KB', 10.2e9 -> '9.5 GB' (binary units, as --memory-limit reads them)."""
+    """1536 -> '1.5 KB', 4096 -> '4 KB', 10.2e9 -> '9.5 GB' (binary units, as the size flags read them)."""
     for unit in ("B", "KB", "MB", "GB", "TB"):
         if n < 1024 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+            return f"{n:.0f} {unit}" if unit == "B" or n == int(n) else f"{n:.1f} {unit}"
         n /= 1024
     return f"{n:.1f} TB"  # pragma: no cover
 

@@ -116,7 +116,7 @@ def test_a_plan_over_budget_is_refused_before_anything_is_allocated():
         ex.forward()
     p = info.value.problems[0]
     assert p.code == "memory" and p.node == g.find("c24")
-    assert "3.6 GB" in p.message and "256.0 MB" in p.message
+    assert "3.6 GB" in p.message and "256 MB" in p.message
     assert "the largest node, conv2d 'c24' (input (1, 1, 2945, 2945) -> output (1, 1, 3073, 3073))" in p.message
     assert ex.values == {} and ex._plan == []
 
@@ -143,7 +143,7 @@ def conv_file(tmp_path_factory):
 def test_run_and_check_refuse_a_graph_over_the_memory_limit(conv_file, cmd, capsys):
     assert cli.main([cmd, conv_file, "--memory-limit", "1M"]) == 2
     line = one_line_error(capsys)
-    assert f"{conv_file}: node 'c4': the graph needs about" in line and "over the budget of 1.0 MB" in line
+    assert f"{conv_file}: node 'c4': the graph needs about" in line and "over the budget of 1 MB" in line
     assert "(input (1, 1, 385, 385) -> output (1, 1, 513, 513))" in line
     assert cli.main([cmd, conv_file, "--memory-limit", "1G"]) == 0  # the same file within a larger budget
     capsys.readouterr()
@@ -154,7 +154,7 @@ def test_render_refuses_it_too(conv_file, tmp_path, capsys):
     import main as main_mod
 
     assert main_mod.main(["render", conv_file, "--out", str(tmp_path / "x.png"), "--memory-limit", "1M"]) == 2
-    assert "over the budget of 1.0 MB" in one_line_error(capsys)
+    assert "over the budget of 1 MB" in one_line_error(capsys)
     assert not (tmp_path / "x.png").exists()
 
 
@@ -166,14 +166,14 @@ def test_training_commands_refuse_before_training(argv, capsys):
     assert cli.main([argv[0], path, *argv[1:], "--memory-limit", "16M", "--quiet"] if argv[0] != "sanity"
                     else [argv[0], path, "--memory-limit", "16M"]) == 2
     line = one_line_error(capsys)
-    assert "over the budget of 16.0 MB" in line and "input (1024, 1, 8, 8)" in line
+    assert "over the budget of 16 MB" in line and "input (1024, 1, 8, 8)" in line
     assert capsys.readouterr().out == ""
 
 
 def test_a_search_checks_each_workers_share(capsys):
     path = example_path("digits_cnn.json")
     assert cli.main(["search", path, "--trials", "2", "--workers", "2", "--memory-limit", "100M", "--quiet"]) == 2
-    assert "over the budget of 50.0 MB" in one_line_error(capsys)  # 63 MB fits 100 MB, not half of it
+    assert "over the budget of 50 MB" in one_line_error(capsys)  # 63 MB fits 100 MB, not half of it
 
 
 def test_a_bad_memory_limit_is_a_usage_error(conv_file, capsys):
@@ -310,7 +310,7 @@ def test_render_s_flag_wins_over_the_app_setting(conv_file, tmp_path, capsys):
     settings.settings().setValue("memoryLimit", "64G")
     try:
         assert main_mod.main(["render", conv_file, "--out", str(tmp_path / "x.png"), "--memory-limit", "1M"]) == 2
-        assert "over the budget of 1.0 MB" in one_line_error(capsys)
+        assert "over the budget of 1 MB" in one_line_error(capsys)
     finally:
         settings.settings().setValue("memoryLimit", "")
 

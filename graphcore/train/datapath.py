@@ -14,16 +14,17 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import stat
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+
+from ..limits import EXCERPT, excerpt, fmt_bytes
+from ..limits import parse_size as parse_any_size
 
 ENV = "BACKPROP_STUDIO_DATA_POLICY"
 MAX_BYTES = 256 * 1024 * 1024  # a data file, and the float64 array built from it or generated
 MAX_POINTS = 1_000_000  # examples (rows) in a data set
 MAX_CLASSES = 10_000  # class labels are 0 .. MAX_CLASSES - 1
-EXCERPT = 80  # at most this many characters of anything a file said are quoted back
 _KIND = ((stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
          (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"))
 
@@ -77,10 +78,7 @@ def using(policy: DataPolicy):
 
 
 # ---------------------------------------------------------------- quoting and sizes
-def quote(value, limit: int = EXCERPT) -> str:
-    """repr() of a value from a file, cut to about `limit` characters."""
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit - 4] + "...'"
+quote = excerpt  # repr() of a value from a file, cut to about EXCERPT characters (graphcore.limits)
 
 
 def quote_list(items, limit: int = EXCERPT) -> str:
@@ -102,26 +100,12 @@ def short_path(path) -> str:
     return text if len(text) <= EXCERPT else "..." + text[-(EXCERPT - 3):]
 
 
-_UNITS = {"": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4}
-
-
 def parse_size(text: str) -> int:
-    """'256M', '2G', '1.5G', '4096' (bytes) -> bytes; ValueError on anything else."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*", str(text), re.IGNORECASE)
-    if not m:
-        raise ValueError(f"must be a size such as 512M or 2G, got {quote(text, 40)}")
-    n = int(float(m.group(1)) * _UNITS[m.group(2).upper()])
-    if n < 1:
-        raise ValueError(f"must be at least 1 byte, got {quote(text, 40)}")
-    return n
+    """'256M', '2G', '4096' (bytes) -> bytes: limits.parse_size with any size of at least 1 byte."""
+    return parse_any_size(text, minimum=1)
 
 
-def fmt_size(n: int) -> str:
-    for unit, k in (("GB", 1024 ** 3), ("MB", 1024 ** 2), ("KB", 1024)):
-        if n >= k:
-            v = n / k
-            return f"{v:.0f} {unit}" if v == int(v) else f"{v:.1f} {unit}"
-    return f"{n} bytes"
+fmt_size = fmt_bytes
 
 
 # ---------------------------------------------------------------- where a file may be
