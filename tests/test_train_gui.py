@@ -205,15 +205,13 @@ def test_stop_takes_effect_within_one_step(spiral, qtbot):
     rig.train.actionTrain.trigger()
     qtbot.waitUntil(lambda: rig.ctl.thread is not None and rig.ctl.thread.steps_done > 20, timeout=15000)
     thread = rig.ctl.thread
-    t0 = time.perf_counter()
     rig.train.actionStop.trigger()
-    assert thread.wait(3000), "the worker thread did not finish"
-    took = time.perf_counter() - t0
+    # no wall-clock bound (a busy machine is slow): the promise is counted in steps
+    assert thread.wait(20000), "the worker thread did not finish"
     res = rig.wait_done()
-    assert res["status"] == "stopped"
+    assert res["status"] == "stopped" and not res.get("ended_by")  # stopped by itself, not terminated
     # the process noted its step count when the request arrived: at most the step under way followed
     assert res["stop_step"] is not None and res["steps"] <= res["stop_step"] + 1
-    assert took < 2.0
     assert rig.train.actionTrain.isEnabled() and not rig.train.actionStop.isEnabled()
 
 
@@ -661,3 +659,54 @@ def test_a_picked_data_file_is_named_relative_to_the_graph_when_inside_its_folde
     spec = spiral.train.settings()["training"]["dataset"]
     assert spec == {"name": "csv", "path": str(elsewhere)}
     assert datapaths.needs_confirmation({"dataset": spec}, str(tmp_path), datapaths.data_policy()) is None
+
+
+# ---------------------------------------------------------------- readable at 1280x720 (issue 9)
+def _series(name, ys, start=0):
+    ys = np.asarray(ys, float)
+    return {name: (np.arange(start, start + ys.shape[0], dtype=float), ys)}
+
+
+def test_plots_survive_inf_and_nan_and_show_a_unit_curve_at_one(shared, qtbot):
+    from app.train.plots import DEAD_RELU, GRAD_NORM
+
+    dock = shared.plots
+    dock.timer.stop()
+    dock.clear()
+    chunk = {}
+    chunk.update(_series(STEP_LOSS, [2.3, 2.0, 50.0, np.inf, np.nan, -np.inf, 1e308 * 10]))
+    chunk.update(_series(f"{GRAD_NORM}/fc1.W", [0.5, np.inf, np.nan, 0.0, 1e-3]))
+    chunk.update(_series(f"{DEAD_RELU}/relu", [0.2, 0.9, 1.0, 1.0, 1.0]))
+    dock.add_chunk(chunk)
+    dock.refresh(everything=True)  # "Cannot set range [-inf, inf]" before
+    for key in ("loss", "grad", "units"):
+        (x0, x1), (y0, y1) = dock.plots[key].vb.viewRange()
+        assert all(np.isfinite(v) for v in (x0, x1, y0, y1)), key
+    (_, _), (y0, y1) = dock.plots["units"].vb.viewRange()
+    assert y1 > 1.02 and y0 < 0.0  # a curve at 1.0 is inside the view, not on its edge
+    dead = next(c for c in dock.curves("units"))
+    assert np.nanmax(dead.yData) == 1.0
+
+
+def test_plot_curve_names_sit_in_the_title_not_over_the_curves(shared, qtbot):
+    from app.train.plots import GRAD_NORM
+
+    dock = shared.plots
+    dock.timer.stop()
+    dock.clear()
+    chunk = _series(STEP_LOSS, [2.0, 1.0])
+    chunk.update(_series(f"{GRAD_NORM}/fc1.W", [0.5, 0.4]))
+    chunk.update(_series(f"{GRAD_NORM}/fc2.W", [0.3, 0.2]))
+    dock.add_chunk(chunk)
+    dock.refresh(everything=True)
+    assert all(p.legend is None for p in dock.plots.values())  # no LegendItem over the curves
+    title = dock.plots["grad"].titleLabel.text
+    assert "fc1.W" in title and "fc2.W" in title
+    assert "train" in dock.plots["loss"].titleLabel.text
+
+
+def test_plot_controls_share_the_title_row(shared, qtbot):
+    dock = shared.plots
+    bar = dock.titleBarWidget()
+    assert bar is not None and bar.objectName() == "plotsTitleBar"
+    assert bar.isAncestorOf(dock.log_check) and bar.isAncestorOf(dock.keep_button)
