@@ -231,3 +231,12 @@ def test_the_executor_owns_the_call_cache_and_its_key_sees_params_and_backend():
         np.testing.assert_array_equal(ex.value(a), [-2.0, 3.0])
     finally:
         kernels.use("numba")
+
+
+def test_batchnorm_eps_zero_with_a_zero_running_variance_is_a_clear_error_in_eval_mode():
+    g, _, bn = batchnorm_graph(np.arange(12.0).reshape(4, 3), eps=0.0)
+    g.set_tensor(bn, "running_var", np.array([1.0, 0.0, 1.0]))
+    with pytest.raises(gc.NumericError) as info:
+        gc.Executor(g, mode="eval").forward()
+    assert info.value.node == bn and "eps" in str(info.value)
+
