@@ -17,7 +17,7 @@ TARGET_SHARE = 0.64  # what `enforce` restores to, so a few pixels of rounding n
 LEFT, RIGHT, BOTTOM = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea,
                        Qt.DockWidgetArea.BottomDockWidgetArea)
 # Default column sizes as fractions of the window (the rest is the canvas).
-LEFT_FRACTION, RIGHT_FRACTION, BOTTOM_FRACTION = 0.12, 0.26, 0.24
+LEFT_FRACTION, RIGHT_FRACTION, BOTTOM_FRACTION = 0.11, 0.27, 0.24
 
 
 def _dock(window: QMainWindow, name: str) -> QDockWidget | None:
@@ -93,7 +93,7 @@ def size_columns(window: QMainWindow) -> None:
     right = _column(window, RIGHT)
     if len(right) >= 2:  # settings above, the boundary below: the boundary gets the larger share
         usable = h - 120
-        window.resizeDocks(right[:2], [int(usable * 0.44), int(usable * 0.56)], Qt.Orientation.Vertical)
+        window.resizeDocks(right[:2], [int(usable * 0.38), int(usable * 0.62)], Qt.Orientation.Vertical)
 
 
 def _column(window: QMainWindow, area: Qt.DockWidgetArea) -> list[QDockWidget]:

@@ -144,6 +144,15 @@ def test_opening_a_second_graph_clears_the_first_ones_panels(win, qtbot):
     assert ctl.train()
     qtbot.waitUntil(lambda: ctl.thread is not None and ctl.thread.steps_done > 5, timeout=20000)
     qtbot.waitUntil(lambda: ctl.boundary.updates > 0 and bool(ctl.plots.history.series), timeout=20000)
+    boundary = ctl.boundary
+    boundary.tabs.setCurrentIndex(0)
+    qtbot.wait(50)
+    shown = boundary.image.mapRectToScene(boundary.image.boundingRect())
+    assert round(shown.width()) >= 300 and round(shown.height()) >= 300, shown  # at 1280x720, in the default layout
+    (vx0, vx1), (vy0, vy1) = boundary.plot.vb.viewRange()
+    x0, x1, y0, y1 = boundary._bounds
+    assert vx0 <= x0 + 1e-9 and vx1 >= x1 - 1e-9 and vy0 <= y0 + 1e-9 and vy1 >= y1 - 1e-9
+    assert max(vx1 - vx0 - (x1 - x0), vy1 - vy0 - (y1 - y0)) <= 0.3 * max(x1 - x0, y1 - y0)  # fitted
     ctl.stop()
     qtbot.waitUntil(lambda: not ctl.is_running(), timeout=15000)
     win.train_view.plots_dock.refresh(everything=True)
@@ -222,3 +231,25 @@ def test_a_run_locks_the_graph_until_it_ends(win, qtbot):
     qtbot.waitUntil(lambda: not ctl.is_running(), timeout=20000)
     assert not win.canvas_host.banner.isVisible() and not win.training_locked
     assert "were not copied" not in ctl.dock.status.text()
+
+
+@pytest.mark.slow
+def test_digits_thumbnails_and_every_filter_are_readable_at_1280x720(win, qtbot):
+    ctl = win.train_controller
+    assert win.open_example(os.path.join(EXAMPLES_DIR, "digits_cnn.json"))
+    assert ctl.train()
+    b = ctl.boundary
+    qtbot.waitUntil(lambda: b.updates > 0 and bool(b._sample_boxes), timeout=60000)
+    ctl.stop()
+    qtbot.waitUntil(lambda: not ctl.is_running(), timeout=30000)
+    qtbot.wait(100)
+    snap = b._latest
+    assert len(b._filter_boxes) == len(snap["filters"])  # every first-layer filter has its box
+    view = b.output_view.rect()
+    for vb, img, lab in b._sample_boxes:
+        r = img.mapRectToScene(img.boundingRect())
+        assert min(r.width(), r.height()) >= 48, r
+        assert "/" in lab.text  # predicted / true
+    for vb, img in b._filter_boxes:
+        r = img.mapRectToScene(img.boundingRect())
+        assert r.width() >= 20 and view.contains(r.toRect().center()), r

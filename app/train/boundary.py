@@ -21,6 +21,8 @@ CLASS_COLORS = np.array([[78, 155, 230], [242, 142, 43], [89, 161, 79], [225, 87
                          [118, 183, 178], [237, 201, 72], [255, 157, 167], [156, 117, 95], [186, 176, 172]],
                         dtype=np.float64)
 BACKGROUND = np.array([32.0, 33.0, 36.0])
+SAMPLE_PX = 62  # digit thumbnails at least 48 px plus their spacing and padding
+FILTER_PX = 40
 HIST_COLORS = ["#4e9be6", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#edc948", "#ff9da7"]
 
 
@@ -94,6 +96,7 @@ class BoundaryDock(QDockWidget):
         self.val_scatter: pg.ScatterPlotItem | None = None
         # image mode items
         self._sample_boxes: list[tuple[pg.ViewBox, pg.ImageItem, pg.LabelItem]] = []
+        self._image_cols: tuple[int, int] | None = None
         self._filter_boxes: list[tuple[pg.ViewBox, pg.ImageItem]] = []
         self.apply_theme()
         self.tabs.currentChanged.connect(self._draw_latest)
@@ -110,7 +113,8 @@ class BoundaryDock(QDockWidget):
         if self._hist_curves:
             self._hist_titles()
         if self.plot is not None:
-            style_plot(self.plot, c, "Decision boundary")
+            style_plot(self.plot, c, None if self._mode == "2d" else "Prediction (line) against the data "
+                                                                      "(dots; rings: validation)")
 
     def changeEvent(self, event) -> None:  # noqa: N802 (Qt name)
         from PySide6.QtCore import QEvent
@@ -134,10 +138,13 @@ class BoundaryDock(QDockWidget):
             return
         self._clear_output()
         self._mode = "2d"
-        p = self.output_view.addPlot(title="Decision boundary")
+        p = self.output_view.addPlot()  # no title: the dock and its tab say what it is, the pixels go to the map
         p.setAspectLocked(True)
         p.setMenuEnabled(False)
         p.hideButtons()
+        p.getAxis("left").setWidth(30)
+        p.getAxis("bottom").setHeight(20)
+        self.output_view.ci.setContentsMargins(2, 2, 6, 2)
         self.image = pg.ImageItem()
         p.addItem(self.image)
         self.scatter = pg.ScatterPlotItem(size=6, pen=pg.mkPen(255, 255, 255, 200, width=0.8))
@@ -145,7 +152,7 @@ class BoundaryDock(QDockWidget):
         self.val_scatter = pg.ScatterPlotItem(size=7)
         p.addItem(self.val_scatter)
         self.plot = p
-        style_plot(p, plot_colors(self), "Decision boundary")
+        style_plot(p, plot_colors(self))
 
     def _ensure_curve(self) -> None:
         if self._mode == "curve":
@@ -176,38 +183,64 @@ class BoundaryDock(QDockWidget):
         self.curve_item.setData(curve["x"], y)
         self.last_image = np.asarray(y)
 
+    def image_columns(self) -> tuple[int, int]:
+        """(sample columns, filter columns) for the view's width: thumbnails of at least
+        48 px (SAMPLE_PX with the spacing), and filters of FILTER_PX, every one of them shown."""
+        w = max(self.output_view.width(), 120)
+        return max(2, w // SAMPLE_PX), max(4, w // FILTER_PX)
+
+    def sample_count(self, n_samples: int, n_filters: int) -> int:
+        """How many samples fit at SAMPLE_PX once every filter has its row (the rest are not shown)."""
+        scols, fcols = self.image_columns()
+        filter_h = ((n_filters + fcols - 1) // fcols) * FILTER_PX + 18 if n_filters else 0
+        free = max(self.output_view.height(), 120) - filter_h - 18
+        rows = max(1, free // (SAMPLE_PX + 18))
+        return min(n_samples, rows * scols)
+
     def _ensure_images(self, n_samples: int, n_filters: int) -> None:
-        if self._mode == "images" and len(self._sample_boxes) == n_samples and len(self._filter_boxes) == n_filters:
+        n_samples = self.sample_count(n_samples, n_filters)
+        cols = self.image_columns()
+        if self._mode == "images" and len(self._sample_boxes) == n_samples \
+                and len(self._filter_boxes) == n_filters and self._image_cols == cols:
             return
         self._clear_output()
         self._mode = "images"
+        self._image_cols = cols
+        scols, fcols = cols
         v = self.output_view
-        cols = 8
-        v.ci.layout.setSpacing(1)
+        v.ci.layout.setSpacing(2)
         v.ci.setContentsMargins(2, 2, 2, 2)
-        v.addLabel("Sample predictions (green right, red wrong)", row=0, col=0, colspan=cols)
+        v.addLabel("Predicted / true label (green right, red wrong)", row=0, col=0, size="8pt")
+        samples = v.addLayout(row=1, col=0)  # its own grid: sample and filter columns differ in width
+        samples.setContentsMargins(0, 0, 0, 0)
+        samples.layout.setSpacing(2)
         for i in range(n_samples):
-            r, c = divmod(i, cols)
-            sub = v.addLayout(row=1 + r, col=c)
+            r, c = divmod(i, scols)
+            sub = samples.addLayout(row=r, col=c)
             sub.setContentsMargins(0, 0, 0, 0)
             sub.layout.setSpacing(0)
-            lab = sub.addLabel("", row=0, col=0, size="7pt")
+            lab = sub.addLabel("", row=0, col=0, size="8pt")
             lab.setMinimumWidth(10)
             vb = sub.addViewBox(row=1, col=0, lockAspect=True, enableMouse=False)
             vb.invertY(True)
             img = pg.ImageItem()
             vb.addItem(img)
             self._sample_boxes.append((vb, img, lab))
-        base = 1 + (n_samples + cols - 1) // cols
+        sample_rows = (n_samples + scols - 1) // scols
+        v.ci.layout.setRowStretchFactor(1, max(1, sample_rows) * (SAMPLE_PX + 14))
         if n_filters:
-            v.addLabel("First-layer filters", row=base, col=0, colspan=8)
+            v.addLabel(f"First-layer filters ({n_filters})", row=2, col=0, size="8pt")
+            filters = v.addLayout(row=3, col=0)
+            filters.setContentsMargins(0, 0, 0, 0)
+            filters.layout.setSpacing(2)
             for i in range(n_filters):
-                r, c = divmod(i, cols)
-                vb = v.addViewBox(row=base + 1 + r, col=c, lockAspect=True, enableMouse=False)
+                r, c = divmod(i, fcols)
+                vb = filters.addViewBox(row=r, col=c, lockAspect=True, enableMouse=False)
                 vb.invertY(True)
                 img = pg.ImageItem()
                 vb.addItem(img)
                 self._filter_boxes.append((vb, img))
+            v.ci.layout.setRowStretchFactor(3, ((n_filters + fcols - 1) // fcols) * FILTER_PX)
 
     # ------------------------------------------------------------ updates
     def show_snapshot(self, snap: dict) -> None:
@@ -287,13 +320,14 @@ class BoundaryDock(QDockWidget):
     def _show_images(self, samples: dict, filters, class_names) -> None:
         imgs = samples["images"]
         n_f = 0 if filters is None else len(filters)
-        self._ensure_images(len(imgs), n_f)
+        self._ensure_images(len(imgs), n_f)  # as many samples as fit at 48 px or more
         for (vb, item, lab), im, y, p, pr in zip(self._sample_boxes, imgs, samples["labels"], samples["pred"],
                                                  samples["prob"]):
             item.setImage(np.ascontiguousarray(np.asarray(im).T), autoLevels=True)
             name = class_names[int(p)] if class_names else str(int(p))
+            true = class_names[int(y)] if class_names else str(int(y))
             color = "#59c15f" if int(p) == int(y) else "#ff5c5c"
-            lab.setText(f"{name} {pr:.0%}", color=color, size="7pt")
+            lab.setText(f"{name} / {true}", color=color, size="8pt")
         if filters is not None:
             for (vb, item), f in zip(self._filter_boxes, filters):
                 item.setImage(np.ascontiguousarray(np.asarray(f).T), autoLevels=False, levels=(0, 1))

@@ -12,7 +12,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QDockWidget, QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea,
-                               QSpinBox, QVBoxLayout, QWidget)
+                               QSpinBox, QStyle, QToolButton, QVBoxLayout, QWidget)
 
 from .look import plot_colors, style_plot
 from .series import RunHistory
@@ -154,7 +154,8 @@ class PlotsDock(QDockWidget):
         bar_scroll.setWidget(bar_box)
         bar_scroll.setFixedHeight(bar_box.sizeHint().height())
         bar_scroll.setMinimumWidth(60)
-        lay.addWidget(bar_scroll)
+        self.setTitleBarWidget(self._title_bar(bar_scroll))  # the controls share the title's row: the
+        # default layout at 1280x720 leaves the plots about 130 px of height, none to spare for a bar
 
         self.view = pg.GraphicsLayoutWidget()
         self.view.setObjectName("plotsView")
@@ -195,13 +196,40 @@ class PlotsDock(QDockWidget):
         self.timer.start()
 
     # ------------------------------------------------------------ construction
+    def _title_bar(self, controls: QWidget) -> QWidget:
+        """"Training plots", the plot controls, and the float and close buttons a dock title has."""
+        bar = QWidget(self)
+        bar.setObjectName("plotsTitleBar")
+        row = QHBoxLayout(bar)
+        row.setContentsMargins(8, 1, 2, 1)
+        row.setSpacing(6)
+        title = QLabel(self.windowTitle(), bar)
+        title.setObjectName("plotsTitle")
+        row.addWidget(title)
+        row.addWidget(controls, 1)
+        style = self.style()
+        for name, icon, slot, tip in (
+                ("plotsFloatButton", QStyle.StandardPixmap.SP_TitleBarNormalButton,
+                 lambda: self.setFloating(not self.isFloating()), "Float or dock the plots"),
+                ("plotsCloseButton", QStyle.StandardPixmap.SP_TitleBarCloseButton, self.close, "Close the plots")):
+            b = QToolButton(bar)
+            b.setObjectName(name)
+            b.setIcon(style.standardIcon(icon))
+            b.setAutoRaise(True)
+            b.setToolTip(tip)
+            b.clicked.connect(slot)
+            row.addWidget(b)
+        return bar
+
     def _make_plot(self, key: str, title: str, row: int, col: int, legend: bool, logy: bool = False) -> None:
         p = self.view.addPlot(row=row, col=col, title=title, axisItems={"left": LogFriendlyAxis("left")})
         self.titles[key] = title
         p.showGrid(x=False, y=False)
         p.setDownsampling(auto=True, mode="peak")
         p.setClipToView(True)
-        p.getAxis("bottom").setHeight(22)  # x is the iteration everywhere (said in the dock's tooltip)
+        p.getAxis("bottom").setHeight(18)  # x is the iteration everywhere (said in the dock's tooltip)
+        p.titleLabel.setMaximumHeight(16)  # a short dock (the default at 1280x720) keeps its height for curves
+        p.layout.setRowFixedHeight(0, 16)
         p.setMenuEnabled(False)
         p.getAxis("left").enableAutoSIPrefix(False)
         p.getAxis("left").setWidth(52)  # room for labels such as 0.0035 (auto width clips them)
@@ -251,7 +279,7 @@ class PlotsDock(QDockWidget):
             html = f"{self.titles[key]}&nbsp;&nbsp;{keys}" if keys else self.titles[key]
             if self._title_html.get(key) != html:
                 self._title_html[key] = html
-                p.setTitle(html, color=fg, size="9pt")
+                p.setTitle(html, color=fg, size="8pt")
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt name)
         super().resizeEvent(event)
@@ -383,6 +411,8 @@ class PlotsDock(QDockWidget):
         span_y = max(y1 - y0, 1e-9)
         need_x = x1 > vx1 or x0 < vx0 or (x1 - x0) < 0.5 * (vx1 - vx0)
         need_y = y1 > vy1 or y0 < vy0 or span_y < 0.5 * (vy1 - vy0)
+        if fixed_y:  # fractions: always 0..1 with room above 1 (a curve at 1.0 must not sit on the edge)
+            need_y = abs(vy1 - 1.06) > 1e-6 or abs(vy0 + 0.06) > 1e-6
         if need_x:
             vb.setXRange(x0, x0 + max(x1 - x0, 1.0) * 1.3, padding=0.02)
         if not all(np.isfinite(v) for v in (x0, x1, y0, y1)):
