@@ -128,6 +128,9 @@ class Autosaver(QObject):
         self._idle.timeout.connect(self._on_idle)
         document.undo_stack.indexChanged.connect(self._on_edit)
         document.modified_changed.connect(self._on_modified)
+        outside = getattr(document, "edited_outside_stack", None)
+        if outside is not None:  # trained weights never pass the undo stack: write them at once
+            outside.connect(self._on_outside_edit)
 
     def _on_edit(self, *_args) -> None:
         if not shiboken6.isValid(self) or not shiboken6.isValid(self.document):
@@ -139,6 +142,10 @@ class Autosaver(QObject):
             self.save_now()
         else:
             self._idle.start()
+
+    def _on_outside_edit(self) -> None:
+        if shiboken6.isValid(self) and shiboken6.isValid(self.document) and self.document.modified:
+            self.save_now()
 
     def _on_idle(self) -> None:
         if self.pending and self.document.modified:
@@ -181,6 +188,8 @@ class Autosaver(QObject):
         try:
             self.document.undo_stack.indexChanged.disconnect(self._on_edit)
             self.document.modified_changed.disconnect(self._on_modified)
+            if hasattr(self.document, "edited_outside_stack"):
+                self.document.edited_outside_stack.disconnect(self._on_outside_edit)
         except (RuntimeError, TypeError):
             pass
         self._remove_files()

@@ -37,6 +37,7 @@ class GraphUndoStack(QUndoStack):
 class Document(QObject):
     modified_changed = Signal(bool)
     path_changed = Signal(str)
+    edited_outside_stack = Signal()  # mark_modified: e.g. trained weights copied in (autosave writes them)
 
     def __init__(self, graph: gc.Graph | None = None, path: str | None = None,
                  undo_stack: QUndoStack | None = None, parent: QObject | None = None) -> None:
@@ -58,6 +59,7 @@ class Document(QObject):
     def mark_modified(self) -> None:
         self._forced = True
         self._emit_if_changed()
+        self.edited_outside_stack.emit()
 
     def mark_saved(self, path: str | None = None) -> None:
         if path is not None:

@@ -167,3 +167,20 @@ def test_no_prompt_when_recovery_is_skipped(qtbot, monkeypatch):
     qtbot.addWidget(w)
     assert len(w.document.graph.nodes) == 0
     assert len(autosave.find_recoverable()) == 1  # still there for a real start
+
+
+def test_trained_weights_applied_to_an_already_modified_document_are_autosaved(qtbot):
+    """mark_modified (the training controller copying weights in) writes the autosave at once,
+    even when the document was already modified and no undo command was pushed."""
+    import numpy as np
+
+    doc = Document()
+    saver = autosave.Autosaver(doc, every=100, idle_ms=60_000)
+    nid = doc.graph.add("param", name="W", value=np.zeros((2, 2)))
+    doc.undo_stack.push(RenameCommand(doc.graph, nid, "weights"))  # modified, but no autosave yet
+    assert doc.modified and not os.path.exists(saver.file)
+    doc.graph.set_tensor(nid, "value", np.full((2, 2), 0.5))  # what TrainController._apply does
+    doc.mark_modified()
+    assert os.path.exists(saver.file)
+    assert np.array_equal(gc.load(saver.file).nodes[nid].tensors["value"], np.full((2, 2), 0.5))
+    saver.close()
