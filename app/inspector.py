@@ -104,7 +104,7 @@ def format_tensor(arr: np.ndarray) -> str:
     arr = np.asarray(arr)
     if arr.ndim == 0:
         v = arr.item()
-        return repr(float(v)) if isinstance(v, float) else str(v)
+        return fmt_float(v) if isinstance(v, float) else str(v)
 
     def item(v) -> str:
         if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
@@ -120,8 +120,12 @@ def format_tensor(arr: np.ndarray) -> str:
 
 
 def fmt_float(v: float) -> str:
-    """Short text for a float field: 0.01, 1e-05, 2.0."""
-    return repr(float(v)) if abs(v) >= 1e-4 or v == 0 else f"{v:g}"
+    """The full value for an edit field (0.01, 1.234567e-05, 2.0: Python's shortest round trip, so
+    editing never rounds the user's data); NaN and infinities spelt as gc.fmt_number spells them."""
+    v = float(v)
+    if v != v or v in (float("inf"), float("-inf")):
+        return gc.fmt_number(v)
+    return repr(v)
 
 
 # ------------------------------------------------------------------ field widgets

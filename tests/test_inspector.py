@@ -309,3 +309,13 @@ def test_unknown_op_node_shows_name_only(qtbot):
     dock.show_node("a")
     assert list(dock.fields) == ["name"]
     assert "unknown op" in dock.findChild(QLabel, "inspectorSubtitle").text()
+
+
+def test_edit_fields_show_the_full_value_so_editing_never_rounds():
+    from app.inspector import fmt_float, format_tensor, parse_tensor
+
+    for v in (1.234567e-05, 0.007, 2.0, -8.0, 1e-300, 123456.789012345, 0.1 + 0.2):
+        assert float(fmt_float(v)) == v  # the exact float back, not 1.23457e-05
+    assert (fmt_float(float("nan")), fmt_float(float("inf")), fmt_float(float("-inf"))) == ("NaN", "+Inf", "-Inf")
+    arr = np.array(1.234567e-05)
+    assert parse_tensor(format_tensor(arr), arr).item() == 1.234567e-05
