@@ -85,7 +85,8 @@ def test_a_pause_announces_the_weights_once_and_a_warm_executor_sees_them():
     th.start()
     _wait(lambda: len(pauses) == 1)
     # paused before the first step: nothing to announce yet; then steps, a pause, the end
-    assert announced == [] and pauses == [0]
+    assert announced == [], announced
+    assert pauses == [0], pauses
     t.resume()
     _wait(lambda: t.steps_done >= 5)
     t.pause()
