@@ -178,14 +178,21 @@ class Executor:
         return out
 
     def _check_shapes(self, st: _Step, ins: list) -> None:
-        """Run the node's shape rule unless it already passed for these input shapes and params."""
-        key = (tuple(None if a is None else a.shape for a in ins), st.node.params_version)
+        """Run the node's shape rule, and check its weight and state arrays against its layer
+        (graphcore.tensorcheck), unless both passed for these input shapes, params and arrays
+        (their shapes and dtypes: a replaced array is checked before any kernel sees it)."""
+        tensors = st.tensors
+        key = (tuple(None if a is None else a.shape for a in ins), st.node.params_version,
+               tuple([(k, a.shape, a.dtype.str) for k, a in tensors.items()]) if st.spec.weights else ())
         if key == st.in_shapes:
             return
         try:
             st.spec.shape(st.params, list(key[0]))
         except ShapeError as exc:
             raise GraphError([Problem(st.nid, exc.port, str(exc), "shape")]) from None
+        if st.spec.weights:
+            from .tensorcheck import check_node
+            check_node(st.node, list(key[0]))
         st.in_shapes = key
 
     def _forward_key(self) -> tuple:
@@ -243,8 +250,7 @@ class Executor:
                         ins = [values[s] for s in st.srcs]
                     else:
                         ins = [None if s is None else values[s] for s in st.srcs]
-                    if check and (tuple([None if a is None else a.shape for a in ins]),
-                                  st.node.params_version) != st.in_shapes:
+                    if check:
                         self._check_shapes(st, ins)
                     r = st.frep
                     if r is not None and r[0] is ins[0] and r[1] is (ins[1] if len(ins) > 1 else None) \

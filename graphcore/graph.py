@@ -452,9 +452,11 @@ class Graph:
         if check_shape and name in node.tensors and node.tensors[name].shape != arr.shape:
             raise GraphError([Problem(node_id, None, f"{name} must have shape {node.tensors[name].shape}, "
                                                      f"got {arr.shape}")])
+        old = node.tensors.get(name)
         node.tensors[name] = arr
         self._bump(node)
-        self._touch(content=True)
+        # a new shape or dtype is a change that checks depend on (shapes, tensors against layers)
+        self._touch(content=old is not None and old.shape == arr.shape and old.dtype == arr.dtype)
         self.node_changed.emit(node_id, f"tensor:{name}")
         if node.spec is not None and node.spec.source:
             self.materialize()

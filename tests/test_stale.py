@@ -240,3 +240,15 @@ def test_batchnorm_eps_zero_with_a_zero_running_variance_is_a_clear_error_in_eva
         gc.Executor(g, mode="eval").forward()
     assert info.value.node == bn and "eps" in str(info.value)
 
+
+
+@pytest.mark.parametrize("name, value", [("running_mean", np.ones(1)), ("running_var", np.ones((3, 1))),
+                                         ("gamma", np.ones(2, dtype=np.float32))])
+def test_a_replaced_state_array_is_checked_before_a_warm_executor_runs_the_kernel(name, value):
+    g, _, bn = batchnorm_graph(np.arange(12.0).reshape(4, 3))
+    ex = gc.Executor(g)
+    ex.forward()
+    g.set_param(bn, name, value)  # the plan exists: no recompile, but the step's arrays changed
+    with pytest.raises(gc.GraphError) as info:
+        ex.forward()
+    assert info.value.problems[0].node == bn and name in str(info.value)
