@@ -48,8 +48,12 @@ def _train(app, window, timeout_s: float = 120.0) -> None:
 def _window(app, path: str, size=(1280, 720)):
     import time
 
+    from PySide6.QtCore import QSettings
+
     from app import create_main_window
 
+    # fresh settings: the default layout, not the one the previous shot's window saved at its size
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
     w = create_main_window(path, offer_recovery=False)
     w.resize(*size)
     w.show()

@@ -7,7 +7,7 @@ signal. Closing the window stops and joins the worker thread.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 
 from .boundary import BoundaryDock
 from .controller import TrainController
@@ -34,12 +34,16 @@ class TrainView(QObject):
         reset = getattr(window, "reset_layout", None)
         if not restored and reset is not None:
             reset(keep_closed=True)
+        frame = getattr(window, "_frame_all", None)
+        if frame is not None:  # the canvas changed size: fit the graph to it again
+            QTimer.singleShot(50, window, frame)
         self.controller = TrainController(self.train_dock, self.plots_dock, self.boundary_dock, self)
         self.controller.status_message.connect(window.show_status)
         if hasattr(window, "select_and_centre"):
             self.controller.node_requested.connect(window.select_and_centre)
         if hasattr(window, "set_training_lock"):
             self.controller.running_changed.connect(window.set_training_lock)
+        self.controller.running_changed.connect(self._show_run)
         self._add_menu(window)
         window.train_controller = self.controller
         window.document_changed.connect(self._document_changed)
@@ -63,6 +67,13 @@ class TrainView(QObject):
             for dock in (self.train_dock, self.plots_dock, self.boundary_dock):
                 view.addAction(dock.toggleViewAction())
         self.menu = menu
+
+    def _show_run(self, running: bool) -> None:
+        """A run starting brings its tabs to the front (the plots, the Train form); nothing moves."""
+        if running:
+            for dock in (self.plots_dock, self.train_dock, self.boundary_dock):
+                if dock.isVisible() or self.window.tabifiedDockWidgets(dock):
+                    dock.raise_()
 
     def _document_changed(self, doc) -> None:
         self.controller.set_document(doc, self.window.scene)

@@ -46,6 +46,7 @@ def moving_average(y: np.ndarray, window: int) -> np.ndarray:
     return (cs[idx] - cs[lo]) / (idx - lo)
 
 
+MIN_PLOT_WIDTH = 170  # one row of six scrolls sideways rather than squeezing each below this
 MAX_POINTS = 1200  # points handed to a curve; longer series keep their min/max envelope
 
 
@@ -161,7 +162,14 @@ class PlotsDock(QDockWidget):
         self.view.setObjectName("plotsView")
         self.view.setMinimumSize(60, 20)  # the dock must not force the window taller than small screens allow
         self.view.setToolTip("x axis: iteration (optimizer steps); validation points at the end of each epoch")
-        lay.addWidget(self.view, 1)
+        # in a scroll area: one row of six plots wider than a short dock scrolls instead of being cut off
+        self.view_scroll = QScrollArea()
+        self.view_scroll.setObjectName("plotsScroll")
+        self.view_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.view_scroll.setWidgetResizable(True)
+        self.view_scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.view_scroll.setWidget(self.view)
+        lay.addWidget(self.view_scroll, 1)
         self.setWidget(body)
 
         self.plots: dict[str, pg.PlotItem] = {}
@@ -283,7 +291,7 @@ class PlotsDock(QDockWidget):
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt name)
         super().resizeEvent(event)
-        rows = 1 if self.view.height() < 240 else 2
+        rows = 1 if self.view_scroll.height() < 240 else 2
         if rows != self._rows:
             self._arrange(rows)
 
@@ -296,6 +304,7 @@ class PlotsDock(QDockWidget):
         cols = len(order) // rows
         for i, key in enumerate(order):
             self.view.ci.addItem(self.plots[key], row=i // cols, col=i % cols)
+        self.view.setMinimumWidth(cols * MIN_PLOT_WIDTH if rows == 1 else 60)
 
     def _invalidate(self) -> None:
         self._drawn_version = -1
