@@ -710,3 +710,71 @@ def test_plot_controls_share_the_title_row(shared, qtbot):
     bar = dock.titleBarWidget()
     assert bar is not None and bar.objectName() == "plotsTitleBar"
     assert bar.isAncestorOf(dock.log_check) and bar.isAncestorOf(dock.keep_button)
+
+
+# ---------------------------------------------------------------- settings edited while training
+def test_learning_rate_edited_mid_run_applies_from_the_next_step(spiral, qtbot):
+    rig = spiral
+    rig.train.epochs_spin.setValue(100000)
+    rig.train.batch_spin.setValue(8)
+    rig.train.lr_spin.setValue(0.5)
+    rig.train.actionTrain.trigger()
+    qtbot.waitUntil(lambda: rig.ctl.thread is not None and rig.ctl.thread.steps_done > 10, timeout=15000)
+    assert rig.train.lr_spin.isEnabled() and not rig.train.optimizer_combo.isEnabled()
+    rig.train.lr_spin.setValue(0.125)  # as the user's edit does: valueChanged -> a "settings" command
+    qtbot.waitUntil(lambda: any("From iteration" in m and "lr 0.125 (was 0.5)" in m for m in rig.messages),
+                    timeout=10000)
+    t = rig.ctl.thread
+    changed_at = t.steps_done
+    qtbot.waitUntil(lambda: t.steps_done > changed_at + 10, timeout=10000)
+    rig.train.actionStop.trigger()
+    res = rig.wait_done()
+    assert res["status"] == "stopped"
+    rig.plots.refresh(everything=True)
+    x, lr = rig.plots.history.get("step.lr").view()
+    assert lr[0] == 0.5 and lr[-1] == 0.125
+    first_new = int(np.argmax(lr == 0.125))
+    assert np.all(lr[:first_new] == 0.5) and np.all(lr[first_new:] == 0.125)  # one switch, kept
+
+
+def test_a_refused_setting_is_reported_and_the_run_goes_on(spiral, qtbot):
+    rig = spiral
+    rig.train.epochs_spin.setValue(100000)
+    rig.train.batch_spin.setValue(8)
+    rig.train.actionTrain.trigger()
+    qtbot.waitUntil(lambda: rig.ctl.thread is not None and rig.ctl.thread.steps_done > 5, timeout=15000)
+    rig.train.factor_spin.setValue(0.0)  # the spin box allows it; the schedule does not (unused yet)
+    rig.train.schedule_combo.setCurrentText("step")
+    qtbot.waitUntil(lambda: any("New settings refused" in m and "factor must be in (0, 1]" in m
+                                for m in rig.messages), timeout=10000)
+    t = rig.ctl.thread
+    held = t.steps_done
+    qtbot.waitUntil(lambda: t.steps_done > held + 5, timeout=10000)  # still training
+    assert "New settings refused" in rig.train.status.text()
+    rig.train.actionStop.trigger()
+    assert rig.wait_done()["status"] == "stopped"
+    rig.train.factor_spin.setValue(0.5)
+    rig.train.schedule_combo.setCurrentText("constant")
+
+
+def test_inline_mode_takes_settings_mid_run(qtbot):
+    from app.train.worker import TrainThread
+
+    g = gc.load(os.path.join(EXAMPLES, "spiral_2layer.json"))
+    training = dict(g.meta["training"], epochs=100000, batch_size=8)
+    t = TrainThread(g, training, {"fresh": True}, inline=True)
+    seen = []
+    t.event.connect(lambda ev: seen.append(ev))
+    t.start()
+    qtbot.waitUntil(lambda: t.steps_done > 3 or t.state == "running", timeout=20000)
+    t.request_settings({"optimizer": {"kind": "sgd", "lr": 0.03125}})
+    qtbot.waitUntil(lambda: any(e.get("type") == "settings" for e in seen), timeout=10000)
+    t.request_settings({"optimizer": {"kind": "sgd", "lr": -1.0}})
+    qtbot.waitUntil(lambda: any(e.get("type") == "settings_refused" for e in seen), timeout=10000)
+    with qtbot.waitSignal(t.done, timeout=20000) as blocker:
+        t.request_stop()
+    assert blocker.args[0]["status"] == "stopped"
+    t.wait(2000)
+    ev = [e for e in seen if e.get("type") == "settings"][0]
+    assert ev["settings"]["lr"] == 0.03125
+    assert "lr must be >= 0" in [e for e in seen if e.get("type") == "settings_refused"][0]["message"]

@@ -1,7 +1,7 @@
 """The training process: runs one TrainJob (graphcore.train.session) and talks to the GUI over two pipes.
 
 Messages to the GUI are (kind, payload) tuples from the job's emit, then ("done", result).
-Commands from the GUI ("stop", "pause", "resume", "epoch") arrive on a second pipe, read by
+Commands from the GUI ("stop", "pause", "resume", "epoch", ("settings", {...})) arrive on a second pipe, read by
 a small thread so they take effect before the next training step. No Qt here.
 """
 from __future__ import annotations
@@ -36,7 +36,10 @@ def child_main(out_conn, cmd_conn, graph_bytes: bytes, training: dict, gui: dict
             except (EOFError, OSError):
                 job.request_stop()  # the GUI went away: stop rather than train for nobody
                 return
-            if cmd == "stop":
+            if isinstance(cmd, tuple):
+                if len(cmd) == 2 and cmd[0] == "settings":
+                    job.request_settings(cmd[1])  # checked there: a bad value is refused with a message
+            elif cmd == "stop":
                 job.request_stop()
             elif cmd == "pause":
                 job.request_pause(True)

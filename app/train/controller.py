@@ -46,6 +46,7 @@ class TrainController(QObject):
         dock.actionPause.toggled.connect(self.set_paused)
         dock.actionStepEpoch.triggered.connect(self.step_epoch)
         dock.actionStop.triggered.connect(self.stop)
+        dock.live_settings_changed.connect(self.send_settings)
 
     # ------------------------------------------------------------ document
     def set_document(self, document, scene=None) -> None:
@@ -137,6 +138,20 @@ class TrainController(QObject):
         self.thread.request_epoch()
         self.dock.set_running(True, paused=False)
 
+    def send_settings(self) -> None:
+        """While a run goes on: the dock's learning rate, optimizer hyperparameters, schedule and λ go to it
+        and apply from its next step (the run answers with a "settings" or "settings_refused" event)."""
+        if self.thread is None:
+            return
+        try:
+            s = self.dock.settings()
+        except ValueError as exc:
+            self._say(f"New settings not sent: {exc}")
+            return
+        t = s["training"]
+        self.thread.request_settings({"optimizer": t["optimizer"], "schedule": t["schedule"],
+                                      "reg_strength": s["gui"]["reg_strength"]})
+
     def stop(self) -> None:
         if self.thread is not None:
             self.thread.request_stop()
@@ -198,8 +213,8 @@ class TrainController(QObject):
             self._say(f"Paused after epoch {ev.get('epoch')}, iteration {ev.get('step')}")
         elif kind == "resumed":
             self.dock.set_running(True, paused=False)
-        elif kind == "early_stop":
-            self._say(ev.get("message", "early stop"))
+        elif kind in ("early_stop", "settings", "settings_refused"):
+            self._say(ev.get("message", kind.replace("_", " ")))
 
     def _on_warning(self, text: str) -> None:
         if self._current_sender() is None:

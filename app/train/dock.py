@@ -65,6 +65,7 @@ class TrainDock(QDockWidget):
     """Training settings and controls. Emits `import_requested(path)` when a file is chosen."""
 
     import_requested = Signal(str)
+    live_settings_changed = Signal()  # a setting a run takes mid-way (lr, hyperparameters, schedule, λ) was edited
 
     def __init__(self, parent=None) -> None:
         super().__init__("Train", parent)
@@ -237,6 +238,10 @@ class TrainDock(QDockWidget):
         self.optimizer_combo.currentTextChanged.connect(self._optimizer_changed)
         self.schedule_combo.currentTextChanged.connect(self._schedule_changed)
         self.import_button.clicked.connect(self._choose_file)
+        for spin in (self.lr_spin, *self.hyper_spins.values(), self.every_spin, self.factor_spin, self.k_spin,
+                     self.reg_spin):
+            spin.valueChanged.connect(self.live_settings_changed)
+        self.schedule_combo.currentTextChanged.connect(self.live_settings_changed)
         self.load_settings({})
         self.set_running(False)
 

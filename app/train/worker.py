@@ -8,8 +8,9 @@ This thread only waits on the pipe and re-emits each message as a queued signal;
 are already throttled by the job (metrics ~30 per second, snapshots ~4 per second).
 `inline=True` runs the job on this thread instead (for debugging; the GUI uses the process).
 
-Pause, resume, stop and "one more epoch" are sent to the process and take effect before its
-next step. A process that does not answer Stop (stuck in one long step, or reading) is
+Pause, resume, stop, "one more epoch" and new settings (("settings", {...}): learning rate,
+optimizer hyperparameters, schedule, λ, edited while the run goes on) are sent to the process
+and take effect before its next step. A process that does not answer Stop (stuck in one long step, or reading) is
 terminated after `stop_grace` seconds and killed `kill_grace` seconds later, so Stop always
 ends the run. If the process dies, `done` still arrives, with status "error".
 """
@@ -79,7 +80,7 @@ class TrainThread(QThread):
         return self.state == "paused"
 
     # ------------------------------------------------------------ control (GUI thread)
-    def _command(self, cmd: str) -> None:
+    def _command(self, cmd) -> None:
         with self._lock:
             if self.inline:
                 if self._job is None:
@@ -103,8 +104,17 @@ class TrainThread(QThread):
     def request_epoch(self) -> None:
         self._command("epoch")
 
+    def request_settings(self, settings: dict) -> None:
+        """Send new settings ({"optimizer", "schedule", "reg_strength"}); the run applies them before its
+        next step, or refuses them with a "settings_refused" event and goes on."""
+        self._command(("settings", dict(settings)))
+
     @staticmethod
-    def _apply(job, cmd: str) -> None:
+    def _apply(job, cmd) -> None:
+        if isinstance(cmd, tuple):
+            if cmd[0] == "settings":
+                job.request_settings(cmd[1])
+            return
         {"stop": job.request_stop, "pause": lambda: job.request_pause(True),
          "resume": lambda: job.request_pause(False), "epoch": job.request_epoch}[cmd]()
 

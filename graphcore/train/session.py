@@ -4,8 +4,10 @@ snapshots for the boundary view and the wires, loss-explosion warnings, and the 
 Everything leaves through `emit(kind, payload)`: kinds "chunk", "progress", "snapshot", "event",
 "warning" and finally "done". The GUI only drives it: app/train/child.py runs a job in a child process
 (so the training loop never competes with the GUI thread for the GIL) and relays its messages; tests
-and tools may run one inline. Pause, resume, stop and "one more epoch" are thread-safe and take effect
-before the next step. Settings flow one way: the dock's choices -> this session -> the Trainer.
+and tools may run one inline. Pause, resume, stop, "one more epoch" and new settings (learning rate,
+optimizer hyperparameters, schedule, λ: `request_settings`) are thread-safe and take effect before the
+next step; a bad value is refused with a message and the run goes on. Settings flow one way: the dock's
+choices -> this session -> the Trainer.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from . import trainer as trainer_mod
 from .config import ConfigError, TrainConfig
 from .datasets import DatasetError
 from .optim import OptimizerError
+from .schedules import ScheduleError
 
 CHUNK_SECONDS = 1 / 30  # metrics to the GUI at most this often
 SNAPSHOT_SECONDS = 0.25  # boundary image, histograms, wire flow
@@ -134,6 +137,7 @@ class TrainJob:
         self._iterations = 0
         self._last_step = 0
         self._points_sent = False
+        self._settings_waiting: list = []  # settings requested before the trainer exists
 
     def emit(self, kind: str, payload) -> None:
         self._emit_fn(kind, payload)
@@ -161,6 +165,45 @@ class TrainJob:
             if self.trainer is not None:
                 self.trainer.resume()
 
+    def request_settings(self, settings) -> None:
+        """New settings from the dock while the run goes on: {"optimizer": {...}, "schedule": {...},
+        "reg_strength": λ or None}, any key optional. Checked now; the trainer applies them before its
+        next step and says so in a "settings" event. A bad value is refused with a "settings_refused"
+        event naming it, and the run goes on with the settings it had."""
+        with self._lock:
+            if self.trainer is None:
+                self._settings_waiting.append(settings)
+                return
+            self._hand_over(settings)
+
+    def _hand_over(self, settings) -> None:
+        """(under self._lock, with a trainer) Check one settings message and queue it on the trainer."""
+        try:
+            if not isinstance(settings, dict):
+                raise ValueError(f"settings must be an object, got {type(settings).__name__}")
+            unknown = set(settings) - {"optimizer", "schedule", "reg_strength"}
+            if unknown:
+                raise ValueError(f"no live setting {sorted(unknown)[0]!r} (live: optimizer, schedule, reg_strength)")
+            opt = settings.get("optimizer")
+            if opt is not None and not isinstance(opt, dict):
+                raise OptimizerError(f"optimizer settings must be an object, got {opt!r:.80}")
+            opt = None if opt is None else dict(opt)
+            params = None
+            lam = settings.get("reg_strength")
+            if lam is not None:
+                if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not math.isfinite(lam) or lam < 0:
+                    raise ValueError(f"the regularisation strength must be a finite number >= 0, got {lam!r:.80}")
+                regs = [nid for nid, n in self.graph.nodes.items()
+                        if n.spec is not None and n.spec.category == "regularizers"]
+                if regs:
+                    params = {(nid, "strength"): float(lam) for nid in regs}
+                else:  # as at the start of a run: with no regulariser node, λ is the weight decay
+                    opt = dict(opt or {}, weight_decay=float(lam))
+            self.trainer.request_settings(opt, settings.get("schedule"), params)
+        except (OptimizerError, ScheduleError, ValueError, TypeError) as exc:
+            self.emit("event", {"type": "settings_refused", "step": self.trainer.steps_done,
+                                "message": f"New settings refused: {exc}. Training goes on with the previous ones."})
+
     # ------------------------------------------------------------ the run
     def run(self) -> dict:
         status, message, final = "error", "", {}
@@ -184,6 +227,9 @@ class TrainJob:
                     t.stop()
                 elif self._pause_requested:
                     t.pause()
+                for waiting in self._settings_waiting:
+                    self._hand_over(waiting)
+                self._settings_waiting.clear()
             self._emit_progress(0, 0, None)
             result = t.run()
             status, message, final = result.status, result.message, result.final

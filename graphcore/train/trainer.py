@@ -16,8 +16,12 @@ optimizer's update takes. Progress goes out through callbacks as plain dicts:
     on_event(event)    {"type": "started" | "paused" | "resumed" | "stopped" | "early_stop" |
                         "finished" | "diverged", "message": ...}
 
-`pause()`, `resume()` and `stop()` may be called from any thread; they take
-effect before the next step starts. A NaN or Inf ends training with a message
+`pause()`, `resume()`, `stop()` and `request_settings(...)` may be called from any
+thread; they take effect before the next step starts. New settings (the optimizer's,
+the schedule, node params such as a regulariser's strength) are checked when they
+are requested and applied between two steps: the optimizer through `configure`, the
+learning rate by resetting lr0 and the schedule, which then give the next step's rate
+(a "settings" event says what changed and from which iteration). A NaN or Inf ends training with a message
 naming the first node that produced it. Everything is seeded: the same graph,
 settings and seed give the same weights bit for bit.
 """
@@ -33,7 +37,7 @@ import numpy as np
 
 from ..executor import Executor
 from ..graph import Graph
-from ..problems import NumericError
+from ..problems import GraphError, NumericError
 from . import datasets as ds_mod
 from . import metrics as M
 from . import optim, preprocess, schedules
@@ -111,6 +115,8 @@ class Trainer:
         self.steps_done = 0
         self.epochs_done = 0
         self._prepared = False
+        self._settings_lock = threading.Lock()
+        self._pending: dict | None = None  # settings requested, applied before the next step
 
     # ------------------------------------------------------------ control (any thread)
     def pause(self) -> None:
@@ -126,6 +132,57 @@ class Trainer:
     @property
     def stopping(self) -> bool:
         return self._stop
+
+    def request_settings(self, optimizer: dict | None = None, schedule: dict | str | None = None,
+                         params: dict | None = None) -> None:
+        """Queue new settings (any thread, after prepare()): optimizer settings {"lr": ..., "momentum": ...,
+        optionally "kind"}, a whole schedule, node params {(node id, name): value}. Everything is checked
+        here (OptimizerError / ScheduleError name the bad setting; nothing is queued then) and applied
+        before the next step; requests that arrive before it merge, the latest value winning."""
+        with self._settings_lock:
+            pend = dict(self._pending or {})
+            if optimizer is not None:
+                o = dict(optimizer)
+                kind = o.pop("kind", None) or pend.get("kind") or self.optimizer.kind
+                hyper = {**self.optimizer.hyper, **pend.get("optimizer", {}), **o}
+                optim.validated(kind, hyper)
+                pend["kind"], pend["optimizer"] = kind, {**pend.get("optimizer", {}), **o}
+            if schedule is not None:
+                schedules.from_settings(schedule)
+                pend["schedule"] = schedule
+            if params:
+                for nid, name in params:
+                    if nid not in self.graph.nodes:
+                        raise ValueError(f"no node {nid!r} in the graph being trained")
+                pend["params"] = {**pend.get("params", {}), **params}
+            self._pending = pend or None
+
+    def _apply_settings(self) -> None:
+        """Between two steps: the queued settings take effect, and an event says what changed."""
+        with self._settings_lock:
+            pend, self._pending = self._pending, None
+        if not pend:
+            return
+        g = self.graph
+        before = {**self.optimizer.settings(), "schedule": self.schedule.settings()}
+        before.update({f"{g.nodes[n].name}.{k}": g.nodes[n].params.get(k) for n, k in pend.get("params", {})})
+        try:
+            if "optimizer" in pend:
+                self.optimizer.configure(pend["kind"], **pend["optimizer"])  # checked again; all or nothing
+                self.lr0 = optim.base_lr(self.optimizer.settings())  # the schedule's new starting rate
+            if "schedule" in pend:
+                self.schedule = schedules.from_settings(pend["schedule"])
+            for (nid, name), value in pend.get("params", {}).items():
+                g.set_param(nid, name, value)
+        except (ValueError, GraphError) as exc:  # checked when requested: only a node's own check is left
+            self._event("settings_refused", f"New settings refused: {exc}. Training goes on with the others.")
+            return
+        after = {**self.optimizer.settings(), "schedule": self.schedule.settings()}
+        after.update({f"{g.nodes[n].name}.{k}": g.nodes[n].params.get(k) for n, k in pend.get("params", {})})
+        changed = [f"{k} {_show(after.get(k))} (was {_show(before.get(k))})" for k in after
+                   if after.get(k) != before.get(k)]
+        if changed:  # a value typed again, or a field the run does not use: nothing to say
+            self._event("settings", f"From iteration {self.steps_done + 1}: {', '.join(changed)}", settings=after)
 
     # ------------------------------------------------------------ setup
     def prepare(self) -> None:
@@ -359,6 +416,9 @@ class Trainer:
                             self._event("resumed")
                     if self._stop:
                         break
+                    if self._pending is not None:  # new settings: they apply from this step
+                        self._apply_settings()
+                        lr = self.lr_at(epoch, self.steps_done)
                     xb = d.X_train[idx]
                     yb = d.y_train[idx]
                     if aug:
@@ -428,6 +488,12 @@ class Trainer:
     def _record_progress(self) -> None:
         self.graph.meta.setdefault("training_state", {})
         self.graph.meta["training_state"] = {"epochs_done": self.epochs_done, "steps_done": self.steps_done}
+
+
+def _show(v) -> str:
+    if isinstance(v, dict):
+        return " ".join(f"{k}={_show(x)}" for k, x in v.items())
+    return f"{v:g}" if isinstance(v, float) else str(v)
 
 
 def train(graph: Graph, **kwargs) -> TrainResult:
