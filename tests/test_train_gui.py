@@ -778,3 +778,27 @@ def test_inline_mode_takes_settings_mid_run(qtbot):
     ev = [e for e in seen if e.get("type") == "settings"][0]
     assert ev["settings"]["lr"] == 0.03125
     assert "lr must be >= 0" in [e for e in seen if e.get("type") == "settings_refused"][0]["message"]
+
+
+def test_a_forced_stop_reads_as_a_stop_not_an_error(spiral, qtbot, monkeypatch):
+    import stuck_child
+    from app.train import controller as controller_mod
+    from app.train.worker import TrainThread
+
+    class Stuck(TrainThread):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.child_target = stuck_child.ignore_stop
+            self.stop_grace, self.kill_grace = 0.3, 0.3
+
+    monkeypatch.setattr(controller_mod, "TrainThread", Stuck)
+    rig = spiral
+    rig.train.actionTrain.trigger()
+    qtbot.waitUntil(lambda: rig.ctl.thread is not None and rig.ctl.thread.state == "running", timeout=15000)
+    rig.train.actionStop.trigger()
+    res = rig.wait_done(20000)
+    assert res["ended_by"] == "terminated"
+    text = rig.train.status.text()
+    assert text.startswith("Training stopped: Stop was not answered within 0.3 s, so the training process was "
+                           "terminated") and "Cannot train" not in text
+    assert rig.messages[-1] == text

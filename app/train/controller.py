@@ -240,6 +240,8 @@ class TrainController(QObject):
             self._select(nid)
             self._say(f"Training stopped: {result['message']}. Node {name!r} is selected; "
                       "lower the learning rate or check its inputs.")
+        elif result.get("ended_by"):  # Stop had to end the process: the user's own request, not an error
+            self._say(f"Training stopped: {result['message'].splitlines()[0]}.")
         elif status == "error":
             self._say(f"Cannot train: {result['message'].splitlines()[0]}")
         else:
