@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtGui import QUndoStack
+from PySide6.QtGui import QColor, QUndoStack
 
 import graphcore as gc
 from app.canvas.scene import GraphScene
@@ -430,3 +430,23 @@ def test_run_menu_lists_the_actions_with_their_shortcuts(qtbot, tmp_path, monkey
     assert "&Run" in titles and titles.index("&Run") < titles.index("&Help")
     rows = dict((label, keys) for keys, label in win.shortcut_rows())
     assert rows["Step ▶"] == "F10" and rows["Backward"] == "F6"
+
+
+def test_the_sinks_labels_follow_the_theme(run):
+    from app.canvas import items as it
+
+    g, scene, ctl = run
+    ctl.backward()
+    stub = scene.node_item(g.find("f"))._run_stub
+    assert (stub.value_label.text(), stub.grad_label.text()) == ("-20.00", "1.00")
+    try:
+        for name in ("light", "dark", "light"):
+            it.set_palette(name)
+            pal = it.PALETTES[name]
+            assert stub.value_label.brush().color() == QColor(pal.value_text), name
+            assert stub.grad_label.brush().color() == QColor(pal.grad_text), name
+        ctl.reset()
+        ctl.backward()  # labels set again under the light theme keep it
+        assert stub.value_label.brush().color() == QColor(it.LIGHT.value_text)
+    finally:
+        it.set_palette("dark")

@@ -354,12 +354,29 @@ class NodeItem(CanvasEditing, QGraphicsItem):
         self.setAcceptHoverEvents(True)
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.setZValue(1)
+        add_palette_listener(self)  # a sink's value/gradient labels hang off the card and take the theme
         self.refresh()
 
     # -- model
     @property
     def node(self):
         return self.graph_scene.graph.nodes[self.node_id]
+
+    def palette_changed(self) -> None:
+        """Recolour the run view's output stub (a sink's value above, gradient below) for the new theme;
+        its labels are coloured when set, so a theme switch must reach them here."""
+        if not shiboken6.isValid(self):
+            return
+        stub = getattr(self, "_run_stub", None)
+        if stub is None or not shiboken6.isValid(stub):
+            return
+        pal = palette()
+        for lab, key in ((stub.value_label, "value_text"), (stub.grad_label, "grad_text")):
+            lab.setBrush(pal.color(key))
+            plate = getattr(lab, "_run_halo", None)
+            if plate is not None:
+                plate.update()
+        stub.update()
 
     def refresh(self) -> None:
         """Re-read name, params, value and ports from the model and re-measure."""
