@@ -1,4 +1,5 @@
-"""The problems dock: graph.validate() as a list, refreshed (debounced) as the graph changes.
+"""The problems dock: graph.validate() as a list, refreshed (debounced) as the graph changes, followed
+by why the last Forward/Backward failed (set_run_problems; the run controller sends them).
 
 Clicking a problem emits node_requested(node_id) so the window selects and centres it.
 """
@@ -27,6 +28,7 @@ class ProblemsDock(QDockWidget):
         self.setObjectName("problemsDock")
         self.graph: gc.Graph | None = None
         self.problems: list[gc.Problem] = []
+        self.run_problems: list[gc.Problem] = []  # why the last pass failed: they belong to this graph
         body = QWidget(self)
         layout = QVBoxLayout(body)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -51,8 +53,14 @@ class ProblemsDock(QDockWidget):
         if self.graph is not None:
             self.graph.changed.unsub(self.schedule)
         self.graph = graph
+        self.run_problems = []
         if graph is not None:
             graph.changed.sub(self.schedule)
+        self.refresh()
+
+    def set_run_problems(self, problems: list) -> None:
+        """Why the last Forward/Backward failed (an empty list once a pass runs), listed after the graph's."""
+        self.run_problems = list(problems)
         self.refresh()
 
     def schedule(self) -> None:
@@ -61,7 +69,8 @@ class ProblemsDock(QDockWidget):
 
     def refresh(self) -> None:
         self._timer.stop()
-        self.problems = self.graph.validate() if self.graph is not None else []
+        found = self.graph.validate() if self.graph is not None else []
+        self.problems = found + [p for p in self.run_problems if p not in found]
         self.list.clear()
         for p in self.problems:
             node = self.graph.nodes.get(p.node) if p.node is not None else None

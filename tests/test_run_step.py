@@ -450,3 +450,82 @@ def test_the_sinks_labels_follow_the_theme(run):
         assert stub.value_label.brush().color() == QColor(it.LIGHT.value_text)
     finally:
         it.set_palette("dark")
+
+
+@pytest.mark.parametrize("after, where", [(2, "in the forward pass at node 'z'"),
+                                          (12, "in the backward pass, after the gradient reached node")])
+def test_an_unexpected_error_is_shown_with_the_nodes_name_not_swallowed(run, monkeypatch, after, where):
+    """Not a GraphError or NumericError (a kernel's ValueError, say): the status bar and the Problems
+    dock still say what happened and where, and the slot does not raise."""
+    g, scene, ctl = run
+    real = gc.Executor.steps
+
+    def failing(self, *args, **kwargs):
+        for k, ev in enumerate(real(self, *args, **kwargs)):
+            if k == after:
+                raise ValueError("the kernel met an array it cannot take")
+            yield ev
+
+    monkeypatch.setattr(gc.Executor, "steps", failing)
+    messages, found, selected = [], [], []
+    ctl.status_message.connect(messages.append)
+    ctl.problems_found.connect(found.append)
+    ctl.select_node.connect(selected.append)
+    ctl.backward()  # a slot: it must not raise
+    assert messages[-1].startswith("Cannot run: ValueError: the kernel met an array it cannot take (" + where)
+    assert "'n" not in messages[-1]  # names, not ids
+    assert ctl.rec is None and ctl.last_error is not None
+    (problem,) = found[-1]
+    assert problem.node == selected[-1] and problem.node in g.nodes
+    assert "the kernel met an array" in problem.message
+    monkeypatch.setattr(gc.Executor, "steps", real)
+    ctl.backward()
+    assert found[-1] == []  # a pass that runs clears them
+
+
+def test_a_graph_error_names_the_node_by_name(qtbot):
+    g = gc.Graph()
+    a = g.add("input", name="a", value=2.0)
+    m = g.add("mul", name="product", inputs={"a": a})  # port b left empty
+    scene = GraphScene(g, QUndoStack())
+    ctl = RunController(g, scene)
+    messages, found = [], []
+    ctl.status_message.connect(messages.append)
+    ctl.problems_found.connect(found.append)
+    ctl.forward()
+    assert "node 'product' port 'b'" in messages[-1] and repr(m) not in messages[-1]
+    assert found[-1] and found[-1][0].node == m
+    ctl.close()
+
+
+def test_the_window_shows_an_unexpected_error_in_the_status_bar_and_the_problems_dock(qtbot, tmp_path,
+                                                                                      monkeypatch):
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QToolBar
+
+    import app
+
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    monkeypatch.setenv("BACKPROP_STUDIO_DATA_DIR", str(tmp_path / "data"))
+    win = app.create_main_window(offer_recovery=False)
+    qtbot.addWidget(win)
+    win.open_file(EXAMPLE)
+    assert win.statusBar().currentMessage().startswith("Opened")
+    real = gc.Executor.steps
+
+    def failing(self, *args, **kwargs):
+        yield from real(self, *args, **kwargs)
+        raise MemoryError("no room for the next array")
+
+    monkeypatch.setattr(gc.Executor, "steps", failing)
+    bar = win.findChild(QToolBar, "runToolbar")
+    bar.actionBackward.trigger()
+    said = win.statusBar().currentMessage()
+    assert said.startswith("Cannot run: MemoryError: no room for the next array (in the backward pass")
+    dock = win.problems_dock
+    texts = [dock.list.item(k).text() for k in range(dock.list.count())]
+    assert any("MemoryError: no room for the next array" in t for t in texts), texts
+    assert dock.windowTitle() == "Problems (1)"
+    monkeypatch.setattr(gc.Executor, "steps", real)
+    bar.actionBackward.trigger()
+    assert dock.list.count() == 0 and dock.windowTitle() == "Problems"

@@ -41,6 +41,7 @@ class RunView(QObject):
             source.status_message.connect(window.show_status)
             source.select_node.connect(window.select_and_centre)
         self.controller.cleared.connect(self.gradcheck.clear)
+        self.controller.problems_found.connect(window.problems_dock.set_run_problems)
         self._scene = None
         self._follow_scene(window.scene)
         window.document_changed.connect(self._document_changed)

@@ -28,6 +28,7 @@ class RunController(QObject):
 
     position_changed = Signal(int, int, str)  # cursor, total, description of the current event
     status_message = Signal(str)
+    problems_found = Signal(list)  # list[gc.Problem]: why the last pass failed ([] once one runs); the Problems dock
     select_node = Signal(str)  # a node to select (NaN/Inf, a bad graph)
     playing_changed = Signal(bool)
     finished = Signal()  # Play reached the end
@@ -96,6 +97,7 @@ class RunController(QObject):
         self._highlighted = []
         self._no_target = None
         self.last_error = None
+        self.problems_found.emit([])
         self._subscribe()
         self.set_scene(scene)
         self.position_changed.emit(-1, 0, "")
@@ -243,7 +245,15 @@ class RunController(QObject):
         if not self.graph.nodes:
             self.status_message.emit("Nothing to run: the graph is empty")
             return False
-        rec = record(self.executor, target, backward=target is not None)
+        tracked = _Tracking(self.executor)
+        try:
+            rec = record(tracked, target, backward=target is not None)
+        except Exception as exc:  # noqa: BLE001 - not a GraphError/NumericError: still shown, never swallowed
+            self.rec = None
+            self._clear_view()
+            self.position_changed.emit(-1, 0, "")
+            self._report_unexpected(exc, tracked)
+            return False
         if target is None and rec.error is None and rec.events:
             names = ", ".join(self.graph.nodes[s].name for s in sinks)
             self._no_target = GraphError(f"backward needs one output: the graph has {len(sinks)} ({names}); "
@@ -260,6 +270,8 @@ class RunController(QObject):
         self.cursor = -1
         self._reported = False
         self.last_error = None
+        if rec.error is None:
+            self.problems_found.emit([])
         return True
 
     # ------------------------------------------------------------------ painting
@@ -505,17 +517,80 @@ class RunController(QObject):
             self._report_error(err)
 
     def _report_error(self, exc: Exception | None) -> None:
+        """Status bar and Problems dock, nodes named by their names (ids mean nothing to a user)."""
         if exc is None:
             return
         self.last_error = exc
         if isinstance(exc, NumericError):
             self.select_node.emit(exc.node)
             self.status_message.emit(f"{exc} — the node is selected")
+            self.problems_found.emit([gc.Problem(exc.node, None, str(exc), "numeric")])
             return
-        nodes = [p.node for p in getattr(exc, "problems", []) if p.node is not None]
+        problems = list(getattr(exc, "problems", None) or [gc.Problem(None, None, str(exc))])
+        nodes = [p.node for p in problems if p.node is not None]
         if nodes:
             self.select_node.emit(nodes[0])
-        self.status_message.emit(f"Cannot run: {exc}")
+        self.status_message.emit(f"Cannot run: {'; '.join(problem_text(p, self.graph) for p in problems)}")
+        self.problems_found.emit(problems)
+
+    def _report_unexpected(self, exc: Exception, tracked: "_Tracking") -> None:
+        """An error the executor did not foresee (a kernel's ValueError, MemoryError...): said in full, with
+        the node it happened at."""
+        self.last_error = exc
+        nid, where = tracked.where()
+        name = self.graph.nodes[nid].name if nid in self.graph.nodes else None
+        first = (str(exc).splitlines() or [""])[0]
+        text = f"{type(exc).__name__}: {first[:200]}" if first else type(exc).__name__
+        if name is not None:
+            text += f" ({where} {name!r})"
+            self.select_node.emit(nid)
+        self.status_message.emit(f"Cannot run: {text}")
+        self.problems_found.emit([gc.Problem(nid if name is not None else None, None, text)])
+
+
+class _Tracking:
+    """The executor as record() sees it, counting its events so that an unexpected error can be placed."""
+
+    def __init__(self, ex) -> None:
+        self._ex = ex
+        self.forward = 0
+        self.last = None
+
+    def __getattr__(self, name):
+        return getattr(self._ex, name)
+
+    def steps(self, *args, **kwargs):
+        for ev in self._ex.steps(*args, **kwargs):
+            self.last = ev
+            if ev.phase == "forward":
+                self.forward += 1
+            yield ev
+
+    def where(self) -> tuple[str | None, str]:
+        """(node id, how to say it): the node whose forward was under way, or the last one the
+        backward pass reached."""
+        ev = self.last
+        if ev is None or ev.phase == "forward":
+            try:
+                plan = self._ex.plan()
+                return (plan[self.forward].nid if self.forward < len(plan) else None), "in the forward pass at node"
+            except Exception:  # noqa: BLE001 - placing the error must not raise another
+                return None, ""
+        if ev.phase == "seed":
+            return ev.node, "in the backward pass, from node"
+        return ev.edge.src, "in the backward pass, after the gradient reached node"
+
+
+def problem_text(p: gc.Problem, graph: gc.Graph) -> str:
+    """A problem as the status bar says it: "node 'fc1' port 'x': ..." with the node's name, not its id."""
+    node = graph.nodes.get(p.node) if p.node is not None else None
+    where = ""
+    if p.node is not None:
+        where = f"node {(node.name if node is not None else p.node)!r}"
+        if p.port is not None:
+            where += f" port {p.port!r}"
+        where += ": "
+    return where + p.message
 
 
 def _pre(text: str) -> str:
