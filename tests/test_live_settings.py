@@ -158,3 +158,13 @@ def test_the_trainer_checks_requests_when_they_are_made():
     t.request_settings({"lr": 0.75, "momentum": 0.8})  # merged: the latest value wins
     t.run(epochs=1)
     assert t.optimizer.lr == 0.75 and t.optimizer.hyper["momentum"] == 0.8 and t.lr0 == 0.75
+
+
+def test_a_graph_error_in_a_run_names_the_node_by_name():
+    g = spiral(epochs=1)
+    fc2 = g.find("fc2")
+    g.disconnect(fc2, "x")
+    job = TrainJob(g, g.meta["training"], {"fresh": False}, None, snapshots=False, emit=lambda k, p: None)
+    result = job.run()
+    assert result["status"] == "error"
+    assert "node 'fc2' port 'x'" in result["message"] and repr(fc2) not in result["message"]

@@ -70,6 +70,19 @@ def pack_records(records: list[tuple[float, dict]]) -> dict[str, tuple[np.ndarra
     return {k: (np.asarray(xs[k], np.float64), np.asarray(ys[k], np.float64)) for k in xs}
 
 
+def named_problems(exc: GraphError, graph: Graph) -> str:
+    """A GraphError's text with each node named by its name ("node 'fc1' port 'x': ..."), not its id."""
+    out = []
+    for p in exc.problems:
+        node = graph.nodes.get(p.node) if p.node is not None else None
+        where = ""
+        if p.node is not None:
+            where = f"node {(node.name if node is not None else p.node)!r}"
+            where += f" port {p.port!r}: " if p.port is not None else ": "
+        out.append(where + p.message)
+    return "; ".join(out) or str(exc)
+
+
 def prepare_graph(graph: Graph, gui: dict, seed: int) -> None:
     """Apply the dock's GUI-only choices to the worker's copy: initializer, fresh weights, L2 strength."""
     init = gui.get("init")
@@ -233,7 +246,9 @@ class TrainJob:
             self._emit_progress(0, 0, None)
             result = t.run()
             status, message, final = result.status, result.message, result.final
-        except (ConfigError, DatasetError, OptimizerError, GraphError, ValueError) as exc:
+        except GraphError as exc:  # the GUI shows it: nodes by their names, not their ids
+            status, message = "error", named_problems(exc, self.graph)
+        except (ConfigError, DatasetError, OptimizerError, ValueError) as exc:
             status, message = "error", str(exc)
         except NumericError as exc:
             status, message, self._diverged_node = "diverged", str(exc), exc.node
