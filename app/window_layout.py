@@ -13,11 +13,12 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
 CANVAS_SHARE = 0.60  # the floor the issue sets, measured on the graph view itself
-TARGET_SHARE = 0.64  # what `enforce` restores to, so a few pixels of rounding never cross the floor
+TARGET_SHARE = 0.62  # what `enforce` restores to: a few pixels above the floor, so rounding never
+# crosses it, and no more (at 1280x720 each pixel of height the canvas gives up goes to the plots)
 LEFT, RIGHT, BOTTOM = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea,
                        Qt.DockWidgetArea.BottomDockWidgetArea)
 # Default column sizes as fractions of the window (the rest is the canvas).
-LEFT_FRACTION, RIGHT_FRACTION, BOTTOM_FRACTION = 0.11, 0.27, 0.24
+LEFT_FRACTION, RIGHT_FRACTION, BOTTOM_FRACTION = 0.11, 0.27, 0.28
 
 
 def _dock(window: QMainWindow, name: str) -> QDockWidget | None:
@@ -112,43 +113,70 @@ def enforce(window: QMainWindow) -> bool:
     view = getattr(window, "view", None)
     if view is None or not window.isVisible():
         return False
+    _settle(window)
     fw, fh = canvas_share(window)
     changed = False
     if fw < CANVAS_SHARE:
-        changed |= _shrink(window, Qt.Orientation.Horizontal, [LEFT, RIGHT], window.width(), view.width())
+        changed |= _shrink(window, Qt.Orientation.Horizontal, [LEFT, RIGHT], window.width(), lambda: view.width())
     if fh < CANVAS_SHARE:
-        changed |= _shrink(window, Qt.Orientation.Vertical, [BOTTOM], window.height(), view.height())
+        changed |= _shrink(window, Qt.Orientation.Vertical, [BOTTOM], window.height(), lambda: view.height())
     return changed
 
 
-def _shrink(window: QMainWindow, orientation, areas, total: int, canvas: int) -> bool:
-    """Take the missing pixels from the areas' docks in proportion to their sizes."""
-    missing = int(total * TARGET_SHARE) - canvas
-    if missing <= 0:
+def _settle(window: QMainWindow) -> None:
+    """Lay the docks and the canvas out now: after a resizeDocks the view keeps its old size until the
+    event loop runs, and measuring that stale size made two calls in one turn shrink the docks twice."""
+    for widget in (window, window.centralWidget()):
+        if widget is not None and widget.layout() is not None:
+            widget.layout().activate()
+
+
+def _shrink(window: QMainWindow, orientation, areas, total: int, canvas) -> bool:
+    """Take the missing pixels from the areas' docks in proportion to their sizes, until the canvas
+    (`canvas()`, its current length) is at TARGET_SHARE. resizeDocks on a tabbed group lands short
+    or long by its tab bar, so the request is corrected from what the canvas measures after each."""
+    target = int(total * TARGET_SHARE)
+    if target - canvas() <= 0:
         return False
     horizontal = orientation == Qt.Orientation.Horizontal
     groups = []
     for area in areas:
         docks = docks_in(window, area)
         if docks:
-            size = max((x.width() if horizontal else x.height()) for x in docks)
-            groups.append((docks[0], size))
+            groups.append((docks[0], _length(window, area, docks)))
     total_docks = sum(s for _, s in groups)
     if total_docks <= 0:
         return False
     docks = [dock for dock, _ in groups]
-    sizes = [max(40, int(s - missing * s / total_docks)) for _, s in groups]
-    window.resizeDocks(docks, sizes, orientation)
+    asked = [float(s) for _, s in groups]
+    for _ in range(4):
+        missing = target - canvas()
+        if abs(missing) <= 2:
+            break
+        asked = [max(40.0, a - missing * a / sum(asked)) for a in asked]
+        window.resizeDocks(docks, [int(a) for a in asked], orientation)
+        _settle(window)
     return True
 
 
 def column_sizes(window: QMainWindow) -> dict:
     """{area: px}: the width of the left and right dock columns and the height of the bottom one."""
     out = {}
-    for area, horizontal in ((LEFT, True), (RIGHT, True), (BOTTOM, False)):
+    for area in (LEFT, RIGHT, BOTTOM):
         docks = docks_in(window, area)
-        out[area] = max((d.width() if horizontal else d.height()) for d in docks) if docks else 0
+        out[area] = _length(window, area, docks) if docks else 0
     return out
+
+
+def _length(window: QMainWindow, area, docks: list[QDockWidget]) -> int:
+    """A column's width, or the bottom area's height as resizeDocks counts it: with the tab bar of
+    tabbed docks (a dock's own height leaves it out, and sizing by it lost the bar's height each time)."""
+    if area != BOTTOM:
+        return max(d.width() for d in docks)
+    top = min(d.geometry().top() for d in docks)
+    bar = window.statusBar() if window.statusBar().isVisible() else None
+    bottom = bar.geometry().top() if bar is not None else window.height()
+    return max(max(d.height() for d in docks), bottom - top)
 
 
 class LayoutKeeper(QObject):

@@ -94,6 +94,40 @@ def test_other_sizes_keep_the_share(win, qtbot, size):
     assert_canvas_first(win)
 
 
+def test_loss_and_accuracy_are_readable_at_1280x720_and_the_rest_one_click_away(win, qtbot):
+    """The default layout at 1280x720 with the plots raised (as a run raises them): loss and accuracy
+    side by side with curves a student can read; another plot is one toggle away; hidden plots are
+    neither laid out nor painted."""
+    plots = win.train_view.plots_dock
+    win.train_view._show_run(True)
+    settle(qtbot, 80)
+    assert_canvas_first(win)
+    assert plots.visible_plots() == ["loss", "acc"]
+    for key in ("loss", "acc"):
+        box = plots.plots[key].vb.size()
+        assert box.width() >= 300 and box.height() >= 60, (key, box)  # was about 60x5 in one row of six
+    for key in ("lr", "grad", "ratio", "units"):
+        assert not plots.plots[key].isVisible()
+    plots.plot_buttons["grad"].click()
+    settle(qtbot, 40)
+    assert plots.visible_plots() == ["loss", "acc", "grad"] and plots.plots["grad"].isVisible()
+    assert plots.plots["grad"].vb.size().height() >= 60
+    plots.plot_buttons["grad"].click()
+    settle(qtbot, 40)
+    assert not plots.plots["grad"].isVisible() and plots.plots["loss"].vb.size().width() >= 300
+
+
+def test_the_plot_controls_fit_the_title_row_at_1280x720(win, qtbot):
+    plots = win.train_view.plots_dock
+    win.train_view._show_run(True)
+    settle(qtbot, 80)
+    bar = plots.titleBarWidget()
+    for widget in (*plots.plot_buttons.values(), plots.log_check, plots.smooth_spin, plots.keep_button,
+                   plots.clear_button):
+        right = widget.mapTo(bar, widget.rect().topRight()).x()
+        assert widget.isVisible() and right <= plots.findChild(type(bar), "plotsFloatButton").x(), widget
+
+
 def test_reset_layout_restores_the_default(win, qtbot):
     default = (win.view.size(), window_layout.column_sizes(win))
     win.palette_dock.hide()

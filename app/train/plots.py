@@ -12,7 +12,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QDockWidget, QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea,
-                               QSpinBox, QStyle, QToolButton, QVBoxLayout, QWidget)
+                               QSizePolicy, QSpinBox, QStyle, QToolButton, QVBoxLayout, QWidget)
 
 from .look import plot_colors, style_plot
 from .series import RunHistory
@@ -46,7 +46,15 @@ def moving_average(y: np.ndarray, window: int) -> np.ndarray:
     return (cs[idx] - cs[lo]) / (idx - lo)
 
 
-MIN_PLOT_WIDTH = 170  # one row of six scrolls sideways rather than squeezing each below this
+MIN_PLOT_WIDTH = 170  # a row of plots scrolls sideways rather than squeezing each below this
+ORDER = ("loss", "acc", "lr", "grad", "ratio", "units")
+SHOWN_BY_DEFAULT = ("loss", "acc")  # the two a student reads while training; the rest are one click away
+SHORT_NAMES = {"loss": "Loss", "acc": "Accuracy", "lr": "LR", "grad": "Grads", "ratio": "Ratio",
+               "units": "Units"}  # the toggles' text: the title row at 1280x720 has room for short words only
+LONG_NAMES = {"loss": "loss", "acc": "accuracy", "lr": "learning rate", "grad": "gradient norm per layer",
+              "ratio": "update / weight ratio", "units": "dead ReLU / saturated units"}
+TITLE_HEIGHT = 16
+GRID_HEIGHT = 300  # a plots view at least this tall shows the chosen plots in two rows
 MAX_POINTS = 1200  # points handed to a curve; longer series keep their min/max envelope
 
 
@@ -116,32 +124,54 @@ class PlotsDock(QDockWidget):
 
         body = QWidget(self)
         lay = QVBoxLayout(body)
-        lay.setContentsMargins(4, 4, 4, 4)
+        lay.setContentsMargins(2, 0, 2, 2)
         bar = QHBoxLayout()
-        self.log_check = QCheckBox("Log-scale loss")
+        self.shown: set[str] = set(SHOWN_BY_DEFAULT)
+        self.plot_buttons: dict[str, QToolButton] = {}
+        picks = QHBoxLayout()
+        picks.setContentsMargins(0, 0, 0, 0)
+        picks.setSpacing(2)
+        for key in ORDER:
+            b = QToolButton()
+            b.setObjectName(f"plotToggle_{key}")
+            b.setText(SHORT_NAMES[key])
+            b.setCheckable(True)
+            b.setChecked(key in self.shown)
+            b.setAutoRaise(True)
+            b.setToolTip(f"Show or hide the {LONG_NAMES[key]} plot")
+            b.toggled.connect(lambda on, k=key: self.show_plot(k, on))
+            self.plot_buttons[key] = b
+            picks.addWidget(b)
+        self.log_check = QCheckBox("Log loss")
         self.log_check.setObjectName("logLossCheck")
         self.log_check.setChecked(True)
+        self.log_check.setToolTip("Log-scale loss axis")
         self.smooth_spin = QSpinBox()
         self.smooth_spin.setObjectName("smoothingSpin")
         self.smooth_spin.setRange(1, 500)
         self.smooth_spin.setValue(10)
-        self.smooth_spin.setSuffix(" steps")
-        self.smooth_spin.setToolTip("Moving-average window for the training loss (1 = raw)")
-        self.keep_button = QPushButton("Keep run")
+        self.smooth_spin.setMaximumWidth(64)  # three digits; the title row has no width to spare
+        self.smooth_spin.setToolTip("Moving-average window for the training loss, in steps (1 = raw)")
+        self.keep_button = QPushButton("Keep")
         self.keep_button.setObjectName("keepRunButton")
-        self.keep_button.setToolTip("Keep this run's curves on the plots and overlay the next run "
+        self.keep_button.setToolTip("Keep this run: its curves stay on the plots, dashed, under the next run "
                                     "(compare ReLU with tanh, SGD with Adam)")
-        self.clear_button = QPushButton("Clear kept")
+        self.clear_button = QPushButton("Clear")
         self.clear_button.setObjectName("clearKeptButton")
+        self.clear_button.setToolTip("Remove the kept runs' dashed curves")
+        bar.addLayout(picks)
+        bar.addSpacing(6)
         bar.addWidget(self.log_check)
-        bar.addWidget(QLabel("Smoothing"))
+        bar.addWidget(QLabel("Smooth"))
         bar.addWidget(self.smooth_spin)
-        self.runs_label = QLabel("")
-        self.runs_label.setObjectName("runsLabel")
-        bar.addSpacing(12)
-        bar.addWidget(self.runs_label, 1)
         bar.addWidget(self.keep_button)
         bar.addWidget(self.clear_button)
+        self.runs_label = QLabel("")
+        self.runs_label.setObjectName("runsLabel")
+        self.runs_label.setMinimumWidth(0)  # the buttons before it stay in view; the label is cut (its
+        self.runs_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # tooltip
+        bar.addSpacing(8)  # has it whole)
+        bar.addWidget(self.runs_label, 1)
         # in a scroll area: the bar's full width must not set the window's minimum width
         bar_box = QWidget()
         bar.setContentsMargins(0, 0, 0, 0)
@@ -156,13 +186,15 @@ class PlotsDock(QDockWidget):
         bar_scroll.setFixedHeight(bar_box.sizeHint().height())
         bar_scroll.setMinimumWidth(60)
         self.setTitleBarWidget(self._title_bar(bar_scroll))  # the controls share the title's row: the
-        # default layout at 1280x720 leaves the plots about 130 px of height, none to spare for a bar
+        # default layout at 1280x720 leaves the plots about 150 px of height, none to spare for a bar
 
         self.view = pg.GraphicsLayoutWidget()
         self.view.setObjectName("plotsView")
+        self.view.ci.setContentsMargins(2, 2, 2, 0)  # pyqtgraph's 9 px margins and 6 px spacing cost a
+        self.view.ci.setSpacing(4)  # short dock a quarter of its curve height
         self.view.setMinimumSize(60, 20)  # the dock must not force the window taller than small screens allow
         self.view.setToolTip("x axis: iteration (optimizer steps); validation points at the end of each epoch")
-        # in a scroll area: one row of six plots wider than a short dock scrolls instead of being cut off
+        # in a scroll area: a row of plots wider than a narrow dock scrolls instead of being cut off
         self.view_scroll = QScrollArea()
         self.view_scroll.setObjectName("plotsScroll")
         self.view_scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -177,7 +209,7 @@ class PlotsDock(QDockWidget):
         self.legends: dict[str, pg.LegendItem] = {}  # none: curve names go in the titles (see _titles)
         self._keyed: dict[str, bool] = {}
         self._title_html: dict[str, str] = {}
-        self._rows = 2
+        self._rows = 0
         self._make_plot("loss", "Loss", row=0, col=0, legend=True)
         self._make_plot("acc", "Accuracy", row=0, col=1, legend=True)
         self._make_plot("lr", "Learning rate", row=0, col=2, legend=False)
@@ -191,6 +223,7 @@ class PlotsDock(QDockWidget):
         self.plots["ratio"].addItem(guide)
         self._apply_log()
         self.apply_theme()
+        self._arrange()
 
         self.log_check.toggled.connect(self._apply_log)
         self.smooth_spin.valueChanged.connect(self._invalidate)
@@ -211,8 +244,10 @@ class PlotsDock(QDockWidget):
         row = QHBoxLayout(bar)
         row.setContentsMargins(8, 1, 2, 1)
         row.setSpacing(6)
-        title = QLabel(self.windowTitle(), bar)
+        title = QLabel("Plots", bar)  # the dock's tab says "Training plots"; the row is for the controls
         title.setObjectName("plotsTitle")
+        title.setVisible(self.isFloating())  # a floating dock has no tab to name it
+        self.topLevelChanged.connect(title.setVisible)
         row.addWidget(title)
         row.addWidget(controls, 1)
         style = self.style()
@@ -235,15 +270,17 @@ class PlotsDock(QDockWidget):
         p.showGrid(x=False, y=False)
         p.setDownsampling(auto=True, mode="peak")
         p.setClipToView(True)
-        p.getAxis("bottom").setHeight(18)  # x is the iteration everywhere (said in the dock's tooltip)
-        p.titleLabel.setMaximumHeight(16)  # a short dock (the default at 1280x720) keeps its height for curves
-        p.layout.setRowFixedHeight(0, 16)
+        p.getAxis("bottom").setHeight(16)  # x is the iteration everywhere (said in the dock's tooltip)
+        p.titleLabel.setMaximumHeight(TITLE_HEIGHT)  # a short dock (the default at 1280x720) keeps its height
+        p.layout.setRowFixedHeight(0, TITLE_HEIGHT)  # for the curves
         p.setMenuEnabled(False)
         p.getAxis("left").enableAutoSIPrefix(False)
         p.getAxis("left").setWidth(52)  # room for labels such as 0.0035 (auto width clips them)
         p.vb.disableAutoRange()  # ranges move in steps (_fit): a moving axis repaints its labels every frame
         if logy:
             p.setLogMode(False, True)
+        if key in ("acc", "units"):  # fractions: three labels stay legible in a short plot
+            p.getAxis("left").setTicks([[(0.0, "0"), (0.5, "0.5"), (1.0, "1")], []])
         # no LegendItem: one over the curves hid them, and adding its entries mid-run stalled the GUI;
         # the title names each curve in its colour instead (set only when the names change)
         self._keyed[key] = legend
@@ -288,21 +325,47 @@ class PlotsDock(QDockWidget):
             if self._title_html.get(key) != html:
                 self._title_html[key] = html
                 p.setTitle(html, color=fg, size="8pt")
+                p.layout.setRowFixedHeight(0, TITLE_HEIGHT)  # setTitle makes the row 30 px tall again
+                p.titleLabel.setMinimumHeight(TITLE_HEIGHT)  # and the label as tall as its text's box
+                p.titleLabel.setMaximumHeight(TITLE_HEIGHT)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt name)
         super().resizeEvent(event)
-        rows = 1 if self.view_scroll.height() < 240 else 2
-        if rows != self._rows:
-            self._arrange(rows)
+        self._arrange()
 
-    def _arrange(self, rows: int) -> None:
-        """Six plots in one row when the dock is short (the default layout at 1280x720), else 3x2."""
+    def show_plot(self, key: str, on: bool = True) -> None:
+        """Show or hide one plot (its toggle in the title row follows); hidden plots are not redrawn."""
+        if on:
+            self.shown.add(key)
+        else:
+            self.shown.discard(key)
+        b = self.plot_buttons[key]
+        if b.isChecked() != on:
+            b.blockSignals(True)
+            b.setChecked(on)
+            b.blockSignals(False)
+        self._rows = 0
+        self._arrange()
+
+    def visible_plots(self) -> list[str]:
+        return [k for k in ORDER if k in self.shown]
+
+    def _arrange(self) -> None:
+        """The chosen plots side by side (the default layout at 1280x720 gives them one short row);
+        two rows once the view is tall enough (a floated or enlarged dock)."""
+        keys = self.visible_plots()
+        rows = 2 if self.view_scroll.height() >= GRID_HEIGHT and len(keys) > 2 else 1
+        if rows == self._rows and keys == getattr(self, "_arranged", None):
+            return
         self._rows = rows
-        order = ["loss", "acc", "lr", "grad", "ratio", "units"]
-        for key in order:
-            self.view.ci.removeItem(self.plots[key])
-        cols = len(order) // rows
-        for i, key in enumerate(order):
+        self._arranged = keys
+        for key in ORDER:
+            p = self.plots[key]
+            if p.scene() is not None and p in self.view.ci.items:
+                self.view.ci.removeItem(p)
+            p.setVisible(key in keys)
+        cols = max(1, -(-len(keys) // rows))
+        for i, key in enumerate(keys):
             self.view.ci.addItem(self.plots[key], row=i // cols, col=i % cols)
         self.view.setMinimumWidth(cols * MIN_PLOT_WIDTH if rows == 1 else 60)
 
@@ -370,10 +433,11 @@ class PlotsDock(QDockWidget):
     def refresh(self, everything: bool = False) -> None:
         """Timer tick: redraw what changed since it was last drawn, one plot per tick.
 
-        The loss plot takes every other tick (15 Hz); the other plots take turns in the
-        remaining ticks, so no tick repaints more than one plot (all six cost tens of ms)."""
+        The loss plot takes every other tick (15 Hz); the others take turns in the remaining
+        ticks, shown plots before hidden ones (whose new data costs no painting), so no tick
+        repaints more than one plot (all six cost tens of ms)."""
         h = self.history
-        if h.version == self._drawn_version and not any(v != h.version for v in self._plot_version.values()):
+        if h.version == self._drawn_version and all(v == h.version for v in self._plot_version.values()):
             return
         if self._drawn_version != h.version and self._drawn_version == -1:
             self._plot_version.clear()
@@ -386,8 +450,9 @@ class PlotsDock(QDockWidget):
         else:
             self._tick += 1
             only = {"loss"} & set(stale) if self._tick % 2 else set()  # the loss on every other tick
-            others = [k for k in ROTATION if k in stale]
-            if others and not only:
+            shown = self.shown
+            others = [k for k in ROTATION if k in stale and k in shown] or [k for k in ROTATION if k in stale]
+            if others and not only:  # a shown plot first; a hidden one is updated but not painted
                 k = min(others, key=lambda key: (ROTATION.index(key) - self._turn) % len(ROTATION))
                 self._turn = (ROTATION.index(k) + 1) % len(ROTATION)
                 only.add(k)
@@ -481,11 +546,13 @@ class PlotsDock(QDockWidget):
     def _update_runs_label(self) -> None:
         if not self.kept:
             self.runs_label.setText("")
+            self.runs_label.setToolTip("")
             return
         parts = [f"dashed{'' if len(self.kept) == 1 else f' {i + 1}'}: {h.label or 'run'}"
                  for i, h in enumerate(self.kept)]
         parts.append(f"solid: {self.history.label or 'next run'}")
         self.runs_label.setText(" · ".join(parts))
+        self.runs_label.setToolTip("\n".join(parts))
 
     def _set(self, run, plot, name, series, color, label, smooth=1, **kw) -> None:
         if series is None or len(series) == 0 or (self._only is not None and plot not in self._only):
