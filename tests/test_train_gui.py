@@ -718,6 +718,8 @@ def test_learning_rate_edited_mid_run_applies_from_the_next_step(spiral, qtbot):
     rig.train.epochs_spin.setValue(100000)
     rig.train.batch_spin.setValue(8)
     rig.train.lr_spin.setValue(0.5)
+    was_shown = "lr" in rig.plots.shown
+    rig.plots.show_plot("lr", True)
     rig.train.actionTrain.trigger()
     qtbot.waitUntil(lambda: rig.ctl.thread is not None and rig.ctl.thread.steps_done > 10, timeout=15000)
     assert rig.train.lr_spin.isEnabled() and not rig.train.optimizer_combo.isEnabled()
@@ -735,6 +737,9 @@ def test_learning_rate_edited_mid_run_applies_from_the_next_step(spiral, qtbot):
     assert lr[0] == 0.5 and lr[-1] == 0.125
     first_new = int(np.argmax(lr == 0.125))
     assert np.all(lr[:first_new] == 0.5) and np.all(lr[first_new:] == 0.125)  # one switch, kept
+    _, drawn = rig.plots._curves[(0, "lr", "lr")].getData()  # the learning-rate plot draws the step down
+    assert drawn[0] == 0.5 and drawn[-1] == 0.125
+    rig.plots.show_plot("lr", was_shown)
 
 
 def test_a_refused_setting_is_reported_and_the_run_goes_on(spiral, qtbot):
