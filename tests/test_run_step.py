@@ -529,3 +529,34 @@ def test_the_window_shows_an_unexpected_error_in_the_status_bar_and_the_problems
     monkeypatch.setattr(gc.Executor, "steps", real)
     bar.actionBackward.trigger()
     assert dock.list.count() == 0 and dock.windowTitle() == "Problems"
+
+
+def test_the_plates_behind_wire_labels_follow_the_theme(run):
+    """The plates are cached pixmaps: a theme switch must repaint them, or light-theme text sits on dark plates."""
+    from PySide6.QtCore import QPointF, QRectF
+    from PySide6.QtGui import QImage, QPainter
+
+    from app.canvas import items as it
+
+    g, scene, ctl = run
+    ctl.backward()
+    label = scene.edge_item(wire_from(g, "x"))._value_label
+    plate = label._run_halo
+    r = plate.boundingRect()
+
+    def plate_colour() -> QColor:
+        p = label.mapToScene(QPointF(r.left() + 1.0, r.center().y()))  # the plate's margin: no glyph there
+        img = QImage(8, 8, QImage.Format.Format_ARGB32)
+        img.fill(0)
+        painter = QPainter(img)
+        scene.render(painter, QRectF(0, 0, 8, 8), QRectF(p.x() - 0.5, p.y() - 0.5, 1.0, 1.0))
+        painter.end()
+        return img.pixelColor(4, 4)
+
+    try:
+        dark = plate_colour()
+        it.set_palette("light")
+        light = plate_colour()
+        assert light.lightness() > 200 and dark.lightness() < 80, (dark.name(), light.name())
+    finally:
+        it.set_palette("dark")

@@ -820,6 +820,10 @@ class EdgeItem(QGraphicsItem):
             self._value_label.setBrush(pal.color("value_text"))
         if self._grad_label is not None:
             self._grad_label.setBrush(pal.color("grad_text"))
+        for lab in (self._value_label, self._grad_label):
+            plate = getattr(lab, "_run_halo", None)  # the run view's plate: cached, so repaint it in the new colour
+            if plate is not None:
+                plate.update()
         self.update()
 
 
