@@ -221,7 +221,7 @@ class TrainController(QObject):
             return
         if text.startswith(EXPLODE_PREFIX) and self.dock.pause_explode_check.isChecked():
             self.dock.actionPause.setChecked(True)  # pauses the run through set_paused
-            text += " Paused: lower the learning rate for the next run, then Resume or Stop."
+            text += " Paused: lower the learning rate (it applies from the next step), then Resume or Stop."
         self._say(text)
 
     def _on_done(self, result: dict) -> None:

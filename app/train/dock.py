@@ -166,7 +166,8 @@ class TrainDock(QDockWidget):
             self.optimizer_combo.setItemData(self.optimizer_combo.count() - 1, optim.DOCS[k], Qt.ItemDataRole.ToolTipRole)
         g.addRow("Optimizer", self.optimizer_combo)
         self.lr_spin = _dspin(1e-6, 1e4, 6, 0.001, "learningRateSpin")
-        self.lr_spin.setToolTip("Learning rate (the notes: try 1e-3 .. 1e-1; too high makes the loss explode)")
+        self.lr_spin.setToolTip("Learning rate (the notes: try 1e-3 .. 1e-1; too high makes the loss explode). "
+                                "Editable while training: a new value applies from the next step")
         g.addRow("Learning rate", self.lr_spin)
         self.hyper_spins: dict[str, QDoubleSpinBox] = {}
         self.hyper_labels: dict[str, QLabel] = {}
