@@ -56,6 +56,9 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, raw: dict | None, where: str = "meta.training") -> "TrainConfig":
+        if raw is not None and not isinstance(raw, dict):
+            raise ConfigError(f"{where}: must be an object like {{\"epochs\": 10}}, got "
+                              f"{type(raw).__name__}")
         raw = dict(raw or {})
         names = {f.name for f in fields(cls)}
         unknown = sorted(set(raw) - names)
@@ -90,8 +93,8 @@ class TrainConfig:
         need(is_int(self.batch_size) and self.batch_size >= 0, "batch_size",
              "must be a whole number >= 0 (0 = full batch)")
         need(is_int(self.epochs) and self.epochs >= 0, "epochs", "must be a whole number >= 0")
-        need(is_int(self.seed), "seed", "must be a whole number")
-        need(self.dtype in ("float32", "float64"), "dtype", "must be 'float32' or 'float64'")
+        need(is_int(self.seed) and self.seed >= 0, "seed", "must be a whole number >= 0 (as --seed)")
+        need(isinstance(self.dtype, str) and self.dtype in ("float32", "float64"), "dtype", "must be 'float32' or 'float64'")
         need(is_int(self.report_every) and self.report_every >= 1, "report_every", "must be a whole number >= 1")
         need(is_int(self.eval_batch) and self.eval_batch >= 1, "eval_batch", "must be a whole number >= 1")
         need(isinstance(self.preprocess, dict), "preprocess", "must be an object")
@@ -99,7 +102,8 @@ class TrainConfig:
         need(not bad, "preprocess", f"unknown setting {bad[0]!r}" if bad else "")
         for k in ("center", "standardize"):
             need(isinstance(self.preprocess.get(k, False), bool), f"preprocess.{k}", "must be true or false")
-        need(self.preprocess.get("per", "feature") in ("feature", "channel"), "preprocess.per",
+        need(isinstance(self.preprocess.get("per", "feature"), str)
+             and self.preprocess.get("per", "feature") in ("feature", "channel"), "preprocess.per",
              "must be 'feature' or 'channel'")
         need(isinstance(self.augment, dict), "augment", "must be an object")
         bad = sorted(set(self.augment) - {"shift", "flip"})
@@ -121,10 +125,14 @@ class TrainConfig:
         for k, v in self.expect.items():
             need(k in METRIC_NAMES, f"expect.{k}", f"unknown metric (known: {', '.join(METRIC_NAMES)})")
             need(is_num(v), f"expect.{k}", "must be a number")
+        need(isinstance(self.optimizer, dict), "optimizer",
+             "must be an object like {\"kind\": \"adam\", \"lr\": 0.001}")
         try:
             optim.from_settings(self.optimizer)
         except (optim.OptimizerError, TypeError) as exc:
             raise ConfigError(f"{where}.optimizer: {exc}") from None
+        lr = self.optimizer.get("lr", 1e-2)
+        need(not is_num(lr) or lr > 0, "optimizer.lr", f"must be > 0 (as --lr), got {lr!r}")
         try:
             schedules.from_settings(self.schedule)
         except (schedules.ScheduleError, TypeError) as exc:

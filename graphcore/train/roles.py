@@ -43,6 +43,7 @@ def detect_roles(graph: Graph, cfg: TrainConfig) -> dict[str, str | None]:
             raise ConfigError("meta.training.loss: name the loss node to train (found "
                               f"{len(sinks)} loss sinks)")
         loss = sinks[0]
+    check_scalar_loss(graph, loss)
     data = reg = None
     if graph.nodes[loss].op == "total_loss":
         e = graph.input_edge(loss, "data")
@@ -84,6 +85,15 @@ def detect_roles(graph: Graph, cfg: TrainConfig) -> dict[str, str | None]:
             raise ConfigError(f"meta.training.{role}: node {graph.nodes[nid].name!r} is a "
                               f"{graph.nodes[nid].op} node; data goes into an input node")
     return {"loss": loss, "data": data, "reg": reg, "scores": scores, "features": features, "labels": labels}
+
+
+def check_scalar_loss(graph: Graph, loss: str) -> None:
+    """The loss must be one number: training reads it as a float and differentiates it."""
+    shapes, _ = graph.infer_shapes()
+    shape = shapes.get(loss)
+    if shape is not None and tuple(shape) != ():
+        raise ConfigError(f"meta.training.loss: node {graph.nodes[loss].name!r} gives an array of shape "
+                          f"{tuple(shape)}, not a single number; name a loss node (a scalar) to train")
 
 
 def load_data(cfg: TrainConfig, base_dir: str | None = None, dataset: ds_mod.Dataset | None = None) -> Data:

@@ -1,0 +1,77 @@
+"""meta.training with a wrong type or value: one `error:` line naming the JSON path, exit 2 (issue 8)."""
+import json
+import os
+
+import pytest
+
+from graphcore import cli
+from graphcore.train.config import ConfigError, TrainConfig
+from backprop_studio_resources import example_path
+
+SPIRAL = example_path("spiral_linear.json")
+
+
+def write_with(tmp_path, **training):
+    with open(SPIRAL) as f:
+        doc = json.load(f)
+    doc["meta"]["training"].update(training)
+    doc["meta"]["training"]["epochs"] = 1
+    p = tmp_path / "g.json"
+    p.write_text(json.dumps(doc))
+    return str(p)
+
+
+@pytest.mark.parametrize("key,value,path", [
+    ("loss", "scores", "meta.training.loss"),        # an array, not a scalar
+    ("optimizer", "adam", "meta.training.optimizer"),  # text instead of an object
+    ("optimizer", {"kind": "sgd", "lr": 0}, "meta.training.optimizer.lr"),  # --lr 0 is refused too
+    ("seed", -1, "meta.training.seed"),              # --seed -1 is refused too
+])
+@pytest.mark.parametrize("command", ["train", "sanity"])
+def test_bad_training_setting_is_one_error_line(tmp_path, capsys, command, key, value, path):
+    f = write_with(tmp_path, **{key: value})
+    rc = cli.main([command, f])
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert "Traceback" not in err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and path in lines[0], err
+
+
+# every key of meta.training with a wrong type: a ConfigError naming the key, never a TypeError
+WRONG = {"dataset": 5, "features": 5, "labels": [], "loss": 3, "scores": {}, "val_fraction": "0.1",
+         "preprocess": "center", "augment": [1], "optimizer": "adam", "schedule": 5, "batch_size": 1.5,
+         "epochs": "10", "seed": 1.0, "dtype": ["float32"], "early_stopping": 5, "expect": [0.9],
+         "report_every": 0, "eval_batch": "x"}
+
+
+def test_the_wrong_type_table_covers_every_setting():
+    assert set(WRONG) == {f for f in TrainConfig.__dataclass_fields__}
+
+
+@pytest.mark.parametrize("key", sorted(WRONG))
+def test_every_setting_with_a_wrong_type_names_itself(key):
+    with pytest.raises(ConfigError, match=rf"meta\.training\.{key}\b"):
+        TrainConfig.from_dict({key: WRONG[key]})
+
+
+@pytest.mark.parametrize("key,value", [
+    ("preprocess", {"per": ["feature"]}), ("optimizer", {"kind": ["sgd"]}), ("optimizer", {"lr": "0.1"}),
+    ("schedule", {"kind": "step", "every": "5"}), ("augment", {"shift": 1.5}), ("early_stopping", {"patience": "5"}),
+    ("expect", {"train_acc": "high"}), ("dataset", ["spiral"]),
+])
+def test_nested_settings_with_a_wrong_type(key, value):
+    with pytest.raises(ConfigError, match=rf"meta\.training\.{key}"):
+        TrainConfig.from_dict({key: value, "val_fraction": 0.2})
+
+
+def test_training_settings_must_be_an_object():
+    with pytest.raises(ConfigError, match=r"meta\.training: must be an object"):
+        TrainConfig.from_dict(["epochs", 3])
+
+
+def test_file_rules_match_the_flags():
+    TrainConfig.from_dict({"seed": 0, "optimizer": {"kind": "sgd", "lr": 1e-9}})  # the edges are fine
+    for bad in ({"seed": -1}, {"optimizer": {"kind": "adam", "lr": 0.0}}):
+        with pytest.raises(ConfigError):
+            TrainConfig.from_dict(bad)
