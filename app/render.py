@@ -67,6 +67,7 @@ def render(path: str, out: str, theme_name: str = "light", pass_: str = "auto", 
 
     Raises GraphFormatError / ValueError / OSError with a readable message."""
     import graphcore as gc
+    from graphcore.uilimits import check_graph
 
     ext = os.path.splitext(out)[1].lower()
     if ext not in EXTS:
@@ -75,6 +76,7 @@ def render(path: str, out: str, theme_name: str = "light", pass_: str = "auto", 
     if not os.path.isdir(folder):
         raise OSError(f"{out}: the folder {folder} does not exist")
     graph = gc.load(path) if graph is None else graph
+    check_graph(graph, file=path)  # positions far off the canvas: refused before Qt sizes anything
     which, why = auto_pass(graph) if pass_ == "auto" else (pass_, "")
     from PySide6.QtWidgets import QApplication
 

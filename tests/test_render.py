@@ -111,3 +111,57 @@ def test_main_py_render_is_the_same_command(tmp_path, capsys, passes):
 
     assert main.main(["render", CIRCUIT, "--out", str(tmp_path / "m.svg"), "--pass", "forward"]) == 0
     assert passes == ["forward"] and (tmp_path / "m.svg").read_text(encoding="utf-8").startswith("<?xml")
+
+
+def _moved(tmp_path, x, y=0.0):
+    import json
+
+    with open(CIRCUIT) as f:
+        doc = json.load(f)
+    doc["nodes"][1]["ui"] = {"x": x, "y": y}
+    p = tmp_path / "moved.json"
+    p.write_text(json.dumps(doc))
+    return str(p)
+
+
+@pytest.mark.parametrize("x,y,where", [(1e15, 0.0, "nodes[1].ui.x"), (0.0, -2e6, "nodes[1].ui.y"),
+                                       (15000.0, 1e6 + 1, "nodes[1].ui.y")])
+def test_a_position_far_off_the_canvas_is_refused_before_drawing(tmp_path, capsys, x, y, where):
+    out = tmp_path / "far.png"
+    assert render.main([_moved(tmp_path, x, y), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and where in err[0] and "canvas position" in err[0], err
+    assert not out.exists()
+
+
+def test_the_image_must_fit_the_memory_budget(tmp_path, capsys):
+    out = tmp_path / "g.png"
+    assert render.main([CIRCUIT, "--out", str(out), "--memory-limit", "1M"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and "the image would be" in err[0] and "--memory-limit" in err[0], err
+    assert not out.exists()
+    assert render.main([CIRCUIT, "--out", str(out), "--memory-limit", "64M"]) == 0  # the same graph fits this
+
+
+def test_raster_size_scales_a_large_drawing_down_to_the_side_cap():
+    from graphcore.uilimits import raster_size
+
+    assert raster_size(300, 200, 2.0, budget=1 << 30) == (600, 400, 2.0)
+    w, h, s = raster_size(30000, 15000, 2.0, budget=1 << 30, max_side=1000)  # sized, never allocated
+    assert (w, h) == (1000, 500) and s == pytest.approx(1000 / 30000)
+    with pytest.raises(ValueError, match=r"1000 x 500 pixels .* memory budget of 1 MB"):
+        raster_size(30000, 15000, 2.0, budget=1 << 20, max_side=1000)
+    with pytest.raises(ValueError):
+        raster_size(float("inf"), 10, 2.0, budget=1 << 30)
+
+
+def test_a_large_layout_is_drawn_smaller_not_refused(tmp_path, monkeypatch):
+    import graphcore.uilimits as ul
+    from PySide6.QtGui import QImage
+
+    monkeypatch.setattr(ul, "MAX_SIDE", 64)  # the cap, small so the test allocates little
+    monkeypatch.setattr(ul.raster_size, "__defaults__", (None, 64))
+    out = tmp_path / "far.png"
+    render.render(_moved(tmp_path, 15000.0, 15000.0), str(out), pass_="none")
+    img = QImage(str(out))
+    assert max(img.width(), img.height()) == 64 and min(img.width(), img.height()) > 40

@@ -299,6 +299,10 @@ class GraphView(QGraphicsView):
         ext = os.path.splitext(path)[1].lower()
         if ext not in (".png", ".svg"):
             raise ValueError(f"export_image: use a .png or .svg file name, got {path!r}")
+        if ext == ".png":  # sized (and refused) before a pixel is allocated
+            from graphcore.uilimits import raster_size
+
+            pw, ph, _ = raster_size(rect.width(), rect.height(), scale)
         cached = [n for n in scene.node_items() if n.cacheMode() != QGraphicsItem.CacheMode.NoCache]
         for n in cached:
             n.setCacheMode(QGraphicsItem.CacheMode.NoCache)
@@ -317,7 +321,7 @@ class GraphView(QGraphicsView):
                 self._paint_export(painter, scene, QRectF(0, 0, w, h), rect)
                 painter.end()
             else:
-                size = QSize(max(1, math.ceil(rect.width() * scale)), max(1, math.ceil(rect.height() * scale)))
+                size = QSize(pw, ph)
                 img = QImage(size, QImage.Format.Format_ARGB32_Premultiplied)
                 img.fill(it.palette().color("background"))
                 painter = QPainter(img)
