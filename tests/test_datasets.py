@@ -95,10 +95,10 @@ def test_csv_fractional_labels_make_regression(tmp_path):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("a,b,y\n1,2,0\n3,4\n", "d.csv: row 3 has 2 columns, expected 3 (ragged rows)"),
-    ("a,b,y\n1,2,0\n3,x4,1\n", "d.csv: row 3, column 'b': 'x4' is not a number"),
-    ("a,b,y\n1,2,0\n3,4,\n", "d.csv: row 3: missing label (column 'y')"),
-    ("a,b,y\n1,,0\n", "d.csv: row 2, column 'b': missing value"),
+    ("a,b,y\n1,2,0\n3,4\n", "d.csv: line 3 has 2 columns, expected 3 (ragged rows)"),
+    ("a,b,y\n1,2,0\n3,x4,1\n", "d.csv: line 3, column 'b': 'x4' is not a number"),
+    ("a,b,y\n1,2,0\n3,4,\n", "d.csv: line 3: missing label (column 'y')"),
+    ("a,b,y\n1,,0\n", "d.csv: line 2, column 'b': missing value"),
     ("", "d.csv: the file has no rows"),
     ("a,b,y\n", "the file has a header but no data rows"),
 ])

@@ -76,7 +76,7 @@ def test_bad_files_exit_2_with_one_line(tmp_path):
     p.write_text(json.dumps(doc))
     r = run_main("train", str(p))
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
-    assert "data.csv: row 3, column 'b': 'oops' is not a number" in r.stderr
+    assert "data.csv: line 3, column 'b': 'oops' is not a number" in r.stderr
 
 
 def _csv_graph(tmp_path, text):

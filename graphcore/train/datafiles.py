@@ -128,18 +128,18 @@ def load_csv(path: str, label: int | str = -1, header: bool | None = None, task:
                 raise DatasetError(f"{shown}: more than {max_rows:,} rows of {len(feats)} features, over the "
                                    f"data limit (raise it with {which})")
             if len(cells) != width:
-                raise DatasetError(f"{shown}: row {line} has {len(cells)} columns, expected {width} (ragged rows)")
+                raise DatasetError(f"{shown}: line {line} has {len(cells)} columns, expected {width} (ragged rows)")
             for k in feats:
                 cell = cells[k].strip()
                 if not cell:
-                    raise DatasetError(f"{shown}: row {line}, column {col[k]}: missing value")
+                    raise DatasetError(f"{shown}: line {line}, column {col[k]}: missing value")
                 v = _number(cell)
                 if v is None or not math.isfinite(v):
-                    raise DatasetError(f"{shown}: row {line}, column {col[k]}: {quote(cell, 40)} is not a number")
+                    raise DatasetError(f"{shown}: line {line}, column {col[k]}: {quote(cell, 40)} is not a number")
                 values.append(v)
             lab = cells[li].strip()
             if not lab:
-                raise DatasetError(f"{shown}: row {line}: missing label (column {col[li]})")
+                raise DatasetError(f"{shown}: line {line}: missing label (column {col[li]})")
             raw_labels.append(seen.setdefault(lab, lab))
             lines.append(line)
     except csv.Error as exc:
