@@ -560,11 +560,17 @@ class PlotsDock(QDockWidget):
         x, y = series.view()
         if smooth > 1:
             y = moving_average(y, smooth)
-        x, y = envelope(x, y)
+        x, y = envelope(x, y, self._points(plot))
         if not np.isfinite(y).all():  # an exploding run: Inf/NaN leave a gap instead of breaking the range
             y = np.where(np.isfinite(y), y, np.nan)
         self._curve(run, plot, name, color, label, series_len=len(series), **kw).setData(x, y, connect="finite")
         self._grow_bounds(run, plot, x, y)
+
+    def _points(self, plot: str) -> int:
+        """Points worth handing to a curve: two per pixel of the plot's width (a block's min and max),
+        at most MAX_POINTS; a narrow plot redraws and paints fewer."""
+        width = int(self.plots[plot].vb.width())
+        return max(200, min(MAX_POINTS, 2 * width)) if width > 0 else MAX_POINTS
 
     def _draw_run(self, run: int, h: RunHistory, only: set | None = None) -> None:
         for key in [k for k in self._bounds if k[0] == run and (only is None or k[1] in only)]:
@@ -580,7 +586,7 @@ class PlotsDock(QDockWidget):
                 raw = pg.mkColor(col(0))
                 raw.setAlpha(60)
                 self._curve(run, "loss", "raw", raw.name(pg.QtGui.QColor.NameFormat.HexArgb), "", width=1)\
-                    .setData(*envelope(*step_loss.view()))
+                    .setData(*envelope(*step_loss.view(), self._points("loss")))
             self._set(run, "loss", "smooth", step_loss, col(0), "train", smooth=smooth)
         self._set(run, "loss", "val", h.get(EPOCH_VAL_LOSS), col(1), "validation", symbol="o")
         reg = h.get(STEP_REG_LOSS)
