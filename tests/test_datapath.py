@@ -204,7 +204,9 @@ def test_a_huge_label_is_an_error_naming_line_and_column(tmp_path, capsys):
 
 def test_regression_targets_are_not_class_labels(tmp_path):
     (tmp_path / "r.csv").write_text("x,t\n0,1e12\n1,2.5\n")
-    ds = datasets.load_csv(str(tmp_path / "r.csv"))
+    with pytest.raises(DatasetError, match="line 2, column 't': label '1e12' is too large"):
+        datasets.load_csv(str(tmp_path / "r.csv"))  # classes unless the task says regression
+    ds = datasets.load_csv(str(tmp_path / "r.csv"), task="regression")
     assert ds.task == "regression" and ds.y[:, 0].tolist() == [1e12, 2.5]
     (tmp_path / "r.csv").write_text("x,t\n0,1e12\n1,3\n")
     assert datasets.load_csv(str(tmp_path / "r.csv"), task="regression").y[0, 0] == 1e12
@@ -228,8 +230,12 @@ def test_text_labels_from_a_declared_class_list(tmp_path):
 
 def test_undeclared_text_labels_are_bounded(tmp_path):
     (tmp_path / "t.csv").write_text("a,label\n" + "".join(f"{i},c{i}\n" for i in range(6)))
-    with pytest.raises(DatasetError, match=r"line 7, column 'label': more than 5 different text labels"):
+    with pytest.raises(DatasetError, match=r'line 2, column .label.: label .c0. is text; .* "classes": '
+                                           r'\["c0", "c1", "c2", \.\.\.\]'):
         datasets.load_csv(str(tmp_path / "t.csv"), policy=DataPolicy(max_classes=5))
+    with pytest.raises(DatasetError, match=r"6 classes, over the limit of 5"):
+        datasets.load_csv(str(tmp_path / "t.csv"), classes=[f"c{i}" for i in range(6)],
+                          policy=DataPolicy(max_classes=5))
 
 
 def test_errors_never_echo_the_header_or_long_contents(tmp_path, capsys):

@@ -84,14 +84,34 @@ def test_csv_with_header_and_named_label(tmp_path):
     assert ds.n_classes == 3
 
 
-def test_csv_text_labels_become_classes(tmp_path):
-    ds = datasets.load_csv(write(tmp_path, "1,2,dog\n3,4,cat\n5,6,dog\n"))
-    assert ds.classes == ["cat", "dog"] and ds.y.tolist() == [1, 0, 1]
+def test_csv_text_labels_need_a_declared_class_list(tmp_path):
+    p = write(tmp_path, "1,2,dog\n3,4,cat\n5,6,dog\n")
+    with pytest.raises(DatasetError, match=r'd.csv: line 1, column .column 3.: label .dog. is text; text labels need their '
+                                           r'classes declared .* "classes": \["cat", "dog"\] \(the order'):
+        datasets.load_csv(p)
+    ds = datasets.load({"name": "csv", "path": "d.csv", "classes": ["dog", "cat"]}, base_dir=str(tmp_path))
+    assert ds.classes == ["dog", "cat"] and ds.y.tolist() == [0, 1, 0]
 
 
-def test_csv_fractional_labels_make_regression(tmp_path):
-    ds = datasets.load_csv(write(tmp_path, "1,0.5\n2,1.25\n"))
+@pytest.mark.parametrize("text, where", [("1,2\n2,3.5\n", "line 2"), ("1,0.5\n2,1.25\n", "line 1")])
+def test_csv_fractional_labels_are_not_classes(tmp_path, text, where):
+    """A fractional label is not silently a regression target: the classification loss would fail later."""
+    p = write(tmp_path, text)
+    with pytest.raises(DatasetError, match=rf"d.csv: {where}, column .column 2.: label '[0-9.]+' is not a whole number; "
+                                           r'.*set "task": "regression"'):
+        datasets.load_csv(p)
+    ds = datasets.load_csv(p, task="regression")
     assert ds.task == "regression" and ds.y.shape == (2, 1)
+
+
+def test_npz_fractional_labels_are_not_classes(tmp_path):
+    p = tmp_path / "d.npz"
+    np.savez(p, X=np.zeros((3, 2)), y=np.array([0.0, 1.0, 2.5]))
+    with pytest.raises(DatasetError, match=r"d.npz: 'y' row 3: label 2.5 is not a whole number"):
+        datasets.load_npz(str(p))
+    assert datasets.load_npz(str(p), task="regression").task == "regression"
+    np.savez(p, X=np.zeros((3, 2)), y=np.array([0.0, 1.0, 2.0]))  # whole floats are class numbers
+    assert datasets.load_npz(str(p)).y.tolist() == [0, 1, 2]
 
 
 @pytest.mark.parametrize("text, message", [

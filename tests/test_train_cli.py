@@ -4,6 +4,7 @@ import json
 import os
 import re
 import subprocess
+import stat
 import sys
 
 import numpy as np
@@ -192,7 +193,7 @@ def test_label_origins_for_npz_negative_and_text_labels(tmp_path):
     with pytest.raises(DatasetError, match=r"n.csv: line 2, column 'column 3': label '-1' is negative"):
         datasets.load_csv(str(tmp_path / "n.csv"))
     (tmp_path / "t.csv").write_text("1,2,cat\n3,4,dog\n")
-    ds = datasets.load_csv(str(tmp_path / "t.csv"))  # all text: class names, sorted
+    ds = datasets.load_csv(str(tmp_path / "t.csv"), classes=["cat", "dog"])  # text labels: a declared list
     with pytest.raises(DatasetError, match=r"t.csv: line 2, column 'column 3': label 'dog' is class 1, but the "
                                            r"model's scores have 1 columns"):
         datasets.check_labels(ds, 1)
@@ -215,3 +216,130 @@ def test_search_table_and_the_line_to_train_with(capsys, monkeypatch):
     assert lines[2].split() == ["coarse", "1.20e-03", "0.00", "-", "-"]
     assert lines[3] == "best: lr 0.04 reg 2.50e-05 (val_acc 96.7%, val_loss 0.12)"
     assert lines[4].startswith(f"  to train with it: main.py train {xor} --lr 0.0353 (and regulariser strength 2.5e-05")
+
+
+# ---------------------------------------------------------------- output paths, interrupts, flags (issue 8)
+XOR = os.path.join(EX, "xor_mlp.json")
+
+
+def test_out_refuses_a_pipe_before_training(tmp_path, capsys, monkeypatch):
+    from graphcore.train.trainer import Trainer
+
+    monkeypatch.setattr(Trainer, "run", lambda *a, **k: pytest.fail("trained before checking --out"))
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    assert cli_main(["train", XOR, "--epochs", "1", "--quiet", "--out", str(fifo)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"error: argument --out: {fifo} is not a regular file")
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)  # still a pipe
+
+
+def test_save_never_replaces_a_pipe_and_keeps_a_files_permissions(tmp_path):
+    from graphcore.fileformat import load, save
+
+    g = load(XOR)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError, match="not a regular file"):
+        save(g, fifo)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode) and os.listdir(tmp_path) == ["pipe"]
+    target = tmp_path / "g.json"
+    target.write_text("old")
+    os.chmod(target, 0o640)
+    save(g, target)
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o640 and load(target).nodes.keys() == g.nodes.keys()
+    umask = os.umask(0o022)
+    try:
+        save(g, tmp_path / "new.json")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(os.stat(tmp_path / "new.json").st_mode) == 0o644  # not mkstemp's 0600
+
+
+def test_a_failed_metrics_write_keeps_the_trained_graph_and_names_metrics(tmp_path, capsys, monkeypatch):
+    from graphcore import train_cli
+
+    def full(path, history):  # the disk fills up after training
+        raise OSError(28, "No space left on device", path)
+
+    monkeypatch.setattr(train_cli, "write_metrics", full)
+    out, metrics = tmp_path / "x.json", str(tmp_path / "m.csv")
+    assert cli_main(["train", XOR, "--epochs", "1", "--quiet", "--metrics", metrics, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: argument --metrics: {metrics}: No space left on device\n"
+    assert gc.load(out).meta["training_state"]["epochs_done"] == 1  # the trained graph was saved first
+
+
+@pytest.mark.skipif(not (os.path.exists("/dev/full") and stat.S_ISCHR(os.stat("/dev/full").st_mode)),
+                    reason="needs the /dev/full character device")
+def test_metrics_to_dev_full_names_the_flag(tmp_path, capsys):
+    out = tmp_path / "x.json"
+    assert cli_main(["train", XOR, "--epochs", "1", "--quiet", "--metrics", "/dev/full", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == "error: argument --metrics: /dev/full: No space left on device\n"
+    assert out.exists()
+
+
+def test_out_and_metrics_naming_one_file_is_refused_up_front(tmp_path, capsys, monkeypatch):
+    from graphcore.train.trainer import Trainer
+
+    monkeypatch.setattr(Trainer, "run", lambda *a, **k: pytest.fail("trained before checking the paths"))
+    same = str(tmp_path / "x.json")
+    other = os.path.join(str(tmp_path), ".", "x.json")
+    assert cli_main(["train", XOR, "--out", same, "--metrics", other]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "argument --metrics:" in err and "also the --out file" in err
+
+
+def test_ctrl_c_saves_what_was_trained_and_exits_130(tmp_path, capsys, monkeypatch):
+    from graphcore.train.trainer import Trainer
+
+    real_step = Trainer.train_step
+    calls = {"n": 0}
+
+    def step(self, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real_step(self, *a, **k)
+
+    monkeypatch.setattr(Trainer, "train_step", step)
+    before = gc.load(XOR)
+    out, metrics = tmp_path / "x.json", tmp_path / "m.csv"
+    assert cli_main(["train", XOR, "--epochs", "50", "--batch-size", "1", "--quiet",
+                     "--out", str(out), "--metrics", str(metrics)]) == 130
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("interrupted after 0 epochs (2 steps); saved the weights so far")
+    g = gc.load(out)
+    assert g.meta["training_state"] == {"epochs_done": 0, "steps_done": 2}
+    moved = [nid for nid, n in g.nodes.items() for w, a in n.tensors.items()
+             if a.shape == before.nodes[nid].tensors[w].shape and not np.array_equal(a, before.nodes[nid].tensors[w])]
+    assert moved  # two steps changed the weights, and those weights were saved
+    assert metrics.read_text().splitlines()[0].startswith("epoch,")
+
+
+@pytest.mark.parametrize("lr", ["1e308", "1e-50"])
+def test_an_lr_the_graphs_dtype_cannot_hold_is_refused(lr, capsys, monkeypatch):
+    from graphcore.train.trainer import Trainer
+
+    monkeypatch.setattr(Trainer, "run", lambda *a, **k: pytest.fail("trained with an lr float32 cannot hold"))
+    assert cli_main(["train", XOR, "--lr", lr, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: argument --lr: ") and "float32" in err
+    assert cli_main(["search", XOR, "--lr-max", lr, "--quiet"] if lr == "1e308" else
+                    ["search", XOR, "--lr-min", lr, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and re.match(r"error: argument --lr-m(ax|in): ", err)
+
+
+def test_empty_data_is_refused(capsys):
+    assert cli_main(["train", XOR, "--data", "", "--quiet"]) == 2
+    assert capsys.readouterr().err == "error: argument --data: an empty path; give a CSV or NPZ file\n"
+
+
+def test_a_bad_data_file_names_the_flag_not_the_graph(tmp_path, capsys):
+    data = tmp_path / "d.csv"
+    data.write_text("a,b,label\n1,2,0\n3,oops,1\n")
+    assert cli_main(["train", XOR, "--data", str(data), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: argument --data: ") and "oops" in err
+    assert "xor_mlp.json" not in err and "meta.training" not in err

@@ -75,3 +75,11 @@ def test_file_rules_match_the_flags():
     for bad in ({"seed": -1}, {"optimizer": {"kind": "adam", "lr": 0.0}}):
         with pytest.raises(ConfigError):
             TrainConfig.from_dict(bad)
+
+
+def test_a_fractional_csv_label_is_named_by_its_line_not_a_shape_mismatch(tmp_path, capsys):
+    (tmp_path / "d.csv").write_text("a,b,label\n1,2,0\n3,4,3.5\n")
+    f = write_with(tmp_path, dataset={"name": "csv", "path": "d.csv"})
+    assert cli.main(["train", f]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "d.csv: line 3, column 'label': label '3.5' is not a whole number" in err[0], err

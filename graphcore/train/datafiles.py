@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import json
 import math
 import os
 import zipfile
@@ -77,9 +78,9 @@ def load_csv(path: str, label: int | str = -1, header: bool | None = None, task:
     """Rows of numbers with one label column (index or header name; default the last).
 
     The first row is a header when none of its cells is a number (or when header=True).
-    Integer labels are class indices; non-numeric labels are class names (from `classes`
-    when given, else the sorted names found); fractional labels, or task="regression",
-    make a regression set. The file is read whole but bounded (policy.max_bytes), and the
+    Whole-number labels are class indices; text labels are class names from the declared
+    `classes` list (its order numbers them); task="regression" makes float targets, and a
+    fractional label is otherwise an error naming its line. The file is read whole but bounded (policy.max_bytes), and the
     rows are parsed one at a time into a float array bounded by policy.max_points.
     """
     policy = _policy(policy)
@@ -178,7 +179,7 @@ def _class_list(classes, where: str, policy: DataPolicy) -> list[str] | None:
 
 def _with_labels(name: str, X: np.ndarray, raw: list, task: str | None, at, settings: dict,
                  classes: list[str] | None = None, policy: DataPolicy | None = None) -> Dataset:
-    """Integer labels are class indices, all-text labels class names; a mix of the two is an error.
+    """Whole-number labels are class indices, text labels names from the declared `classes`; a mix is an error.
 
     Class indices are bounded (policy.max_classes, or the declared list's length), so a label
     like 1e12 is an error naming its line rather than 10^12 class names."""
@@ -189,8 +190,7 @@ def _with_labels(name: str, X: np.ndarray, raw: list, task: str | None, at, sett
     nums = [_number(str(v)) for v in raw]
     is_num = [v is not None and math.isfinite(v) for v in nums]
     numeric = all(is_num)
-    if task == "regression" or (task is None and declared is None and numeric
-                                and any(not float(v).is_integer() for v in nums)):
+    if task == "regression":  # stated, never guessed: a fractional class label is an error below
         if not numeric:
             bad = next(i for i, v in enumerate(nums) if v is None or not math.isfinite(v))
             raise DatasetError(f"{at(bad)}: label {quote(raw[bad], 40)} is not a number")
@@ -208,7 +208,8 @@ def _with_labels(name: str, X: np.ndarray, raw: list, task: str | None, at, sett
                 raise DatasetError(f"{at(i)}: label {quote(raw[i], 40)} is negative; class labels are 0, 1, 2, ...")
             if not float(v).is_integer():
                 raise DatasetError(f"{at(i)}: label {quote(raw[i], 40)} is not a whole number; class labels are "
-                                   "0, 1, 2, ... (use task \"regression\" for targets)")
+                                   "0, 1, 2, ... (for regression targets set \"task\": \"regression\" in the "
+                                   "dataset settings)")
             if v >= limit:
                 why = (f"the declared classes are 0..{limit - 1}" if declared is not None else
                        f"class labels must be below {limit:,} (raise the limit with --max-classes)")
@@ -224,17 +225,17 @@ def _with_labels(name: str, X: np.ndarray, raw: list, task: str | None, at, sett
                                    f"({quote_list(declared)})")
         return Dataset(name, X, np.asarray([index[str(v)] for v in raw], dtype=np.int64), classes=declared,
                        settings=settings)
-    found: dict[str, int] = {}
-    for i, v in enumerate(raw):
+    # text labels name classes only from a declared list: its order fixes which score is which class
+    found: list[str] = []
+    for v in raw:
         if str(v) not in found:
-            if len(found) >= policy.max_classes:
-                raise DatasetError(f"{at(i)}: more than {policy.max_classes:,} different text labels "
-                                   "(raise the limit with --max-classes, or declare the classes)")
-            found[str(v)] = i
-    names_ = sorted(found)
-    index = {c: i for i, c in enumerate(names_)}
-    y = np.asarray([index[str(v)] for v in raw], dtype=np.int64)
-    return Dataset(name, X, y, classes=names_, settings=settings)
+            found.append(str(v))
+            if len(found) == 4:
+                break
+    example = json.dumps([c[:20] for c in sorted(found)[:3]])[:-1] + (", ...]" if len(found) > 3 else "]")
+    raise DatasetError(f"{at(0)}: label {quote(str(raw[0]), 40)} is text; text labels need their classes "
+                       f"declared in the dataset settings, e.g. \"classes\": {example} (the order numbers "
+                       "them 0, 1, 2, ...)")
 
 
 FEATURE_KEYS = ("X", "x", "features", "data", "images")
