@@ -284,3 +284,44 @@ def test_parse_size():
     for bad in ("", "-1M", "lots", "0"):
         with pytest.raises(ValueError):
             datapath.parse_size(bad)
+
+
+def _npz_with_members(path, members):
+    """An .npz written by hand: members {name: (header dict, data bytes)}, deflated or stored."""
+    import io
+    import zipfile
+
+    from numpy.lib import format as npy_format
+
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, (header, data) in members.items():
+            buf = io.BytesIO()
+            npy_format.write_array_header_1_0(buf, header)
+            zf.writestr(name + ".npy", buf.getvalue() + data)
+
+
+def test_an_npz_header_that_lies_about_its_shape_is_refused_before_allocating(tmp_path):
+    p = tmp_path / "lie.npz"
+    X = np.zeros((60, 2))
+    y = np.zeros(60, dtype=np.int64)
+    _npz_with_members(p, {"X": ({"descr": "<f8", "fortran_order": False, "shape": (100_000_000_000, 2)}, X.tobytes()),
+                          "y": ({"descr": "<i8", "fortran_order": False, "shape": (60,)}, y.tobytes())})
+    huge = DataPolicy(max_bytes=10 << 40)  # --data-limit 10T: the limit alone lets it through
+    with pytest.raises(DatasetError, match=r"lie.npz: array 'X': its header says shape \(100000000000, 2\) of float64 "
+                                           r"\(1,600,000,000,000 bytes\), but the member holds 960 bytes"):
+        datasets.load_npz(str(p), policy=huge)
+    _npz_with_members(p, {"X": ({"descr": "<f8", "fortran_order": False, "shape": (60, 2)}, X.tobytes()),
+                          "y": ({"descr": "<i8", "fortran_order": False, "shape": (60,)}, y.tobytes())})
+    assert datasets.load_npz(str(p), policy=huge).X.shape == (60, 2)  # an honest header loads
+
+
+def test_an_npz_lying_header_through_train_is_one_line(tmp_path, capsys):
+    p = tmp_path / "lie.npz"
+    _npz_with_members(p, {"X": ({"descr": "<f8", "fortran_order": False, "shape": (100_000_000_000, 2)},
+                                np.zeros((60, 2)).tobytes()),
+                          "y": ({"descr": "<i8", "fortran_order": False, "shape": (60,)},
+                                np.zeros(60, dtype=np.int64).tobytes())})
+    g = graph_naming(str(tmp_path), "lie.npz", name="npz")
+    assert cli_main(["train", g, "--data-limit", "10T"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "its header says shape (100000000000, 2)" in err[0], err

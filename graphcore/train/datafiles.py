@@ -243,18 +243,38 @@ LABEL_KEYS = ("y", "labels", "label", "target", "targets")
 _HEADERS = {(1, 0): npy_format.read_array_header_1_0, (2, 0): npy_format.read_array_header_2_0}
 
 
-def _npy_size(zf: zipfile.ZipFile, key: str, shown: str) -> tuple[int, np.dtype]:
-    """(elements, dtype) an .npz member declares, read from its header before any array is allocated."""
+_DEFLATE_RATIO = 1032  # deflate's largest expansion: a member cannot unpack to more than this per byte
+
+
+def _npy_size(zf: zipfile.ZipFile, key: str, shown: str, stored: int) -> tuple[int, np.dtype]:
+    """(elements, dtype) an .npz member declares, read from its header before any array is allocated.
+
+    numpy allocates the whole array from the header's shape before reading a byte of data, so the
+    header must agree with the member's real size: its unpacked size in the zip directory, which
+    must itself be possible for the `stored` bytes of the file (deflate expands at most ~1032x)."""
+    what = f"{shown}: array {quote(key, 40)}"
     try:
-        with zf.open(key + ".npy") as f:
+        info = zf.getinfo(key + ".npy")
+        with zf.open(info) as f:
             version = npy_format.read_magic(f)
             reader = _HEADERS.get(version)
             if reader is None:
                 raise ValueError(f"unsupported .npy version {version}")
             shape, _, dtype = reader(f)
+            header = f.tell()
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
-        raise DatasetError(f"{shown}: array {quote(key, 40)} is not readable: {quote(str(exc), 60)}") from None
-    return int(np.prod(shape, dtype=object)), dtype
+        raise DatasetError(f"{what} is not readable: {quote(str(exc), 60)}") from None
+    n = int(np.prod(shape, dtype=object))
+    packed, unpacked = info.compress_size, info.file_size
+    if packed > stored or (info.compress_type == zipfile.ZIP_STORED and unpacked != packed) \
+            or (info.compress_type == zipfile.ZIP_DEFLATED and unpacked > _DEFLATE_RATIO * packed + 1024):
+        raise DatasetError(f"{what}: the zip directory says it unpacks to {unpacked:,} bytes from {packed:,}, "
+                           "which is not possible; the file is damaged")
+    if not dtype.hasobject and header + n * dtype.itemsize != unpacked:  # object arrays: refused on load
+        raise DatasetError(f"{what}: its header says shape {quote(tuple(shape), 40)} of {dtype} "
+                           f"({n * dtype.itemsize:,} bytes), but the member holds {max(0, unpacked - header):,} "
+                           "bytes of data; the file is damaged")
+    return n, dtype
 
 
 def load_npz(path: str, features: str | None = None, labels: str | None = None, task: str | None = None,
@@ -291,8 +311,8 @@ def load_npz(path: str, features: str | None = None, labels: str | None = None, 
 
         fk = pick(features, FEATURE_KEYS, "features")
         lk = pick(labels, LABEL_KEYS, "labels")
-        n_x, _ = _npy_size(zf, fk, shown)
-        n_y, dt_y = _npy_size(zf, lk, shown)
+        n_x, _ = _npy_size(zf, fk, shown, len(data))
+        n_y, dt_y = _npy_size(zf, lk, shown, len(data))
         if 8 * n_x > policy.max_bytes or max(dt_y.itemsize, 8) * n_y > policy.max_bytes:
             big = fk if 8 * n_x > policy.max_bytes else lk
             raise DatasetError(f"{shown}: array {quote(big, 40)} holds {max(n_x, n_y):,} values, over the data "
