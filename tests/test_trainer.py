@@ -398,3 +398,41 @@ def test_importing_the_session_loads_no_qt():
             "print(bad); sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_saved_optimizer_state_that_does_not_fit_is_dropped_with_a_warning(capsys):
+    g = spiral_net(epochs=1)
+    fc1, fc2 = g.find("fc1"), g.find("fc2")
+    W1 = g.nodes[fc1].tensors["W"]
+    good = np.full(g.nodes[fc2].tensors["W"].shape, 0.5, np.float64)  # fits; cast to the weights' float32
+    g.opt_state.update({"ghost/W": {"velocity": np.zeros(3)},              # no such node
+                        f"{fc1}/W": {"velocity": np.zeros((W1.shape[0] + 1, W1.shape[1]))},  # wrong shape
+                        f"{fc2}/W": {"velocity": good}})
+    tr = Trainer(g)
+    tr.prepare()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("warning: optimizer_state.") and "(and 1 more); dropped" in err[0], err
+    assert "ghost/W" not in g.opt_state
+    assert f"{fc1}/W" not in g.opt_state  # never the wrong shape: fresh zeros at its first step
+    v2 = g.opt_state[f"{fc2}/W"]["velocity"]
+    assert v2.dtype == g.nodes[fc2].tensors["W"].dtype == np.float32 and (v2 == 0.5).all()  # fits: kept
+    tr.train_step(tr.data.X_train[:8], tr.data.y_train[:8], 0.0)
+    assert g.opt_state[f"{fc1}/W"]["velocity"].shape == W1.shape
+    assert np.allclose(g.opt_state[f"{fc2}/W"]["velocity"], 0.45)  # the kept history was used: 0.9 * 0.5
+
+
+@pytest.mark.parametrize("entry,why", [
+    ({"velocity": np.zeros((2, 2))}, "shape (2, 2) does not match the weight's (2, 3)"),
+    ({"velocity": np.full((2, 3), np.nan)}, "holds NaN or Inf"),
+    ({"t": np.zeros(2, np.int64)}, "optimizer_state.k/W.t: shape (2,) does not match the weight's ()"),
+    ({"t": np.array(-1)}, "a step count must be >= 0"),
+    ({"speed": np.zeros((2, 3))}, "no optimizer keeps a state array of this name"),
+    ({"m": np.zeros((2, 3), np.int64)}, "must be a float array"),
+    ([1, 2], "must be an object of arrays"),
+])
+def test_optimizer_state_checks(entry, why):
+    from graphcore.train import optstate
+
+    state, said = {"k/W": entry}, []
+    optstate.check(state, {"k/W": np.zeros((2, 3))}, warn=said.append)
+    assert state == {} and len(said) == 1 and why in said[0] and "dropped" in said[0]

@@ -200,7 +200,10 @@ class Optimizer:
         return st
 
     def adopt_state(self, keys_shapes: dict[str, np.ndarray]) -> None:
-        """Keep saved state that fits the current params and optimizer; drop the rest."""
+        """Keep saved state that fits the current params and optimizer; drop the rest, saying so."""
+        from .optstate import check
+
+        check(self.state, keys_shapes)
         for key in list(self.state):
             if key not in keys_shapes:
                 continue
