@@ -100,7 +100,8 @@ class TrainController(QObject):
         except ValueError as exc:
             self._say(f"Cannot train: {exc}")
             return False
-        gui = dict(s["gui"], pause_after_epoch=pause_after_epoch)
+        gui = dict(s["gui"], pause_after_epoch=pause_after_epoch,
+                   pause_on_explode=self.dock.pause_explode_check.isChecked())
         path = getattr(self.document, "path", None)
         base_dir = os.path.dirname(path) if path else None
         t = TrainThread(self.graph, s["training"], gui, base_dir=base_dir, parent=self)
@@ -220,7 +221,8 @@ class TrainController(QObject):
         if self._current_sender() is None:
             return
         if text.startswith(EXPLODE_PREFIX) and self.dock.pause_explode_check.isChecked():
-            self.dock.actionPause.setChecked(True)  # pauses the run through set_paused
+            # the run has already paused itself (gui["pause_on_explode"]); this shows it
+            self.dock.actionPause.setChecked(True)
             text += " Paused: lower the learning rate (it applies from the next step), then Resume or Stop."
         self._say(text)
 

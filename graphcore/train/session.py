@@ -353,6 +353,10 @@ class TrainJob:
             self.emit("warning", f"The loss is exploding: {loss:.4g} at iteration {step} is more than "
                               f"{EXPLODE_FACTOR:g}x the first loss ({self._first_loss:.4g}); "
                               f"the learning rate ({m['lr']:.3g}) is probably too high.")
+            if self.gui.get("pause_on_explode"):
+                # here, before the next step: a round trip through the GUI arrives after the run
+                # may already have blown up to NaN
+                self.request_pause(True)
         self._flush()
         if self.snapshots:
             self._snapshot()
