@@ -118,7 +118,12 @@ def display_problem() -> str | None:
     if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
         return None
     return ("no display found (DISPLAY and WAYLAND_DISPLAY are unset); run it in a desktop session, "
-            "or use `python main.py render FILE --out graph.png` to draw a graph without one")
+            f"or use `{_command()} render FILE --out graph.png` to draw a graph without one")
+
+
+def _command() -> str:
+    """How the user started this program: the installed script, or the source tree's main.py."""
+    return "backprop-studio" if _prog() == "backprop-studio" else "python main.py"
 
 
 def qt_platform() -> str:

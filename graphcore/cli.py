@@ -11,7 +11,7 @@ import sys
 import numpy as np
 
 from .cli_common import (PROG, Parser, UsageError, add_common, emit_json, load_valid_graph, positive,
-                         run_command)
+                         printable, run_command)
 from .executor import Executor
 from .gradcheck import gradcheck
 from .numfmt import fmt_number
@@ -65,6 +65,10 @@ def _target(g, name: str | None) -> str | None:
     if name is not None:
         if name in g.nodes:
             return name
+        hits = [nid for nid, n in g.nodes.items() if n.name == name]
+        if len(hits) > 1:
+            raise UsageError(f"argument --target: the name {name!r} is ambiguous, {len(hits)} nodes have it; "
+                             f"give one of their ids: {', '.join(hits)}")
         try:
             return g.find(name)
         except GraphError:
@@ -88,7 +92,8 @@ def cmd_run(args) -> int:
                               "value": as_json(ex.value(n)), "gradient": as_json(ex.grad(n))} for n in order]})
         return 0
     rows = [("node", "op", "value", "gradient")]
-    rows += [(g.nodes[n].name, g.nodes[n].op, fmt(ex.value(n)), fmt(ex.grad(n))) for n in order]
+    rows += [(printable(g.nodes[n].name), printable(g.nodes[n].op), fmt(ex.value(n)), fmt(ex.grad(n)))
+             for n in order]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for k, r in enumerate(rows):
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
@@ -104,7 +109,7 @@ def cmd_check(args) -> int:
     report = gradcheck(g, target=target, tolerance=args.tolerance)
     arrays = []
     for key, err in sorted(report.errors.items(), key=lambda kv: -kv[1]):
-        name = report.names.get(key, key)
+        name = printable(report.names.get(key, key))
         arrays.append({"name": name, "key": key, "rel_error": err, "ok": bool(err < args.tolerance)})
     bad = sum(not a["ok"] for a in arrays)
     if args.json:

@@ -90,19 +90,48 @@ def check_order(lo_flag: str, lo: float, hi_flag: str, hi: float) -> None:
         raise UsageError(f"argument {lo_flag}: {fmt_number(lo)} is above {hi_flag} {fmt_number(hi)}")
 
 
-def check_output(path: str | None, flag: str, exts: tuple[str, ...] = ()) -> None:
-    """Refuse an output path that cannot be written, before the work that would fill it."""
+def check_output(path: str | None, flag: str, exts: tuple[str, ...] = (), regular: bool = True) -> None:
+    """Refuse an output path that cannot be written, before the work that would fill it.
+
+    With `regular` (files saved atomically, by renaming over the target) an existing target must
+    be a regular file: renaming over a pipe or a device node would replace it with a file."""
     if path is None:
         return
+    if path == "":
+        raise UsageError(f"argument {flag}: an empty path; give a file name")
     if exts and os.path.splitext(path)[1].lower() not in exts:
-        raise UsageError(f"argument {flag}: {path} must end in {' or '.join(exts)}")
+        raise UsageError(f"argument {flag}: {printable(path)} must end in {' or '.join(exts)}")
     if os.path.isdir(path):
-        raise UsageError(f"argument {flag}: {path} is a folder; give a file name")
+        raise UsageError(f"argument {flag}: {printable(path)} is a folder; give a file name")
+    if regular and os.path.lexists(path) and not os.path.isfile(path):
+        raise UsageError(f"argument {flag}: {printable(path)} is not a regular file (a device, pipe or socket); "
+                         f"give a file name")
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        raise UsageError(f"argument {flag}: {path}: the folder {folder} does not exist")
+        raise UsageError(f"argument {flag}: {printable(path)}: the folder {printable(folder)} does not exist")
     if not os.access(folder, os.W_OK | os.X_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
-        raise UsageError(f"argument {flag}: {path}: not writable (permission denied)")
+        raise UsageError(f"argument {flag}: {printable(path)}: not writable (permission denied)")
+
+
+def same_file(a: str | None, b: str | None) -> bool:
+    """Do two output paths name one file (an existing one through any link, or the same new path)?"""
+    if not a or not b:
+        return False
+    try:
+        if os.path.exists(a) and os.path.exists(b):
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text) -> str:
+    """Text for a terminal: control characters (newlines, escape codes) shown as escapes, never sent raw."""
+    text = str(text)
+    return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
 
 
 # ---------------------------------------------------------------- graphs and their errors
@@ -198,7 +227,7 @@ def run_command(args, extra_errors: tuple = ()) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    print("error: " + clip_quoted(msg.replace("\n", " ")), file=sys.stderr)
+    print("error: " + printable(clip_quoted(msg.replace("\n", " "))), file=sys.stderr)
     return 2
 
 

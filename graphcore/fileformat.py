@@ -6,16 +6,18 @@ The format is specified in docs/file-format.md; tensors are coded in graphcore.t
 """
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
 import stat
+import sys
 import tempfile
 from typing import Any
 
 from . import registry, tensorcheck
 from .graph import Edge, Graph, Node
-from .limits import MAX_NAME, MAX_TEXT, check_text, clip_quotes, excerpt, fmt_bytes, memory_limit
+from .limits import MAX_NAME, MAX_TEXT, check_name, check_text, clip_quotes, excerpt, fmt_bytes, memory_limit
 from .tensorfile import (DTYPES, INLINE_LIMIT, MAX_ELEMENTS, GraphFormatError, _expect,  # noqa: F401  (re-exported)
                          decode_tensor, encode_tensor)
 
@@ -33,6 +35,16 @@ def _text(value: Any, path: str, limit: int = MAX_TEXT, what: str = "the text") 
     """Refuse a string longer than `limit` (a 200 MB name must not reach the status bar)."""
     if isinstance(value, str):
         why = check_text(value, what, limit)
+        if why:
+            raise GraphFormatError(why, path)
+
+
+def _name(value: Any, path: str, what: str) -> None:
+    """A node id, name, op or port: short, and no control characters (a newline or an escape code
+    would break the run table and colour the terminal)."""
+    _text(value, path, MAX_NAME, what)
+    if isinstance(value, str):
+        why = check_name(value, what)
         if why:
             raise GraphFormatError(why, path)
 
@@ -146,7 +158,7 @@ def _from_dict(doc: Any) -> Graph:
             if key not in raw:
                 raise GraphFormatError(f"missing key {key!r}", path)
             _expect(raw[key], str, f"{path}.{key}")
-            _text(raw[key], f"{path}.{key}", MAX_NAME, key)
+            _name(raw[key], f"{path}.{key}", key)
         src_port = raw.get("src_port", "out")
         _expect(src_port, str, f"{path}.src_port")
         for key in ("src", "dst"):
@@ -191,10 +203,11 @@ def _node(raw: Any, path: str) -> Node:
     nid, op = raw["id"], raw["op"]
     if not nid or len(nid) > MAX_NAME:
         raise GraphFormatError(f"a node id must be 1 to {MAX_NAME} characters, got {len(nid):,}", f"{path}.id")
-    _text(op, f"{path}.op", MAX_NAME, "an op name")
+    _name(nid, f"{path}.id", "a node id")
+    _name(op, f"{path}.op", "an op name")
     name = raw.get("name", nid)
     _expect(name, str, f"{path}.name")
-    _text(name, f"{path}.name", MAX_NAME, "a node name")
+    _name(name, f"{path}.name", "a node name")
     params = raw.get("params", {})
     _expect(params, dict, f"{path}.params")
     tensors_raw = raw.get("tensors", {})
@@ -258,6 +271,10 @@ def loads(text: str | bytes, file: str | None = None) -> Graph:
                                file=file) from None
     except RecursionError:
         raise GraphFormatError("nested too deeply", file=file) from None
+    except ValueError as exc:  # an integer of more than sys.get_int_max_str_digits() digits
+        why = (f"holds an integer with more than {sys.get_int_max_str_digits():,} digits"
+               if "digits" in str(exc) else f"not valid JSON: {excerpt(str(exc))}")
+        raise GraphFormatError(why, file=file) from None
     if (from_str or "\\u" in text) and _lone_surrogate(doc):  # a \udcff escape decodes to text that cannot be saved again
         raise GraphFormatError("holds text that is not valid Unicode (a lone surrogate escape)", file=file)
     try:
@@ -288,8 +305,21 @@ def save(graph: Graph, path: str | os.PathLike) -> None:
     path = os.fspath(path)
     text = dumps(graph)
     folder = os.path.dirname(os.path.abspath(path))
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        st = None
+    if st is not None and not stat.S_ISREG(st.st_mode):  # renaming over it would replace a device or a pipe
+        raise OSError(errno.EINVAL, "not a regular file (a device, pipe or socket); not replaced", path)
+    if st is not None:
+        mode = stat.S_IMODE(st.st_mode)  # an overwritten file keeps its permissions
+    else:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask  # a new file gets what open() would give it, not mkstemp's 0600
     fd, tmp = tempfile.mkstemp(prefix=".~" + os.path.basename(path), suffix=".tmp", dir=folder)
     try:
+        os.chmod(tmp, mode)
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
             f.flush()

@@ -25,6 +25,7 @@ import numpy as np
 
 from . import registry
 from .events import Event
+from .limits import check_name
 from .problems import GraphError, Problem
 from .registry import ShapeError
 
@@ -291,6 +292,10 @@ class Graph:
             raise GraphError([Problem(id, None, f"unknown op {op!r}")])
         if id is not None and id in self.nodes:
             raise GraphError([Problem(id, None, f"a node with id {id!r} already exists")])
+        for what, text in (("a node id", id), ("a node name", name)):
+            why = check_name(text, what) if isinstance(text, str) else None
+            if why:
+                raise GraphError([Problem(None, None, why)])
         nid = id or self._new_id(op)
         node = Node(nid, op, name or self._default_name(op), spec.default_params(), {}, dict(ui or {}))
         self._bump(node, params=True)
@@ -421,6 +426,9 @@ class Graph:
         node = self.node(node_id)
         if not isinstance(name, str) or not name.strip():
             raise GraphError([Problem(node_id, None, "a name cannot be empty")])
+        why = check_name(name.strip(), "a node name")
+        if why:
+            raise GraphError([Problem(node_id, None, why)])
         node.name = name.strip()
         self._touch()
         self.node_changed.emit(node_id, "name")

@@ -51,6 +51,19 @@ def check_text(value: str, what: str, limit: int = MAX_TEXT) -> str | None:
     return None
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def check_name(value: str, what: str = "a name") -> str | None:
+    """Why a node name or id is refused (None when it is fine): no control characters, which
+    would break a table line or put a terminal escape code into an error message."""
+    m = _CONTROL.search(value)
+    if m:
+        code = m.group(0).encode("unicode_escape").decode("ascii")
+        return f"{what} may not hold control characters (found {code} at character {m.start() + 1})"
+    return None
+
+
 # ---------------------------------------------------------------- sizes
 MIN_MEMORY_LIMIT = 1 << 20  # a plan never fits in less, so a smaller limit is a typo
 
@@ -101,9 +114,23 @@ def memory_limit() -> int:
     if env:
         try:
             return parse_size(env)
-        except ValueError:
-            pass
+        except ValueError as exc:
+            _warn_env(env, exc)
     return default_budget()
+
+
+_warned_env: set[str] = set()
+
+
+def _warn_env(env: str, exc: ValueError) -> None:
+    """A bad ${MEMORY_ENV} is said once per value on stderr (one line), then the default applies."""
+    if env in _warned_env:
+        return
+    _warned_env.add(env)
+    import sys
+
+    text = f"warning: ${MEMORY_ENV} {exc}; using the default, {fmt_bytes(default_budget())}"
+    print(_CONTROL.sub("?", text), file=sys.stderr)
 
 
 def explicit_memory_limit() -> int | None:

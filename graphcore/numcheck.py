@@ -15,6 +15,7 @@ import numpy as np
 
 from . import kernels as _kernels
 from .problems import NumericError
+from .stepctx import _loud, _quiet
 
 if TYPE_CHECKING:  # pragma: no cover
     from .executor import Executor
@@ -65,7 +66,11 @@ def leaves_finite(ex: "Executor") -> bool:
     arrays += [f[0] for f in fused.values()]
     # gradients are float arrays (an int one could not hold a NaN anyway); Python floats: a numpy
     # scalar sum costs more than the dot products
-    total = sum([float(f.dot(f)) for f in [a.reshape(-1) for a in arrays]])
+    token = _quiet()  # a sum of squares that overflows is expected (huge but finite values): tested below
+    try:
+        total = sum([float(f.dot(f)) for f in [a.reshape(-1) for a in arrays]])
+    finally:
+        _loud(token)
     return math.isfinite(total) or all(finite(a) for a in arrays)
 
 
@@ -109,7 +114,12 @@ def finite(a: np.ndarray) -> bool:
         return not _kernels.quick("nonfinite", n)(a.reshape(-1))
     f = a.reshape(-1)
     # large arrays: a finite dot product (BLAS) means no NaN/Inf; an overflow goes the slow way
-    return math.isfinite(f.dot(f)) or bool(np.isfinite(a).all())
+    token = _quiet()  # the overflow of huge finite values is expected and handled
+    try:
+        s2 = f.dot(f)
+    finally:
+        _loud(token)
+    return math.isfinite(s2) or bool(np.isfinite(a).all())
 
 
 def what(a: np.ndarray) -> str:

@@ -13,8 +13,11 @@ import math
 import os
 import sys
 
+import numpy as np
+
 from .cli_common import (UsageError, add_common, check_order, check_output, check_training_memory, emit_json,
-                         load_valid_graph, names_only, positive, progress, shared_memory, whole)
+                         load_valid_graph, names_only, positive, printable, progress, same_file, shared_memory,
+                         whole)
 from .fileformat import save
 from .numfmt import fmt_number
 from .train import datapath
@@ -60,6 +63,7 @@ def _config(g, args) -> TrainConfig:
     if getattr(args, "batch_size", None) is not None:
         over["batch_size"] = args.batch_size
     if getattr(args, "lr", None) is not None:
+        _check_lr(args.lr, cfg.dtype)
         over["optimizer"] = {**cfg.optimizer, "lr": args.lr}
     if getattr(args, "seed", None) is not None:
         over["seed"] = args.seed
@@ -68,6 +72,14 @@ def _config(g, args) -> TrainConfig:
         old = cfg.dataset if isinstance(cfg.dataset, dict) and cfg.dataset.get("name") == kind else {}
         over["dataset"] = {**old, "name": kind, "path": os.path.abspath(args.data)}
     return cfg.merged(**over) if over else cfg
+
+
+def _check_lr(lr: float, dtype, flag: str = "--lr") -> None:
+    """--lr must be a normal number of the graph's dtype: 1e308 overflows float32, 1e-50 rounds to 0."""
+    info = np.finfo(np.dtype(dtype))
+    if not (math.isfinite(lr) and float(info.tiny) <= lr <= float(info.max)):
+        raise UsageError(f"argument {flag}: {lr:g} does not fit this graph's {np.dtype(dtype).name} "
+                         f"(from {info.tiny:.3g} to {info.max:.3g})")
 
 
 def _size(text: str) -> int:
@@ -98,7 +110,9 @@ def _with_data_policy(fn):
                                   ("max_classes", args.max_classes)) if v is not None}
         if over:
             policy = dataclasses.replace(policy, **over)
-        if args.data:
+        if args.data is not None:
+            if not args.data.strip():
+                raise UsageError("argument --data: an empty path; give a CSV or NPZ file")
             if not os.path.exists(args.data):
                 raise UsageError(f"argument --data: {datapath.short_path(args.data)}: no such file")
             kind = datapath.describe(args.data)
@@ -111,8 +125,10 @@ def _with_data_policy(fn):
     return run
 
 
-def _data(g, cfg: TrainConfig, base: str):
-    """Load and split the data once, after checking every label against the model's class count."""
+def _data(g, cfg: TrainConfig, base: str, args=None):
+    """Load and split the data once, after checking every label against the model's class count.
+
+    A problem with a file given by --data names that flag, not the graph file."""
     from .train import datasets
     from .train.trainer import detect_roles, load_data
 
@@ -121,20 +137,25 @@ def _data(g, cfg: TrainConfig, base: str):
     roles = detect_roles(g, cfg)
     try:
         ds = datasets.load(cfg.dataset, base_dir=base)
+        shapes, _ = g.infer_shapes()
+        scores = shapes.get(roles["scores"]) if roles["scores"] else None
+        if scores is not None and len(scores) == 2:
+            datasets.check_labels(ds, int(scores[1]))
+        return load_data(cfg, base, dataset=ds)
     except DatasetError as exc:
+        if getattr(args, "data", None):
+            raise UsageError(f"argument --data: {printable(exc)}") from None
         raise ConfigError(f"meta.training.dataset: {exc}") from None
-    shapes, _ = g.infer_shapes()
-    scores = shapes.get(roles["scores"]) if roles["scores"] else None
-    if scores is not None and len(scores) == 2:
-        datasets.check_labels(ds, int(scores[1]))
-    return load_data(cfg, base, dataset=ds)
 
 
 def cmd_train(args) -> int:
     from .train.trainer import Trainer
 
     check_output(args.out, "--out")
-    check_output(args.metrics, "--metrics")
+    check_output(args.metrics, "--metrics", regular=False)  # written in place: /dev/stdout or a pipe is fine
+    if same_file(args.out, args.metrics):
+        raise UsageError(f"argument --metrics: {printable(args.metrics)} is also the --out file; "
+                         "give them different names")
     g = load_valid_graph(args.file, args)
     cfg = _config(g, args)
     file_dataset = g.meta["training"].get("dataset")
@@ -142,7 +163,7 @@ def cmd_train(args) -> int:
         g.reinitialize(args.seed)
         g.opt_state.clear()
     base = os.path.dirname(os.path.abspath(args.file))
-    data = _data(g, cfg, base)
+    data = _data(g, cfg, base, args)
     check_training_memory(g, cfg, data)
     bar = progress(cfg.epochs, "train", "epoch", args.quiet)
 
@@ -159,18 +180,17 @@ def cmd_train(args) -> int:
     trainer = Trainer(g, cfg, base_dir=base, data=data, on_epoch=on_epoch)
     try:
         result = trainer.run()
+    except KeyboardInterrupt:  # Ctrl+C: keep what was trained, as the Stop button does
+        bar.close()
+        return _interrupted(g, cfg, args, file_dataset, trainer)
     finally:
         bar.close()
-    if args.metrics:
-        write_metrics(args.metrics, result.history)
     if result.status == "diverged":
+        _write_metrics(args.metrics, result.history)
         print(f"error: {args.file}: training diverged: {names_only(result.message, g)}", file=sys.stderr)
         return 1
-    if args.out:
-        g.meta["training"] = cfg.to_dict()
-        if args.data:  # the file keeps naming its own data, not the one --data gave for this run
-            g.meta["training"]["dataset"] = file_dataset
-        save(g, args.out)
+    _save_out(g, cfg, args, file_dataset)  # the trained graph first: a failed metrics write must not lose it
+    _write_metrics(args.metrics, result.history)
     last = result.history[-1] if result.history else {}
     f = result.final
     met = result.meets(cfg.expect)
@@ -203,6 +223,43 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _save_out(g, cfg, args, file_dataset) -> None:
+    if not args.out:
+        return
+    g.meta["training"] = cfg.to_dict()
+    if args.data:  # the file keeps naming its own data, not the one --data gave for this run
+        g.meta["training"]["dataset"] = file_dataset
+    try:
+        save(g, args.out)
+    except OSError as exc:
+        raise UsageError(f"argument --out: {printable(args.out)}: {exc.strerror or exc}") from None
+
+
+def _write_metrics(path: str | None, history: list[dict]) -> None:
+    if not path:
+        return
+    try:
+        write_metrics(path, history)
+    except OSError as exc:
+        raise UsageError(f"argument --metrics: {printable(path)}: {exc.strerror or exc}") from None
+
+
+def _interrupted(g, cfg, args, file_dataset, trainer) -> int:
+    """Save the weights trained so far (and the epochs' metrics), say so, exit 130."""
+    g.meta["training_state"] = {"epochs_done": trainer.epochs_done, "steps_done": trainer.steps_done}
+    done = f"interrupted after {trainer.epochs_done} epochs ({trainer.steps_done} steps)"
+    try:
+        _save_out(g, cfg, args, file_dataset)
+        _write_metrics(args.metrics, list(trainer.history))
+    except UsageError as exc:
+        print(f"{done}; error: {exc}", file=sys.stderr)
+        return 130
+    saved = [f"the weights so far to {printable(args.out)}"] if args.out else []
+    saved += [f"the metrics to {printable(args.metrics)}"] if args.metrics else []
+    print(done + ("; saved " + " and ".join(saved) if saved else "; nothing saved (no --out)"), file=sys.stderr)
+    return 130
+
+
 def cmd_sanity(args) -> int:
     from .train import babysit
 
@@ -217,7 +274,7 @@ def cmd_sanity(args) -> int:
         return 0
     cfg = _config(g, args)
     base = os.path.dirname(os.path.abspath(args.file))
-    data = _data(g, cfg, base)
+    data = _data(g, cfg, base, args)
     check_training_memory(g, cfg, data)
     init = babysit.initial_loss_check(g, cfg, base_dir=base, data=data)
     if not args.json:
@@ -242,10 +299,12 @@ def cmd_search(args) -> int:
     check_order("--reg-min", args.reg_min, "--reg-max", args.reg_max)
     g = load_valid_graph(args.file, args)
     cfg = _config(g, args)
+    _check_lr(args.lr_min, cfg.dtype, "--lr-min")
+    _check_lr(args.lr_max, cfg.dtype, "--lr-max")
     base = os.path.dirname(os.path.abspath(args.file))
     workers = min(args.workers or os.cpu_count() or 1, args.trials)
     # a bad dataset or a net too big for its share of memory is one line here, not one per worker process
-    check_training_memory(g, cfg, _data(g, cfg, base), workers)
+    check_training_memory(g, cfg, _data(g, cfg, base, args), workers)
     bar = progress(2, "search", "stage", args.quiet)
 
     def log(text: str) -> None:

@@ -391,3 +391,75 @@ def test_readme_command_reference_matches_the_parser():
     for cmd in ("train", "search"):  # the main flags are documented, not just the command
         assert len(ref[cmd]) >= 6, ref[cmd]
     assert "--version" in ref[None]
+
+
+# ---------------------------------------------------------------- names, targets, warnings (issue 8)
+def _example(name="add_mul.json"):
+    with open(example_path(name), encoding="utf-8") as f:
+        return json.load(f)
+
+
+def test_two_nodes_with_one_name_make_target_ambiguous_listing_the_ids(tmp_path, capsys):
+    doc = _example()
+    a, b = doc["nodes"][0], doc["nodes"][1]
+    a["name"] = b["name"] = "x"
+    p = tmp_path / "dup.json"
+    p.write_text(json.dumps(doc))
+    for cmd in ("run", "check"):
+        assert cli.main([cmd, str(p), "--target", "x"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("error: argument --target: the name 'x' is ambiguous")
+        assert f"{a['id']}, {b['id']}" in err
+    assert cli.main(["run", str(p), "--target", a["id"]]) == 0  # an id picks one
+
+
+def test_names_with_control_characters_are_refused_and_never_printed_raw(tmp_path, capsys):
+    doc = _example()
+    doc["nodes"][1]["name"] = "x\n\x1b[31mRED"
+    p = tmp_path / "ctl.json"
+    p.write_text(json.dumps(doc))
+    assert cli.main(["run", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"error: {p}: nodes[1].name: a node name may not hold control characters "
+                   "(found \\n at character 2)\n")
+    g = gc.load(example_path("add_mul.json"))
+    with pytest.raises(gc.GraphError, match="control characters"):
+        g.rename(list(g.nodes)[0], "a\x1b[2J")
+    with pytest.raises(gc.GraphError, match="control characters"):
+        g.add("input", name="b\rc")
+
+
+def test_the_run_table_escapes_control_characters(capsys, monkeypatch):
+    """A graph built in code that slipped one past the checks: the table and error lines escape it."""
+    from graphcore import cli_common
+
+    g = gc.load(example_path("add_mul.json"))
+    nid = list(g.nodes)[1]
+    g.nodes[nid].name = "y\x1b[31m\nZ"
+    monkeypatch.setattr(cli, "load_valid_graph", lambda path, args=None: g)
+    assert cli.main(["run", example_path("add_mul.json")]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "y\\x1b[31m\\nZ" in out
+    assert len(out.splitlines()) == 2 + len(g.nodes)
+    assert "\x1b" not in cli_common.printable(f"error: node {g.nodes[nid].name!r}")
+
+
+def test_an_integer_beyond_pythons_digit_limit_is_a_file_error(tmp_path, capsys):
+    text = json.dumps(_example()).replace('"meta": {', '"meta": {"seed": ' + "9" * 5000 + ", ", 1)
+    p = tmp_path / "big.json"
+    p.write_text(text)
+    assert cli.main(["run", str(p)]) == 2
+    digits = sys.get_int_max_str_digits()
+    assert capsys.readouterr().err == f"error: {p}: holds an integer with more than {digits:,} digits\n"
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_a_huge_regularisation_strength_leaks_no_numpy_warning(tmp_path, capsys):
+    doc = _example("spiral_2layer.json")
+    for n in doc["nodes"]:
+        if "strength" in n.get("params", {}):
+            n["params"]["strength"] = 1e308
+    p = tmp_path / "reg.json"
+    p.write_text(json.dumps(doc))
+    assert cli.main(["run", str(p)]) == 0  # the sum of squares overflows in the finiteness test, handled
+    assert capsys.readouterr().err == ""

@@ -353,3 +353,14 @@ def test_every_op_s_estimate_matches_what_it_holds(op, case):
     arrays += [v for v in st.ctx.saved.values() if isinstance(v, np.ndarray)]
     held = sum({id(a): a.nbytes for a in arrays}.values())
     assert 0.6 * held <= cost.nbytes <= 3.0 * held, (cost.parts, held)
+
+
+def test_a_bad_memory_limit_in_the_environment_is_said_once_and_the_default_used(monkeypatch, capsys):
+    monkeypatch.setattr(limits, "_warned_env", set())
+    monkeypatch.setenv(limits.MEMORY_ENV, "garbage")
+    assert limits.memory_limit() == limits.default_budget()
+    assert limits.memory_limit() == limits.default_budget()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"warning: ${limits.MEMORY_ENV} ") and "'garbage'" in err
+    assert cli.main(["run", example_path("add_mul.json")]) == 0
+    assert capsys.readouterr().err == ""  # said once per process, not per command or plan

@@ -19,3 +19,16 @@ def test_help_lists_the_subcommands():
     assert r.returncode == 0
     listed = {line.split()[0] for line in r.stdout.splitlines() if line.startswith("    ") and line.split()}
     assert {"run", "check", "train", "sanity", "search", "render"} <= listed
+
+
+def test_the_no_display_hint_names_the_command_the_user_ran(monkeypatch):
+    monkeypatch.syspath_prepend(ROOT)
+    import main as main_mod
+
+    for k in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setattr(sys, "argv", ["/venv/bin/backprop-studio"])
+    assert "`backprop-studio render FILE" in main_mod.display_problem()
+    monkeypatch.setattr(sys, "argv", [os.path.join(ROOT, "main.py")])
+    assert "`python main.py render FILE" in main_mod.display_problem()

@@ -343,3 +343,17 @@ def test_a_bad_data_file_names_the_flag_not_the_graph(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: argument --data: ") and "oops" in err
     assert "xor_mlp.json" not in err and "meta.training" not in err
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_training_with_a_huge_regularisation_strength_leaks_no_numpy_warning(tmp_path, capsys):
+    with open(os.path.join(EX, "spiral_2layer.json"), encoding="utf-8") as f:
+        doc = json.load(f)
+    for n in doc["nodes"]:
+        if "strength" in n.get("params", {}):
+            n["params"]["strength"] = 1e308
+    p = tmp_path / "reg.json"
+    p.write_text(json.dumps(doc))
+    assert cli_main(["train", str(p), "--epochs", "1", "--quiet"]) == 1  # diverged, said in one line
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "training diverged" in err and "Warning" not in err

@@ -38,6 +38,7 @@ import numpy as np
 from ..executor import Executor
 from ..graph import Graph
 from ..problems import GraphError, NumericError
+from ..stepctx import _loud, _quiet
 from . import datasets as ds_mod
 from . import metrics as M
 from . import optim, preprocess, schedules
@@ -263,9 +264,13 @@ class Trainer:
         ex.backward(loss_id)
         wg = ex.weight_grad
         items = [(key, tensors[w], wg(nid, w)) for key, nid, w, tensors in self._refs]
-        for (_, nid, w, _), (_, _, g) in zip(self._refs, items):
-            f = g.reshape(-1)
-            if not math.isfinite(float(np.dot(f, f))) and not np.isfinite(g).all():
+        token = _quiet()  # a sum of squares that overflows (huge but finite values) is expected: tested below
+        try:
+            sq = [float(np.dot(f, f)) for f in (g.reshape(-1) for _, _, g in items)]
+        finally:
+            _loud(token)
+        for (_, nid, w, _), (_, _, g), s2 in zip(self._refs, items, sq):
+            if not math.isfinite(s2) and not np.isfinite(g).all():
                 # before the update, so the weights never take in a NaN/Inf
                 with np.errstate(all="ignore"):
                     self.ex._check_backward()
