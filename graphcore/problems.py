@@ -12,13 +12,27 @@ class Problem:
     code: str = "error"  # unknown_op, missing_input, bad_port, cycle, shape, no_value, numeric, error
 
     def __str__(self) -> str:
+        return self.describe()
+
+    def describe(self, graph=None) -> str:
+        """"node 'fc1' port 'x': ..." naming the node as a person knows it (by its name, given the
+        graph); the one wording the status bar, the Problems dock and the command line share."""
         where = ""
         if self.node is not None:
-            where = f"node {self.node!r}"
+            where = f"node {node_label(graph, self.node)}"
             if self.port is not None:
                 where += f" port {self.port!r}"
             where += ": "
         return where + self.message
+
+
+def node_label(graph, nid: str | None) -> str:
+    """A node by its name; the id is added only when the name is not unique (or the node unknown)."""
+    node = graph.nodes.get(nid) if graph is not None and nid is not None else None
+    if node is None:
+        return repr(nid)
+    same = sum(1 for n in graph.nodes.values() if n.name == node.name)
+    return repr(node.name) if same == 1 else f"{node.name!r} (id {nid!r})"
 
 
 class GraphError(ValueError):

@@ -530,7 +530,7 @@ class RunController(QObject):
         nodes = [p.node for p in problems if p.node is not None]
         if nodes:
             self.select_node.emit(nodes[0])
-        self.status_message.emit(f"Cannot run: {'; '.join(problem_text(p, self.graph) for p in problems)}")
+        self.status_message.emit(f"Cannot run: {'; '.join(p.describe(self.graph) for p in problems)}")
         self.problems_found.emit(problems)
 
     def _report_unexpected(self, exc: Exception, tracked: "_Tracking") -> None:
@@ -581,16 +581,6 @@ class _Tracking:
         return ev.edge.src, "in the backward pass, after the gradient reached node"
 
 
-def problem_text(p: gc.Problem, graph: gc.Graph) -> str:
-    """A problem as the status bar says it: "node 'fc1' port 'x': ..." with the node's name, not its id."""
-    node = graph.nodes.get(p.node) if p.node is not None else None
-    where = ""
-    if p.node is not None:
-        where = f"node {(node.name if node is not None else p.node)!r}"
-        if p.port is not None:
-            where += f" port {p.port!r}"
-        where += ": "
-    return where + p.message
 
 
 def _pre(text: str) -> str:
