@@ -1,7 +1,7 @@
 """meta.training with a wrong type or value: one `error:` line naming the JSON path, exit 2 (issue 8)."""
 import json
-import os
 
+import numpy as np
 import pytest
 
 from graphcore import cli
@@ -83,3 +83,29 @@ def test_a_fractional_csv_label_is_named_by_its_line_not_a_shape_mismatch(tmp_pa
     assert cli.main(["train", f]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "d.csv: line 3, column 'label': label '3.5' is not a whole number" in err[0], err
+
+
+def test_the_loss_says_whether_file_labels_are_classes_or_targets(tmp_path):
+    """Regression targets are unaffected: a loss with a "target" port reads fractional labels as targets."""
+    import graphcore as gc
+    from graphcore.train import datasets
+    from graphcore.train.datapath import DatasetError
+    from graphcore.train.roles import detect_roles, load_data
+
+    (tmp_path / "d.csv").write_text("a,t\n0,0.5\n1,1.25\n2,3.5\n")
+    g = gc.Graph()
+    x = g.add("input", name="x", value=np.zeros((3, 1)))
+    t = g.add("input", name="t", value=np.zeros((3, 1)))
+    o = g.add("linear", name="fc", inputs={"x": x}, units=1)
+    g.add("mse", name="loss", inputs={"pred": o, "target": t})
+    cfg = TrainConfig.from_dict({"dataset": {"name": "csv", "path": "d.csv"}, "features": "x", "labels": "t",
+                                 "loss": "loss"})
+    roles = detect_roles(g, cfg)
+    assert roles["task"] == "regression"
+    data = load_data(cfg, str(tmp_path), task=roles["task"])
+    assert data.task == "regression" and data.y_train[:, 0].tolist() == [0.5, 1.25, 3.5]
+    with pytest.raises(DatasetError, match=r"line 2, column 't': label '0.5' is not a whole number"):
+        datasets.load({"name": "csv", "path": "d.csv"}, base_dir=str(tmp_path), task="classification")
+    stated = datasets.load({"name": "csv", "path": "d.csv", "task": "regression"}, base_dir=str(tmp_path),
+                           task="classification")  # the settings' own task wins
+    assert stated.task == "regression"

@@ -47,7 +47,7 @@ def initial_loss_check(graph: Graph, cfg: TrainConfig | dict | None = None, base
     cfg = cfg if isinstance(cfg, TrainConfig) else TrainConfig.from_dict(cfg or graph.meta.get("training", {}))
     g = graph.copy()
     roles = detect_roles(g, cfg)
-    data = data or load_data(cfg, base_dir)
+    data = data or load_data(cfg, base_dir, task=roles["task"])
     X, y = data.X_train[:limit], data.y_train[:limit]
     ex = Executor(g, dtype=np.dtype(cfg.dtype), mode="train", check="none", seed=cfg.seed)
     g.nodes[roles["features"]].tensors["value"] = X
@@ -93,7 +93,7 @@ def overfit_tiny(graph: Graph, cfg: TrainConfig | dict | None = None, n: int = 2
     g.opt_state.clear()
     for nid in _reg_nodes(g):
         g.nodes[nid].params["strength"] = 0.0
-    full = data or load_data(cfg, base_dir)
+    full = data or load_data(cfg, base_dir, task=detect_roles(g, cfg)["task"])
     tiny = Data(full.X_train[:n], full.y_train[:n], full.X_train[:0], full.y_train[:0], full.task,
                 full.n_classes, full.prep)
     small = cfg.merged(epochs=epochs, batch_size=0, val_fraction=0.0, early_stopping=None, augment={},
@@ -120,7 +120,7 @@ def sanity(graph: Graph, cfg: TrainConfig | dict | None = None, base_dir: str | 
                 "message": "not applicable: the graph has no training settings (meta.training), so it has "
                            "no data, labels or loss to check"}
     cfg = cfg if isinstance(cfg, TrainConfig) else TrainConfig.from_dict(cfg or graph.meta["training"])
-    data = data or load_data(cfg, base_dir)
+    data = data or load_data(cfg, base_dir, task=detect_roles(graph, cfg)["task"])
     init = initial_loss_check(graph, cfg, base_dir=base_dir, data=data)
     over = overfit_tiny(graph, cfg, n=n, epochs=epochs, base_dir=base_dir, data=data)
     return {"applicable": True, "ok": bool(init["ok"] and over["ok"]), "initial": init, "overfit": over,

@@ -188,14 +188,16 @@ def _check_generator(name: str, s: dict, params, policy: DataPolicy) -> None:
 
 
 def load(spec: dict | str, base_dir: str | None = None, *, data_path: str | None = None,
-         policy: DataPolicy | None = None) -> Dataset:
+         policy: DataPolicy | None = None, task: str | None = None) -> Dataset:
     """A dataset from plain data: {"name": "moons", "n": 300, "noise": 0.2} or {"name": "csv", "path": ...}.
 
     `base_dir` is the folder of the graph file the spec came from: its path is taken from
     there and may not leave it (see datapath.resolve). Without `base_dir` the spec is the
     caller's own and its path is used as given. `data_path` is a file the user named
     (--data): it replaces the spec's path and may be anywhere. Every count is bounded by
-    `policy` (default: datapath.current()). Messages start with the setting's key.
+    `policy` (default: datapath.current()). `task` (what the model's loss expects) reads a
+    file's labels as classes or regression targets unless the spec states its own "task".
+    Messages start with the setting's key.
     """
     policy = _policy(policy)
     if isinstance(spec, str):
@@ -225,6 +227,8 @@ def load(spec: dict | str, base_dir: str | None = None, *, data_path: str | None
         raise DatasetError(f"dataset {name} has no setting {quote(unknown[0], 40)} "
                            f"(it has: {', '.join(allowed) or 'none'})")
     if name in ("csv", "npz"):
+        if task is not None and s.get("task") is None:
+            s["task"] = task
         ds = fn(path, shown=shown, policy=policy, **s)  # the readers check their own arguments
     else:
         _check_generator(name, s, params, policy)

@@ -84,7 +84,10 @@ def detect_roles(graph: Graph, cfg: TrainConfig) -> dict[str, str | None]:
         if graph.nodes[nid].op != "input":
             raise ConfigError(f"meta.training.{role}: node {graph.nodes[nid].name!r} is a "
                               f"{graph.nodes[nid].op} node; data goes into an input node")
-    return {"loss": loss, "data": data, "reg": reg, "scores": scores, "features": features, "labels": labels}
+    # what the loss makes of its labels: class numbers (a "labels" port) or targets (a "target" port)
+    task = {"labels": "classification", "target": "regression"}.get(label_port)
+    return {"loss": loss, "data": data, "reg": reg, "scores": scores, "features": features, "labels": labels,
+            "task": task}
 
 
 def check_scalar_loss(graph: Graph, loss: str) -> None:
@@ -96,12 +99,15 @@ def check_scalar_loss(graph: Graph, loss: str) -> None:
                           f"{tuple(shape)}, not a single number; name a loss node (a scalar) to train")
 
 
-def load_data(cfg: TrainConfig, base_dir: str | None = None, dataset: ds_mod.Dataset | None = None) -> Data:
+def load_data(cfg: TrainConfig, base_dir: str | None = None, dataset: ds_mod.Dataset | None = None,
+              task: str | None = None) -> Data:
+    """The configured data set, split and preprocessed; `task` (detect_roles' "task": what the loss
+    expects) reads a file's labels as classes or targets when the dataset settings do not say."""
     if dataset is None:
         if cfg.dataset is None:
             raise ConfigError("meta.training.dataset: no dataset named (e.g. {\"name\": \"spiral\"})")
         try:
-            dataset = ds_mod.load(cfg.dataset, base_dir=base_dir)
+            dataset = ds_mod.load(cfg.dataset, base_dir=base_dir, task=task)
         except ds_mod.DatasetError as exc:
             raise ConfigError(f"meta.training.dataset: {exc}") from None
     rng = np.random.default_rng([cfg.seed & 0xFFFFFFFF, 1])
