@@ -18,7 +18,7 @@ import numpy as np
 from . import limits
 from .fileformat import GraphFormatError, load
 from .numfmt import fmt_number
-from .problems import GraphError, NumericError
+from .problems import GraphError, NumericError, node_label
 
 PROG = "main.py"
 
@@ -172,15 +172,6 @@ def shared_memory(workers: int):
         yield
 
 
-def node_label(graph, nid: str | None) -> str:
-    """A node by its name; the id is added only when the name is not unique (or unknown)."""
-    node = graph.nodes.get(nid) if graph is not None and nid is not None else None
-    if node is None:
-        return repr(nid)
-    same = sum(1 for n in graph.nodes.values() if n.name == node.name)
-    return repr(node.name) if same == 1 else f"{node.name!r} (id {nid!r})"
-
-
 def names_only(text: str, graph) -> str:
     """Drop " (id 'n7')" after a node's name in a message when the name alone is unambiguous."""
     if graph is None:
@@ -192,16 +183,7 @@ def names_only(text: str, graph) -> str:
 
 
 def describe_graph_error(exc: GraphError, graph) -> str:
-    parts = []
-    for p in exc.problems:
-        where = ""
-        if p.node is not None:
-            where = f"node {node_label(graph, p.node)}"
-            if p.port is not None:
-                where += f" port {p.port!r}"
-            where += ": "
-        parts.append(where + p.message)
-    return "; ".join(parts)
+    return "; ".join(p.describe(graph) for p in exc.problems)
 
 
 def run_command(args, extra_errors: tuple = ()) -> int:
