@@ -17,6 +17,7 @@ from typing import Any
 
 from . import registry, tensorcheck
 from .graph import Edge, Graph, Node
+from .uilimits import check_position
 from .limits import MAX_NAME, MAX_TEXT, check_name, check_text, clip_quotes, excerpt, fmt_bytes, memory_limit
 from .tensorfile import (DTYPES, INLINE_LIMIT, MAX_ELEMENTS, GraphFormatError, _expect,  # noqa: F401  (re-exported)
                          decode_tensor, encode_tensor)
@@ -215,9 +216,7 @@ def _node(raw: Any, path: str) -> Node:
     ui = raw.get("ui", {})
     _expect(ui, dict, f"{path}.ui")
     ui = _plain(ui, f"{path}.ui")
-    for k in ("x", "y"):
-        if k in ui and (isinstance(ui[k], bool) or not isinstance(ui[k], (int, float))):
-            raise GraphFormatError(f"must be a number, got {ui[k]!r}", f"{path}.ui.{k}")
+    check_position(ui, path)  # finite and on a canvas that can be drawn
     spec = registry.get(op)
     for k in list(params) + list(tensors_raw):
         _text(k, f"{path}.params" if k in params else f"{path}.tensors", MAX_NAME, "a key")

@@ -136,7 +136,7 @@ def _data(g, cfg: TrainConfig, base: str, args=None):
         raise ConfigError("meta.training.dataset: no dataset named (e.g. {\"name\": \"spiral\"})")
     roles = detect_roles(g, cfg)
     try:
-        ds = datasets.load(cfg.dataset, base_dir=base)
+        ds = datasets.load(cfg.dataset, base_dir=base, task=roles.get("task"))
         shapes, _ = g.infer_shapes()
         scores = shapes.get(roles["scores"]) if roles["scores"] else None
         if scores is not None and len(scores) == 2:

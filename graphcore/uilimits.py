@@ -22,7 +22,7 @@ def check_position(ui: dict, path: str, file: str | None = None) -> None:
         v = ui[k]
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise GraphFormatError(f"must be a number, got {excerpt(v)}", f"{path}.ui.{k}", file)
-        if not math.isfinite(v) or abs(v) > MAX_COORD:
+        if abs(v) > MAX_COORD or not math.isfinite(v):  # abs first: isfinite(10**400) overflows
             raise GraphFormatError(f"a canvas position must be a finite number between {-MAX_COORD:g} and "
                                    f"{MAX_COORD:g}, got {excerpt(v)}", f"{path}.ui.{k}", file)
 

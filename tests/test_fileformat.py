@@ -421,3 +421,18 @@ def test_a_file_larger_than_its_share_of_the_memory_budget_is_refused(tmp_path, 
     monkeypatch.setattr(limits, "_budget", 8 << 20)
     with pytest.raises(gc.GraphFormatError, match=r"too large \(2\.\d MB\); the limit is 1\.6 MB, a 5th of the memory"):
         gc.load(path)
+
+
+@pytest.mark.parametrize("x", [1e15, 2_000_000, 10 ** 400])
+def test_a_canvas_position_out_of_range_is_refused_on_load(tmp_path, x):
+    """A position far off the canvas made render allocate gigabytes (or overflow): refused at load."""
+    g = gc.Graph()
+    a = g.add("input", name="a", value=1.0)
+    g.set_ui(a, x=0.0, y=0.0)
+    p = tmp_path / "far.json"
+    gc.save(g, str(p))
+    doc = json.loads(p.read_text())
+    doc["nodes"][0]["ui"]["x"] = x
+    p.write_text(json.dumps(doc))
+    with pytest.raises(gc.GraphFormatError, match=r"nodes\[0\]\.ui\.x.*canvas position"):
+        gc.load(str(p))

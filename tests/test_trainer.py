@@ -436,3 +436,19 @@ def test_optimizer_state_checks(entry, why):
     state, said = {"k/W": entry}, []
     optstate.check(state, {"k/W": np.zeros((2, 3))}, warn=said.append)
     assert state == {} and len(said) == 1 and why in said[0] and "dropped" in said[0]
+
+
+def test_a_regression_net_trains_from_a_csv_without_declaring_the_task(tmp_path):
+    """The loss says what the labels are: an mse net reads fractional CSV targets as targets."""
+    rows = "\n".join(f"{x / 10:.2f},{2 * x / 10 + 0.5:.3f}" for x in range(40))
+    (tmp_path / "line.csv").write_text("x,t\n" + rows + "\n")
+    g = gc.Graph()
+    x = g.add("input", name="x", value=np.zeros((4, 1)))
+    t = g.add("input", name="t", value=np.zeros((4, 1)))
+    o = g.add("linear", name="fc", inputs={"x": x}, units=1)
+    g.add("mse", name="loss", inputs={"pred": o, "target": t})
+    g.meta["training"] = {"dataset": {"name": "csv", "path": "line.csv"}, "features": "x", "labels": "t",
+                          "loss": "loss", "optimizer": {"kind": "sgd", "lr": 0.1}, "batch_size": 8,
+                          "epochs": 2, "seed": 0, "val_fraction": 0.25}
+    res = Trainer(g, base_dir=str(tmp_path)).run()
+    assert res.status == "finished", res.message

@@ -193,7 +193,7 @@ class Trainer:
         cfg = self.config
         g = self.graph
         self.roles = detect_roles(g, cfg)
-        self.data = self._data or load_data(cfg, self.base_dir, self._dataset)
+        self.data = self._data or load_data(cfg, self.base_dir, self._dataset, task=self.roles.get("task"))
         if len(self.data.X_train) == 0:
             raise ConfigError("meta.training.dataset: the training split is empty")
         for role, arr in (("features", self.data.X_train), ("labels", self.data.y_train)):
