@@ -14,6 +14,8 @@ version on exit. Batched in-place updates (a training loop) call
 """
 from __future__ import annotations
 
+import math
+
 import copy
 import itertools
 import zlib
@@ -486,7 +488,14 @@ class Graph:
                 self.set_tensor(node_id, name, value)
 
     def set_ui(self, node_id: str, **ui: Any) -> None:
+        """Positions are kept on the canvas a file may hold (uilimits), so a saved graph always loads."""
+        from .uilimits import MAX_COORD
+
         node = self.node(node_id)
+        for k in ("x", "y"):
+            v = ui.get(k)
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and not -MAX_COORD <= v <= MAX_COORD:
+                ui[k] = 0.0 if v != v else math.copysign(MAX_COORD, v)  # NaN to 0, beyond the edge to the edge
         node.ui.update(ui)
         self._touch()
         self.node_changed.emit(node_id, "ui")

@@ -140,3 +140,15 @@ def test_sinks_and_topological_order():
     assert g.sinks() == [t, u]
     order = g.topo_order()
     assert order.index(s) > max(order.index(a), order.index(b)) and order[-2:] == [t, u]
+
+
+def test_positions_stay_on_a_canvas_a_file_can_hold(tmp_path):
+    """A node dragged or scripted beyond the file format's canvas would make the saved file unloadable."""
+    g = gc.Graph()
+    a = g.add("input", name="a", value=1.0)
+    g.set_ui(a, x=5e9, y=float("nan"))
+    assert g.nodes[a].ui["x"] == 1e6 and g.nodes[a].ui["y"] == 0.0
+    g.set_ui(a, x=-float("inf"), y=12)
+    assert g.nodes[a].ui["x"] == -1e6 and g.nodes[a].ui["y"] == 12
+    gc.save(g, str(tmp_path / "g.json"))
+    assert gc.load(str(tmp_path / "g.json")).nodes[a].ui["x"] == -1e6
