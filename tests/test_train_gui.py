@@ -525,11 +525,21 @@ def test_loss_plot_shows_the_regularisation_part(spiral, qtbot):
     assert len(x) == 20 and np.all(y > 0) and np.all(y < total)
 
 
+def _compiled_here(g, training) -> None:
+    """Compile the kernels this graph's training uses on the main thread first: in inline mode numba
+    would otherwise compile them on the QThread while the GUI thread runs Python (a segfault was
+    seen once in that overlap; the app itself trains in a child process)."""
+    from graphcore.train.trainer import Trainer
+
+    Trainer(g.copy(), dict(training, epochs=1)).run()
+
+
 def test_inline_mode_trains_on_the_qthread_itself(qtbot):
     from app.train.worker import TrainThread
 
     g = gc.load(os.path.join(EXAMPLES, "spiral_2layer.json"))
     training = dict(g.meta["training"], epochs=15)
+    _compiled_here(g, training)
     t = TrainThread(g, training, {"fresh": True}, inline=True)
     chunks = []
     t.chunk.connect(chunks.append)
@@ -770,6 +780,7 @@ def test_inline_mode_takes_settings_mid_run(qtbot):
 
     g = gc.load(os.path.join(EXAMPLES, "spiral_2layer.json"))
     training = dict(g.meta["training"], epochs=100000, batch_size=8)
+    _compiled_here(g, dict(training, epochs=1))
     t = TrainThread(g, training, {"fresh": True}, inline=True)
     seen = []
     t.event.connect(lambda ev: seen.append(ev))
