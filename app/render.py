@@ -91,13 +91,18 @@ def render(path: str, out: str, theme_name: str = "light", pass_: str = "auto", 
     from .canvas.view import GraphView
 
     app = application()
+    before = app.property("backpropTheme")  # an open window's theme is not the picture's business
     theme.apply_theme(theme_name, app)
-    stack = QUndoStack()
-    scene = GraphScene(graph, stack)
-    view = GraphView(scene)
-    if which != "none":
-        apply_pass(graph, scene, which)
-    result = view.export_image(out)
+    try:
+        stack = QUndoStack()
+        scene = GraphScene(graph, stack)
+        view = GraphView(scene)
+        if which != "none":
+            apply_pass(graph, scene, which)
+        result = view.export_image(out)
+    finally:
+        if before in theme.THEMES:
+            theme.apply_theme(before, app)
     if result is False or not os.path.exists(out) or os.path.getsize(out) == 0:
         raise OSError(f"{out}: could not write the image")
     return which, why

@@ -51,15 +51,6 @@ def as_json(a: np.ndarray | None):
     return doc
 
 
-def _loss_like(g) -> str | None:
-    sinks = g.sinks()
-    for s in sinks:
-        spec = g.nodes[s].spec
-        if spec is not None and spec.category == "losses":
-            return s
-    return sinks[0] if sinks else None
-
-
 def _target(g, name: str | None) -> str | None:
     """The node to backpropagate from: --target (a name or an id), else the only sink, else a loss sink."""
     if name is not None:
@@ -73,8 +64,15 @@ def _target(g, name: str | None) -> str | None:
             return g.find(name)
         except GraphError:
             raise UsageError(f"argument --target: no node named {name!r}") from None
-    if len(g.sinks()) != 1:
-        return _loss_like(g)
+    sinks = g.sinks()
+    if len(sinks) != 1:
+        losses = [s for s in sinks if (sp := g.nodes[s].spec) is not None and sp.category == "losses"]
+        if len(losses) != 1:  # never a silent pick: the API refuses this too
+            names = ", ".join(repr(g.nodes[s].name) for s in sinks[:8]) + (" ..." if len(sinks) > 8 else "")
+            raise UsageError(f"argument --target: the graph has {len(sinks)} outputs ({names}) and "
+                             f"{'no' if not losses else 'several'} loss among them; name the one to "
+                             "backpropagate from with --target")
+        return losses[0]
     return None
 
 
@@ -131,7 +129,7 @@ def add_commands(sub) -> None:
                                    "gradients (scalars with two decimals, tensors as shape, mean and norm).")
     r.add_argument("file", help="graph file (.json)")
     r.add_argument("--target", metavar="NODE",
-                   help="node (name or id) to backpropagate from (default: the only sink, else the loss)")
+                   help="node (name or id) to backpropagate from (default: the only output, else the one loss among the outputs; required otherwise)")
     r.add_argument("--mode", choices=("train", "eval"), default="eval",
                    help="train: dropout drops and batchnorm uses batch statistics; eval: neither")
     add_common(r)
@@ -141,7 +139,7 @@ def add_commands(sub) -> None:
                                    "array's relative error is below the tolerance, 1 when one is not.")
     c.add_argument("file", help="graph file (.json)")
     c.add_argument("--target", metavar="NODE",
-                   help="node (name or id) whose gradient is checked (default: the only sink, else the loss)")
+                   help="node (name or id) whose gradient is checked (default: the only output, else the one loss among the outputs; required otherwise)")
     c.add_argument("--tolerance", type=positive, default=DEFAULT_TOLERANCE,
                    help="largest relative error that passes")
     add_common(c)

@@ -357,6 +357,6 @@ def load(path: str | os.PathLike) -> Graph:
         size = max(len(data), st.st_size)
         raise GraphFormatError(f"the file is too large ({fmt_bytes(size)}); the limit is {fmt_bytes(limit)}"
                                + ("" if limit == MAX_FILE_BYTES else
-                                  f", a {LOAD_FACTOR}th of the memory budget (--memory-limit, or Settings in the app)"),
+                                  f", a {LOAD_FACTOR}th of the memory budget (--memory-limit, or Run > Memory limit in the app)"),
                                file=path)
     return loads(data, file=path)

@@ -234,5 +234,5 @@ def check_budget(costs: list[NodeCost], budget: int | None = None) -> int:
     worst = max(costs, key=lambda c: c.nbytes)
     raise GraphError([Problem(worst.node, None,
                               f"the graph needs about {fmt_bytes(total)} of memory, over the budget of "
-                              f"{fmt_bytes(budget)} (--memory-limit, or Settings in the app); the largest node, "
+                              f"{fmt_bytes(budget)} (--memory-limit, or Run > Memory limit in the app); the largest node, "
                               f"{worst.describe()}", "memory")])

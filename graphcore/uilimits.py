@@ -55,5 +55,5 @@ def raster_size(width: float, height: float, scale: float, budget: int | None = 
     budget = memory_limit() if budget is None else budget
     if need > budget:
         raise ValueError(f"the image would be {w} x {h} pixels and need about {fmt_bytes(need)}, more than the "
-                         f"memory budget of {fmt_bytes(budget)} (--memory-limit, or Settings in the app); export .svg instead")
+                         f"memory budget of {fmt_bytes(budget)} (--memory-limit, or Run > Memory limit in the app); export .svg instead")
     return w, h, scale

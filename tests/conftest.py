@@ -42,12 +42,18 @@ def _own_settings(request, tmp_path_factory, monkeypatch):
     recent list, autosave or theme that an earlier test left behind must not change it."""
     if not GUI_FIXTURES & set(request.fixturenames):
         yield
+        _default_theme()  # a test without qtbot may still have drawn with Qt (render)
         return
     home = tmp_path_factory.mktemp("app-home")
     _set_settings_dir(str(home / "settings"))
     monkeypatch.setenv("BACKPROP_STUDIO_DATA_DIR", str(home / "data"))
     yield
     _set_settings_dir(os.path.join(_SANDBOX, "settings"))
+    _default_theme()
+
+
+def _default_theme() -> None:
+    """The theme is process-wide: a test that switched it must not pass it on (free when unchanged)."""
     theme = sys.modules.get("app.theme")
-    if theme is not None:  # the theme is process-wide: a test that switched it must not pass it on
+    if theme is not None:
         theme.apply_theme("dark")

@@ -463,3 +463,18 @@ def test_a_huge_regularisation_strength_leaks_no_numpy_warning(tmp_path, capsys)
     p.write_text(json.dumps(doc))
     assert cli.main(["run", str(p)]) == 0  # the sum of squares overflows in the finiteness test, handled
     assert capsys.readouterr().err == ""
+
+
+def test_several_outputs_and_no_loss_need_a_target(tmp_path, capsys):
+    """run and check never pick one of several outputs silently (the API refuses it too)."""
+    g = gc.Graph()
+    a = g.add("input", name="a", value=2.0)
+    g.add("exp", name="e1", inputs={"x": a})
+    g.add("neg", name="n1", inputs={"x": a})
+    path = str(tmp_path / "two.json")
+    gc.save(g, path)
+    for cmd in ("run", "check"):
+        assert cli.main([cmd, path]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "argument --target" in err and "'e1', 'n1'" in err
+    assert cli.main(["run", path, "--target", "n1"]) == 0
