@@ -22,6 +22,7 @@ from graphcore.graph import Edge, Graph
 from .. import commands as cmds
 from . import items as it
 from .layout import layered_positions
+from .value_edit import EscapeFilter
 
 SCENE_EXTENT = 100_000.0
 DRAG_THRESHOLD = 6.0
@@ -429,7 +430,7 @@ class GraphScene(QGraphicsScene):
 
         editor.returnPressed.connect(commit)
         editor.editingFinished.connect(commit)
-        editor.installEventFilter(_EscapeFilter(editor, self.end_rename))
+        editor.installEventFilter(EscapeFilter(editor, self.end_rename))
         editor.show()
         editor.setFocus()
         self._rename_editor = editor
@@ -775,16 +776,3 @@ def _reach(start: str, adj: dict[str, list[str]]) -> set[str]:
                 stack.append(nxt)
     return seen
 
-
-class _EscapeFilter(QObject):
-    """Escape in the rename editor cancels the rename."""
-
-    def __init__(self, parent, on_escape) -> None:
-        super().__init__(parent)
-        self._on_escape = on_escape
-
-    def eventFilter(self, obj, ev) -> bool:
-        if ev.type() == QEvent.Type.KeyPress and ev.key() == Qt.Key.Key_Escape:
-            self._on_escape()
-            return True
-        return False

@@ -98,7 +98,9 @@ def parse_param(text: str, pspec, name: str):
 
 
 # ---------------------------------------------------------------- the inline editor
-class _Keys(QObject):
+class EscapeFilter(QObject):
+    """Escape in an inline editor on the canvas (a value, a param, a rename) cancels the edit."""
+
     def __init__(self, parent, on_escape) -> None:
         super().__init__(parent)
         self._on_escape = on_escape
@@ -159,7 +161,7 @@ def begin_edit(scene, item, index: int) -> QLineEdit | None:
 
     editor.returnPressed.connect(lambda: finish(True))
     editor.editingFinished.connect(lambda: finish(False))
-    editor.installEventFilter(_Keys(editor, lambda: finish(False)))
+    editor.installEventFilter(EscapeFilter(editor, lambda: finish(False)))
     editor.show()
     editor.setFocus()
     scene._value_editor = editor
