@@ -138,7 +138,6 @@ def _shrink(window: QMainWindow, orientation, areas, total: int, canvas) -> bool
     target = int(total * TARGET_SHARE)
     if target - canvas() <= 0:
         return False
-    horizontal = orientation == Qt.Orientation.Horizontal
     groups = []
     for area in areas:
         docks = docks_in(window, area)

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 
 import shiboken6
-from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QUndoStack
 from PySide6.QtWidgets import QGraphicsScene, QLineEdit
 

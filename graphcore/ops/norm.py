@@ -83,7 +83,6 @@ def _bn_fwd(ctx, ins, params, tensors):
 
 
 def _bn_bwd(ctx, g, ins, out, params, tensors):
-    x = ins[0]
     g = fdata(ctx, g)
     c = g.shape[1]
     gamma = weight(tensors, "gamma", g.dtype)
