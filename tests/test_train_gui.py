@@ -547,7 +547,7 @@ def test_inline_mode_trains_on_the_qthread_itself(qtbot):
         t.start()
     res = blocker.args[0]
     assert res["status"] == "finished" and res["steps"] == 15
-    t.wait(2000)
+    assert t.wait(30000), "the thread must end before its QThread object is collected (Qt aborts otherwise)"
     qtbot.waitUntil(lambda: sum(len(c.get("step.loss", ([], []))[0]) for c in chunks) == 15, timeout=3000)
 
 
@@ -793,7 +793,7 @@ def test_inline_mode_takes_settings_mid_run(qtbot):
     with qtbot.waitSignal(t.done, timeout=20000) as blocker:
         t.request_stop()
     assert blocker.args[0]["status"] == "stopped"
-    t.wait(2000)
+    assert t.wait(30000), "the thread must end before its QThread object is collected (Qt aborts otherwise)"
     ev = [e for e in seen if e.get("type") == "settings"][0]
     assert ev["settings"]["lr"] == 0.03125
     assert "lr must be >= 0" in [e for e in seen if e.get("type") == "settings_refused"][0]["message"]
