@@ -142,6 +142,22 @@ def test_nodes_without_positions_get_a_layout_without_editing_the_graph(qtbot):
     scene.detach()
 
 
+def test_a_detached_scene_emits_nothing_more(qtbot):
+    """A discarded scene is deleted later; selection changes while its items are cleared must not reach
+    Python slots of the half-destroyed wrapper."""
+    g = gc.Graph()
+    a = g.add("input", value=1.0)
+    scene = GraphScene(g, QUndoStack())
+    seen = []
+    scene.selection_ids_changed.connect(seen.append)
+    scene.node_item(a).setSelected(True)
+    assert seen == [[a]]
+    scene.detach()
+    scene.node_item(a).setSelected(False)
+    g.add("relu", inputs={"x": a})  # the graph's events no longer reach it either
+    assert seen == [[a]] and len(scene.items()) == 1 + len(scene.node_item(a).childItems())
+
+
 # ---------------------------------------------------------------- wiring by mouse
 def test_wire_output_to_input_by_dragging(editor):
     g, n, scene, view, stack, msgs = editor

@@ -525,21 +525,26 @@ def test_loss_plot_shows_the_regularisation_part(spiral, qtbot):
     assert len(x) == 20 and np.all(y > 0) and np.all(y < total)
 
 
-def _compiled_here(g, training) -> None:
-    """Compile the kernels this graph's training uses on the main thread first: in inline mode numba
-    would otherwise compile them on the QThread while the GUI thread runs Python (a segfault was
-    seen once in that overlap; the app itself trains in a child process)."""
-    from graphcore.train.trainer import Trainer
+@pytest.fixture
+def numpy_kernels():
+    """Inline mode runs the training job on a QThread in this process. numba does not promise that
+    compiling (or loading from its cache) on one thread is safe while another thread runs Python: a
+    segfault was seen in numba's typing context on the QThread while the GUI thread collected garbage.
+    The app trains in a child process; these tests of the inline relay use the numpy twins, so no
+    numba code is compiled off the main thread."""
+    from graphcore import kernels
 
-    Trainer(g.copy(), dict(training, epochs=1)).run()
+    before = kernels.backend()
+    kernels.use("numpy")
+    yield
+    kernels.use(before)
 
 
-def test_inline_mode_trains_on_the_qthread_itself(qtbot):
+def test_inline_mode_trains_on_the_qthread_itself(qtbot, numpy_kernels):
     from app.train.worker import TrainThread
 
     g = gc.load(os.path.join(EXAMPLES, "spiral_2layer.json"))
     training = dict(g.meta["training"], epochs=15)
-    _compiled_here(g, training)
     t = TrainThread(g, training, {"fresh": True}, inline=True)
     chunks = []
     t.chunk.connect(chunks.append)
@@ -775,12 +780,11 @@ def test_a_refused_setting_is_reported_and_the_run_goes_on(spiral, qtbot):
     rig.train.schedule_combo.setCurrentText("constant")
 
 
-def test_inline_mode_takes_settings_mid_run(qtbot):
+def test_inline_mode_takes_settings_mid_run(qtbot, numpy_kernels):
     from app.train.worker import TrainThread
 
     g = gc.load(os.path.join(EXAMPLES, "spiral_2layer.json"))
     training = dict(g.meta["training"], epochs=100000, batch_size=8)
-    _compiled_here(g, dict(training, epochs=1))
     t = TrainThread(g, training, {"fresh": True}, inline=True)
     seen = []
     t.event.connect(lambda ev: seen.append(ev))

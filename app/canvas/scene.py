@@ -90,6 +90,10 @@ class GraphScene(QGraphicsScene):
             ev.unsub(cb)
         self._subs = []
         self._validate_timer.stop()
+        # A discarded scene emits nothing more: clearing its items when it is deleted would otherwise emit
+        # selectionChanged into a half-destroyed wrapper ("Slot 'GraphScene::' not found" was seen once).
+        self._validate_timer.blockSignals(True)
+        self.blockSignals(True)
 
     def _alive(self) -> bool:
         if shiboken6.isValid(self):

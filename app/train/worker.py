@@ -6,7 +6,9 @@ GUI thread and the training loop never holds the GUI's GIL (a training thread in
 process stalled the GUI by hundreds of ms: every Python call from Qt waited for the GIL).
 This thread only waits on the pipe and re-emits each message as a queued signal; messages
 are already throttled by the job (metrics ~30 per second, snapshots ~4 per second).
-`inline=True` runs the job on this thread instead (for debugging; the GUI uses the process).
+`inline=True` runs the job on this thread instead (for debugging; the GUI uses the process). numba does
+not promise that compiling on a second thread is safe while the GUI thread runs Python, so an inline run
+is best made with `graphcore.kernels.use("numpy")` (the inline tests do).
 
 Pause, resume, stop, "one more epoch" and new settings (("settings", {...}): learning rate,
 optimizer hyperparameters, schedule, λ, edited while the run goes on) are sent to the process
