@@ -93,8 +93,11 @@ def test_the_wheel_installs_and_runs_outside_the_source_tree(tmp_path):
     with zipfile.ZipFile(wheels[0]) as z:
         names = z.namelist()
         entry_points = z.read(next(n for n in names if n.endswith(".dist-info/entry_points.txt"))).decode()
+        metadata = z.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     _check_contents(names)
     assert re.search(r"^backprop-studio\s*=\s*main:main$", entry_points, re.M), entry_points
+    assert re.search(r"^License-Expression: MIT$", metadata, re.M), metadata[:400]
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), "the licence text ships in the wheel"
 
     # A bare environment; this pip installs into it (--python), so the new one needs none.
     _run([sys.executable, "-m", "venv", "--without-pip", str(venv)])
