@@ -109,6 +109,9 @@ class Graph:
         self._in_edges: dict[tuple[str, str], Edge] = {}  # (dst, port) -> edge
         self.meta: dict = {"seed": 0}
         self.opt_state: dict[str, dict[str, np.ndarray]] = {}  # "node/weight" -> optimizer arrays
+        # the file gc.load read this graph from (None when built in code): its folder is where the
+        # graph's data paths start and may not leave (a file may come from someone else)
+        self.file: str | None = None
         self._counter = 0
         self.structure_version = 0  # bumps when the topology changes
         self.data_version = 0  # bumps on any change (values, params, names)
@@ -686,6 +689,7 @@ class Graph:
         g = Graph()
         g.meta = copy.deepcopy(self.meta)
         g.opt_state = {k: {n: a.copy() for n, a in st.items()} for k, st in self.opt_state.items()}
+        g.file = self.file
         g._counter = self._counter
         for n in self.nodes.values():
             g.nodes[n.id] = Node(n.id, n.op, n.name, copy.deepcopy(n.params),
