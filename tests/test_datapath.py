@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import threading
 
 import numpy as np
 import pytest
@@ -270,7 +269,7 @@ def test_generator_settings_are_bounded(spec, message, capsys, tmp_path):
     doc["meta"]["training"]["dataset"] = spec
     (tmp_path / "g.json").write_text(json.dumps(doc))
     err = cli_error(capsys, ["train", str(tmp_path / "g.json")])
-    assert f"meta.training.dataset: " in err and len(err) < 300
+    assert "meta.training.dataset: " in err and len(err) < 300
 
 
 def test_the_user_raises_a_generator_bound(tmp_path):
