@@ -12,7 +12,7 @@ from PySide6.QtGui import QAction, QActionGroup, QFont, QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget
 
 from . import settings as app_settings
-from .canvas import items as it
+from .canvas import look as it
 
 UI_SCALES = (100, 125, 150, 175, 200)  # percent
 PRESENT_TEXT = 1.5  # presentation mode multiplies the UI scale by this for fonts and wire labels

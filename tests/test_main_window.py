@@ -337,7 +337,7 @@ def test_cut_delete_duplicate_select_all(win):
 
 # ---------------------------------------------------------------- theme, settings, help
 def test_theme_switch_and_persistence(win, qtbot):
-    from app.canvas import items
+    from app.canvas import look as items
 
     qapp = QApplication.instance()
     win.actionThemeLight.trigger()

@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtWidgets import QApplication, QDockWidget, QToolBar
 
 import app
-from app.canvas import items as it
+from app.canvas import look as it
 from backprop_studio_resources import example_path
 
 EXAMPLE = example_path("cs231n_circuit.json")

@@ -433,7 +433,7 @@ def test_run_menu_lists_the_actions_with_their_shortcuts(qtbot, tmp_path, monkey
 
 
 def test_the_sinks_labels_follow_the_theme(run):
-    from app.canvas import items as it
+    from app.canvas import look as it
 
     g, scene, ctl = run
     ctl.backward()
@@ -536,7 +536,7 @@ def test_the_plates_behind_wire_labels_follow_the_theme(run):
     from PySide6.QtCore import QPointF, QRectF
     from PySide6.QtGui import QImage, QPainter
 
-    from app.canvas import items as it
+    from app.canvas import look as it
 
     g, scene, ctl = run
     ctl.backward()

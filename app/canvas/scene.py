@@ -20,7 +20,10 @@ from graphcore.fileformat import GraphFormatError
 from graphcore.graph import Edge, Graph
 
 from .. import commands as cmds
-from . import items as it
+from . import look
+from .nodes import NodeItem
+from .ports import PortItem
+from .wires import EdgeItem, TempWireItem
 from .layout import layered_positions
 from .value_edit import EscapeFilter
 
@@ -32,9 +35,9 @@ DRAG_THRESHOLD = 6.0
 class _WireDrag:
     """A wire being dragged: `fixed` stays put, the other end follows the cursor."""
 
-    fixed: it.PortItem
+    fixed: PortItem
     reroute: Edge | None = None  # the existing wire whose other end was picked up
-    target: it.PortItem | None = None
+    target: PortItem | None = None
     target_problem: str | None = None
 
     @property
@@ -55,12 +58,12 @@ class GraphScene(QGraphicsScene):
         self.exporting = False
         self.syncing = False
         self.auto_validate = True
-        self._nodes: dict[str, it.NodeItem] = {}
-        self._edges: dict[tuple[str, str], it.EdgeItem] = {}
+        self._nodes: dict[str, NodeItem] = {}
+        self._edges: dict[tuple[str, str], EdgeItem] = {}
         self._wires_of: dict[str, set[tuple[str, str]]] = {}  # node id -> keys of its wires' items
         self._wire: _WireDrag | None = None
         self._temp = None
-        self._pending_edge: tuple[it.EdgeItem, QPointF] | None = None
+        self._pending_edge: tuple[EdgeItem, QPointF] | None = None
         self._move_start: dict[str, QPointF] | None = None
         self._extra_problems: list = []
         self._validation_problems: list = []
@@ -78,7 +81,7 @@ class GraphScene(QGraphicsScene):
         ]
         for ev, cb in self._subs:
             ev.sub(cb)
-        it.add_palette_listener(self)
+        look.add_palette_listener(self)
         self.selectionChanged.connect(self._on_selection_changed)
         self._build()
         self.revalidate()
@@ -111,8 +114,8 @@ class GraphScene(QGraphicsScene):
         for e in self.graph.edges:
             self._make_edge(e)
 
-    def _make_node(self, nid: str) -> it.NodeItem:
-        item = it.NodeItem(self, nid)
+    def _make_node(self, nid: str) -> NodeItem:
+        item = NodeItem(self, nid)
         ui = self.graph.nodes[nid].ui
         self.syncing = True
         if "x" in ui and "y" in ui:
@@ -125,13 +128,13 @@ class GraphScene(QGraphicsScene):
         self._nodes[nid] = item
         return item
 
-    def _make_edge(self, e: Edge) -> it.EdgeItem | None:
+    def _make_edge(self, e: Edge) -> EdgeItem | None:
         if e.src not in self._nodes or e.dst not in self._nodes:
             return None
         dst = self._nodes[e.dst]
         if e.dst_port not in dst.inputs or self._nodes[e.src].output is None:
             return None
-        item = it.EdgeItem(self, e)
+        item = EdgeItem(self, e)
         self.addItem(item)
         key = (e.dst, e.dst_port)
         self._edges[key] = item
@@ -217,13 +220,13 @@ class GraphScene(QGraphicsScene):
                 edge.update_path()
 
     # ------------------------------------------------------------------ lookups
-    def node_item(self, node_id: str) -> it.NodeItem:
+    def node_item(self, node_id: str) -> NodeItem:
         return self._nodes[node_id]
 
-    def node_items(self) -> list[it.NodeItem]:
+    def node_items(self) -> list[NodeItem]:
         return list(self._nodes.values())
 
-    def edge_item(self, edge) -> it.EdgeItem | None:
+    def edge_item(self, edge) -> EdgeItem | None:
         """The wire item for an Edge, a (dst, port) pair, or an edge key string."""
         if isinstance(edge, Edge):
             key = (edge.dst, edge.dst_port)
@@ -233,16 +236,16 @@ class GraphScene(QGraphicsScene):
             key = tuple(edge)
         return self._edges.get(key)
 
-    def edge_items(self) -> list[it.EdgeItem]:
+    def edge_items(self) -> list[EdgeItem]:
         return list(self._edges.values())
 
     def selected_ids(self) -> list[str]:
         """Selected node ids in graph order."""
-        sel = {i.node_id for i in self.selectedItems() if isinstance(i, it.NodeItem)}
+        sel = {i.node_id for i in self.selectedItems() if isinstance(i, NodeItem)}
         return [n for n in self.graph.nodes if n in sel]
 
     def selected_edges(self) -> list[Edge]:
-        return [i.edge for i in self.selectedItems() if isinstance(i, it.EdgeItem)]
+        return [i.edge for i in self.selectedItems() if isinstance(i, EdgeItem)]
 
     def select_ids(self, ids, center: bool = False) -> None:
         self.blockSignals(True)
@@ -418,7 +421,7 @@ class GraphScene(QGraphicsScene):
         editor.setText(self.graph.node(node_id).name)
         editor.selectAll()
         editor.setGeometry(rect.adjusted(4, 3, -4, -3))
-        editor.setFont(it.Fonts.get().name)
+        editor.setFont(look.Fonts.get().name)
 
         def commit() -> None:
             if self._rename_editor is editor:
@@ -492,7 +495,7 @@ class GraphScene(QGraphicsScene):
             v.viewport().update()
 
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
-        pal = it.palette()
+        pal = look.palette()
         painter.fillRect(rect, pal.color("background"))
         if self.exporting:
             return
@@ -520,23 +523,23 @@ class GraphScene(QGraphicsScene):
                 painter.fillRect(dev.left(), round(sy * j * step + dy), dev.width(), 1, color)
 
     # ------------------------------------------------------------------ wiring by mouse
-    def port_at(self, pos: QPointF, radius: float = it.PORT_HIT_R) -> it.PortItem | None:
+    def port_at(self, pos: QPointF, radius: float = look.PORT_HIT_R) -> PortItem | None:
         """The port nearest pos within radius (ports win over the node under them)."""
         area = QRectF(pos.x() - radius, pos.y() - radius, 2 * radius, 2 * radius)
         best, best_d = None, radius * radius
         for item in self.items(area):
-            if isinstance(item, it.PortItem) and item.isVisible():
+            if isinstance(item, PortItem) and item.isVisible():
                 c = item.scene_center()
                 d = (c.x() - pos.x()) ** 2 + (c.y() - pos.y()) ** 2
                 if d <= best_d:
                     best, best_d = item, d
         return best
 
-    def edge_at(self, pos: QPointF) -> it.EdgeItem | None:
+    def edge_at(self, pos: QPointF) -> EdgeItem | None:
         for item in self.items(pos):
-            if isinstance(item, it.EdgeItem):
+            if isinstance(item, EdgeItem):
                 return item
-            if isinstance(item, it.NodeItem):
+            if isinstance(item, NodeItem):
                 return None
         return None
 
@@ -556,7 +559,7 @@ class GraphScene(QGraphicsScene):
         super().mousePressEvent(event)
         if event.button() == Qt.MouseButton.LeftButton:
             self._move_start = {i.node_id: QPointF(i.pos()) for i in self.selectedItems()
-                                if isinstance(i, it.NodeItem)}
+                                if isinstance(i, NodeItem)}
 
     def mouseMoveEvent(self, event) -> None:
         if self._wire is not None:
@@ -596,7 +599,7 @@ class GraphScene(QGraphicsScene):
         if moves:
             self._push(cmds.MoveNodesCommand(self.graph, moves))
 
-    def _start_wire_from_port(self, port: it.PortItem, pos: QPointF) -> None:
+    def _start_wire_from_port(self, port: PortItem, pos: QPointF) -> None:
         if not port.is_output:
             existing = self.graph.input_edge(port.node_id, port.name)
             if existing is not None:  # pick up the wire's input end
@@ -604,7 +607,7 @@ class GraphScene(QGraphicsScene):
                 return
         self._begin_wire(port, None, pos)
 
-    def _pick_up_wire(self, edge_item: it.EdgeItem, press: QPointF, pos: QPointF) -> None:
+    def _pick_up_wire(self, edge_item: EdgeItem, press: QPointF, pos: QPointF) -> None:
         """Drag an existing wire by whichever end is nearer the press."""
         e = edge_item.edge
         a, b = edge_item.endpoints()
@@ -613,7 +616,7 @@ class GraphScene(QGraphicsScene):
         else:
             self._begin_wire(self._nodes[e.dst].inputs[e.dst_port], e, pos)  # moving the output end
 
-    def _begin_wire(self, fixed: it.PortItem, reroute: Edge | None, pos: QPointF) -> None:
+    def _begin_wire(self, fixed: PortItem, reroute: Edge | None, pos: QPointF) -> None:
         grabber = self.mouseGrabberItem()
         if grabber is not None:  # a wire picked up by its body had grabbed the mouse on press
             grabber.ungrabMouse()
@@ -621,7 +624,7 @@ class GraphScene(QGraphicsScene):
         self._wire = _WireDrag(fixed, reroute)
         if reroute is not None and (reroute.dst, reroute.dst_port) in self._edges:
             self._edges[(reroute.dst, reroute.dst_port)].setVisible(False)
-        self._temp = it.TempWireItem()
+        self._temp = TempWireItem()
         self.addItem(self._temp)
         self._mark_candidates()
         self._drag_wire_to(pos)
@@ -674,7 +677,7 @@ class GraphScene(QGraphicsScene):
             return trial.connection_problem(src, dst, port)
         return self.graph.connection_problem(src, dst, port)
 
-    def _wire_ends(self, target: it.PortItem | None, w: _WireDrag | None = None) -> tuple[str, str, str] | None:
+    def _wire_ends(self, target: PortItem | None, w: _WireDrag | None = None) -> tuple[str, str, str] | None:
         """(src, dst, port) the drop on target would make."""
         w = w or self._wire
         if target is None or target.is_output == w.want_input:
@@ -685,7 +688,7 @@ class GraphScene(QGraphicsScene):
 
     def _drag_wire_to(self, pos: QPointF) -> None:
         w = self._wire
-        target = self.port_at(pos, radius=it.PORT_HIT_R + 6)
+        target = self.port_at(pos, radius=look.PORT_HIT_R + 6)
         if target is not None and (target is w.fixed or target.is_output == w.want_input):
             target = None
         if target is not w.target:
