@@ -13,7 +13,8 @@ import graphcore as gc
 
 import app
 from app import settings as app_settings
-from app.main_window import EXAMPLES_DIR, example_files, versions
+from app.help_dialogs import versions
+from app.main_window import EXAMPLES_DIR, example_files
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CIRCUIT = os.path.join(EXAMPLES_DIR, "cs231n_circuit.json")
