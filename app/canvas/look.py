@@ -6,6 +6,7 @@ fonts without importing the item classes.
 """
 from __future__ import annotations
 
+import math
 import weakref
 from dataclasses import dataclass, field
 
@@ -127,34 +128,39 @@ def _font(px: int, bold: bool = False, family: str = "") -> QFont:
 
 
 class Fonts:
-    """Created lazily: a QFont needs a QGuiApplication. `text_scale` enlarges the wire labels
-    (the numbers a class reads from the back row); presentation mode and the UI scale set it."""
+    """Created lazily: a QFont needs a QGuiApplication. `text_scale` enlarges every canvas text, the
+    node cards' (name, op, port labels, values, params) and the wire labels (the numbers a class
+    reads from the back row); presentation mode and the UI scale set it. The card's header and row
+    heights grow with their fonts, so a scaled card keeps its proportions without overlapping text."""
 
     _made = False
     text_scale = 1.0
     LABEL_PX = 13
+    # font key -> (pixel size at scale 1, bold)
+    SIZES = {"name": (15, True), "title": (13, False), "port": (13, False), "symbol": (24, True),
+             "value": (18, True), "word": (17, True), "param": (13, False), "label": (LABEL_PX, True)}
+    header_h = HEADER_H
+    row_h = ROW_H
 
     @classmethod
     def set_text_scale(cls, scale: float) -> None:
-        """Wire and output labels at LABEL_PX * scale pixels (items call fonts_changed to follow)."""
+        """Every canvas font at its size * scale pixels (items call fonts_changed / refresh to follow)."""
         cls.text_scale = float(scale)
         if cls._made:
-            cls.label = _font(round(cls.LABEL_PX * cls.text_scale), True)
-            cls.metrics["label"] = QFontMetricsF(cls.label)
+            cls._make()
+
+    @classmethod
+    def _make(cls) -> None:
+        for key, (px, bold) in cls.SIZES.items():
+            setattr(cls, key, _font(max(1, round(px * cls.text_scale)), bold))
+        cls.metrics = {k: QFontMetricsF(getattr(cls, k)) for k in cls.SIZES}
+        cls.header_h = max(HEADER_H, math.ceil(cls.metrics["name"].height() + 10))
+        cls.row_h = max(ROW_H, math.ceil(cls.metrics["port"].height() + 8))
 
     @classmethod
     def get(cls) -> "Fonts":
         if not cls._made:
-            cls.name = _font(15, True)
-            cls.title = _font(13)
-            cls.port = _font(13)
-            cls.symbol = _font(24, True)
-            cls.value = _font(18, True)
-            cls.word = _font(17, True)
-            cls.param = _font(13)
-            cls.label = _font(round(cls.LABEL_PX * cls.text_scale), True)
-            cls.metrics = {k: QFontMetricsF(getattr(cls, k))
-                           for k in ("name", "title", "port", "symbol", "word", "value", "param", "label")}
+            cls._make()
             cls._made = True
         return cls
 

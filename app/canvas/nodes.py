@@ -33,6 +33,7 @@ class NodeItem(CanvasEditing, QGraphicsItem):
         self.inputs: dict[str, PortItem] = {}
         self.output: PortItem | None = None
         self._w = MIN_W
+        self._head, self._row = HEADER_H, ROW_H  # header and port-row heights: they grow with the fonts
         self._h = HEADER_H + ROW_H
         self._name = ""
         self._title = ""
@@ -72,6 +73,7 @@ class NodeItem(CanvasEditing, QGraphicsItem):
         spec = node.spec
         f = Fonts.get()
         m = f.metrics
+        self._head, self._row = f.header_h, f.row_h
         self._name = node.name
         self._title = (spec.title or spec.name) if spec else f"{node.op}?"
         self._center = []
@@ -118,16 +120,16 @@ class NodeItem(CanvasEditing, QGraphicsItem):
         w = max(MIN_W, body_w, head_w)
         rows = max(len(in_ports), 1)
         lines_h = sum(m[k].height() + 2 for _, k in self._center)
-        body_h = max(rows * ROW_H, lines_h + 4) + 2 * BODY_PAD
+        body_h = max(rows * self._row, lines_h + 4) + 2 * BODY_PAD
         w = math.ceil(w / 2) * 2
-        if (w, HEADER_H + body_h) != (self._w, self._h):
+        if (w, self._head + body_h) != (self._w, self._h):
             self.prepareGeometryChange()
-            self._w, self._h = w, HEADER_H + body_h
+            self._w, self._h = w, self._head + body_h
         self._left_w = left
         for i, p in enumerate(in_ports):
             self.inputs[p.name].setPos(0, self._port_y(i, rows))
         if self.output is not None:
-            self.output.setPos(self._w, HEADER_H + body_h / 2)
+            self.output.setPos(self._w, self._head + body_h / 2)
         self._update_tooltip()
         self.update()
 
@@ -141,7 +143,7 @@ class NodeItem(CanvasEditing, QGraphicsItem):
         total = sum(m[k].height() + 2 for _, k in self._center)
         x0 = SIDE_PAD + (self._left_w + 16 if self._left_w else 0)
         x1 = self._w - SIDE_PAD - (m["port"].horizontalAdvance("out") + 16 if self.output else 0)
-        y = HEADER_H + (self._h - HEADER_H - total) / 2
+        y = self._head + (self._h - self._head - total) / 2
         rects = []
         for _, key in self._center:
             lh = m[key].height() + 2
@@ -170,9 +172,9 @@ class NodeItem(CanvasEditing, QGraphicsItem):
         return spec.name if spec is not None else self.node.op
 
     def _port_y(self, i: int, rows: int) -> float:
-        body_h = self._h - HEADER_H
-        top = HEADER_H + (body_h - rows * ROW_H) / 2
-        return top + (i + 0.5) * ROW_H
+        body_h = self._h - self._head
+        top = self._head + (body_h - rows * self._row) / 2
+        return top + (i + 0.5) * self._row
 
     def size(self) -> tuple[float, float]:
         return self._w, self._h
@@ -212,7 +214,7 @@ class NodeItem(CanvasEditing, QGraphicsItem):
         return p
 
     def header_rect(self) -> QRectF:
-        return QRectF(0, 0, self._w, HEADER_H)
+        return QRectF(0, 0, self._w, self._head)
 
     def hoverEnterEvent(self, event) -> None:
         self.hovered = True
@@ -262,32 +264,32 @@ class NodeItem(CanvasEditing, QGraphicsItem):
         # header
         spec = self.node.spec
         head = QPainterPath()
-        head.addRoundedRect(QRectF(0, 0, w, HEADER_H + RADIUS), RADIUS, RADIUS)
+        head.addRoundedRect(QRectF(0, 0, w, self._head + RADIUS), RADIUS, RADIUS)
         clip = QPainterPath()
-        clip.addRect(QRectF(0, 0, w, HEADER_H))
+        clip.addRect(QRectF(0, 0, w, self._head))
         painter.setBrush(pal.category(spec.category if spec else None))
         painter.drawPath(head.intersected(clip))
         # header text
         painter.setFont(f.name)
         painter.setPen(pal.color("header_text"))
-        painter.drawText(QRectF(SIDE_PAD, 0, w - 2 * SIDE_PAD, HEADER_H),
+        painter.drawText(QRectF(SIDE_PAD, 0, w - 2 * SIDE_PAD, self._head),
                          Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, self._name)
         right = QColor(pal.header_text)
         right.setAlpha(175)
         painter.setFont(f.title)
         painter.setPen(right)
-        painter.drawText(QRectF(SIDE_PAD, 0, w - 2 * SIDE_PAD, HEADER_H),
+        painter.drawText(QRectF(SIDE_PAD, 0, w - 2 * SIDE_PAD, self._head),
                          Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, self._header_right())
         # port labels
         painter.setFont(f.port)
         painter.setPen(pal.color("subtext"))
         for name, port in self.inputs.items():
             y = port.pos().y()
-            painter.drawText(QRectF(SIDE_PAD, y - ROW_H / 2, w, ROW_H),
+            painter.drawText(QRectF(SIDE_PAD, y - self._row / 2, w, self._row),
                              Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, name)
         if self.output is not None:
             y = self.output.pos().y()
-            painter.drawText(QRectF(0, y - ROW_H / 2, w - SIDE_PAD, ROW_H),
+            painter.drawText(QRectF(0, y - self._row / 2, w - SIDE_PAD, self._row),
                              Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, "out")
         # centre: value, params or the op's symbol
         for (text, key), r in zip(self._center, self.center_rects()):

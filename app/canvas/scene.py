@@ -195,6 +195,16 @@ class GraphScene(SceneEdits, SceneWiring, QGraphicsScene):
             self.node_moved(nid)  # ports may have moved with the new size
             self._schedule_validation()
 
+    def fonts_changed(self) -> None:
+        """Follow Fonts.set_text_scale: every card is re-measured (its ports move with its size) and
+        every wire re-routed, with its labels in the new font."""
+        for item in self._nodes.values():
+            item.refresh()
+        for edge in self._edges.values():
+            edge.update_path()
+            edge.fonts_changed()
+        self.update()
+
     def node_moved(self, nid: str) -> None:
         """Keep the wires of a node attached while it moves."""
         for key in self._wires_of.get(nid, ()):
