@@ -134,6 +134,20 @@ class RunController(PassPainting, RunErrors, QObject):
     def at_end(self) -> bool:
         return self.rec is not None and self.cursor >= self.rec.total - 1
 
+    def state_text(self) -> str:
+        """Where the shown pass is, for the status bar: "Backward pass: event 16 of 18 (m.b → w)",
+        "Forward pass complete: ...", "Pass ready: ..."; "" when no pass is shown."""
+        if self.rec is None or not self.rec.total:
+            return ""
+        n = self.rec.total
+        if self.cursor < 0:
+            return f"Pass ready: {n} events, Step shows the first"
+        ev = self.rec.events[self.cursor]
+        phase = "Forward" if ev.phase == "forward" else "Backward"
+        done = self.cursor == n - 1 or (phase == "Forward" and self.cursor == self.rec.forward_end)
+        what = ev.describe(self.graph).split(": ", 1)[-1]
+        return f"{phase} pass{' complete' if done else ''}: event {self.cursor + 1} of {n} ({what})"
+
     def forward(self) -> None:
         """Show every value: a fresh pass, cursor at its last forward event."""
         self.pause()
