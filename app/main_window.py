@@ -35,6 +35,7 @@ STATE_VERSION = 2  # 1 could hold the collapsed canvas of issue 9: such layouts 
 
 class MainWindow(FileActions, WindowActions, HelpDialogs, QMainWindow):
     document_changed = Signal(object)  # the new Document
+    layout_reset = Signal()  # View > Reset layout put every dock back: views re-apply their document's rules
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -110,6 +111,7 @@ class MainWindow(FileActions, WindowActions, HelpDialogs, QMainWindow):
         window_layout.apply_default(self, keep_closed)
         for dock in self.findChildren(QDockWidget):
             self.layout_keeper.watch(dock)
+        self.layout_reset.emit()
         self.layout_keeper.intent = None
         QTimer.singleShot(0, self, self._remember_default)
 

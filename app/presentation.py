@@ -157,7 +157,7 @@ class ViewExtras(QObject):
             self.presenting = True
             hide = set(HIDDEN_WHEN_PRESENTING)
             doc = getattr(w, "document", None)
-            if doc is None or "training" not in (doc.graph.meta or {}):
+            if doc is None or not doc.trains:
                 hide |= set(TRAINING_DOCKS)
             for d in w.findChildren(QDockWidget):
                 if d.objectName() in hide:
@@ -183,6 +183,9 @@ class ViewExtras(QObject):
                 if view is not None and saved["transform"] is not None:
                     view.setTransform(saved["transform"])
                     view.centerOn(saved["center"])
+            train_view = getattr(w, "train_view", None)
+            if train_view is not None:  # a document opened while presenting gets its own panels
+                train_view.fit_panels()
 
     def frame(self) -> None:
         if self.view is not None:
