@@ -77,6 +77,12 @@ class Document(QObject):
             return os.path.basename(self.path)
         return self.title_hint or "Untitled"
 
+    @property
+    def trains(self) -> bool:
+        """The graph sets up training (meta.training): the panels that show a training data set
+        ("What the net sees", the training plots) have something to show. A circuit does not."""
+        return isinstance(self.graph.meta, dict) and "training" in self.graph.meta
+
     def save(self, path: str | None = None) -> None:
         """Write the graph (atomically, via graphcore) and mark it clean; raises OSError/ValueError."""
         target = path or self.path

@@ -36,9 +36,9 @@ class OpTree(QTreeWidget):
 def _category_icon(category: str) -> QIcon:
     """A dot in the colour the canvas gives this category's node headers."""
     try:
-        from .canvas import items
+        from .canvas import look
 
-        color = items.palette().category(category)
+        color = look.palette().category(category)
     except ImportError:  # pragma: no cover - only while the canvas is being written
         return QIcon()
     pix = QPixmap(12, 12)

@@ -1,9 +1,9 @@
 """What a teacher needs to project the canvas: zoom actions, a UI scale, and presentation mode.
 
 Presentation mode (View > Presentation, F11) hides the palette and the inspector, scales the UI font
-and the wire labels, makes the gradient pulses larger and slower, shows the narration in large type
-and frames the graph; leaving it restores the window exactly as it was (dock state, visibility,
-zoom, fonts). The UI scale (100 % to 200 %) applies always and is kept in the settings.
+and the canvas text (node cards and wire labels), makes the gradient pulses larger and slower,
+shows the narration in large type and frames the graph; leaving it restores the window exactly as
+it was (dock state, visibility, zoom, fonts). The UI scale (100 % to 200 %) applies always and is kept in the settings.
 """
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from PySide6.QtGui import QAction, QActionGroup, QFont, QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget
 
 from . import settings as app_settings
-from .canvas import items as it
+from .canvas import look as it
 
 UI_SCALES = (100, 125, 150, 175, 200)  # percent
-PRESENT_TEXT = 1.5  # presentation mode multiplies the UI scale by this for fonts and wire labels
+PRESENT_TEXT = 1.5  # presentation mode multiplies the UI scale by this for fonts and canvas text
 PRESENT_PULSE = 1.6  # ...and the pulses' size and duration by this
 PRESENT_FRAME_ZOOM = 3.0  # framing may zoom this far in presentation mode (1.5 otherwise)
 HIDDEN_WHEN_PRESENTING = ("paletteDock", "inspectorDock", "historyDock", "trainDock", "problemsDock")
@@ -135,8 +135,7 @@ class ViewExtras(QObject):
             return
         from .run import decor
 
-        for e in scene.edge_items():
-            e.fonts_changed()
+        scene.fonts_changed()  # the node cards and the wire labels
         for n in scene.node_items():
             decor.refresh_fonts(n)
 
@@ -158,7 +157,7 @@ class ViewExtras(QObject):
             self.presenting = True
             hide = set(HIDDEN_WHEN_PRESENTING)
             doc = getattr(w, "document", None)
-            if doc is None or "training" not in (doc.graph.meta or {}):
+            if doc is None or not doc.trains:
                 hide |= set(TRAINING_DOCKS)
             for d in w.findChildren(QDockWidget):
                 if d.objectName() in hide:
@@ -184,6 +183,9 @@ class ViewExtras(QObject):
                 if view is not None and saved["transform"] is not None:
                     view.setTransform(saved["transform"])
                     view.centerOn(saved["center"])
+            train_view = getattr(w, "train_view", None)
+            if train_view is not None:  # a document opened while presenting gets its own panels
+                train_view.fit_panels()
 
     def frame(self) -> None:
         if self.view is not None:

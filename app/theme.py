@@ -86,10 +86,10 @@ def apply_theme(name: str, app: QApplication | None = None) -> str:
         app.setStyleSheet(sheet)
         app.setProperty("backpropTheme", name)
     try:  # the canvas draws with its own palette of the same name
-        from .canvas import items
+        from .canvas import look
     except ImportError:  # pragma: no cover - only while the canvas is being written
         return name
-    items.set_theme(name)
+    look.set_theme(name)
     return name
 
 

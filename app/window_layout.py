@@ -91,9 +91,15 @@ def size_columns(window: QMainWindow) -> None:
     bottom = docks_in(window, BOTTOM)
     if bottom:
         window.resizeDocks([bottom[0]], [int(h * BOTTOM_FRACTION)], Qt.Orientation.Vertical)
+    split_right(window)
+
+
+def split_right(window: QMainWindow) -> None:
+    """Settings above, the boundary below: the boundary gets the larger share of the right column
+    (nothing to split while the boundary is hidden for a graph that does not train)."""
     right = _column(window, RIGHT)
-    if len(right) >= 2:  # settings above, the boundary below: the boundary gets the larger share
-        usable = h - 120
+    if len(right) >= 2:
+        usable = window.height() - 120
         window.resizeDocks(right[:2], [int(usable * 0.38), int(usable * 0.62)], Qt.Orientation.Vertical)
 
 

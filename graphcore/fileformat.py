@@ -341,7 +341,10 @@ def max_file_bytes() -> int:
 
 
 def load(path: str | os.PathLike) -> Graph:
-    """Read a regular file of bounded size (never a device or a pipe) and validate it."""
+    """Read a regular file of bounded size (never a device or a pipe) and validate it.
+
+    The graph remembers the file (`g.file`, absolute): its training data paths are resolved from,
+    and confined to, that file's folder."""
     path = os.fspath(path)
     limit = max_file_bytes()
     try:
@@ -359,4 +362,6 @@ def load(path: str | os.PathLike) -> Graph:
                                + ("" if limit == MAX_FILE_BYTES else
                                   f", a {LOAD_FACTOR}th of the memory budget (--memory-limit, or Run > Memory limit in the app)"),
                                file=path)
-    return loads(data, file=path)
+    g = loads(data, file=path)
+    g.file = os.path.abspath(path)
+    return g

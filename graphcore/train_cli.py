@@ -103,9 +103,10 @@ def _add_data_flags(p) -> None:
 
 
 def _with_data_policy(fn):
-    """Run a command under the data limits its flags set (handed to worker processes too)."""
+    """Settle the data policy the command's flags set (limits, the --data file) as `args.data_policy`,
+    which the command hands explicitly to everything that reads data, worker processes included."""
     def run(args) -> int:
-        policy = datapath.current()
+        policy = datapath.DataPolicy(hint="pass --data PATH on the command line")
         over = {k: v for k, v in (("max_bytes", args.data_limit), ("max_points", args.max_points),
                                   ("max_classes", args.max_classes)) if v is not None}
         if over:
@@ -119,13 +120,13 @@ def _with_data_policy(fn):
             if kind is not None:
                 raise UsageError(f"argument --data: {datapath.short_path(args.data)} is {kind}, not a regular file")
             policy = policy.allowing(args.data)
-        with datapath.using(policy):
-            return fn(args)
+        args.data_policy = policy
+        return fn(args)
     run.__name__ = fn.__name__
     return run
 
 
-def _data(g, cfg: TrainConfig, base: str, args=None):
+def _data(g, cfg: TrainConfig, base: str, args):
     """Load and split the data once, after checking every label against the model's class count.
 
     A problem with a file given by --data names that flag, not the graph file."""
@@ -136,7 +137,7 @@ def _data(g, cfg: TrainConfig, base: str, args=None):
         raise ConfigError("meta.training.dataset: no dataset named (e.g. {\"name\": \"spiral\"})")
     roles = detect_roles(g, cfg)
     try:
-        ds = datasets.load(cfg.dataset, base_dir=base, task=roles.get("task"))
+        ds = datasets.load(cfg.dataset, base_dir=base, task=roles.get("task"), policy=args.data_policy)
         shapes, _ = g.infer_shapes()
         scores = shapes.get(roles["scores"]) if roles["scores"] else None
         if scores is not None and len(scores) == 2:
@@ -177,7 +178,7 @@ def cmd_train(args) -> int:
         bar.set_postfix(post, refresh=False)
         bar.update(1)
 
-    trainer = Trainer(g, cfg, base_dir=base, data=data, on_epoch=on_epoch)
+    trainer = Trainer(g, cfg, base_dir=base, data=data, on_epoch=on_epoch, policy=args.data_policy)
     try:
         result = trainer.run()
     except KeyboardInterrupt:  # Ctrl+C: keep what was trained, as the Stop button does
@@ -276,10 +277,11 @@ def cmd_sanity(args) -> int:
     base = os.path.dirname(os.path.abspath(args.file))
     data = _data(g, cfg, base, args)
     check_training_memory(g, cfg, data)
-    init = babysit.initial_loss_check(g, cfg, base_dir=base, data=data)
+    init = babysit.initial_loss_check(g, cfg, base_dir=base, data=data, policy=args.data_policy)
     if not args.json:
         print(init["message"])
-    over = babysit.overfit_tiny(g, cfg, n=args.n, epochs=args.overfit_epochs, base_dir=base, data=data)
+    over = babysit.overfit_tiny(g, cfg, n=args.n, epochs=args.overfit_epochs, base_dir=base, data=data,
+                                policy=args.data_policy)
     ok = bool(init["ok"] and over["ok"])
     if args.json:
         emit_json({"command": "sanity", "file": args.file, "ok": ok, "applicable": True,
@@ -317,7 +319,8 @@ def cmd_search(args) -> int:
         with shared_memory(workers):
             res = search.coarse_to_fine(g, cfg, trials=args.trials, epochs=args.epochs_per_trial,
                                         lr_range=(args.lr_min, args.lr_max), reg_range=(args.reg_min, args.reg_max),
-                                        workers=args.workers, seed=args.search_seed, base_dir=base, log=log)
+                                        workers=args.workers, seed=args.search_seed, base_dir=base, log=log,
+                                        policy=args.data_policy)
         bar.update(2 - bar.n)
     finally:
         bar.close()

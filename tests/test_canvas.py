@@ -13,8 +13,8 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLineEdit
 
 import graphcore as gc
-from app.canvas import GraphScene, GraphView, items, set_palette
-from app.canvas.items import EdgeItem, NodeItem
+from app.canvas import GraphScene, GraphView, look as items, set_palette
+from app.canvas import EdgeItem, NodeItem
 
 L = Qt.MouseButton.LeftButton
 M = Qt.MouseButton.MiddleButton

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import threading
 
 import numpy as np
 import pytest
@@ -77,7 +76,6 @@ def test_data_flag_uses_a_file_anywhere_and_out_keeps_the_files_own_path(secret,
     out = str(folder / "o.json")
     assert cli_main(["train", g, "--quiet", "--data", str(secret / "xor.csv"), "--out", out]) == 0
     assert json.load(open(out))["meta"]["training"]["dataset"]["path"] == "../secret.csv"
-    assert datapath.ENV not in os.environ  # the command's policy ended with it
 
 
 def test_data_flag_must_name_a_regular_file(tmp_path, capsys):
@@ -102,18 +100,21 @@ def test_a_confirmed_path_is_allowed_and_only_that_one(secret):
     assert len(datasets.load({"name": "csv", "path": "../secret.csv"}, base_dir=folder, policy=policy)) == 2
     with pytest.raises(DatasetError, match="leads out"):
         datasets.load({"name": "csv", "path": "../other.csv"}, base_dir=folder, policy=policy)
-    with datapath.using(policy):  # the process policy reaches loads that were given none
-        assert len(datasets.load({"name": "csv", "path": "../secret.csv"}, base_dir=folder)) == 2
-    assert datapath.ENV not in os.environ
+    with pytest.raises(DatasetError, match="leads out"):  # a policy is an argument: none given, none applies
+        datasets.load({"name": "csv", "path": "../secret.csv"}, base_dir=folder)
 
 
 def test_a_scripts_own_path_without_a_graph_folder_is_taken_as_given(secret):
     assert len(datasets.load({"name": "csv", "path": str(secret / "secret.csv")})) == 2
 
 
-def test_a_mangled_policy_variable_never_widens(monkeypatch):
-    monkeypatch.setenv(datapath.ENV, "{not json")
-    assert datapath.current() == DataPolicy()
+def test_the_environment_never_widens_the_policy(secret, monkeypatch):
+    """The policy once travelled in this variable; a value left in the environment allows nothing."""
+    allowing = json.dumps({"max_bytes": 1 << 30, "max_points": 10, "max_classes": 10,
+                           "allow": [str(secret / "secret.csv")]})
+    monkeypatch.setenv("BACKPROP_STUDIO_DATA_POLICY", allowing)
+    with pytest.raises(DatasetError, match="leads out"):
+        datasets.load({"name": "csv", "path": "../secret.csv"}, base_dir=str(secret / "graph"))
 
 
 # ---------------------------------------------------------------- what
@@ -268,7 +269,7 @@ def test_generator_settings_are_bounded(spec, message, capsys, tmp_path):
     doc["meta"]["training"]["dataset"] = spec
     (tmp_path / "g.json").write_text(json.dumps(doc))
     err = cli_error(capsys, ["train", str(tmp_path / "g.json")])
-    assert f"meta.training.dataset: " in err and len(err) < 300
+    assert "meta.training.dataset: " in err and len(err) < 300
 
 
 def test_the_user_raises_a_generator_bound(tmp_path):

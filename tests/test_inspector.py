@@ -8,7 +8,8 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QLineEdit, QSlider, 
 import graphcore as gc
 from graphcore import registry
 
-from app.inspector import InspectorDock, parse_tensor
+from app.inspector import InspectorDock
+from app.inspector.parse import parse_tensor
 
 
 @pytest.fixture
@@ -278,7 +279,7 @@ def test_external_value_changes_show_in_place(setup, qtbot):
     np.array([1, 2], dtype=np.int64), np.array([[0.1, 0.2], [0.3, 1 / 3]]),
 ])
 def test_format_then_parse_is_exact(arr):
-    from app.inspector import format_tensor
+    from app.inspector.parse import format_tensor
 
     back = parse_tensor(format_tensor(arr), arr)
     assert back.dtype == arr.dtype and back.shape == arr.shape and np.array_equal(back, arr)
@@ -312,7 +313,7 @@ def test_unknown_op_node_shows_name_only(qtbot):
 
 
 def test_edit_fields_show_the_full_value_so_editing_never_rounds():
-    from app.inspector import fmt_float, format_tensor, parse_tensor
+    from app.inspector.parse import fmt_float, format_tensor, parse_tensor
 
     for v in (1.234567e-05, 0.007, 2.0, -8.0, 1e-300, 123456.789012345, 0.1 + 0.2):
         assert float(fmt_float(v)) == v  # the exact float back, not 1.23457e-05

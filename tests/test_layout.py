@@ -201,6 +201,48 @@ def test_opening_a_second_graph_clears_the_first_ones_panels(win, qtbot):
     assert "Training" not in win.statusBar().currentMessage()
 
 
+def test_what_the_net_sees_hides_for_a_circuit_and_its_room_goes_to_the_panels_above(win, qtbot):
+    boundary = win.train_view.boundary_dock
+    assert win.open_file(SPIRAL)
+    settle(qtbot, 120)
+    assert boundary.isVisible() and boundary.height() >= 300  # a graph with a training set shows it
+    inspector_h = win.inspector_dock.height()
+    view = win.view.size()
+    assert win.open_file(CIRCUIT)  # a circuit has no data set: nothing to show, so it hides
+    settle(qtbot, 120)
+    assert not boundary.isVisible()
+    assert win.inspector_dock.height() > inspector_h + 200  # its room goes to the Inspector/Train tabs
+    assert win.view.size() == view and window_layout.state_fits(win)  # the canvas keeps its place
+    win.findChild(type(win.actionNew), "actionResetLayout").trigger()  # Reset layout keeps the rule
+    settle(qtbot, 120)
+    assert not boundary.isVisible()
+    assert win.open_file(SPIRAL)  # and a graph that trains brings it back, at its size
+    settle(qtbot, 120)
+    assert boundary.isVisible() and boundary.height() >= 300
+    assert win.inspector_dock.height() == inspector_h
+
+
+def test_what_the_net_sees_closed_by_the_person_stays_closed(win, qtbot):
+    boundary = win.train_view.boundary_dock
+    assert win.open_file(SPIRAL)
+    settle(qtbot)
+    boundary.toggleViewAction().trigger()  # the person closes it (View or Train menu)
+    settle(qtbot)
+    for path in (CIRCUIT, SPIRAL):
+        assert win.open_file(path)
+        settle(qtbot)
+        assert not boundary.isVisible(), path
+    boundary.toggleViewAction().trigger()  # and opens it again: the document rule applies again
+    settle(qtbot)
+    assert boundary.isVisible()
+    assert win.open_file(CIRCUIT)
+    settle(qtbot)
+    assert not boundary.isVisible()
+    boundary.toggleViewAction().trigger()  # wanted for a circuit too: shown, and kept for this one
+    settle(qtbot)
+    assert boundary.isVisible()
+
+
 def test_bad_meta_training_is_reported_with_its_path_and_not_half_applied(win, qtbot, tmp_path):
     import json
 

@@ -13,7 +13,8 @@ import graphcore as gc
 
 import app
 from app import settings as app_settings
-from app.main_window import EXAMPLES_DIR, example_files, versions
+from app.help_dialogs import versions
+from app.main_window import EXAMPLES_DIR, example_files
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CIRCUIT = os.path.join(EXAMPLES_DIR, "cs231n_circuit.json")
@@ -337,7 +338,7 @@ def test_cut_delete_duplicate_select_all(win):
 
 # ---------------------------------------------------------------- theme, settings, help
 def test_theme_switch_and_persistence(win, qtbot):
-    from app.canvas import items
+    from app.canvas import look as items
 
     qapp = QApplication.instance()
     win.actionThemeLight.trigger()

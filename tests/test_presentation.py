@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtWidgets import QApplication, QDockWidget, QToolBar
 
 import app
-from app.canvas import items as it
+from app.canvas import look as it
 from backprop_studio_resources import example_path
 
 EXAMPLE = example_path("cs231n_circuit.json")
@@ -45,6 +45,23 @@ def _label_px_on_screen(w) -> list[float]:
     return out
 
 
+def _card_text_px(w) -> dict[str, float]:
+    """Screen height of the node cards' texts (node name, op title, port labels, a source's value):
+    the pixel size of the font each is painted with, times the view's zoom."""
+    zoom = w.view.transform().m11()
+    f = it.Fonts.get()
+    return {key: getattr(f, key).pixelSize() * zoom for key in ("name", "title", "port", "value")}
+
+
+def _card_fits_its_text(w) -> bool:
+    """Every card's header holds its name and every port row its label (no text spills out)."""
+    m = it.Fonts.get().metrics
+    for n in w.scene.node_items():
+        if n.header_rect().height() < m["name"].height() or n._row < m["port"].height():
+            return False
+    return True
+
+
 def _docks(w) -> dict[str, bool]:
     return {d.objectName(): d.isVisible() for d in w.findChildren(QDockWidget)}
 
@@ -59,6 +76,8 @@ def test_presentation_mode_makes_wire_labels_legible_and_restores_the_layout(win
     docks, state, transform = _docks(win), win.saveState(), win.view.transform()
     font_pt = win.findChild(QToolBar, "runToolbar").font().pointSizeF()
     narration_pt = win.run_view.narration.point_size()
+    card_px = _card_text_px(win)
+    sizes = {n.node_id: n.size() for n in win.scene.node_items()}
 
     extras.actionPresentation.trigger()
     _pump()
@@ -67,6 +86,11 @@ def test_presentation_mode_makes_wire_labels_legible_and_restores_the_layout(win
     assert win.run_view.narration.isVisible()
     px = _label_px_on_screen(win)
     assert len(px) == len(before_px) and min(px) >= 14, px
+    card = _card_text_px(win)  # the node cards' text scales too, framed at 1280x720
+    assert min(card.values()) >= 14, card
+    assert all(card[k] > 1.2 * card_px[k] for k in card), (card_px, card)
+    assert _card_fits_its_text(win)
+    assert all(n.size()[0] > sizes[n.node_id][0] for n in win.scene.node_items())  # re-measured cards
     assert win.findChild(QToolBar, "runToolbar").font().pointSizeF() >= 1.4 * font_pt  # the UI font
     assert win.run_view.narration.point_size() >= 2 * narration_pt  # the narration in large type
     assert win.run_view.controller.pulse_scale > 1  # larger, slower pulses
@@ -79,6 +103,8 @@ def test_presentation_mode_makes_wire_labels_legible_and_restores_the_layout(win
     assert win.view.transform() == transform
     assert win.findChild(QToolBar, "runToolbar").font().pointSizeF() == font_pt
     assert it.Fonts.get().label.pixelSize() == it.Fonts.LABEL_PX
+    assert _card_text_px(win) == card_px
+    assert {n.node_id: n.size() for n in win.scene.node_items()} == sizes
     assert win.run_view.controller.pulse_scale == 1.0
 
 

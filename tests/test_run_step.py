@@ -369,6 +369,43 @@ def test_main_window_has_the_run_toolbar_and_follows_the_document(qtbot, tmp_pat
     assert "empty" in win.statusBar().currentMessage()
 
 
+def test_the_status_bar_follows_the_step_not_the_opened_file(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QToolBar
+
+    import app
+
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    monkeypatch.setenv("BACKPROP_STUDIO_DATA_DIR", str(tmp_path / "data"))
+    win = app.create_main_window(offer_recovery=False)
+    qtbot.addWidget(win)
+    bar = win.findChild(QToolBar, "runToolbar")
+    status = win.statusBar()
+    win.open_file(EXAMPLE)
+    assert status.currentMessage().startswith("Opened")
+    bar.actionStep.trigger()
+    assert status.currentMessage() == "Forward pass: event 1 of 18 (x)"
+    for _ in range(15):
+        bar.actionStep.trigger()
+    assert status.currentMessage() == "Backward pass: event 16 of 18 (m.b → w)"
+    bar.actionStepBack.trigger()
+    assert status.currentMessage() == "Backward pass: event 15 of 18 (m.a → z)"
+    bar.actionForward.trigger()
+    assert status.currentMessage().startswith("Forward pass complete: event 9 of 18")
+    bar.actionBackward.trigger()
+    assert status.currentMessage().startswith("Backward pass complete: event 18 of 18")
+    bar.actionReset.trigger()
+    assert status.currentMessage() == ""  # the stale state is cleared, not left behind
+    bar.actionBackward.trigger()
+    status.showMessage("Copied 2 nodes")  # a later message is not ours to clear
+    bar.actionReset.trigger()
+    assert status.currentMessage() == "Copied 2 nodes"
+    bar.actionStep.trigger()
+    win.document.undo_stack.setClean()
+    win.open_file(EXAMPLE)  # a new document: its own "Opened", not the old pass's state
+    assert status.currentMessage().startswith("Opened")
+
+
 def test_scrubbing_an_input_updates_every_label_live_and_undoes_in_one_step(run, qtbot):
     from app.run.scrub import ScrubControl
 
@@ -433,7 +470,7 @@ def test_run_menu_lists_the_actions_with_their_shortcuts(qtbot, tmp_path, monkey
 
 
 def test_the_sinks_labels_follow_the_theme(run):
-    from app.canvas import items as it
+    from app.canvas import look as it
 
     g, scene, ctl = run
     ctl.backward()
@@ -536,7 +573,7 @@ def test_the_plates_behind_wire_labels_follow_the_theme(run):
     from PySide6.QtCore import QPointF, QRectF
     from PySide6.QtGui import QImage, QPainter
 
-    from app.canvas import items as it
+    from app.canvas import look as it
 
     g, scene, ctl = run
     ctl.backward()

@@ -2,47 +2,33 @@
 
 The scene never holds a second copy of the truth: items are created, moved and
 removed only in response to the graph's events. Edits (add, wire, move, delete,
-paste, layout) are QUndoCommands pushed to the undo stack; refused edits are
-checked first with graph.connection_problem and reported through status_message.
+paste, layout: scene_edits.py and wiring.py) are QUndoCommands pushed to the undo stack;
+refused edits are checked first with graph.connection_problem and reported through status_message.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import shiboken6
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QPointF, QRectF, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QUndoStack
 from PySide6.QtWidgets import QGraphicsScene, QLineEdit
 
-from graphcore import fileformat
-from graphcore.fileformat import GraphFormatError
 from graphcore.graph import Edge, Graph
 
-from .. import commands as cmds
-from . import items as it
-from .layout import layered_positions
-from .value_edit import EscapeFilter
+from . import look
+from .nodes import NodeItem
+from .scene_edits import SceneEdits
+from .wires import EdgeItem
+from .wiring import SceneWiring, _WireDrag
 
 SCENE_EXTENT = 100_000.0
-DRAG_THRESHOLD = 6.0
 
 
-@dataclass
-class _WireDrag:
-    """A wire being dragged: `fixed` stays put, the other end follows the cursor."""
+class GraphScene(SceneEdits, SceneWiring, QGraphicsScene):
+    """The mirror (items follow the graph's events), lookups, problems and the background; the
+    editing verbs come from SceneEdits (scene_edits.py), mouse wiring from SceneWiring (wiring.py)."""
 
-    fixed: it.PortItem
-    reroute: Edge | None = None  # the existing wire whose other end was picked up
-    target: it.PortItem | None = None
-    target_problem: str | None = None
-
-    @property
-    def want_input(self) -> bool:
-        return self.fixed.is_output
-
-
-class GraphScene(QGraphicsScene):
     status_message = Signal(str)
     selection_ids_changed = Signal(list)
 
@@ -55,12 +41,12 @@ class GraphScene(QGraphicsScene):
         self.exporting = False
         self.syncing = False
         self.auto_validate = True
-        self._nodes: dict[str, it.NodeItem] = {}
-        self._edges: dict[tuple[str, str], it.EdgeItem] = {}
+        self._nodes: dict[str, NodeItem] = {}
+        self._edges: dict[tuple[str, str], EdgeItem] = {}
         self._wires_of: dict[str, set[tuple[str, str]]] = {}  # node id -> keys of its wires' items
         self._wire: _WireDrag | None = None
         self._temp = None
-        self._pending_edge: tuple[it.EdgeItem, QPointF] | None = None
+        self._pending_edge: tuple[EdgeItem, QPointF] | None = None
         self._move_start: dict[str, QPointF] | None = None
         self._extra_problems: list = []
         self._validation_problems: list = []
@@ -78,7 +64,7 @@ class GraphScene(QGraphicsScene):
         ]
         for ev, cb in self._subs:
             ev.sub(cb)
-        it.add_palette_listener(self)
+        look.add_palette_listener(self)
         self.selectionChanged.connect(self._on_selection_changed)
         self._build()
         self.revalidate()
@@ -115,8 +101,8 @@ class GraphScene(QGraphicsScene):
         for e in self.graph.edges:
             self._make_edge(e)
 
-    def _make_node(self, nid: str) -> it.NodeItem:
-        item = it.NodeItem(self, nid)
+    def _make_node(self, nid: str) -> NodeItem:
+        item = NodeItem(self, nid)
         ui = self.graph.nodes[nid].ui
         self.syncing = True
         if "x" in ui and "y" in ui:
@@ -129,13 +115,13 @@ class GraphScene(QGraphicsScene):
         self._nodes[nid] = item
         return item
 
-    def _make_edge(self, e: Edge) -> it.EdgeItem | None:
+    def _make_edge(self, e: Edge) -> EdgeItem | None:
         if e.src not in self._nodes or e.dst not in self._nodes:
             return None
         dst = self._nodes[e.dst]
         if e.dst_port not in dst.inputs or self._nodes[e.src].output is None:
             return None
-        item = it.EdgeItem(self, e)
+        item = EdgeItem(self, e)
         self.addItem(item)
         key = (e.dst, e.dst_port)
         self._edges[key] = item
@@ -213,6 +199,16 @@ class GraphScene(QGraphicsScene):
             self.node_moved(nid)  # ports may have moved with the new size
             self._schedule_validation()
 
+    def fonts_changed(self) -> None:
+        """Follow Fonts.set_text_scale: every card is re-measured (its ports move with its size) and
+        every wire re-routed, with its labels in the new font."""
+        for item in self._nodes.values():
+            item.refresh()
+        for edge in self._edges.values():
+            edge.update_path()
+            edge.fonts_changed()
+        self.update()
+
     def node_moved(self, nid: str) -> None:
         """Keep the wires of a node attached while it moves."""
         for key in self._wires_of.get(nid, ()):
@@ -221,13 +217,13 @@ class GraphScene(QGraphicsScene):
                 edge.update_path()
 
     # ------------------------------------------------------------------ lookups
-    def node_item(self, node_id: str) -> it.NodeItem:
+    def node_item(self, node_id: str) -> NodeItem:
         return self._nodes[node_id]
 
-    def node_items(self) -> list[it.NodeItem]:
+    def node_items(self) -> list[NodeItem]:
         return list(self._nodes.values())
 
-    def edge_item(self, edge) -> it.EdgeItem | None:
+    def edge_item(self, edge) -> EdgeItem | None:
         """The wire item for an Edge, a (dst, port) pair, or an edge key string."""
         if isinstance(edge, Edge):
             key = (edge.dst, edge.dst_port)
@@ -237,16 +233,16 @@ class GraphScene(QGraphicsScene):
             key = tuple(edge)
         return self._edges.get(key)
 
-    def edge_items(self) -> list[it.EdgeItem]:
+    def edge_items(self) -> list[EdgeItem]:
         return list(self._edges.values())
 
     def selected_ids(self) -> list[str]:
         """Selected node ids in graph order."""
-        sel = {i.node_id for i in self.selectedItems() if isinstance(i, it.NodeItem)}
+        sel = {i.node_id for i in self.selectedItems() if isinstance(i, NodeItem)}
         return [n for n in self.graph.nodes if n in sel]
 
     def selected_edges(self) -> list[Edge]:
-        return [i.edge for i in self.selectedItems() if isinstance(i, it.EdgeItem)]
+        return [i.edge for i in self.selectedItems() if isinstance(i, EdgeItem)]
 
     def select_ids(self, ids, center: bool = False) -> None:
         self.blockSignals(True)
@@ -314,172 +310,6 @@ class GraphScene(QGraphicsScene):
             item.set_problems(by_node.get(nid, []))
 
     # ------------------------------------------------------------------ edits
-    def _push(self, cmd) -> bool:
-        """Push `cmd`; a refusal says why. The text is read first: the stack deletes a refused command."""
-        text = cmd.text()
-        err = cmds.push_command(self.undo_stack, cmd)
-        if err:
-            self.status_message.emit(f"{text} refused: {err}")
-            return False
-        return True
-
-    def add_node(self, op: str, scene_pos, params: dict | None = None, name: str | None = None) -> str | None:
-        """Add an `op` node with its top-left at scene_pos (snapped if snapping is on); returns its id."""
-        x, y = cmds._xy(scene_pos)
-        if self.snap_to_grid:
-            g = self.grid_size
-            x, y = round(x / g) * g, round(y / g) * g
-        cmd = cmds.AddNodeCommand(self.graph, op, (x, y), params, name)
-        if not self._push(cmd):
-            return None
-        self.select_ids([cmd.node_id])
-        return cmd.node_id
-
-    def delete_selected(self) -> bool:
-        ids = self.selected_ids()
-        doomed = set(ids)
-        wires = [e for e in self.selected_edges() if e.src not in doomed and e.dst not in doomed]
-        if not ids and not wires:
-            self.status_message.emit("Nothing selected to delete")
-            return False
-        if not ids and len(wires) == 1:
-            e = wires[0]
-            return self._push(cmds.DisconnectCommand(self.graph, e.dst, e.dst_port, "Delete wire"))
-        return self._push(cmds.RemoveNodesCommand(self.graph, ids, wires))
-
-    def copy_selected(self) -> str:
-        """The selected nodes (and the wires among them) as file-format JSON; "" if nothing is selected."""
-        ids = self.selected_ids()
-        return fileformat.dumps(self.graph, ids) if ids else ""
-
-    def cut_selected(self) -> str:
-        text = self.copy_selected()
-        if text:
-            self.undo_stack.beginMacro("Cut")
-            self.delete_selected()
-            self.undo_stack.endMacro()
-        return text
-
-    def paste(self, text: str, scene_pos=None, label: str = "Paste") -> list[str]:
-        """Paste graph JSON; its top-left lands at scene_pos (or 30 px down-right of where it was)."""
-        if not text or not text.strip():
-            self.status_message.emit("Nothing to paste")
-            return []
-        try:
-            probe = fileformat.loads(text)
-        except GraphFormatError as exc:
-            self.status_message.emit(f"Cannot paste: the clipboard does not hold a graph ({exc})")
-            return []
-        if not probe.nodes:
-            self.status_message.emit("Nothing to paste")
-            return []
-        if scene_pos is None:
-            offset = (30.0, 30.0)
-        else:
-            xs = [float(n.ui.get("x", 0.0)) for n in probe.nodes.values()]
-            ys = [float(n.ui.get("y", 0.0)) for n in probe.nodes.values()]
-            px, py = cmds._xy(scene_pos)
-            offset = (px - min(xs), py - min(ys))
-        cmd = cmds.PasteCommand(self.graph, text, offset, label)
-        if not self._push(cmd):
-            return []
-        self.select_ids(cmd.new_ids)
-        return list(cmd.new_ids)
-
-    def duplicate_selected(self) -> list[str]:
-        text = self.copy_selected()
-        if not text:
-            self.status_message.emit("Nothing selected to duplicate")
-            return []
-        return self.paste(text, None, "Duplicate")
-
-    def rename_node(self, node_id: str, name: str) -> bool:
-        name = name.strip()
-        if not name:
-            self.status_message.emit("A name cannot be empty")
-            return False
-        if name == self.graph.node(node_id).name:
-            return True
-        return self._push(cmds.RenameCommand(self.graph, node_id, name))
-
-    def begin_rename(self, node_id: str | None = None) -> QLineEdit | None:
-        """An inline editor over the node's title (F2 or a double-click); Enter renames, Escape cancels."""
-        if node_id is None:
-            ids = self.selected_ids()
-            if len(ids) != 1:
-                self.status_message.emit("Select one node to rename")
-                return None
-            node_id = ids[0]
-        views = self.views()
-        if not views or node_id not in self._nodes:
-            return None
-        view = views[0]
-        item = self._nodes[node_id]
-        self.end_rename()
-        rect = view.mapFromScene(item.mapRectToScene(item.header_rect())).boundingRect()
-        editor = QLineEdit(view.viewport())
-        editor.setObjectName("renameEditor")
-        editor.setText(self.graph.node(node_id).name)
-        editor.selectAll()
-        editor.setGeometry(rect.adjusted(4, 3, -4, -3))
-        editor.setFont(it.Fonts.get().name)
-
-        def commit() -> None:
-            if self._rename_editor is editor:
-                self._rename_editor = None
-                text = editor.text()
-                editor.deleteLater()
-                if node_id in self.graph.nodes:
-                    self.rename_node(node_id, text)
-
-        editor.returnPressed.connect(commit)
-        editor.editingFinished.connect(commit)
-        editor.installEventFilter(EscapeFilter(editor, self.end_rename))
-        editor.show()
-        editor.setFocus()
-        self._rename_editor = editor
-        return editor
-
-    def end_rename(self) -> None:
-        """Close the inline rename editor without renaming."""
-        if self._rename_editor is not None:
-            ed, self._rename_editor = self._rename_editor, None
-            ed.hide()
-            ed.deleteLater()
-
-    def layout_positions(self, ids=None) -> dict[str, tuple[float, float]]:
-        def size_of(n):
-            return self._nodes[n].size()
-
-        def port_y(n, port):
-            p = self._nodes[n].port(port)
-            return p.pos().y() if p is not None else self._nodes[n].size()[1] / 2
-
-        return layered_positions(self.graph, size_of, port_y, ids)
-
-    def auto_layout(self, ids=None) -> bool:
-        """Arrange the graph left to right in topological layers (one undo step)."""
-        if not self._nodes:
-            return False
-        pos = self.layout_positions(ids)
-        old_center = self.nodes_rect(ids).center()
-        xs = [p[0] for p in pos.values()]
-        ys = [p[1] for p in pos.values()]
-        new_center = QPointF((min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2)
-        dx = round((old_center.x() - new_center.x()) / self.grid_size) * self.grid_size
-        dy = round((old_center.y() - new_center.y()) / self.grid_size) * self.grid_size
-        moves = {}
-        for nid, (x, y) in pos.items():
-            x, y = round(x + dx, 1), round(y + dy, 1)
-            ui = self.graph.nodes[nid].ui
-            old = (ui["x"], ui["y"]) if "x" in ui and "y" in ui else None
-            if old is None or (float(old[0]), float(old[1])) != (x, y):
-                moves[nid] = (old, (x, y))
-        if not moves:
-            self.status_message.emit("The layout is already tidy")
-            return False
-        return self._push(cmds.MoveNodesCommand(self.graph, moves, "Auto layout"))
-
     # ------------------------------------------------------------------ palette / export
     def palette_changed(self) -> None:
         if not shiboken6.isValid(self):
@@ -496,7 +326,7 @@ class GraphScene(QGraphicsScene):
             v.viewport().update()
 
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
-        pal = it.palette()
+        pal = look.palette()
         painter.fillRect(rect, pal.color("background"))
         if self.exporting:
             return
@@ -522,261 +352,3 @@ class GraphScene(QGraphicsScene):
         for j in range(math.floor(rect.top() / step), math.ceil(rect.bottom() / step) + 1):
             if not (skip and j % skip == 0):
                 painter.fillRect(dev.left(), round(sy * j * step + dy), dev.width(), 1, color)
-
-    # ------------------------------------------------------------------ wiring by mouse
-    def port_at(self, pos: QPointF, radius: float = it.PORT_HIT_R) -> it.PortItem | None:
-        """The port nearest pos within radius (ports win over the node under them)."""
-        area = QRectF(pos.x() - radius, pos.y() - radius, 2 * radius, 2 * radius)
-        best, best_d = None, radius * radius
-        for item in self.items(area):
-            if isinstance(item, it.PortItem) and item.isVisible():
-                c = item.scene_center()
-                d = (c.x() - pos.x()) ** 2 + (c.y() - pos.y()) ** 2
-                if d <= best_d:
-                    best, best_d = item, d
-        return best
-
-    def edge_at(self, pos: QPointF) -> it.EdgeItem | None:
-        for item in self.items(pos):
-            if isinstance(item, it.EdgeItem):
-                return item
-            if isinstance(item, it.NodeItem):
-                return None
-        return None
-
-    def mousePressEvent(self, event) -> None:
-        if self._rename_editor is not None:
-            self.end_rename()
-        if event.button() == Qt.MouseButton.LeftButton and self._wire is None:
-            pos = event.scenePos()
-            port = self.port_at(pos)
-            if port is not None:
-                self._start_wire_from_port(port, pos)
-                event.accept()
-                return
-            edge = self.edge_at(pos)
-            if edge is not None:
-                self._pending_edge = (edge, pos)
-        super().mousePressEvent(event)
-        if event.button() == Qt.MouseButton.LeftButton:
-            self._move_start = {i.node_id: QPointF(i.pos()) for i in self.selectedItems()
-                                if isinstance(i, it.NodeItem)}
-
-    def mouseMoveEvent(self, event) -> None:
-        if self._wire is not None:
-            self._drag_wire_to(event.scenePos())
-            event.accept()
-            return
-        if self._pending_edge is not None and event.buttons() & Qt.MouseButton.LeftButton:
-            edge, start = self._pending_edge
-            d = event.scenePos() - start
-            if math.hypot(d.x(), d.y()) >= DRAG_THRESHOLD:
-                self._pending_edge = None
-                self._pick_up_wire(edge, start, event.scenePos())
-                event.accept()
-                return
-        super().mouseMoveEvent(event)
-
-    def mouseReleaseEvent(self, event) -> None:
-        self._pending_edge = None
-        if self._wire is not None and event.button() == Qt.MouseButton.LeftButton:
-            self._drop_wire(event.scenePos())
-            event.accept()
-            return
-        super().mouseReleaseEvent(event)
-        if event.button() == Qt.MouseButton.LeftButton and self._move_start:
-            self._finish_move()
-
-    def _finish_move(self) -> None:
-        start, self._move_start = self._move_start, None
-        moves = {}
-        for nid, old_pos in start.items():
-            item = self._nodes.get(nid)
-            if item is None or item.pos() == old_pos:
-                continue
-            ui = self.graph.nodes[nid].ui
-            old = (ui["x"], ui["y"]) if "x" in ui and "y" in ui else None
-            moves[nid] = (old, (item.pos().x(), item.pos().y()))
-        if moves:
-            self._push(cmds.MoveNodesCommand(self.graph, moves))
-
-    def _start_wire_from_port(self, port: it.PortItem, pos: QPointF) -> None:
-        if not port.is_output:
-            existing = self.graph.input_edge(port.node_id, port.name)
-            if existing is not None:  # pick up the wire's input end
-                self._begin_wire(self._nodes[existing.src].output, existing, pos)
-                return
-        self._begin_wire(port, None, pos)
-
-    def _pick_up_wire(self, edge_item: it.EdgeItem, press: QPointF, pos: QPointF) -> None:
-        """Drag an existing wire by whichever end is nearer the press."""
-        e = edge_item.edge
-        a, b = edge_item.endpoints()
-        if (press - b).manhattanLength() <= (press - a).manhattanLength():
-            self._begin_wire(self._nodes[e.src].output, e, pos)  # moving the input end
-        else:
-            self._begin_wire(self._nodes[e.dst].inputs[e.dst_port], e, pos)  # moving the output end
-
-    def _begin_wire(self, fixed: it.PortItem, reroute: Edge | None, pos: QPointF) -> None:
-        grabber = self.mouseGrabberItem()
-        if grabber is not None:  # a wire picked up by its body had grabbed the mouse on press
-            grabber.ungrabMouse()
-        self.clearSelection()
-        self._wire = _WireDrag(fixed, reroute)
-        if reroute is not None and (reroute.dst, reroute.dst_port) in self._edges:
-            self._edges[(reroute.dst, reroute.dst_port)].setVisible(False)
-        self._temp = it.TempWireItem()
-        self.addItem(self._temp)
-        self._mark_candidates()
-        self._drag_wire_to(pos)
-
-    def _mark_candidates(self) -> None:
-        """Light up the ports this wire could go to; dim the rest (cheap checks only)."""
-        w = self._wire
-        fixed = w.fixed
-        children: dict[str, list[str]] = {}
-        parents: dict[str, list[str]] = {}
-        for e in self.graph.edges:
-            if w.reroute is not None and e == w.reroute:
-                continue
-            children.setdefault(e.src, []).append(e.dst)
-            parents.setdefault(e.dst, []).append(e.src)
-        if w.want_input:  # a cycle appears if the target reaches the source
-            blocked = _reach(fixed.node_id, parents)
-        else:
-            blocked = _reach(fixed.node_id, children)
-        for nid, item in self._nodes.items():
-            if w.want_input:
-                for name, port in item.inputs.items():
-                    occupied = (nid, name) in self._edges and not (
-                        w.reroute is not None and (w.reroute.dst, w.reroute.dst_port) == (nid, name))
-                    port.set_drag_state("dim" if nid in blocked or occupied else "ok")
-                if item.output is not None:
-                    item.output.set_drag_state("dim")
-            else:
-                for port in item.inputs.values():
-                    port.set_drag_state("dim")
-                if item.output is not None:
-                    item.output.set_drag_state("dim" if nid in blocked else "ok")
-        fixed.set_drag_state(None)
-
-    def _clear_candidates(self) -> None:
-        for item in self._nodes.values():
-            for port in item.inputs.values():
-                port.set_drag_state(None)
-            if item.output is not None:
-                item.output.set_drag_state(None)
-
-    def _connection_problem(self, src: str, dst: str, port: str) -> str | None:
-        """Why src -> dst.port is refused, judged as if the wire being re-routed were already gone."""
-        w = self._wire
-        if w is not None and w.reroute is not None:
-            if (w.reroute.src, w.reroute.dst, w.reroute.dst_port) == (src, dst, port):
-                return None
-            trial = self.graph.copy()
-            trial.disconnect(w.reroute.dst, w.reroute.dst_port)
-            return trial.connection_problem(src, dst, port)
-        return self.graph.connection_problem(src, dst, port)
-
-    def _wire_ends(self, target: it.PortItem | None, w: _WireDrag | None = None) -> tuple[str, str, str] | None:
-        """(src, dst, port) the drop on target would make."""
-        w = w or self._wire
-        if target is None or target.is_output == w.want_input:
-            return None
-        if w.want_input:
-            return w.fixed.node_id, target.node_id, target.name
-        return target.node_id, w.fixed.node_id, w.fixed.name
-
-    def _drag_wire_to(self, pos: QPointF) -> None:
-        w = self._wire
-        target = self.port_at(pos, radius=it.PORT_HIT_R + 6)
-        if target is not None and (target is w.fixed or target.is_output == w.want_input):
-            target = None
-        if target is not w.target:
-            if w.target is not None:
-                w.target.set_drag_state("ok" if w.target.drag_state in ("target", "bad") else w.target.drag_state)
-            w.target = target
-            w.target_problem = None
-            if target is not None:
-                src, dst, port = self._wire_ends(target)
-                w.target_problem = self._connection_problem(src, dst, port)
-                target.set_drag_state("bad" if w.target_problem else "target")
-        end = target.scene_center() if target is not None else pos
-        start = w.fixed.scene_center()
-        if w.want_input:
-            self._temp.set_ends(start, end)
-        else:
-            self._temp.set_ends(end, start)
-        self._temp.set_state(None if target is None else ("bad" if w.target_problem else "ok"))
-
-    def _drop_wire(self, pos: QPointF) -> None:
-        self._drag_wire_to(pos)
-        w = self._wire
-        target, problem = w.target, w.target_problem
-        self._end_wire()
-        if target is None:
-            if w.reroute is not None:
-                e = w.reroute
-                self._push(cmds.DisconnectCommand(self.graph, e.dst, e.dst_port))
-                self.status_message.emit(f"Disconnected {self._name(e.src)} from "
-                                         f"{self._name(e.dst)}.{e.dst_port}")
-            return
-        src, dst, port = self._wire_ends(target, w)
-        if problem:
-            self.status_message.emit(f"Cannot connect {self._name(src)} to {self._name(dst)}.{port}: {problem}")
-            return
-        r = w.reroute
-        if r is not None and (r.src, r.dst, r.dst_port) == (src, dst, port):
-            return  # dropped back where it was
-        if r is None:
-            ok = self._push(cmds.ConnectCommand(self.graph, src, dst, port))
-        elif (r.dst, r.dst_port) == (dst, port):  # same input, new source: one replace
-            ok = self._push(cmds.ConnectCommand(self.graph, src, dst, port, "Re-route wire"))
-        else:
-            self.undo_stack.beginMacro("Re-route wire")
-            self._push(cmds.DisconnectCommand(self.graph, r.dst, r.dst_port))
-            ok = self._push(cmds.ConnectCommand(self.graph, src, dst, port))
-            self.undo_stack.endMacro()
-            if not ok:  # graphcore refused after all: put the old wire back
-                self.undo_stack.undo()
-        if ok:
-            self.status_message.emit(f"Connected {self._name(src)} to {self._name(dst)}.{port}")
-
-    def _end_wire(self) -> None:
-        w = self._wire
-        self._wire = None
-        self._clear_candidates()
-        if self._temp is not None:
-            self.removeItem(self._temp)
-            self._temp = None
-        if w is not None and w.reroute is not None:
-            item = self._edges.get((w.reroute.dst, w.reroute.dst_port))
-            if item is not None:
-                item.setVisible(True)
-
-    def _cancel_wire(self) -> None:
-        if self._wire is not None:
-            self._end_wire()
-
-    def cancel_interaction(self) -> None:
-        """Escape: drop a wire being dragged without changing anything."""
-        self._cancel_wire()
-        self.end_rename()
-
-    def is_wiring(self) -> bool:
-        return self._wire is not None
-
-    def _name(self, nid: str) -> str:
-        n = self.graph.nodes.get(nid)
-        return repr(n.name) if n is not None else nid
-
-
-def _reach(start: str, adj: dict[str, list[str]]) -> set[str]:
-    seen, stack = {start}, [start]
-    while stack:
-        for nxt in adj.get(stack.pop(), ()):
-            if nxt not in seen:
-                seen.add(nxt)
-                stack.append(nxt)
-    return seen
-

@@ -6,7 +6,7 @@ from PySide6.QtWidgets import QFrame, QLineEdit, QListWidget, QListWidgetItem, Q
 
 from graphcore import registry
 
-from .items import palette
+from .look import palette
 
 
 def rank_ops(text: str) -> list[str]:

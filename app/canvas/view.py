@@ -8,7 +8,7 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsView
 
-from . import items as it
+from . import look as it
 from .search_popup import OpSearchPopup
 
 OP_MIME = "application/x-backprop-op"

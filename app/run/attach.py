@@ -1,5 +1,5 @@
 """Put the run view into the main window: the Run toolbar, the controller following the open
-document, its messages in the status bar and NaN/Inf nodes selected.
+document, its messages and the shown pass's state in the status bar, and NaN/Inf nodes selected.
 
 MainWindow calls install_run_view(self) once; everything else hangs off its document_changed signal,
 so the window needs no other knowledge of the run view.
@@ -36,6 +36,8 @@ class RunView(QObject):
         # tabbed with problems and plots once the window lays its docks out; stepping raises it
         window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.narration)
         self.controller.position_changed.connect(self._raise_narration)
+        self._state_shown = ""  # the pass state this view last put in the status bar
+        self.controller.position_changed.connect(self._show_state)
         self._add_menu(window)
         for source in (self.controller, self.gradcheck):
             source.status_message.connect(window.show_status)
@@ -51,6 +53,18 @@ class RunView(QObject):
         """The first event of a pass brings the Narration tab to the front (it may sit behind Problems)."""
         if cursor == 0 and total > 0 and self.narration.toggleViewAction().isChecked():
             self.narration.raise_()
+
+    def _show_state(self, *_position) -> None:
+        """The status bar says where the shown pass is (so "Opened …" does not linger while stepping);
+        with no pass shown, a state message of ours that is still there is cleared. Errors the
+        controller reports come after the position, so they win."""
+        bar = self.window.statusBar()
+        text = self.controller.state_text()
+        if text:
+            bar.showMessage(text)
+        elif self._state_shown and bar.currentMessage() == self._state_shown:
+            bar.clearMessage()
+        self._state_shown = text
 
     def _add_menu(self, window) -> None:
         """A Run menu with the toolbar's actions (so Help > Shortcuts lists their keys)."""

@@ -10,12 +10,10 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, QTimer, Signal
 
 import graphcore as gc
-from graphcore import Edge, GraphError, NumericError
+from graphcore import Edge, GraphError
 
-from . import decor, flow
-from .explain import node_tooltip
-from .narration import other_input
-from .formatting import fmt_array, hover_text
+from .errors import RunErrors, _Tracking
+from .painting import PassPainting
 from .record import PassRecord, record
 
 LIVE_INTERVAL_MS = 33  # live re-run throttle: about 30 Hz
@@ -23,8 +21,9 @@ DEFAULT_SPEED = 4.0  # Play: events per second
 PULSE_PX = 7.0  # the gradient pulse's radius on screen, in pixels (presentation mode scales it)
 
 
-class RunController(QObject):
-    """Drives the run toolbar: a recorded pass plus a cursor (index of the last shown event)."""
+class RunController(PassPainting, RunErrors, QObject):
+    """Drives the run toolbar: a recorded pass plus a cursor (index of the last shown event).
+    Painting comes from PassPainting (painting.py), error reports from RunErrors (errors.py)."""
 
     position_changed = Signal(int, int, str)  # cursor, total, description of the current event
     status_message = Signal(str)
@@ -134,6 +133,20 @@ class RunController(QObject):
     @property
     def at_end(self) -> bool:
         return self.rec is not None and self.cursor >= self.rec.total - 1
+
+    def state_text(self) -> str:
+        """Where the shown pass is, for the status bar: "Backward pass: event 16 of 18 (m.b → w)",
+        "Forward pass complete: ...", "Pass ready: ..."; "" when no pass is shown."""
+        if self.rec is None or not self.rec.total:
+            return ""
+        n = self.rec.total
+        if self.cursor < 0:
+            return f"Pass ready: {n} events, Step shows the first"
+        ev = self.rec.events[self.cursor]
+        phase = "Forward" if ev.phase == "forward" else "Backward"
+        done = self.cursor == n - 1 or (phase == "Forward" and self.cursor == self.rec.forward_end)
+        what = ev.describe(self.graph).split(": ", 1)[-1]
+        return f"{phase} pass{' complete' if done else ''}: event {self.cursor + 1} of {n} ({what})"
 
     def forward(self) -> None:
         """Show every value: a fresh pass, cursor at its last forward event."""
@@ -274,181 +287,6 @@ class RunController(QObject):
             self.problems_found.emit([])
         return True
 
-    # ------------------------------------------------------------------ painting
-    def _jump(self, cursor: int, backward_wanted: bool = True) -> None:
-        """Show the state at `cursor` at once (Forward/Backward): no highlight, no pulses."""
-        self.cursor = cursor
-        self._repaint_all(highlight=False)
-        self._emit_position()
-        if self.cursor >= self.rec.total - 1:
-            self._report_end(backward_wanted)
-
-    def _emit_position(self) -> None:
-        if self.rec is None:
-            self.position_changed.emit(-1, 0, "")
-            return
-        desc = self.rec.events[self.cursor].describe(self.graph) if self.cursor >= 0 else "start"
-        self.position_changed.emit(self.cursor, self.rec.total, desc)
-
-    def _edges_of_event(self, k: int) -> list[Edge]:
-        ev = self.rec.events[k]
-        if ev.phase == "forward":
-            return self.graph.out_edges(ev.node)
-        if ev.phase == "backward":
-            return [ev.edge]
-        return []
-
-    def _nodes_of_event(self, k: int) -> list[str]:
-        ev = self.rec.events[k]
-        if ev.phase == "backward":
-            return [ev.edge.src, ev.edge.dst]
-        return [ev.node]
-
-    def _apply(self, k: int, animate: bool) -> None:
-        """Show event k on top of the state at k - 1."""
-        for e in self._edges_of_event(k):
-            self._paint_edge(e, k)
-        for nid in self._nodes_of_event(k):
-            self._paint_node(nid, k)
-        self._paint_outputs(k, self._sinks_of_event(k))
-        ev = self.rec.events[k]
-        if animate and ev.phase == "backward":
-            item = self._edge_item(ev.edge)
-            if item is not None:
-                decor.pulse(item, self.pulse_ms(), self.pulse_radius())
-        self._highlight_event(k)
-
-    def _unapply(self, k: int) -> None:
-        """Undo event k: repaint what it touched as it was at k - 1."""
-        for e in self._edges_of_event(k):
-            self._paint_edge(e, k - 1)
-        for nid in self._nodes_of_event(k):
-            self._paint_node(nid, k - 1)
-        self._paint_outputs(k - 1, self._sinks_of_event(k))
-        self._highlight_event(k - 1)
-
-    def _repaint_all(self, highlight: bool = True) -> None:
-        if self.rec is None:
-            return
-        for e in self.graph.edges:
-            self._paint_edge(e, self.cursor)
-        for nid in self.graph.nodes:
-            self._paint_node(nid, self.cursor)
-        self._paint_outputs(self.cursor)
-        if highlight:
-            self._highlight_event(self.cursor)
-        else:
-            self._unhighlight()
-
-    def edge_texts(self, edge: Edge, cursor: int | None = None) -> tuple[str, str]:
-        """(value text, gradient text) of a wire at the cursor: what its labels show."""
-        if self.rec is None:
-            return "", ""
-        k = self.cursor if cursor is None else cursor
-        return fmt_array(self.rec.value(edge.src, k)), fmt_array(self.rec.edge_grad(edge, k))
-
-    def _paint_edge(self, edge: Edge, k: int) -> None:
-        item = self._edge_item(edge)
-        if item is None:
-            return
-        value = self.rec.value(edge.src, k)
-        grad = self.rec.edge_grad(edge, k)
-        decor.set_edge_labels(item, fmt_array(value), fmt_array(grad))
-        decor.set_edge_flow(item, None if grad is None else flow.style_for(grad))
-        src = self.graph.nodes[edge.src].name
-        dst = self.graph.nodes[edge.dst].name
-        tip = [f"{src} → {dst}.{edge.dst_port}"]
-        if value is not None:
-            tip.append(hover_text(value, "value"))
-        if grad is not None:
-            tip.append(hover_text(grad, "gradient"))
-        item.setToolTip(_pre("\n".join(tip)))
-
-    def node_text(self, nid: str) -> str:
-        """The node's tooltip text at the cursor (registry rule + the numbers)."""
-        return node_tooltip(self.graph, nid, self.rec, self.cursor)
-
-    def _paint_node(self, nid: str, k: int) -> None:
-        item = self._node_item(nid)
-        if item is None:
-            return
-        decor.set_node_run_tooltip(item, node_tooltip(self.graph, nid, self.rec, k))
-
-    def _sinks_of_event(self, k: int) -> list[str]:
-        ev = self.rec.events[k]
-        return [ev.node] if ev.phase in ("forward", "seed") and ev.node in self._sinks else []
-
-    def _paint_outputs(self, k: int, sinks: list[str] | None = None) -> None:
-        """The sink's value and gradient have no wire to sit on: a stub after its output port."""
-        if self.scene is None or self.rec is None:
-            return
-        for nid in self._sinks if sinks is None else sinks:
-            item = self._node_item(nid)
-            if item is None:
-                continue
-            value = self.rec.value(nid, k)
-            grad = self.rec.seed_grad(k) if nid == self.rec.target else None
-            decor.set_output_labels(item, fmt_array(value), fmt_array(grad))
-
-    def highlighted(self) -> list[tuple[str, object]]:
-        """What is marked as being computed now: ("node", id) and/or ("edge", Edge); for a mul
-        gradient also the other input's node and ("other", its wire), whose value scales it."""
-        return list(self._highlighted)
-
-    def _set_highlight(self, kind: str, key, on: bool) -> None:
-        if kind == "node":
-            item = self._node_item(key)
-            if item is not None:
-                decor.set_node_highlight(item, on)
-        elif kind == "other":
-            item = self._edge_item(key)
-            if item is not None:
-                decor.set_edge_other(item, on)
-        else:
-            item = self._edge_item(key)
-            if item is not None:
-                decor.set_edge_highlight(item, on)
-
-    def _unhighlight(self) -> None:
-        for kind, key in self._highlighted:
-            if kind == "node" and key not in self.graph.nodes:
-                continue
-            if kind in ("edge", "other") and self.graph.input_edge(key.dst, key.dst_port) != key:
-                continue
-            self._set_highlight(kind, key, False)
-        self._highlighted = []
-
-    def _highlight_event(self, k: int) -> None:
-        """Mark the node computed by event k, or for a gradient the wire and the gate sending it."""
-        self._unhighlight()
-        if self.rec is None or k < 0:
-            return
-        ev = self.rec.events[k]
-        marks = [("edge", ev.edge), ("node", ev.edge.dst)] if ev.phase == "backward" else [("node", ev.node)]
-        other = other_input(self.graph, self.rec, k)
-        if other is not None:  # mul swaps its inputs: show whose value scales this gradient
-            marks += [("node", other.src), ("other", other)]
-        for kind, key in marks:
-            self._set_highlight(kind, key, True)
-        self._highlighted = marks
-
-    def _clear_view(self) -> None:
-        self._unhighlight()
-        self.cleared.emit()
-        if self.scene is None:
-            return
-        for e in self.graph.edges:
-            item = self._edge_item(e)
-            if item is not None:
-                decor.set_edge_labels(item, "", "")
-                decor.set_edge_flow(item, None)
-                item.setToolTip("")
-        for nid in self.graph.nodes:
-            item = self._node_item(nid)
-            if item is not None:
-                decor.set_node_run_tooltip(item, "")
-                decor.set_output_labels(item, "", "")
-
     # ------------------------------------------------------------------ play and live
     def pulse_ms(self) -> int:
         """A pulse lasts 1.6 Play intervals (400 ms at the default 4 events/s, 1.6 s at 1/s; bounded), so
@@ -505,85 +343,3 @@ class RunController(QObject):
             self.position_changed.emit(-1, 0, "")
         if self.live:
             self._live_timer.start()
-
-    # ------------------------------------------------------------------ errors
-    def _report_end(self, backward_wanted: bool = True) -> None:
-        """At the last event: say why the pass stopped there (NaN/Inf, no single output)."""
-        if self.rec is None or self._reported:
-            return
-        err = self.rec.error or (self._no_target if backward_wanted else None)
-        if err is not None:
-            self._reported = True
-            self._report_error(err)
-
-    def _report_error(self, exc: Exception | None) -> None:
-        """Status bar and Problems dock, nodes named by their names (ids mean nothing to a user)."""
-        if exc is None:
-            return
-        self.last_error = exc
-        if isinstance(exc, NumericError):
-            self.select_node.emit(exc.node)
-            self.status_message.emit(f"{exc} — the node is selected")
-            self.problems_found.emit([gc.Problem(exc.node, None, str(exc), "numeric")])
-            return
-        problems = list(getattr(exc, "problems", None) or [gc.Problem(None, None, str(exc))])
-        nodes = [p.node for p in problems if p.node is not None]
-        if nodes:
-            self.select_node.emit(nodes[0])
-        self.status_message.emit(f"Cannot run: {'; '.join(p.describe(self.graph) for p in problems)}")
-        self.problems_found.emit(problems)
-
-    def _report_unexpected(self, exc: Exception, tracked: "_Tracking") -> None:
-        """An error the executor did not foresee (a kernel's ValueError, MemoryError...): said in full, with
-        the node it happened at."""
-        self.last_error = exc
-        nid, where = tracked.where()
-        name = self.graph.nodes[nid].name if nid in self.graph.nodes else None
-        first = (str(exc).splitlines() or [""])[0]
-        text = f"{type(exc).__name__}: {first[:200]}" if first else type(exc).__name__
-        if name is not None:
-            text += f" ({where} {name!r})"
-            self.select_node.emit(nid)
-        self.status_message.emit(f"Cannot run: {text}")
-        self.problems_found.emit([gc.Problem(nid if name is not None else None, None, text)])
-
-
-class _Tracking:
-    """The executor as record() sees it, counting its events so that an unexpected error can be placed."""
-
-    def __init__(self, ex) -> None:
-        self._ex = ex
-        self.forward = 0
-        self.last = None
-
-    def __getattr__(self, name):
-        return getattr(self._ex, name)
-
-    def steps(self, *args, **kwargs):
-        for ev in self._ex.steps(*args, **kwargs):
-            self.last = ev
-            if ev.phase == "forward":
-                self.forward += 1
-            yield ev
-
-    def where(self) -> tuple[str | None, str]:
-        """(node id, how to say it): the node whose forward was under way, or the last one the
-        backward pass reached."""
-        ev = self.last
-        if ev is None or ev.phase == "forward":
-            try:
-                plan = self._ex.plan()
-                return (plan[self.forward].nid if self.forward < len(plan) else None), "in the forward pass at node"
-            except Exception:  # noqa: BLE001 - placing the error must not raise another
-                return None, ""
-        if ev.phase == "seed":
-            return ev.node, "in the backward pass, from node"
-        return ev.edge.src, "in the backward pass, after the gradient reached node"
-
-
-
-
-def _pre(text: str) -> str:
-    """Rich-text tooltip in a monospace block (keeps histogram bars aligned)."""
-    esc = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return f"<pre>{esc}</pre>"

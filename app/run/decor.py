@@ -1,6 +1,6 @@
 """What the run view adds to the canvas items, in one place.
 
-The canvas items (app/canvas/items.py) offer the hooks the run view needs most: EdgeItem.set_labels,
+The canvas items (app/canvas/nodes.py, wires.py) offer the hooks the run view needs most: EdgeItem.set_labels,
 set_flow, pulse and NodeItem.set_highlight. The rest is drawn here by small child items so the
 canvas stays unaware of passes: a glow on the wire being computed, the gradient-check colour of a
 wire, and the value/gradient stub after a sink's output port (it has no wire to carry labels).
@@ -19,7 +19,7 @@ GLOW = "#ffd54f"  # the wire being computed
 
 def _palette():
     try:
-        from app.canvas.items import palette
+        from app.canvas.look import palette
         return palette()
     except Exception:  # the canvas is optional for headless use of the run view
         return None
@@ -27,7 +27,7 @@ def _palette():
 
 def _label_font():
     try:
-        from app.canvas.items import Fonts
+        from app.canvas.look import Fonts
         return Fonts.get().label
     except Exception:
         from PySide6.QtGui import QFont

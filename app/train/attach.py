@@ -2,6 +2,10 @@
 a Train menu with actionTrain/actionPause/actionStepEpoch/actionStop, the controller following the
 open document, its messages in the status bar and a NaN's node selected and centred.
 
+"What the net sees" belongs to its document: a graph that does not train (a circuit) hides it, and
+its room goes to the Inspector/Train tabs above it; a graph that trains, or a run starting, brings
+it back, unless the person closed it themselves (View or Train menu; remembered in the settings).
+
 MainWindow calls install_train_view(self) once; everything else hangs off its document_changed
 signal. Closing the window stops and joins the worker thread.
 """
@@ -9,6 +13,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 
+from .. import settings as app_settings
+from .. import window_layout
 from .boundary import BoundaryDock
 from .controller import TrainController
 from .dock import TrainDock
@@ -50,6 +56,11 @@ class TrainView(QObject):
         window.installEventFilter(self)
         if window.document is not None:
             self.controller.set_document(window.document, window.scene)
+        self._fitting = False  # our own show/hide of the boundary dock, not the person's
+        self.boundary_dock.toggleViewAction().triggered.connect(self._boundary_toggled)
+        if hasattr(window, "layout_reset"):
+            window.layout_reset.connect(self.fit_panels)
+        self.fit_panels()
 
     def _add_menu(self, window) -> None:
         menu = window.insert_menu("train", "&Train")
@@ -68,21 +79,61 @@ class TrainView(QObject):
                 view.addAction(dock.toggleViewAction())
         self.menu = menu
 
+    # ---------------------------------------------------------------- panels that belong to the document
+    def boundary_wanted(self) -> bool:
+        """Whether "What the net sees" has anything to show: the document trains, or a run is on."""
+        doc = getattr(self.window, "document", None)
+        return (doc is not None and doc.trains) or self.controller.is_running()
+
+    def fit_panels(self) -> None:
+        """Hide "What the net sees" for a graph without a training data set, show it again for one
+        with (the person's own choice to close it wins)."""
+        dock = self.boundary_dock
+        if getattr(getattr(self.window, "run_view", None), "extras", None) is not None \
+                and self.window.run_view.extras.presenting:
+            return  # presentation mode decides the docks until it ends (and then restores them)
+        want = self.boundary_wanted() and not _closed_by_user()
+        if want == dock.toggleViewAction().isChecked():
+            if not want:
+                dock.hide()  # explicitly: a dock just added to a shown window is otherwise shown later
+            return
+        self._fitting = True
+        try:
+            dock.toggleViewAction().trigger()  # docked tabs need the action, not show()
+        finally:
+            self._fitting = False
+        if want:  # it comes back below the settings with its default share of the column
+            QTimer.singleShot(0, self.window, lambda: window_layout.split_right(self.window))
+
+    def _boundary_toggled(self, checked: bool) -> None:
+        if not self._fitting:
+            app_settings.settings().setValue(BOUNDARY_CLOSED_KEY, not checked)
+
     def _show_run(self, running: bool) -> None:
-        """A run starting brings its tabs to the front (the plots, the Train form); nothing moves."""
+        """A run starting brings its tabs to the front (the plots, the Train form, What the net sees
+        even for a graph that had none); nothing moves."""
         if running:
+            self.fit_panels()
             for dock in (self.plots_dock, self.train_dock, self.boundary_dock):
                 if dock.isVisible() or self.window.tabifiedDockWidgets(dock):
                     dock.raise_()
 
     def _document_changed(self, doc) -> None:
         self.controller.set_document(doc, self.window.scene)
+        self.fit_panels()
 
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt name)
         if obj is self.window and event.type() == QEvent.Type.Close and event.isAccepted():
             self.controller.shutdown()
             self.plots_dock.timer.stop()
         return False
+
+
+BOUNDARY_CLOSED_KEY = "ui/boundaryClosed"
+
+
+def _closed_by_user() -> bool:
+    return app_settings.settings().value(BOUNDARY_CLOSED_KEY, False) in (True, "true", "1", 1)
 
 
 def install_train_view(window) -> TrainView:

@@ -10,7 +10,10 @@ import pickle
 import threading
 
 
-def child_main(out_conn, cmd_conn, graph_bytes: bytes, training: dict, gui: dict, base_dir, snapshots: bool) -> None:
+def child_main(out_conn, cmd_conn, graph_bytes: bytes, training: dict, gui: dict, base_dir, snapshots: bool,
+               policy=None) -> None:
+    """`policy` (a graphcore DataPolicy: the data limits and the files the user allowed) comes from the
+    GUI as an argument; nothing about data is read from this process's environment."""
     import os
 
     from graphcore.train.session import TrainJob  # imported here: the spawn start method imports this module first
@@ -27,7 +30,7 @@ def child_main(out_conn, cmd_conn, graph_bytes: bytes, training: dict, gui: dict
         with send_lock:
             out_conn.send((kind, payload))
 
-    job = TrainJob(graph, training, gui, base_dir, snapshots, emit)
+    job = TrainJob(graph, training, gui, base_dir, snapshots, emit, policy=policy)
 
     def listen():
         while True:

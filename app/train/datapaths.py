@@ -39,7 +39,7 @@ def remember_data_path(path: str) -> None:
 
 def data_policy() -> datapath.DataPolicy:
     """The data limits (raised in the settings file's data/max* keys) and the confirmed paths."""
-    policy = datapath.current()
+    policy = datapath.DataPolicy(hint="confirm it when the Train panel asks")
     s = app_settings.settings()
     over = {}
     for field_name, key in LIMIT_KEYS.items():

@@ -32,7 +32,6 @@ from . import datapaths
 
 STACK_BYTES = 64 * 1024 * 1024  # inline mode: numba compiles kernels on first use, on this thread
 _COMMANDS = ("stop", "pause", "resume", "epoch")
-_ENV_LOCK = threading.Lock()  # the policy reaches the child through the environment at its start
 STOP_GRACE = 3.0  # seconds a process has to answer Stop before it is terminated
 KILL_GRACE = 2.0  # seconds a terminated process has before it is killed
 
@@ -57,6 +56,9 @@ class TrainThread(QThread):
         self.training = dict(training)
         self.gui = dict(gui or {})
         self.base_dir = base_dir
+        # the folder the run's data paths are confined to, worked out as the Trainer will: the question
+        # asked in start() and the check in the training process agree
+        self.data_folder = datapath.folder_for(graph.file, base_dir)[0]
         self.snapshots = snapshots
         self.inline = inline
         self.state = "starting"  # starting, running, paused, done
@@ -75,7 +77,7 @@ class TrainThread(QThread):
         self._stop_at: float | None = None  # monotonic time Stop was pressed
         self.ended_by: str | None = None  # "terminated" or "killed" when Stop had to force it
         self.confirm_data = datapaths.ask_to_use_data_path  # (real path, value) -> bool, on the GUI thread
-        self.data_policy: datapath.DataPolicy | None = None
+        self.data_policy: datapath.DataPolicy | None = None  # settled in start(), handed to the job
 
     @property
     def paused(self) -> bool:
@@ -125,7 +127,7 @@ class TrainThread(QThread):
         """Settle the data policy on the GUI thread first: a data path out of the graph's folder is
         asked about once (and remembered); a no leaves it refused, and the run says why."""
         policy = datapaths.data_policy()
-        ask = datapaths.needs_confirmation(self.training, self.base_dir, policy)
+        ask = datapaths.needs_confirmation(self.training, self.data_folder, policy)
         if ask is not None and self.confirm_data(*ask):
             datapaths.remember_data_path(ask[0])
             policy = policy.allowing(ask[0])
@@ -171,13 +173,12 @@ class TrainThread(QThread):
         from graphcore.train.session import TrainJob
 
         job = TrainJob(pickle.loads(self._graph_bytes), self.training, self.gui, self.base_dir, self.snapshots,
-                       self._dispatch)
+                       self._dispatch, policy=self.data_policy)
         with self._lock:
             self._job = job
             for cmd in self._pending:
                 self._apply(job, cmd)
-        with _ENV_LOCK, datapath.using(self.data_policy or datapath.current()):
-            return job.run()
+        return job.run()
 
     def _run_process(self) -> dict:
         target = self.child_target
@@ -187,9 +188,8 @@ class TrainThread(QThread):
         out_recv, out_send = self._ctx.Pipe(duplex=False)
         proc = self._ctx.Process(target=target, name="backprop-train", daemon=True,
                                  args=(out_send, self._cmd_recv, self._graph_bytes, self.training, self.gui,
-                                       self.base_dir, self.snapshots))
-        with _ENV_LOCK, datapath.using(self.data_policy or datapath.current()):
-            proc.start()  # the child copies this environment: the policy, and no more
+                                       self.base_dir, self.snapshots, self.data_policy))
+        proc.start()
         self._proc = proc
         out_send.close()  # the child holds the write end: EOF here means it has gone
         self._cmd_recv.close()

@@ -26,6 +26,7 @@ import numpy as np
 from ..executor import Executor
 from ..graph import Graph
 from .config import TrainConfig
+from .datapath import DataPolicy
 from .trainer import Data, Trainer, detect_roles, load_data
 
 
@@ -42,12 +43,13 @@ def expected_initial_loss(op: str, n_classes: int, params: dict) -> float | None
 
 
 def initial_loss_check(graph: Graph, cfg: TrainConfig | dict | None = None, base_dir: str | None = None,
-                       data: Data | None = None, tolerance: float = 0.15, limit: int = 1000) -> dict:
+                       data: Data | None = None, tolerance: float = 0.15, limit: int = 1000,
+                       policy: DataPolicy | None = None) -> dict:
     """Forward the training data once; compare the data loss with its small-weight expectation."""
     cfg = cfg if isinstance(cfg, TrainConfig) else TrainConfig.from_dict(cfg or graph.meta.get("training", {}))
     g = graph.copy()
     roles = detect_roles(g, cfg)
-    data = data or load_data(cfg, base_dir, task=roles["task"])
+    data = data or load_data(cfg, base_dir, task=roles["task"], policy=policy, graph_file=graph.file)
     X, y = data.X_train[:limit], data.y_train[:limit]
     ex = Executor(g, dtype=np.dtype(cfg.dtype), mode="train", check="none", seed=cfg.seed)
     g.nodes[roles["features"]].tensors["value"] = X
@@ -86,14 +88,15 @@ def initial_loss_check(graph: Graph, cfg: TrainConfig | dict | None = None, base
 
 
 def overfit_tiny(graph: Graph, cfg: TrainConfig | dict | None = None, n: int = 20, epochs: int = 200,
-                 base_dir: str | None = None, data: Data | None = None, target_loss: float = 0.05) -> dict:
+                 base_dir: str | None = None, data: Data | None = None, target_loss: float = 0.05,
+                 policy: DataPolicy | None = None) -> dict:
     """Train a copy on `n` training examples, full batch, regularisation off; expect ~zero loss."""
     cfg = cfg if isinstance(cfg, TrainConfig) else TrainConfig.from_dict(cfg or graph.meta.get("training", {}))
     g = graph.copy()
     g.opt_state.clear()
     for nid in _reg_nodes(g):
         g.nodes[nid].params["strength"] = 0.0
-    full = data or load_data(cfg, base_dir, task=detect_roles(g, cfg)["task"])
+    full = data or load_data(cfg, base_dir, task=detect_roles(g, cfg)["task"], policy=policy, graph_file=graph.file)
     tiny = Data(full.X_train[:n], full.y_train[:n], full.X_train[:0], full.y_train[:0], full.task,
                 full.n_classes, full.prep)
     small = cfg.merged(epochs=epochs, batch_size=0, val_fraction=0.0, early_stopping=None, augment={},
@@ -112,7 +115,7 @@ def overfit_tiny(graph: Graph, cfg: TrainConfig | dict | None = None, n: int = 2
 
 
 def sanity(graph: Graph, cfg: TrainConfig | dict | None = None, base_dir: str | None = None, n: int = 20,
-           epochs: int = 200, data: Data | None = None) -> dict:
+           epochs: int = 200, data: Data | None = None, policy: DataPolicy | None = None) -> dict:
     """Both checks. A graph without training settings (meta.training) and no `cfg` is a circuit,
     not a classifier: the result says "not applicable" (applicable False, ok True)."""
     if cfg is None and not isinstance(graph.meta.get("training"), dict):
@@ -120,7 +123,8 @@ def sanity(graph: Graph, cfg: TrainConfig | dict | None = None, base_dir: str | 
                 "message": "not applicable: the graph has no training settings (meta.training), so it has "
                            "no data, labels or loss to check"}
     cfg = cfg if isinstance(cfg, TrainConfig) else TrainConfig.from_dict(cfg or graph.meta["training"])
-    data = data or load_data(cfg, base_dir, task=detect_roles(graph, cfg)["task"])
+    data = data or load_data(cfg, base_dir, task=detect_roles(graph, cfg)["task"], policy=policy,
+                             graph_file=graph.file)
     init = initial_loss_check(graph, cfg, base_dir=base_dir, data=data)
     over = overfit_tiny(graph, cfg, n=n, epochs=epochs, base_dir=base_dir, data=data)
     return {"applicable": True, "ok": bool(init["ok"] and over["ok"]), "initial": init, "overfit": over,

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.lib import format as npy_format
 
-from . import datapath
 from .datapath import DataPolicy, DatasetError, fmt_size, quote, quote_list, read_bytes, short_path
 
 
@@ -69,7 +68,7 @@ def _number(text: str) -> float | None:
 
 
 def _policy(policy: DataPolicy | None) -> DataPolicy:
-    return policy if policy is not None else datapath.current()
+    return policy if policy is not None else DataPolicy()
 
 
 def load_csv(path: str, label: int | str = -1, header: bool | None = None, task: str | None = None,

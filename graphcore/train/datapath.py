@@ -3,28 +3,31 @@
 A graph file is data someone else may have written, so the path it names for its
 training data is resolved relative to the graph file's folder and may not leave it
 (absolute paths, `..`, a symlink pointing out). The user lifts that for one path by
-naming it themselves (`--data PATH`, or confirming it once in the GUI): such paths are
-the policy's `allow` list. Only regular files are read (never a device, FIFO, folder or
-socket), and at most `max_bytes` of them, even if the file grows while it is read.
+naming it themselves (`--data PATH`, confirming it once in the GUI, or a script's
+`DataPolicy().allowing(path)`): such paths are the policy's `allow` list. Only regular
+files are read (never a device, FIFO, folder or socket), and at most `max_bytes` of them,
+even if the file grows while it is read.
 
-The limits travel to child processes (the GUI's training process, a search's workers)
-through one environment variable, set by `using(policy)` for the duration of a command.
+A policy is an explicit argument all the way down (Trainer, TrainJob, the GUI's training
+process, a search's workers): no process-wide state, so nothing a parent's environment
+holds can widen what a child reads. A call given no policy gets the defaults.
 """
 from __future__ import annotations
 
-import json
 import os
 import stat
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from ..limits import EXCERPT, excerpt, fmt_bytes
 from ..limits import parse_size as parse_any_size
 
-ENV = "BACKPROP_STUDIO_DATA_POLICY"
 MAX_BYTES = 256 * 1024 * 1024  # a data file, and the float64 array built from it or generated
 MAX_POINTS = 1_000_000  # examples (rows) in a data set
 MAX_CLASSES = 10_000  # class labels are 0 .. MAX_CLASSES - 1
+API_HINT = ("allow it (Trainer(g, policy=DataPolicy().allowing(PATH))) or hand the data over yourself "
+            "(Trainer(g, dataset=datasets.load_csv(PATH)))")
+GRAPH_FOLDER = "the graph file's folder"
+CURRENT_FOLDER = "the current folder (the graph was not loaded from a file)"
 _KIND = ((stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
          (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"))
 
@@ -35,46 +38,20 @@ class DatasetError(ValueError):
 
 @dataclass(frozen=True)
 class DataPolicy:
-    """Bounds on training data, and the data paths the user named themselves (real paths)."""
+    """Bounds on training data, and the data paths the user named themselves (real paths).
+
+    `hint` says how the user of this front end allows a refused path (a flag, a dialog, a call);
+    it only shapes the refusal's message. Frozen and plain, so it pickles into child processes."""
 
     max_bytes: int = MAX_BYTES
     max_points: int = MAX_POINTS
     max_classes: int = MAX_CLASSES
     allow: tuple[str, ...] = ()
+    hint: str = field(default=API_HINT, compare=False)
 
     def allowing(self, *paths: str) -> "DataPolicy":
+        """This policy plus `paths` (files the user named themselves), by real path."""
         return replace(self, allow=tuple(dict.fromkeys(self.allow + tuple(os.path.realpath(p) for p in paths))))
-
-    def to_json(self) -> str:
-        return json.dumps({"max_bytes": self.max_bytes, "max_points": self.max_points,
-                           "max_classes": self.max_classes, "allow": list(self.allow)})
-
-
-def current() -> DataPolicy:
-    """The process's policy: the defaults, or what a parent process (CLI, GUI) handed down."""
-    raw = os.environ.get(ENV)
-    if not raw:
-        return DataPolicy()
-    try:
-        d = json.loads(raw)
-        return DataPolicy(max_bytes=max(1, int(d["max_bytes"])), max_points=max(1, int(d["max_points"])),
-                          max_classes=max(1, int(d["max_classes"])), allow=tuple(str(p) for p in d["allow"]))
-    except (ValueError, KeyError, TypeError):
-        return DataPolicy()  # a mangled variable never widens anything
-
-
-@contextmanager
-def using(policy: DataPolicy):
-    """Make `policy` this process's (and its children's) policy until the block ends."""
-    old = os.environ.get(ENV)
-    os.environ[ENV] = policy.to_json()
-    try:
-        yield policy
-    finally:
-        if old is None:
-            os.environ.pop(ENV, None)
-        else:
-            os.environ[ENV] = old
 
 
 # ---------------------------------------------------------------- quoting and sizes
@@ -109,12 +86,25 @@ fmt_size = fmt_bytes
 
 
 # ---------------------------------------------------------------- where a file may be
-def resolve(value, base_dir: str | None, policy: DataPolicy | None = None, key: str = "path") -> str:
+def folder_for(graph_file: str | None, base_dir: str | None = None) -> tuple[str, str]:
+    """Where a graph's data paths start and may not leave, and how a message names that folder:
+    `base_dir` when the caller says where the graph lives, else the folder of the file the graph
+    was loaded from (Graph.file), else the current folder."""
+    if base_dir is not None:
+        return os.path.abspath(base_dir), GRAPH_FOLDER
+    if graph_file:
+        return os.path.dirname(os.path.abspath(graph_file)), GRAPH_FOLDER
+    return os.getcwd(), CURRENT_FOLDER
+
+
+def resolve(value, base_dir: str | None, policy: DataPolicy | None = None, key: str = "path",
+            where: str = GRAPH_FOLDER) -> str:
     """The file a dataset spec's `path` names, as a real path; DatasetError if it may not be read.
 
-    `base_dir` is the graph file's folder: relative paths start there and must stay inside it.
-    With no `base_dir` the path is the caller's own (a script's), taken as given."""
-    policy = policy or current()
+    `base_dir` is the graph's folder (`where` names it in messages): relative paths start there
+    and must stay inside it unless `policy` allows the file. With no `base_dir` the path is the
+    caller's own (a script's direct datasets.load call), taken as given."""
+    policy = policy or DataPolicy()
     if not isinstance(value, str) or not value:
         raise DatasetError(f"{key} must be a file name, got {quote(value)}")
     if "\0" in value or len(value) > 4096:
@@ -130,12 +120,11 @@ def resolve(value, base_dir: str | None, policy: DataPolicy | None = None, key: 
     elif os.path.commonpath([base, real]) != base:
         lexical = os.path.normpath(os.path.join(base, value))
         inside = os.path.commonpath([base, lexical]) == base
-        why = "leads out of the graph file's folder through a symbolic link" if inside else \
-            "leads out of the graph file's folder"
+        why = f"leads out of {where} through a symbolic link" if inside else f"leads out of {where}"
     else:
         return real
-    raise DatasetError(f"{key} {quote(value)} {why}; a graph file may only name data in its own folder. "
-                       "To use this file, pass --data PATH on the command line or confirm it in the Train panel")
+    raise DatasetError(f"{key} {quote(value)} {why}; a graph names its data by a relative path inside {where}. "
+                       f"To use this file, {policy.hint}")
 
 
 def describe(path: str) -> str | None:
@@ -152,7 +141,7 @@ _read = os.read  # one name for the reads, so a test can grow the file between t
 def read_bytes(path: str, shown: str | None = None, policy: DataPolicy | None = None) -> bytes:
     """The whole of a regular file of at most policy.max_bytes; never blocks on a FIFO, never reads on
     from a device or a file that keeps growing."""
-    policy = policy or current()
+    policy = policy or DataPolicy()
     shown = short_path(shown if shown is not None else path)
     limit = policy.max_bytes
     try:
@@ -187,5 +176,6 @@ def read_bytes(path: str, shown: str | None = None, policy: DataPolicy | None = 
         os.close(fd)
 
 
-__all__ = ["DataPolicy", "DatasetError", "ENV", "MAX_BYTES", "MAX_CLASSES", "MAX_POINTS", "current", "fmt_size",
-           "parse_size", "quote", "quote_list", "read_bytes", "resolve", "short_path", "using"]
+__all__ = ["API_HINT", "CURRENT_FOLDER", "DataPolicy", "DatasetError", "GRAPH_FOLDER", "MAX_BYTES", "MAX_CLASSES",
+           "MAX_POINTS", "fmt_size", "folder_for", "parse_size", "quote", "quote_list", "read_bytes", "resolve",
+           "short_path"]

@@ -188,14 +188,15 @@ def _check_generator(name: str, s: dict, params, policy: DataPolicy) -> None:
 
 
 def load(spec: dict | str, base_dir: str | None = None, *, data_path: str | None = None,
-         policy: DataPolicy | None = None, task: str | None = None) -> Dataset:
+         policy: DataPolicy | None = None, task: str | None = None,
+         where: str = datapath.GRAPH_FOLDER) -> Dataset:
     """A dataset from plain data: {"name": "moons", "n": 300, "noise": 0.2} or {"name": "csv", "path": ...}.
 
     `base_dir` is the folder of the graph file the spec came from: its path is taken from
-    there and may not leave it (see datapath.resolve). Without `base_dir` the spec is the
-    caller's own and its path is used as given. `data_path` is a file the user named
-    (--data): it replaces the spec's path and may be anywhere. Every count is bounded by
-    `policy` (default: datapath.current()). `task` (what the model's loss expects) reads a
+    there and may not leave it (see datapath.resolve; `where` names that folder in messages).
+    Without `base_dir` the spec is the caller's own and its path is used as given. `data_path`
+    is a file the user named (--data): it replaces the spec's path and may be anywhere. Every
+    count is bounded by `policy` (default: DataPolicy()). `task` (what the model's loss expects) reads a
     file's labels as classes or regression targets unless the spec states its own "task".
     Messages start with the setting's key.
     """
@@ -213,7 +214,7 @@ def load(spec: dict | str, base_dir: str | None = None, *, data_path: str | None
         else:
             if value is None:
                 raise DatasetError(f"a {name} dataset needs a 'path'")
-            path, shown = datapath.resolve(value, base_dir, policy), value
+            path, shown = datapath.resolve(value, base_dir, policy, where=where), value
         fn = load_csv if name == "csv" else load_npz
     elif name in GENERATORS:
         fn = GENERATORS[name]

@@ -11,6 +11,7 @@ from ..problems import GraphError
 from . import datasets as ds_mod
 from . import preprocess
 from .config import ConfigError, TrainConfig
+from .datapath import DataPolicy, folder_for, short_path
 
 
 @dataclass
@@ -100,16 +101,23 @@ def check_scalar_loss(graph: Graph, loss: str) -> None:
 
 
 def load_data(cfg: TrainConfig, base_dir: str | None = None, dataset: ds_mod.Dataset | None = None,
-              task: str | None = None) -> Data:
+              task: str | None = None, *, policy: DataPolicy | None = None, graph_file: str | None = None) -> Data:
     """The configured data set, split and preprocessed; `task` (detect_roles' "task": what the loss
-    expects) reads a file's labels as classes or targets when the dataset settings do not say."""
+    expects) reads a file's labels as classes or targets when the dataset settings do not say.
+
+    A data file the settings name is confined to `base_dir`, else to the folder of `graph_file`
+    (the file the graph was loaded from), else to the current folder, unless `policy` allows it
+    (datapath.folder_for): settings may come from a file someone else wrote. An error starts with
+    the graph file's name (when the folder came from it) and the settings' JSON path."""
     if dataset is None:
         if cfg.dataset is None:
             raise ConfigError("meta.training.dataset: no dataset named (e.g. {\"name\": \"spiral\"})")
+        folder, where = folder_for(graph_file, base_dir)
         try:
-            dataset = ds_mod.load(cfg.dataset, base_dir=base_dir, task=task)
+            dataset = ds_mod.load(cfg.dataset, base_dir=folder, task=task, policy=policy, where=where)
         except ds_mod.DatasetError as exc:
-            raise ConfigError(f"meta.training.dataset: {exc}") from None
+            named = f"{short_path(graph_file)}: " if base_dir is None and graph_file else ""
+            raise ConfigError(f"{named}meta.training.dataset: {exc}") from None
     rng = np.random.default_rng([cfg.seed & 0xFFFFFFFF, 1])
     Xtr, ytr, Xva, yva = preprocess.split(dataset.X, dataset.y, cfg.val_fraction, rng)
     prep = None

@@ -3,7 +3,9 @@
 As the notes advise: sample lr and reg log-uniformly (random search beats a
 grid), train a few epochs each, rank on the validation split, then search again
 in a narrower range around the best. Trials run in separate processes, one per
-core, each with its BLAS/numba threads set to 1 so they do not fight.
+core, each with its BLAS/numba threads set to 1 so they do not fight. Each trial's
+job carries the data policy (limits, files the user allowed) and the graph's folder
+as plain arguments: a worker reads no data setting from its environment.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import numpy as np
 from ..fileformat import dumps, loads
 from ..graph import Graph
 from .config import TrainConfig
+from .datapath import DataPolicy
 
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
                "VECLIB_MAXIMUM_THREADS")
@@ -31,10 +34,11 @@ def run_trial(job: dict) -> dict:
     from .trainer import Trainer
 
     g = loads(job["graph"])
+    g.file = job.get("file")  # read from text here, but the data paths are the original file's
     cfg = TrainConfig.from_dict(job["config"])
     for nid in reg_nodes(g):
         g.nodes[nid].params["strength"] = job["reg"]
-    res = Trainer(g, cfg, base_dir=job.get("base_dir")).run()
+    res = Trainer(g, cfg, base_dir=job.get("base_dir"), policy=job.get("policy")).run()
     f = res.final or {}
     return {"stage": job["stage"], "lr": job["lr"], "reg": job["reg"], "status": res.status,
             "val_acc": f.get("val_acc"), "val_loss": f.get("val_loss"), "train_acc": f.get("train_acc"),
@@ -73,7 +77,10 @@ def _map(jobs: list[dict], workers: int) -> list[dict]:
 
 def random_search(graph: Graph, cfg: TrainConfig, trials: int, lr_range: tuple[float, float],
                   reg_range: tuple[float, float] | None, epochs: int, workers: int | None = None,
-                  seed: int = 0, stage: str = "coarse", base_dir: str | None = None) -> list[dict]:
+                  seed: int = 0, stage: str = "coarse", base_dir: str | None = None,
+                  policy: DataPolicy | None = None) -> list[dict]:
+    """`trials` short runs at log-uniform (lr, reg); `base_dir` and `policy` bound the data each worker
+    reads exactly as they bound a Trainer's (each worker's copy remembers the graph's file)."""
     rng = np.random.default_rng([seed & 0xFFFFFFFF, 0 if stage == "coarse" else 1])
     lrs = sample(rng, *lr_range, trials)
     regs = sample(rng, *reg_range, trials) if reg_range is not None else [0.0] * trials
@@ -87,27 +94,29 @@ def random_search(graph: Graph, cfg: TrainConfig, trials: int, lr_range: tuple[f
     for lr, reg in zip(lrs, regs):
         c = dict(base)
         c["optimizer"] = {**base["optimizer"], "lr": lr}
-        jobs.append({"graph": text, "config": c, "lr": lr, "reg": reg, "stage": stage, "base_dir": base_dir})
+        jobs.append({"graph": text, "config": c, "lr": lr, "reg": reg, "stage": stage, "base_dir": base_dir,
+                     "file": graph.file, "policy": policy})
     return _map(jobs, workers or os.cpu_count() or 1)
 
 
 def coarse_to_fine(graph: Graph, cfg: TrainConfig, trials: int = 8, epochs: int = 5,
                    lr_range: tuple[float, float] = (1e-4, 1.0), reg_range: tuple[float, float] = (1e-5, 1e-1),
                    workers: int | None = None, seed: int = 0, base_dir: str | None = None,
-                   log: Callable[[str], None] | None = None, fine_width: float = 0.5) -> dict:
+                   log: Callable[[str], None] | None = None, fine_width: float = 0.5,
+                   policy: DataPolicy | None = None) -> dict:
     """A coarse search over the given ranges, then a fine one within +-`fine_width` decades of the best."""
     has_reg = bool(reg_nodes(graph))
     if log and not has_reg:
         log("the graph has no regulariser node: searching the learning rate only")
     coarse = random_search(graph, cfg, trials, lr_range, reg_range if has_reg else None, epochs, workers, seed,
-                           "coarse", base_dir)
+                           "coarse", base_dir, policy)
     best = min(coarse, key=_score)
     if log:
         log(f"coarse: best lr {best['lr']:.3g} reg {best['reg']:.3g} val_acc {best['val_acc']}")
     f = 10 ** fine_width
     fine_lr = (best["lr"] / f, best["lr"] * f)
     fine_reg = (best["reg"] / f, best["reg"] * f) if has_reg else None
-    fine = random_search(graph, cfg, trials, fine_lr, fine_reg, epochs, workers, seed, "fine", base_dir)
+    fine = random_search(graph, cfg, trials, fine_lr, fine_reg, epochs, workers, seed, "fine", base_dir, policy)
     allt = coarse + fine
     return {"trials": sorted(allt, key=_score), "best": min(allt, key=_score), "fine_lr_range": fine_lr,
             "fine_reg_range": fine_reg}

@@ -24,6 +24,7 @@ from ..graph import Graph
 from ..problems import GraphError, NumericError
 from . import trainer as trainer_mod
 from .config import ConfigError, TrainConfig
+from .datapath import DataPolicy
 from .datasets import DatasetError
 from .optim import OptimizerError
 from .schedules import ScheduleError
@@ -119,11 +120,16 @@ def apply_reg_strength(graph: Graph, training: dict, strength: float) -> dict:
 
 
 class TrainJob:
-    """Train `graph` (owned by the job: pass a copy) with plain settings; see the module docstring."""
+    """Train `graph` (owned by the job: pass a copy) with plain settings; see the module docstring.
+
+    `base_dir` is the graph file's folder and `policy` (datapath.DataPolicy: the data limits and
+    the files the user allowed out of that folder) bounds what the run reads; both are explicit
+    arguments, handed to the training process by its caller, never read from the environment."""
 
     def __init__(self, graph: Graph, training: dict, gui: dict | None, base_dir: str | None,
-                 snapshots: bool, emit: Callable[[str, object], None]) -> None:
+                 snapshots: bool, emit: Callable[[str, object], None], policy: DataPolicy | None = None) -> None:
         self.graph = graph
+        self.policy = policy
         self.training = dict(training)
         self.gui = dict(gui or {})
         self.base_dir = base_dir
@@ -227,7 +233,7 @@ class TrainJob:
             training = self.training if lam is None else apply_reg_strength(self.graph, self.training, float(lam))
             cfg = TrainConfig.from_dict(training)
             t = trainer_mod.Trainer(self.graph, cfg, on_step=self._on_step, on_epoch=self._on_epoch,
-                                    on_event=self._on_event, base_dir=self.base_dir)
+                                    on_event=self._on_event, base_dir=self.base_dir, policy=self.policy)
             t.prepare()
             n = len(t.data.X_train)
             bs = cfg.batch_size if cfg.batch_size > 0 else n

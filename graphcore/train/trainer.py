@@ -43,6 +43,7 @@ from . import datasets as ds_mod
 from . import metrics as M
 from . import optim, preprocess, schedules
 from .config import ConfigError, TrainConfig
+from .datapath import DataPolicy
 from .roles import Data, detect_roles, load_data  # noqa: F401  (re-exported: the trainer's API)
 
 
@@ -92,12 +93,18 @@ class _Fn(Callback):
 
 
 class Trainer:
-    """Train a graph with the settings in graph.meta["training"] (plus keyword overrides)."""
+    """Train a graph with the settings in graph.meta["training"] (plus keyword overrides).
+
+    A data file the settings name is read from `base_dir`, else from the folder of the file the
+    graph was loaded from (graph.file), else from the current folder, and may not leave it: an
+    absolute or escaping path, a device or a FIFO is a ConfigError naming meta.training.dataset.
+    `policy` (datapath.DataPolicy) sets the data limits and the files allowed anywhere
+    (`DataPolicy().allowing(path)`); `data` or `dataset` hand the data over directly."""
 
     def __init__(self, graph: Graph, config: TrainConfig | dict | None = None, callbacks: list | None = None,
                  base_dir: str | None = None, data: Data | None = None, dataset: ds_mod.Dataset | None = None,
                  on_step: Callable | None = None, on_epoch: Callable | None = None,
-                 on_event: Callable | None = None) -> None:
+                 on_event: Callable | None = None, policy: DataPolicy | None = None) -> None:
         self.graph = graph
         if config is None:
             config = graph.meta.get("training", {})
@@ -106,6 +113,7 @@ class Trainer:
         if on_step or on_epoch or on_event:
             self.callbacks.append(_Fn(on_step, on_epoch, on_event))
         self.base_dir = base_dir
+        self.policy = policy if policy is not None else DataPolicy()
         self._data = data
         self._dataset = dataset
         self._go = threading.Event()
@@ -193,7 +201,8 @@ class Trainer:
         cfg = self.config
         g = self.graph
         self.roles = detect_roles(g, cfg)
-        self.data = self._data or load_data(cfg, self.base_dir, self._dataset, task=self.roles.get("task"))
+        self.data = self._data or load_data(cfg, self.base_dir, self._dataset, task=self.roles.get("task"),
+                                            policy=self.policy, graph_file=g.file)
         if len(self.data.X_train) == 0:
             raise ConfigError("meta.training.dataset: the training split is empty")
         for role, arr in (("features", self.data.X_train), ("labels", self.data.y_train)):
@@ -505,5 +514,6 @@ def train(graph: Graph, **kwargs) -> TrainResult:
     """Train with the graph's own settings; keyword arguments override them (epochs=3, ...)."""
     callbacks = kwargs.pop("callbacks", None)
     base_dir = kwargs.pop("base_dir", None)
+    policy = kwargs.pop("policy", None)
     cfg = TrainConfig.from_dict(graph.meta.get("training", {})).merged(**kwargs)
-    return Trainer(graph, cfg, callbacks=callbacks, base_dir=base_dir).run()
+    return Trainer(graph, cfg, callbacks=callbacks, base_dir=base_dir, policy=policy).run()
