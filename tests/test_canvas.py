@@ -142,6 +142,32 @@ def test_nodes_without_positions_get_a_layout_without_editing_the_graph(qtbot):
     scene.detach()
 
 
+CYCLE_NO_POSITIONS = {
+    "format": "backprop-studio-graph", "format_version": 1,
+    "nodes": [{"id": "a", "op": "add"}, {"id": "b", "op": "add"}, {"id": "s", "op": "add"},
+              {"id": "x", "op": "input", "params": {},
+               "tensors": {"value": {"dtype": "float64", "shape": [2], "data": [1.0, 2.0]}}}],
+    "edges": [{"src": "a", "src_port": "out", "dst": "b", "dst_port": "a"},
+              {"src": "b", "src_port": "out", "dst": "a", "dst_port": "a"},
+              {"src": "x", "src_port": "out", "dst": "a", "dst_port": "b"},
+              {"src": "x", "src_port": "out", "dst": "b", "dst_port": "b"},
+              {"src": "s", "src_port": "out", "dst": "s", "dst_port": "a"}],
+}
+
+
+def test_a_file_with_cycles_and_no_positions_gets_a_layout_and_shows_the_cycle(qtbot):
+    """A cycle (and a self-loop) in a file without positions used to raise KeyError in the layout,
+    which killed the editor at startup; the file opens and the cycle is shown as a problem instead."""
+    import json
+
+    g = gc.loads(json.dumps(CYCLE_NO_POSITIONS))
+    scene = GraphScene(g, QUndoStack())
+    xs = {nid: scene.node_item(nid).pos().x() for nid in g.nodes}
+    assert xs["x"] < xs["a"] and len(set(xs.values())) >= 2
+    assert {p.code for p in scene.problems()} >= {"cycle"}
+    scene.detach()
+
+
 def test_a_detached_scene_emits_nothing_more(qtbot):
     """A discarded scene is deleted later; selection changes while its items are cleared must not reach
     Python slots of the half-destroyed wrapper."""

@@ -25,7 +25,7 @@ def layers(graph: Graph, ids: list[str] | None = None) -> dict[str, int]:
     order = _topo(keep, parents, children, list(graph.nodes))
     col: dict[str, int] = {}
     for n in order:
-        col[n] = 1 + max((col[p] for p in parents[n]), default=-1)
+        col[n] = 1 + max((col.get(p, -1) for p in parents[n]), default=-1)  # a cycle: a parent may come later
     # pull sources (and chains that only feed forward) right, next to their consumers
     for n in reversed(order):
         if not parents[n] and children[n]:
