@@ -8,9 +8,9 @@ in through `document_changed`, `self.scene`, `self.view`, `self.menus` and `self
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QUndoGroup
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QMessageBox, QUndoView, QWidget
+from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QMenu, QMessageBox, QUndoView, QWidget
 
 import graphcore as gc
 import shiboken6
@@ -237,9 +237,9 @@ class MainWindow(FileActions, WindowActions, HelpDialogs, QMainWindow):
         return menu
 
     def _frame_all(self) -> None:
+        """Fit the whole graph (after an open, or when the canvas changed size); the selection stays."""
         if self.view is not None and self.scene is not None:
-            self.scene.clearSelection()
-            self.view.frame_selection()
+            self.view.frame_all()
 
     def _update_title(self, *_args) -> None:
         doc = self.document
@@ -323,8 +323,9 @@ class MainWindow(FileActions, WindowActions, HelpDialogs, QMainWindow):
         Qt has laid it out; then the default layout is used instead). True if one was restored."""
         state = app_settings.settings().value("window/state")
         if isinstance(state, QByteArray) and not state.isEmpty() and self.restoreState(state, STATE_VERSION):
-            self._layout_unchecked = True
-            self._layout_timer.start()
+            if not self._check_restored_layout():  # not shown yet: checked once the window is laid out
+                self._layout_unchecked = True
+                self._layout_timer.start()
             return True
         return False
 
@@ -334,6 +335,10 @@ class MainWindow(FileActions, WindowActions, HelpDialogs, QMainWindow):
         if not self.isVisible() or self.width() < 1024 or self.height() < 640:
             return False
         self._layout_unchecked = False
+        # measure the layout Qt will show, not the one before its pending layout requests: a loaded
+        # machine could run this timer first, pass the crushed layout, then apply it
+        QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+        self.layout().activate()
         if not window_layout.state_fits(self):
             self.reset_layout()
         else:

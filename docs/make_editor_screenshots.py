@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -31,8 +32,10 @@ def main() -> None:
         w.show()
         w.set_theme(theme)
         qapp = app.application()
-        for _ in range(20):
+        end = time.monotonic() + 1.0  # the training view is built a moment after the window shows
+        while time.monotonic() < end:
             qapp.processEvents()
+            time.sleep(0.01)
         w.scene.clearSelection()
         w.view.frame_selection()
         w.scene.select_ids([w.document.graph.find("xy")])

@@ -33,6 +33,7 @@ def make_window(qtbot, size=(1280, 720)):
     w.resize(*size)
     w.show()
     qtbot.waitUntil(lambda: getattr(w, "train_controller", None) is not None, timeout=5000)
+    qtbot.waitUntil(lambda: not getattr(w, "_layout_unchecked", False), timeout=5000)
     settle(qtbot, 150)
     return w
 

@@ -251,6 +251,20 @@ def test_every_example_opens_without_problems(win, path, qtbot):
     assert len(win.scene.node_items()) == len(win.document.graph.nodes)
 
 
+def test_refitting_the_graph_keeps_the_users_selection(win, qtbot):
+    """The training view is built a moment after the window shows and then re-fits the graph to the
+    smaller canvas; a node the user selected meanwhile stays selected (the re-fit used to clear it)."""
+    assert win.open_file(CIRCUIT)
+    xy = win.document.graph.find("xy")
+    win._frame_all()
+    before = win.view.transform().m11()
+    win.scene.select_ids([xy])
+    win.view.scale(3.0, 3.0)
+    win._frame_all()
+    assert win.scene.selected_ids() == [xy]
+    assert win.view.transform().m11() == pytest.approx(before, rel=1e-6)  # the whole graph, as before
+
+
 # ---------------------------------------------------------------- docks
 def test_palette_double_click_adds_a_node(win, qtbot):
     item = win.palette_dock.item_for("relu")
