@@ -203,24 +203,26 @@ def test_opening_a_second_graph_clears_the_first_ones_panels(win, qtbot):
 
 
 def test_what_the_net_sees_hides_for_a_circuit_and_its_room_goes_to_the_panels_above(win, qtbot):
+    # docks are shown, hidden and resized over a few event-loop turns: wait for the state, not a fixed time
+    def eventually(cond):
+        qtbot.waitUntil(cond, timeout=5000)
+
     boundary = win.train_view.boundary_dock
     assert win.open_file(SPIRAL)
+    eventually(lambda: boundary.isVisible() and boundary.height() >= 300)  # a graph with a training set shows it
     settle(qtbot, 120)
-    assert boundary.isVisible() and boundary.height() >= 300  # a graph with a training set shows it
     inspector_h = win.inspector_dock.height()
     view = win.view.size()
     assert win.open_file(CIRCUIT)  # a circuit has no data set: nothing to show, so it hides
-    settle(qtbot, 120)
-    assert not boundary.isVisible()
-    assert win.inspector_dock.height() > inspector_h + 200  # its room goes to the Inspector/Train tabs
-    assert win.view.size() == view and window_layout.state_fits(win)  # the canvas keeps its place
+    eventually(lambda: not boundary.isVisible())
+    eventually(lambda: win.inspector_dock.height() > inspector_h + 200)  # its room goes to the Inspector/Train tabs
+    eventually(lambda: win.view.size() == view and window_layout.state_fits(win))  # the canvas keeps its place
     win.findChild(type(win.actionNew), "actionResetLayout").trigger()  # Reset layout keeps the rule
     settle(qtbot, 120)
     assert not boundary.isVisible()
     assert win.open_file(SPIRAL)  # and a graph that trains brings it back, at its size
-    settle(qtbot, 120)
-    assert boundary.isVisible() and boundary.height() >= 300
-    assert win.inspector_dock.height() == inspector_h
+    eventually(lambda: boundary.isVisible() and boundary.height() >= 300)
+    eventually(lambda: win.inspector_dock.height() == inspector_h)
 
 
 def test_what_the_net_sees_closed_by_the_person_stays_closed(win, qtbot):
