@@ -113,13 +113,13 @@ class PlotsDock(QDockWidget):
         self.setObjectName("plotsDock")
         self.history = RunHistory()
         self.kept: list[RunHistory] = []
-        self._drawn_version = -1
         self._curves: dict[tuple[int, str, str], pg.PlotDataItem] = {}  # (run, plot, series) -> item
         self._bounds: dict[tuple[int, str], tuple[float, float, float, float]] = {}  # data box per run and plot
         self.draws = 0  # how many timer ticks actually redrew (tests and the bench read it)
         self._plot_version: dict[str, int] = {}  # history version each plot last showed
         self._turn = 0
         self._tick = 0
+        self._first: str | None = None  # a plot just toggled on: drawn before the others
         self._only: set | None = None
 
         body = QWidget(self)
@@ -337,6 +337,7 @@ class PlotsDock(QDockWidget):
         """Show or hide one plot (its toggle in the title row follows); hidden plots are not redrawn."""
         if on:
             self.shown.add(key)
+            self._first = key  # its history is drawn on the next tick, even if no new data come
         else:
             self.shown.discard(key)
         b = self.plot_buttons[key]
@@ -370,7 +371,6 @@ class PlotsDock(QDockWidget):
         self.view.setMinimumWidth(cols * MIN_PLOT_WIDTH if rows == 1 else 60)
 
     def _invalidate(self) -> None:
-        self._drawn_version = -1
         self._plot_version.clear()
 
     # ------------------------------------------------------------ runs
@@ -431,38 +431,36 @@ class PlotsDock(QDockWidget):
 
     # ------------------------------------------------------------ drawing
     def refresh(self, everything: bool = False) -> None:
-        """Timer tick: redraw what changed since it was last drawn, one plot per tick.
+        """Timer tick: redraw one shown plot whose data changed since it was last drawn.
 
-        The loss plot takes every other tick (15 Hz); the others take turns in the remaining
-        ticks, shown plots before hidden ones (whose new data costs no painting), so no tick
-        repaints more than one plot (all six cost tens of ms)."""
+        The loss plot takes every other tick (15 Hz); the other shown plots take turns in the
+        remaining ticks, so no tick repaints more than one plot (all six cost tens of ms). A
+        hidden plot is not drawn at all: it catches up, first in line, when it is shown.
+        `everything` draws every stale plot, shown or hidden, at once."""
         h = self.history
-        if h.version == self._drawn_version and all(v == h.version for v in self._plot_version.values()):
-            return
-        if self._drawn_version != h.version and self._drawn_version == -1:
-            self._plot_version.clear()
-        stale = [k for k in self.plots if self._plot_version.get(k) != h.version]
+        stale = [k for k in ORDER if self._plot_version.get(k) != h.version and (everything or k in self.shown)]
         if not stale:
-            self._drawn_version = h.version
             return
         if everything:
             only = set(stale)
         else:
             self._tick += 1
-            only = {"loss"} & set(stale) if self._tick % 2 else set()  # the loss on every other tick
-            shown = self.shown
-            others = [k for k in ROTATION if k in stale and k in shown] or [k for k in ROTATION if k in stale]
-            if others and not only:  # a shown plot first; a hidden one is updated but not painted
-                k = min(others, key=lambda key: (ROTATION.index(key) - self._turn) % len(ROTATION))
-                self._turn = (ROTATION.index(k) + 1) % len(ROTATION)
-                only.add(k)
-            if not only:
-                only = {stale[0]}
+            if self._first in stale:  # a plot just toggled on shows its history on the next tick
+                only = {self._first}
+            elif "loss" in stale and (self._tick % 2 or len(stale) == 1):
+                only = {"loss"}
+            else:
+                others = [k for k in ROTATION if k in stale] or stale
+                k = min(others, key=lambda key: (ROTATION.index(key) - self._turn) % len(ROTATION)
+                        if key in ROTATION else -1)
+                if k in ROTATION:
+                    self._turn = (ROTATION.index(k) + 1) % len(ROTATION)
+                only = {k}
+        self._first = None
         self._draw_run(len(self.kept), h, only)
         for key in only:
             self._fit(key)
             self._plot_version[key] = h.version
-        self._drawn_version = h.version
         self.draws += 1
 
     def _fit(self, key: str) -> None:
