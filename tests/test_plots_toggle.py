@@ -62,3 +62,30 @@ def test_a_hidden_plot_catches_up_with_every_chunk_once_shown(dock, qtbot):
     xs, _ = dock.curves("grad")[0].getData()
     assert xs[0] == 0.0 and xs[-1] == 399.0
     dock.show_plot("grad", False)
+
+
+def test_a_plot_whose_series_did_not_change_is_not_redrawn(dock, qtbot):
+    from app.train.plots import EPOCH_TRAIN_ACC
+
+    dock.timer.stop()
+    try:
+        dock.clear()
+        assert {"loss", "acc"} <= set(dock.visible_plots())
+        chunk = _chunk(50)
+        chunk[EPOCH_TRAIN_ACC] = (np.array([49.0]), np.array([0.5]))
+        dock.add_chunk(chunk)
+        dock.refresh(everything=True)
+        d0 = dock.draws
+        x = np.arange(50, 100, dtype=float)
+        dock.add_chunk({STEP_LOSS: (x, 1.0 / (x + 1.0))})  # steps only: the accuracy plot has nothing new
+        for _ in range(6):
+            dock.refresh()
+        assert dock.draws == d0 + 1  # the loss, once
+        dock.add_chunk({EPOCH_TRAIN_ACC: (np.array([99.0]), np.array([0.7]))})
+        for _ in range(2):
+            dock.refresh()
+        assert dock.draws == d0 + 2
+        _, acc = dock.curves("acc")[0].getData()
+        assert acc.tolist() == [0.5, 0.7]
+    finally:
+        dock.timer.start()

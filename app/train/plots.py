@@ -30,6 +30,11 @@ UPDATE_RATIO = "step.update_ratio"
 DEAD_RELU = "step.dead_relu"
 SATURATED = "step.saturated"
 
+# the series each plot draws (prefixes of the history's names)
+PLOT_SERIES = {"loss": (STEP_LOSS, EPOCH_VAL_LOSS, STEP_REG_LOSS), "acc": (EPOCH_TRAIN_ACC, EPOCH_VAL_ACC),
+               "lr": (STEP_LR,), "grad": (GRAD_NORM + "/",), "ratio": (UPDATE_RATIO + "/",),
+               "units": (DEAD_RELU + "/", SATURATED + "/")}
+
 PALETTE = ["#4e9be6", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#edc948", "#ff9da7",
            "#9c755f", "#bab0ac"]
 FPS = 30
@@ -116,7 +121,7 @@ class PlotsDock(QDockWidget):
         self._curves: dict[tuple[int, str, str], pg.PlotDataItem] = {}  # (run, plot, series) -> item
         self._bounds: dict[tuple[int, str], tuple[float, float, float, float]] = {}  # data box per run and plot
         self.draws = 0  # how many timer ticks actually redrew (tests and the bench read it)
-        self._plot_version: dict[str, int] = {}  # history version each plot last showed
+        self._plot_version: dict[str, tuple] = {}  # what each plot last showed (see _signature)
         self._turn = 0
         self._tick = 0
         self._first: str | None = None  # a plot just toggled on: drawn before the others
@@ -438,7 +443,8 @@ class PlotsDock(QDockWidget):
         hidden plot is not drawn at all: it catches up, first in line, when it is shown.
         `everything` draws every stale plot, shown or hidden, at once."""
         h = self.history
-        stale = [k for k in ORDER if self._plot_version.get(k) != h.version and (everything or k in self.shown)]
+        sig = {k: self._signature(k, h) for k in ORDER if everything or k in self.shown}
+        stale = [k for k in sig if self._plot_version.get(k) != sig[k]]
         if not stale:
             return
         if everything:
@@ -460,8 +466,15 @@ class PlotsDock(QDockWidget):
         self._draw_run(len(self.kept), h, only)
         for key in only:
             self._fit(key)
-            self._plot_version[key] = h.version
+            self._plot_version[key] = sig[key]
         self.draws += 1
+
+    @staticmethod
+    def _signature(key: str, h: RunHistory) -> tuple:
+        """What a plot would show: its series' names and lengths. A plot is redrawn only when this
+        changes (the accuracy plot gets a point per epoch, not per chunk)."""
+        prefixes = PLOT_SERIES[key]
+        return (id(h),) + tuple((name, len(s)) for name, s in h.series.items() if name.startswith(prefixes))
 
     def _fit(self, key: str) -> None:
         """Move a plot's range only when its data leave it or shrink well inside it (hysteresis).
