@@ -8,7 +8,11 @@ in the default layout (the plots dock shows loss and accuracy; the other plots a
 data kept current but not painted). The machine is shared: compare medians of several runs,
 alternating with the reference.
 
-    python bench/bench_gui_stall.py [--seconds 10] [--batch 32] [--bare]
+    python bench/bench_gui_stall.py [--seconds 10] [--batch 32] [--bare] [--sample 30]
+
+--sample MS starts a watchdog thread that, whenever the GUI thread has not ticked for MS ms,
+records the GUI thread's Python stack every 2 ms (sys._current_frames) and prints the
+stacks seen most often during the longest gaps: what blocks the event loop.
 
 By default the full MainWindow (canvas, palette, inspector, run toolbar and the training
 docks); --bare (or a MainWindow without the training docks) uses a window with only the
@@ -17,15 +21,18 @@ canvas and the three training docks. Settings and autosaves go to a temporary fo
 from __future__ import annotations
 
 import argparse
+import collections
 import os
 import sys
+import threading
 import time
+import traceback
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
-from PySide6.QtCore import Qt, QTimer  # noqa: E402
+from PySide6.QtCore import QEvent, Qt, QTimer  # noqa: E402
 from PySide6.QtGui import QUndoStack  # noqa: E402
 from PySide6.QtWidgets import QApplication, QMainWindow  # noqa: E402
 
@@ -72,7 +79,81 @@ def build(use_main_window: bool):
     return win, ctl, "canvas + train/plots/boundary docks"
 
 
-def measure(app, ctl, seconds: float, batch: int) -> dict:
+class Watchdog(threading.Thread):
+    """Samples the GUI thread's stack while it has not ticked for `threshold` seconds."""
+
+    def __init__(self, threshold: float) -> None:
+        super().__init__(daemon=True)
+        self.threshold = threshold
+        self.main_id = threading.main_thread().ident
+        self.last_tick = time.perf_counter()
+        self.armed = False
+        self.done = False
+        self.gaps: list[tuple[float, collections.Counter]] = []  # (gap start, stacks sampled in it)
+        self._current: collections.Counter | None = None
+        self._start = 0.0
+
+    def tick(self, now: float) -> None:
+        if self._current is not None:
+            self.gaps.append((now - self._start, self._current))
+            self._current = None
+        self.last_tick = now
+
+    def run(self) -> None:
+        while not self.done:
+            time.sleep(0.002)
+            if not self.armed:
+                continue
+            since = time.perf_counter() - self.last_tick
+            if since < self.threshold:
+                continue
+            frame = sys._current_frames().get(self.main_id)
+            if frame is None:
+                continue
+            stack = traceback.extract_stack(frame)
+            key = " <- ".join(f"{os.path.basename(f.filename)}:{f.lineno} {f.name}" for f in reversed(stack[-14:]))
+            if self._current is None:
+                self._current = collections.Counter()
+                self._start = self.last_tick
+            self._current[key] += 1
+
+    def report(self, top: int = 8) -> str:
+        worst = sorted(self.gaps, key=lambda g: -g[0])[:top]
+        total = collections.Counter()
+        for _, c in worst:
+            total.update(c)
+        lines = [f"{len(self.gaps)} gaps over {self.threshold * 1000:.0f} ms; longest: "
+                 + ", ".join(f"{g * 1000:.0f}" for g, _ in worst)]
+        for stack, n in total.most_common(12):
+            lines.append(f"  {n:4d}  {stack}")
+        return "\n".join(lines)
+
+
+def timing_app_class():
+    """A QApplication that times each event it dispatches (only with --sample: it costs a Python call
+    per event). Slow ones are kept as (ms, event type, receiver) to say which event stalled."""
+    class TimingApp(QApplication):
+        slow: list[tuple[float, str, str]] = []
+        armed = False
+
+        def notify(self, receiver, event):  # noqa: N802 (Qt name)
+            if not TimingApp.armed:
+                return super().notify(receiver, event)
+            t0 = time.perf_counter()
+            kind = event.type()
+            r = super().notify(receiver, event)
+            ms = (time.perf_counter() - t0) * 1000.0
+            if ms > 15.0 or kind == QEvent.Type.Paint:
+                name = receiver.objectName() if hasattr(receiver, "objectName") else ""
+                if not name and hasattr(receiver, "parent") and callable(receiver.parent) and receiver.parent():
+                    name = "in " + (receiver.parent().objectName() or type(receiver.parent()).__name__)
+                TimingApp.slow.append((ms, getattr(kind, "name", str(kind)), f"{type(receiver).__name__}:{name}"))
+            return r
+
+    return TimingApp
+
+
+def measure(app, ctl, seconds: float, batch: int, watchdog: Watchdog | None = None) -> dict:
     dock = ctl.dock
     dock.batch_spin.setValue(batch)
     dock.epochs_spin.setValue(1_000_000)
@@ -84,6 +165,8 @@ def measure(app, ctl, seconds: float, batch: int) -> dict:
         if last[0] is not None:
             gaps.append(now - last[0])
         last[0] = now
+        if watchdog is not None:
+            watchdog.tick(now)
 
     timer = QTimer()
     timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -105,6 +188,10 @@ def measure(app, ctl, seconds: float, batch: int) -> dict:
     draws0 = plots.draws
     snaps0 = ctl.boundary.updates
     timer.start()
+    if watchdog is not None:
+        watchdog.last_tick = time.perf_counter()
+        watchdog.armed = True
+        type(app).armed = True
     ctl.train()
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < seconds:
@@ -116,6 +203,8 @@ def measure(app, ctl, seconds: float, batch: int) -> dict:
         app.processEvents()
         time.sleep(0.001)
     timer.stop()
+    if watchdog is not None:
+        watchdog.armed = False
     g = np.array(gaps) * 1000.0
     return {"max_ms": float(g.max()), "p99_ms": float(np.percentile(g, 99)), "median_ms": float(np.median(g)),
             "ticks": len(g), "steps": steps, "steps_per_s": steps / seconds, "plot_draws": plots.draws - draws0,
@@ -129,10 +218,12 @@ def main(argv=None) -> int:
     ap.add_argument("--switch", type=float, default=None, help="override sys.setswitchinterval (seconds)")
     ap.add_argument("--bare", action="store_true", help="canvas and training docks only, no MainWindow")
     ap.add_argument("--size", default="1280x720", help="window size (issue 9 measured at 1280x720)")
+    ap.add_argument("--sample", type=float, default=0.0, metavar="MS",
+                    help="sample the GUI thread's stack during gaps longer than MS ms")
     args = ap.parse_args(argv)
     if args.switch:
         sys.setswitchinterval(args.switch)
-    app = QApplication.instance() or QApplication([])
+    app = QApplication.instance() or (timing_app_class() if args.sample else QApplication)([])
     import tempfile
 
     tmp = tempfile.mkdtemp(prefix="bench-gui-stall-")
@@ -146,7 +237,14 @@ def main(argv=None) -> int:
     win.resize(width, height)
     win.show()
     app.processEvents()
-    r = measure(app, ctl, args.seconds, args.batch)
+    watchdog = None
+    if args.sample:
+        watchdog = Watchdog(args.sample / 1000.0)
+        watchdog.start()
+    r = measure(app, ctl, args.seconds, args.batch, watchdog)
+    import app as app_package
+
+    print(f"code: {os.path.dirname(app_package.__file__)}; load average {os.getloadavg()[0]:.2f}")
     print(f"window: {what} at {args.size}; spiral net, batch {args.batch}, {r['seconds']:.0f} s of training")
     shown = getattr(ctl.plots, "visible_plots", None)
     if shown is not None:
@@ -155,6 +253,20 @@ def main(argv=None) -> int:
           f"{r['boundary_updates']} boundary/wire updates")
     print(f"GUI timer (5 ms): {r['ticks']} ticks, median gap {r['median_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms")
     print(f"longest GUI stall: {r['max_ms']:.1f} ms (goal: under 50 ms) -> {'OK' if r['max_ms'] < 50 else 'OVER'}")
+    if watchdog is not None:
+        watchdog.done = True
+        print(watchdog.report())
+        slow = sorted(getattr(type(app), "slow", []), reverse=True)[:15]
+        print("slowest events dispatched (ms, type, receiver):")
+        for ms, kind, who in slow:
+            print(f"  {ms:6.1f}  {kind}  {who}")
+        paints = collections.defaultdict(list)
+        for ms, kind, who in getattr(type(app), "slow", []):
+            if kind == "Paint":
+                paints[who].append(ms)
+        print("paint events per widget: count, median ms, max ms")
+        for who, v in sorted(paints.items(), key=lambda kv: -sum(kv[1])):
+            print(f"  {len(v):5d} {np.median(v):6.1f} {max(v):6.1f}  {who}")
     ctl.shutdown()
     return 0 if r["max_ms"] < 50 else 1
 
