@@ -131,24 +131,45 @@ class Watchdog(threading.Thread):
 
 def timing_app_class():
     """A QApplication that times each event it dispatches (only with --sample: it costs a Python call
-    per event). Slow ones are kept as (ms, event type, receiver) to say which event stalled."""
+    per event). Slow ones are kept as (ms, event type, receiver) to say which event stalled, and the
+    outermost events since the last tick as the make-up of each long gap."""
     class TimingApp(QApplication):
         slow: list[tuple[float, str, str]] = []
+        since_tick: list[tuple[float, str, str]] = []
+        gaps: list[tuple[float, list]] = []
         armed = False
+        depth = 0
 
         def notify(self, receiver, event):  # noqa: N802 (Qt name)
             if not TimingApp.armed:
                 return super().notify(receiver, event)
             t0 = time.perf_counter()
             kind = event.type()
-            r = super().notify(receiver, event)
-            ms = (time.perf_counter() - t0) * 1000.0
-            if ms > 15.0 or kind == QEvent.Type.Paint:
+            try:
                 name = receiver.objectName() if hasattr(receiver, "objectName") else ""
                 if not name and hasattr(receiver, "parent") and callable(receiver.parent) and receiver.parent():
                     name = "in " + (receiver.parent().objectName() or type(receiver.parent()).__name__)
-                TimingApp.slow.append((ms, getattr(kind, "name", str(kind)), f"{type(receiver).__name__}:{name}"))
+                who = f"{type(receiver).__name__}:{name}"
+            except RuntimeError:
+                who = "?"
+            TimingApp.depth += 1
+            try:
+                r = super().notify(receiver, event)
+            finally:
+                TimingApp.depth -= 1
+            ms = (time.perf_counter() - t0) * 1000.0
+            what = (ms, getattr(kind, "name", str(kind)), who)
+            if ms > 15.0 or kind == QEvent.Type.Paint:
+                TimingApp.slow.append(what)
+            if TimingApp.depth == 0 and ms > 1.0:
+                TimingApp.since_tick.append(what)
             return r
+
+        @classmethod
+        def tick(cls, gap_ms: float) -> None:
+            if gap_ms > 30.0:
+                cls.gaps.append((gap_ms, cls.since_tick))
+            cls.since_tick = []
 
     return TimingApp
 
@@ -167,6 +188,8 @@ def measure(app, ctl, seconds: float, batch: int, watchdog: Watchdog | None = No
         last[0] = now
         if watchdog is not None:
             watchdog.tick(now)
+            if hasattr(app, "tick") and gaps:
+                app.tick(gaps[-1] * 1000.0)
 
     timer = QTimer()
     timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -260,6 +283,9 @@ def main(argv=None) -> int:
         print("slowest events dispatched (ms, type, receiver):")
         for ms, kind, who in slow:
             print(f"  {ms:6.1f}  {kind}  {who}")
+        print("longest gaps and the events (over 1 ms) dispatched in them:")
+        for gap, events in sorted(getattr(type(app), "gaps", []), key=lambda g: -g[0])[:8]:
+            print(f"  {gap:6.1f} ms: " + ", ".join(f"{kind} {who} {ms:.0f}" for ms, kind, who in events))
         paints = collections.defaultdict(list)
         for ms, kind, who in getattr(type(app), "slow", []):
             if kind == "Paint":

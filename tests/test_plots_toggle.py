@@ -89,3 +89,21 @@ def test_a_plot_whose_series_did_not_change_is_not_redrawn(dock, qtbot):
         assert acc.tolist() == [0.5, 0.7]
     finally:
         dock.timer.start()
+
+
+def test_the_plots_timer_skips_the_tick_right_after_a_boundary_redraw(dock, qtbot):
+    from app.train.pacing import PACER
+
+    dock.timer.stop()
+    try:
+        dock.clear()
+        dock.add_chunk(_chunk(20))
+        d0 = dock.draws
+        PACER.drew()  # as BoundaryDock does when it redraws the decision boundary
+        dock._on_tick()
+        assert dock.draws == d0  # not in the same frame as the boundary
+        PACER._last = float("-inf")  # a frame later
+        dock._on_tick()
+        assert dock.draws == d0 + 1
+    finally:
+        dock.timer.start()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QGraphicsItem
 
 
 def plot_colors(widget) -> dict:
@@ -21,6 +22,9 @@ def style_plot(plot: pg.PlotItem, colors: dict, title: str | None = None) -> Non
         ax = plot.getAxis(name)
         ax.setPen(pg.mkPen(colors["dim"]))
         ax.setTextPen(pg.mkPen(colors["fg"]))
+        # an axis replays its text (a QPicture) on every repaint of the area it shares with the
+        # curves, about 2 ms each; cached as a pixmap it is redrawn only when its range or style changes
+        ax.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     if title is not None:
         plot.setTitle(title, color=colors["fg"].name(), size="10pt")
     if plot.legend is not None:

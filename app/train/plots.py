@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QCheckBox, QDockWidget, QFrame, QHBoxLayout, QLab
                                QSizePolicy, QSpinBox, QStyle, QToolButton, QVBoxLayout, QWidget)
 
 from .look import plot_colors, style_plot
+from .pacing import PACER
 from .series import RunHistory
 
 # series names written by the worker (see worker.py: "step." per iteration, "epoch." per epoch)
@@ -42,13 +43,21 @@ ROTATION = ("acc", "grad", "ratio", "lr", "units")  # plots redrawn in turn, one
 
 
 def moving_average(y: np.ndarray, window: int) -> np.ndarray:
-    """Trailing mean over `window` points (display smoothing only; shorter at the start)."""
-    if window <= 1 or y.shape[0] == 0:
+    """Trailing mean over `window` points (display smoothing only; shorter at the start).
+
+    Differences of one cumulative sum, without index arrays: it runs on the whole series at
+    every redraw of the loss plot."""
+    n = y.shape[0]
+    if window <= 1 or n == 0:
         return y
-    cs = np.cumsum(np.concatenate(([0.0], y)))
-    idx = np.arange(1, y.shape[0] + 1)
-    lo = np.maximum(idx - window, 0)
-    return (cs[idx] - cs[lo]) / (idx - lo)
+    cs = np.cumsum(y, dtype=np.float64)
+    out = np.empty(n, np.float64)
+    w = min(window, n)
+    out[:w] = cs[:w] / np.arange(1, w + 1)
+    if n > w:
+        np.subtract(cs[w:], cs[:-w], out=out[w:])
+        out[w:] /= w
+    return out
 
 
 MIN_PLOT_WIDTH = 170  # a row of plots scrolls sideways rather than squeezing each below this
@@ -238,7 +247,7 @@ class PlotsDock(QDockWidget):
         self.timer = QTimer(self)
         self.timer.setObjectName("plotsTimer")
         self.timer.setInterval(int(1000 / FPS))
-        self.timer.timeout.connect(self.refresh)
+        self.timer.timeout.connect(self._on_tick)
         self.timer.start()
 
     # ------------------------------------------------------------ construction
@@ -435,6 +444,10 @@ class PlotsDock(QDockWidget):
         self._titles()
 
     # ------------------------------------------------------------ drawing
+    def _on_tick(self) -> None:
+        if not PACER.busy():  # the boundary view has just redrawn: not in the same frame (pacing.py)
+            self.refresh()
+
     def refresh(self, everything: bool = False) -> None:
         """Timer tick: redraw one shown plot whose data changed since it was last drawn.
 
