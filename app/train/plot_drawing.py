@@ -13,8 +13,8 @@ from PySide6.QtCore import Qt
 
 from .pacing import PACER
 from .plot_data import (DEAD_RELU, EPOCH_TRAIN_ACC, EPOCH_VAL_ACC, EPOCH_VAL_LOSS, GRAD_NORM, MAX_POINTS, PALETTE,
-                        PLOT_SERIES, SATURATED, STEP_LOSS, STEP_LR, STEP_REG_LOSS, UPDATE_RATIO, envelope,
-                        moving_average)
+                        PLOT_SERIES, SATURATED, STEP_LOSS, STEP_LR, STEP_REG_LOSS, UPDATE_RATIO, Envelope,
+                        Smoother)
 from .series import RunHistory
 
 FPS = 30
@@ -152,13 +152,21 @@ class PlotDrawing:
         if series is None or len(series) == 0 or (self._only is not None and plot not in self._only):
             return
         x, y = series.view()
+        key = (run, plot, name)
         if smooth > 1:
-            y = moving_average(y, smooth)
-        x, y = envelope(x, y, self._points(plot))
+            y = self._reducer(key, Smoother).update(series, y, smooth)
+        x, y = self._reducer(key, Envelope).update(series, x, y, self._points(plot))
         if not np.isfinite(y).all():  # an exploding run: Inf/NaN leave a gap instead of breaking the range
             y = np.where(np.isfinite(y), y, np.nan)
         self._curve(run, plot, name, color, label, series_len=len(series), **kw).setData(x, y, connect="finite")
         self._grow_bounds(run, plot, x, y)
+
+    def _reducer(self, key: tuple, kind: type):
+        """The curve's incremental smoother or envelope (plot_data.py): a redraw costs the new points."""
+        r = self._reducers.get((key, kind))
+        if r is None:
+            r = self._reducers[(key, kind)] = kind()
+        return r
 
     def _points(self, plot: str) -> int:
         """Points worth handing to a curve: two per pixel of the plot's width (a block's min and max),
@@ -180,7 +188,8 @@ class PlotDrawing:
                 raw = pg.mkColor(col(0))
                 raw.setAlpha(60)
                 self._curve(run, "loss", "raw", raw.name(pg.QtGui.QColor.NameFormat.HexArgb), "", width=1)\
-                    .setData(*envelope(*step_loss.view(), self._points("loss")))
+                    .setData(*self._reducer((run, "loss", "raw"), Envelope)
+                             .update(step_loss, *step_loss.view(), self._points("loss")))
             self._set(run, "loss", "smooth", step_loss, col(0), "train", smooth=smooth)
         self._set(run, "loss", "val", h.get(EPOCH_VAL_LOSS), col(1), "validation", symbol="o")
         reg = h.get(STEP_REG_LOSS)

@@ -44,6 +44,7 @@ class PlotsDock(PlotDrawing, QDockWidget):
         self._curves: dict[tuple[int, str, str], pg.PlotDataItem] = {}  # (run, plot, series) -> item
         self._bounds: dict[tuple[int, str], tuple[float, float, float, float]] = {}  # data box per run and plot
         self.draws = 0  # how many timer ticks actually redrew (tests and the bench read it)
+        self._reducers: dict = {}  # (curve key, Smoother | Envelope) -> its cache (plot_drawing._reducer)
         self._plot_version: dict[str, tuple] = {}  # what each plot last showed (see _signature)
         self._turn = 0
         self._tick = 0
@@ -300,6 +301,7 @@ class PlotsDock(PlotDrawing, QDockWidget):
 
     def _invalidate(self) -> None:
         self._plot_version.clear()
+        self._reducers.clear()
 
     # ------------------------------------------------------------ runs
     def start_run(self, label: str = "") -> None:
