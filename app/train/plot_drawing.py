@@ -73,8 +73,7 @@ class PlotDrawing:
     def _fit(self, key: str) -> None:
         """Move a plot's range only when its data leave it or shrink well inside it (hysteresis).
 
-        Bounds come from the buffers (not the items: with clipToView an item only knows what
-        is already in view)."""
+        Bounds come from the buffers, as the curves hold only their envelope."""
         boxes = [b for (run, plot), b in self._bounds.items() if plot == key]
         if not boxes:
             return

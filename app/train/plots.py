@@ -197,8 +197,8 @@ class PlotsDock(PlotDrawing, QDockWidget):
         p = self.view.addPlot(row=row, col=col, title=title, axisItems={"left": LogFriendlyAxis("left")})
         self.titles[key] = title
         p.showGrid(x=False, y=False)
-        p.setDownsampling(auto=True, mode="peak")
-        p.setClipToView(True)
+        # no pyqtgraph downsampling or clipToView: curves get at most two points per pixel already
+        # (plot_data.Envelope), and with either on every x-range step re-processed every curve
         p.getAxis("bottom").setHeight(16)  # x is the iteration everywhere (said in the dock's tooltip)
         p.titleLabel.setMaximumHeight(TITLE_HEIGHT)  # a short dock (the default at 1280x720) keeps its height
         p.layout.setRowFixedHeight(0, TITLE_HEIGHT)  # for the curves
