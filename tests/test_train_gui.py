@@ -140,11 +140,25 @@ def test_plots_redraw_only_on_the_timer(shared, qtbot):
     # on a plain tick the loss plot is redrawn plus at most one other plot, in turn
     dock.add_chunk({"step.lr": (np.array([50.0]), np.array([0.1])), "step.grad_norm/fc.W": (np.array([50.0]),
                                                                                           np.array([0.5]))})
+    was_shown = set(dock.shown)
+    for key in ("grad", "lr"):
+        dock.show_plot(key, True)
     dock.refresh()
     assert not ((0, "grad", "g:fc.W") in dock._curves and (0, "lr", "lr") in dock._curves)
     for _ in range(2 * len(ROTATION)):
         dock.refresh()
     assert (0, "grad", "g:fc.W") in dock._curves and (0, "lr", "lr") in dock._curves
+    # a hidden plot is not drawn by the ticks; it catches up when shown
+    dock.show_plot("grad", False)
+    dock.add_chunk({"step.grad_norm/fc.W": (np.array([51.0]), np.array([0.4]))})
+    for _ in range(2 * len(ROTATION)):
+        dock.refresh()
+    assert len(dock._curves[(0, "grad", "g:fc.W")].getData()[0]) == 1
+    dock.show_plot("grad", True)
+    dock.refresh()
+    assert len(dock._curves[(0, "grad", "g:fc.W")].getData()[0]) == 2
+    for key in ("grad", "lr"):
+        dock.show_plot(key, key in was_shown)
     dock.start_run()
     dock.timer.start()
 

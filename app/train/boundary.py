@@ -16,6 +16,7 @@ from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QDockWidget, QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from .look import plot_colors, style_plot
+from .pacing import PACER
 
 CLASS_COLORS = np.array([[78, 155, 230], [242, 142, 43], [89, 161, 79], [225, 87, 89], [176, 122, 161],
                          [118, 183, 178], [237, 201, 72], [255, 157, 167], [156, 117, 95], [186, 176, 172]],
@@ -260,6 +261,7 @@ class BoundaryDock(QDockWidget):
             return
         if self.tabs.currentIndex() == 0 and self._output_drawn is not snap:
             self._output_drawn = snap
+            PACER.drew()  # the plots' next tick waits a frame (see pacing.py)
             points = self._points_cache if self._points_new else None
             self._points_new = False
             grid = snap.get("grid")

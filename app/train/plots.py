@@ -1,53 +1,27 @@
-"""The live training plots dock ("plotsDock").
+"""The live training plots dock ("plotsDock"): its widgets, its plot toggles and its runs.
 
 Six pyqtgraph plots (loss, accuracy, learning rate, per-layer gradient norms,
 update/weight ratio with the 1e-3 guide line, dead-ReLU and saturated-unit
 fractions) drawn from the growing buffers of a RunHistory. A QTimer at about
-30 Hz calls setData only when the history changed; data never triggers a draw
-by itself. A finished run can be kept: its curves stay, dashed, under the next.
+30 Hz redraws what changed (plot_drawing.py); data never triggers a draw by
+itself. A finished run can be kept: its curves stay, dashed, under the next.
+What each plot shows and how long series are reduced is in plot_data.py.
 """
 from __future__ import annotations
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QDockWidget, QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea,
                                QSizePolicy, QSpinBox, QStyle, QToolButton, QVBoxLayout, QWidget)
 
-from .look import plot_colors, style_plot
+from .look import LogFriendlyAxis, plot_colors, style_plot
+from .plot_data import (DEAD_RELU, EPOCH_TRAIN_ACC, EPOCH_TRAIN_LOSS, EPOCH_VAL_ACC, EPOCH_VAL_LOSS,  # noqa: F401
+                        GRAD_NORM, MAX_POINTS, PALETTE, SATURATED, STEP_LOSS, STEP_LR, STEP_REG_LOSS, UPDATE_RATIO,
+                        envelope, moving_average)
+from .plot_drawing import FPS, ORDER, ROTATION, PlotDrawing  # noqa: F401  (names tests and tools import from here)
 from .series import RunHistory
 
-# series names written by the worker (see worker.py: "step." per iteration, "epoch." per epoch)
-STEP_LOSS = "step.loss"
-EPOCH_TRAIN_LOSS = "epoch.train_loss"
-EPOCH_VAL_LOSS = "epoch.val_loss"
-EPOCH_TRAIN_ACC = "epoch.train_acc"
-EPOCH_VAL_ACC = "epoch.val_acc"
-STEP_LR = "step.lr"
-STEP_REG_LOSS = "step.reg_loss"
-GRAD_NORM = "step.grad_norm"
-UPDATE_RATIO = "step.update_ratio"
-DEAD_RELU = "step.dead_relu"
-SATURATED = "step.saturated"
-
-PALETTE = ["#4e9be6", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#edc948", "#ff9da7",
-           "#9c755f", "#bab0ac"]
-FPS = 30
-ROTATION = ("acc", "grad", "ratio", "lr", "units")  # plots redrawn in turn, one per tick
-
-
-def moving_average(y: np.ndarray, window: int) -> np.ndarray:
-    """Trailing mean over `window` points (display smoothing only; shorter at the start)."""
-    if window <= 1 or y.shape[0] == 0:
-        return y
-    cs = np.cumsum(np.concatenate(([0.0], y)))
-    idx = np.arange(1, y.shape[0] + 1)
-    lo = np.maximum(idx - window, 0)
-    return (cs[idx] - cs[lo]) / (idx - lo)
-
-
 MIN_PLOT_WIDTH = 170  # a row of plots scrolls sideways rather than squeezing each below this
-ORDER = ("loss", "acc", "lr", "grad", "ratio", "units")
 SHOWN_BY_DEFAULT = ("loss", "acc")  # the two a student reads while training; the rest are one click away
 SHORT_NAMES = {"loss": "Loss", "acc": "Accuracy", "lr": "LR", "grad": "Grads", "ratio": "Ratio",
                "units": "Units"}  # the toggles' text: the title row at 1280x720 has room for short words only
@@ -55,55 +29,9 @@ LONG_NAMES = {"loss": "loss", "acc": "accuracy", "lr": "learning rate", "grad": 
               "ratio": "update / weight ratio", "units": "dead ReLU / saturated units"}
 TITLE_HEIGHT = 16
 GRID_HEIGHT = 300  # a plots view at least this tall shows the chosen plots in two rows
-MAX_POINTS = 1200  # points handed to a curve; longer series keep their min/max envelope
 
 
-def envelope(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
-    """At most ~max_points points that keep each block's lowest and highest value (display only),
-    so a long run redraws as fast as a short one and its spikes stay visible."""
-    n = y.shape[0]
-    if n <= max_points:
-        return x, y
-    k = int(np.ceil(2 * n / max_points))
-    m = (n // k) * k
-    yb = y[:m].reshape(-1, k)
-    xb = x[:m].reshape(-1, k)
-    lo = np.argmin(yb, axis=1)
-    hi = np.argmax(yb, axis=1)
-    first = np.minimum(lo, hi)
-    second = np.maximum(lo, hi)
-    rows = np.arange(yb.shape[0])
-    xs = np.empty(2 * yb.shape[0] + (n - m))
-    ys = np.empty_like(xs)
-    xs[0:2 * len(rows):2] = xb[rows, first]
-    xs[1:2 * len(rows):2] = xb[rows, second]
-    ys[0:2 * len(rows):2] = yb[rows, first]
-    ys[1:2 * len(rows):2] = yb[rows, second]
-    xs[2 * len(rows):] = x[m:]
-    ys[2 * len(rows):] = y[m:]
-    return xs, ys
-
-
-class LogFriendlyAxis(pg.AxisItem):
-    """A left axis whose log-mode labels stay readable: 1, 2 and 5 times a power of ten only,
-    and only the powers of ten when the plot is too short for more."""
-
-    def tickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph name)
-        if not self.logMode:
-            return super().tickStrings(values, scale, spacing)
-        strings = super().tickStrings(values, scale, spacing)
-        lo, hi = self.range
-        decades = max(hi - lo, 1e-9)
-        roomy = self.height() / decades > 90
-        out = []
-        for v, text in zip(values, strings):
-            mant = 10 ** (v - np.floor(v + 1e-9))
-            keep = abs(mant - 1) < 1e-6 or (roomy and (abs(mant - 2) < 1e-6 or abs(mant - 5) < 1e-6))
-            out.append(text if keep else "")
-        return out
-
-
-class PlotsDock(QDockWidget):
+class PlotsDock(PlotDrawing, QDockWidget):
     """Live plots of the current run plus any kept runs."""
 
     kept_changed = Signal(int)  # number of kept runs
@@ -113,13 +41,14 @@ class PlotsDock(QDockWidget):
         self.setObjectName("plotsDock")
         self.history = RunHistory()
         self.kept: list[RunHistory] = []
-        self._drawn_version = -1
         self._curves: dict[tuple[int, str, str], pg.PlotDataItem] = {}  # (run, plot, series) -> item
         self._bounds: dict[tuple[int, str], tuple[float, float, float, float]] = {}  # data box per run and plot
         self.draws = 0  # how many timer ticks actually redrew (tests and the bench read it)
-        self._plot_version: dict[str, int] = {}  # history version each plot last showed
+        self._reducers: dict = {}  # (curve key, Smoother | Envelope) -> its cache (plot_drawing._reducer)
+        self._plot_version: dict[str, tuple] = {}  # what each plot last showed (see _signature)
         self._turn = 0
         self._tick = 0
+        self._first: str | None = None  # a plot just toggled on: drawn before the others
         self._only: set | None = None
 
         body = QWidget(self)
@@ -233,7 +162,7 @@ class PlotsDock(QDockWidget):
         self.timer = QTimer(self)
         self.timer.setObjectName("plotsTimer")
         self.timer.setInterval(int(1000 / FPS))
-        self.timer.timeout.connect(self.refresh)
+        self.timer.timeout.connect(self._on_tick)
         self.timer.start()
 
     # ------------------------------------------------------------ construction
@@ -268,8 +197,8 @@ class PlotsDock(QDockWidget):
         p = self.view.addPlot(row=row, col=col, title=title, axisItems={"left": LogFriendlyAxis("left")})
         self.titles[key] = title
         p.showGrid(x=False, y=False)
-        p.setDownsampling(auto=True, mode="peak")
-        p.setClipToView(True)
+        # no pyqtgraph downsampling or clipToView: curves get at most two points per pixel already
+        # (plot_data.Envelope), and with either on every x-range step re-processed every curve
         p.getAxis("bottom").setHeight(16)  # x is the iteration everywhere (said in the dock's tooltip)
         p.titleLabel.setMaximumHeight(TITLE_HEIGHT)  # a short dock (the default at 1280x720) keeps its height
         p.layout.setRowFixedHeight(0, TITLE_HEIGHT)  # for the curves
@@ -337,6 +266,7 @@ class PlotsDock(QDockWidget):
         """Show or hide one plot (its toggle in the title row follows); hidden plots are not redrawn."""
         if on:
             self.shown.add(key)
+            self._first = key  # its history is drawn on the next tick, even if no new data come
         else:
             self.shown.discard(key)
         b = self.plot_buttons[key]
@@ -370,8 +300,8 @@ class PlotsDock(QDockWidget):
         self.view.setMinimumWidth(cols * MIN_PLOT_WIDTH if rows == 1 else 60)
 
     def _invalidate(self) -> None:
-        self._drawn_version = -1
         self._plot_version.clear()
+        self._reducers.clear()
 
     # ------------------------------------------------------------ runs
     def start_run(self, label: str = "") -> None:
@@ -429,120 +359,6 @@ class PlotsDock(QDockWidget):
             plot.removeItem(item)
         self._titles()
 
-    # ------------------------------------------------------------ drawing
-    def refresh(self, everything: bool = False) -> None:
-        """Timer tick: redraw what changed since it was last drawn, one plot per tick.
-
-        The loss plot takes every other tick (15 Hz); the others take turns in the remaining
-        ticks, shown plots before hidden ones (whose new data costs no painting), so no tick
-        repaints more than one plot (all six cost tens of ms)."""
-        h = self.history
-        if h.version == self._drawn_version and all(v == h.version for v in self._plot_version.values()):
-            return
-        if self._drawn_version != h.version and self._drawn_version == -1:
-            self._plot_version.clear()
-        stale = [k for k in self.plots if self._plot_version.get(k) != h.version]
-        if not stale:
-            self._drawn_version = h.version
-            return
-        if everything:
-            only = set(stale)
-        else:
-            self._tick += 1
-            only = {"loss"} & set(stale) if self._tick % 2 else set()  # the loss on every other tick
-            shown = self.shown
-            others = [k for k in ROTATION if k in stale and k in shown] or [k for k in ROTATION if k in stale]
-            if others and not only:  # a shown plot first; a hidden one is updated but not painted
-                k = min(others, key=lambda key: (ROTATION.index(key) - self._turn) % len(ROTATION))
-                self._turn = (ROTATION.index(k) + 1) % len(ROTATION)
-                only.add(k)
-            if not only:
-                only = {stale[0]}
-        self._draw_run(len(self.kept), h, only)
-        for key in only:
-            self._fit(key)
-            self._plot_version[key] = h.version
-        self._drawn_version = h.version
-        self.draws += 1
-
-    def _fit(self, key: str) -> None:
-        """Move a plot's range only when its data leave it or shrink well inside it (hysteresis).
-
-        Bounds come from the buffers (not the items: with clipToView an item only knows what
-        is already in view)."""
-        boxes = [b for (run, plot), b in self._bounds.items() if plot == key]
-        if not boxes:
-            return
-        x0 = min(b[0] for b in boxes)
-        x1 = max(b[1] for b in boxes)
-        y0 = min(b[2] for b in boxes)
-        y1 = max(b[3] for b in boxes)
-        vb = self.plots[key].vb
-        (vx0, vx1), (vy0, vy1) = vb.viewRange()
-        fixed_y = key in ("acc", "units")
-        if fixed_y:
-            y0, y1 = 0.0, 1.0
-        span_y = max(y1 - y0, 1e-9)
-        need_x = x1 > vx1 or x0 < vx0 or (x1 - x0) < 0.5 * (vx1 - vx0)
-        need_y = y1 > vy1 or y0 < vy0 or span_y < 0.5 * (vy1 - vy0)
-        if fixed_y:  # fractions: always 0..1 with room above 1 (a curve at 1.0 must not sit on the edge)
-            need_y = abs(vy1 - 1.06) > 1e-6 or abs(vy0 + 0.06) > 1e-6
-        if need_x:
-            vb.setXRange(x0, x0 + max(x1 - x0, 1.0) * 1.3, padding=0.02)
-        if not all(np.isfinite(v) for v in (x0, x1, y0, y1)):
-            return
-        if need_y:
-            pad = 0.06 if fixed_y else 0.12 * span_y  # fractions: a curve at 1.0 (all units dead) stays in view
-            if not fixed_y and y1 - y0 < 1e-12 * max(abs(y0), 1e-300):
-                pad = 0.1 * abs(y0) if y0 else 1.0  # a constant (the learning rate): a band around it
-            vb.setYRange(y0 - pad, y1 + pad, padding=0)
-
-    def _grow_bounds(self, run: int, plot: str, x: np.ndarray, y: np.ndarray) -> None:
-        if plot in ("loss", "grad", "ratio") and self.plots[plot].ctrl.logYCheck.isChecked():
-            y = y[np.isfinite(y) & (y > 0)]
-            if y.size == 0:
-                return
-            y = np.log10(y)
-        else:
-            y = y[np.isfinite(y)]
-        if y.size == 0 or x.size == 0:
-            return
-        box = (float(x[0]), float(x[-1]), float(y.min()), float(y.max()))
-        old = self._bounds.get((run, plot))
-        if old is not None:
-            box = (min(old[0], box[0]), max(old[1], box[1]), min(old[2], box[2]), max(old[3], box[3]))
-        self._bounds[(run, plot)] = box
-
-    def _curve(self, run: int, plot: str, name: str, color: str, label: str, width: float = 1.0,
-               symbol: str | None = None, series_len: int = 0) -> pg.PlotDataItem:
-        key = (run, plot, name)
-        item = self._curves.get(key)
-        if item is not None:
-            if symbol and series_len > 60 and item.opts.get("symbol") is not None:
-                item.setSymbol(None)  # markers only while there are few epochs
-            return item
-        kept = run < len(self.kept)
-        style = Qt.PenStyle.DashLine if kept else Qt.PenStyle.SolidLine
-        c = pg.mkColor(color)
-        if kept:
-            c.setAlpha(170)
-        pen = pg.mkPen(c, width=width, style=style)
-        kw = {}
-        if symbol and series_len <= 60:
-            kw = dict(symbol=symbol, symbolSize=5, symbolBrush=c, symbolPen=None)
-        run_label = self._run_label(run, plot)
-        item = pg.PlotDataItem(pen=pen, name=f"{label}{run_label}" if label else None, **kw)
-        self.plots[plot].addItem(item)
-        self._curves[key] = item
-        self._titles()
-        return item
-
-    def _run_label(self, run: int, plot: str) -> str:
-        """" (kept)" on the dashed curves of kept runs; the runs themselves are named in runsLabel."""
-        if run < len(self.kept) and plot in ("loss", "acc", "lr"):
-            return f" (kept {run + 1})" if len(self.kept) > 1 else " (kept)"
-        return ""
-
     def _update_runs_label(self) -> None:
         if not self.kept:
             self.runs_label.setText("")
@@ -553,66 +369,6 @@ class PlotsDock(QDockWidget):
         parts.append(f"solid: {self.history.label or 'next run'}")
         self.runs_label.setText(" · ".join(parts))
         self.runs_label.setToolTip("\n".join(parts))
-
-    def _set(self, run, plot, name, series, color, label, smooth=1, **kw) -> None:
-        if series is None or len(series) == 0 or (self._only is not None and plot not in self._only):
-            return
-        x, y = series.view()
-        if smooth > 1:
-            y = moving_average(y, smooth)
-        x, y = envelope(x, y, self._points(plot))
-        if not np.isfinite(y).all():  # an exploding run: Inf/NaN leave a gap instead of breaking the range
-            y = np.where(np.isfinite(y), y, np.nan)
-        self._curve(run, plot, name, color, label, series_len=len(series), **kw).setData(x, y, connect="finite")
-        self._grow_bounds(run, plot, x, y)
-
-    def _points(self, plot: str) -> int:
-        """Points worth handing to a curve: two per pixel of the plot's width (a block's min and max),
-        at most MAX_POINTS; a narrow plot redraws and paints fewer."""
-        width = int(self.plots[plot].vb.width())
-        return max(200, min(MAX_POINTS, 2 * width)) if width > 0 else MAX_POINTS
-
-    def _draw_run(self, run: int, h: RunHistory, only: set | None = None) -> None:
-        for key in [k for k in self._bounds if k[0] == run and (only is None or k[1] in only)]:
-            del self._bounds[key]
-        self._only = only
-        kept = run < len(self.kept)
-        shift = run % len(PALETTE)
-        col = (lambda i: PALETTE[(i + 2 * shift) % len(PALETTE)])
-        step_loss = h.get(STEP_LOSS)
-        if step_loss is not None and len(step_loss):
-            smooth = self.smooth_spin.value()
-            if not kept and smooth > 1 and (self._only is None or "loss" in self._only):
-                raw = pg.mkColor(col(0))
-                raw.setAlpha(60)
-                self._curve(run, "loss", "raw", raw.name(pg.QtGui.QColor.NameFormat.HexArgb), "", width=1)\
-                    .setData(*envelope(*step_loss.view(), self._points("loss")))
-            self._set(run, "loss", "smooth", step_loss, col(0), "train", smooth=smooth)
-        self._set(run, "loss", "val", h.get(EPOCH_VAL_LOSS), col(1), "validation", symbol="o")
-        reg = h.get(STEP_REG_LOSS)
-        if not kept and reg is not None and len(reg) and reg.last():  # the L2/L1 part of the total, on its own
-            self._set(run, "loss", "reg", reg, col(4), "regularisation", smooth=self.smooth_spin.value())
-        self._set(run, "acc", "train", h.get(EPOCH_TRAIN_ACC), col(0), "train", symbol="o")
-        self._set(run, "acc", "val", h.get(EPOCH_VAL_ACC), col(1), "validation", symbol="o")
-        self._set(run, "lr", "lr", h.get(STEP_LR), col(2), "lr")
-        if kept:
-            return  # per-layer plots show the current run only: overlays would be unreadable
-        for i, (name, s) in enumerate(sorted(h.group(GRAD_NORM).items())):
-            self._set(run, "grad", "g:" + name, s, PALETTE[i % len(PALETTE)], name)
-        for i, (name, s) in enumerate(sorted(h.group(UPDATE_RATIO).items())):
-            self._set(run, "ratio", "r:" + name, s, PALETTE[i % len(PALETTE)], name)
-        units = sorted(h.group(DEAD_RELU).items())
-        for i, (name, s) in enumerate(units):
-            self._set(run, "units", "d:" + name, s, PALETTE[i % len(PALETTE)], f"dead {name}")
-        for i, (name, s) in enumerate(sorted(h.group(SATURATED).items())):
-            self._set(run, "units", "s:" + name, s, PALETTE[(i + len(units)) % len(PALETTE)], f"saturated {name}")
-
-    # ------------------------------------------------------------ queries (tests)
-    def curve_count(self, plot: str = "loss") -> int:
-        return sum(1 for k in self._curves if k[1] == plot)
-
-    def curves(self, plot: str) -> list[pg.PlotDataItem]:
-        return [v for k, v in self._curves.items() if k[1] == plot]
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)
         self.timer.stop()
