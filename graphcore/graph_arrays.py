@@ -15,7 +15,7 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
-from . import registry
+from . import limits, registry
 from .graph_parts import Node, as_tensor, readonly
 from .problems import GraphError, Problem
 
@@ -112,15 +112,53 @@ class GraphArrays:
     def editing(self, node_id: str, quiet: bool = False) -> Iterator[dict[str, np.ndarray]]:
         """Edit a node's arrays in place: `with g.editing(nid) as arrays: arrays["W"] *= 0.5`.
 
-        `arrays` maps each tensor name to the node's own (writable) array. On exit, even after an
-        exception (part of the edit may have happened), the node gets a new version and
+        `arrays` maps each tensor name to a writable view of the node's own array: writes to its
+        elements reach the node, while a change of the view's `shape` or `dtype` (which would make
+        a kernel index past the buffer) cannot touch the node's array and is refused on exit
+        (GraphError naming the node and the tensor). Binding a name to a new array
+        (`arrays["W"] = ...`) is applied through set_value/set_weights' checks. On exit, even after
+        an exception (part of the edit may have happened), the node gets a new version and
         node_changed("tensor:<name>") and changed are emitted; `quiet` bumps the version only and
         leaves the event to commit_weights() (a training loop edits every step)."""
         node = self.node(node_id)
+        views = {k: _writable_view(a) for k, a in node.tensors.items()}
+        arrays = dict(views)
+        before = {k: _layout(v) for k, v in views.items()}
         try:
-            yield dict(node.tensors)
+            yield arrays
         finally:
             self.mark_updated(node_id, None, emit=not quiet)
+        self._apply_edits(node, views, before, arrays)
+
+    def _apply_edits(self, node: Node, views: dict, before: dict, arrays: dict) -> None:
+        """After an editing() block: refuse in-place layout changes and added or removed names,
+        then apply the names bound to new arrays with set_value/set_weights' checks."""
+        who = f"node {limits.excerpt(node.name)}"
+        bad = []
+        for k, v in views.items():
+            now = _layout(v)
+            if now != before[k]:
+                what = (f"its strides, buffer or flags" if now[:2] == before[k][:2] else
+                        f"from shape {before[k][0]} {before[k][1]} to shape {now[0]} {now[1]}")
+                bad.append(f"tensor {limits.excerpt(k)} of {who} was changed in place ({what}); assign a new "
+                           "array instead (the node keeps its previous arrays)")
+            if k not in arrays:
+                bad.append(f"tensor {limits.excerpt(k)} of {who} was removed from the arrays of editing(); "
+                           "a node's tensors cannot be deleted there")
+        for k in arrays:
+            if k not in views:
+                bad.append(f"{who}: editing() cannot add tensor {limits.excerpt(k)}; "
+                           "the node has " + (", ".join(sorted(views)) or "no tensors"))
+        if bad:
+            raise GraphError([Problem(node.id, None, t, "tensor") for t in bad])
+        rebound = {k: a for k, a in arrays.items() if a is not views[k]}
+        if not rebound:
+            return
+        if node.spec is not None and node.spec.source:
+            for k, a in rebound.items():
+                self.set_tensor(node.id, k, a)
+        else:
+            self.set_weights(node.id, **rebound)
 
     def mark_updated(self, node_id: str, names: Iterable[str] | None = None, emit: bool = True) -> None:
         """Record that arrays of the node were changed in place by their owner (an optimizer step, an
@@ -204,6 +242,19 @@ class GraphArrays:
             self._bump(node)
         self.materialize()
         self._touch()
+
+
+def _writable_view(a):
+    """A view of the node's array for editing(): its elements are the node's, its shape and dtype its own."""
+    return a.view() if isinstance(a, np.ndarray) else a
+
+
+def _layout(a) -> tuple:
+    """What a kernel trusts about an array, without copying it: shape, dtype, strides, buffer, flags."""
+    if not isinstance(a, np.ndarray):
+        return (None, type(a))
+    return (a.shape, a.dtype, a.strides, a.__array_interface__["data"][0], a.flags.c_contiguous,
+            a.flags.writeable)
 
 
 def _init_kwargs(params: dict) -> dict:
