@@ -9,6 +9,7 @@ and weight, once their shapes are known (`materialize`).
 """
 from __future__ import annotations
 
+import math
 import zlib
 from contextlib import contextmanager
 from typing import Any, Iterable, Iterator
@@ -83,7 +84,17 @@ class GraphArrays:
         self._touch(content=old is not None and old.shape == arr.shape and old.dtype == arr.dtype)
         self.node_changed.emit(node_id, f"tensor:{name}")
         if node.spec is not None and node.spec.source:
-            self.materialize()
+            try:
+                self.materialize()
+            except GraphError:  # the layers it feeds would not fit: the value is not taken
+                if old is None:
+                    node.tensors.pop(name, None)
+                else:
+                    node.tensors[name] = old
+                self._bump(node)
+                self._touch()
+                self.node_changed.emit(node_id, f"tensor:{name}")
+                raise
 
     def set_value(self, node_id: str, value: Any) -> None:
         """Set the value of an input, const or param node."""
@@ -196,8 +207,28 @@ class GraphArrays:
 
     # ------------------------------------------------------------ weights
     def materialize(self) -> None:
-        """Create or re-create layer weights whose shapes are now known (seeded)."""
+        """Create or re-create layer weights whose shapes are now known (seeded).
+
+        The bytes to draw are summed from the weight shapes first: over the memory budget
+        (graphcore.limits) nothing is allocated and GraphError names the largest tensor."""
+        draws = self._pending_draws()
+        if not draws:
+            return
+        self._check_draws(draws)
+        for nid, w, want in draws:
+            node = self.nodes[nid]
+            try:
+                node.tensors[w.name] = self._initial_weight(node, w, want)
+            except MemoryError:
+                raise GraphError([Problem(nid, None, f"not enough memory for tensor {w.name!r} of "
+                                                     f"{limits.excerpt(node.name)}, shape {want}", "memory")]) from None
+            self._bump(node)
+            self.node_changed.emit(nid, f"tensor:{w.name}")
+
+    def _pending_draws(self) -> list[tuple[str, registry.WeightSpec, tuple]]:
+        """(node id, weight, shape) of every layer weight that is missing or has the wrong shape."""
         shapes, _ = self.infer_shapes()
+        out = []
         for nid, node in self.nodes.items():
             spec = node.spec
             if spec is None or not spec.weights:
@@ -209,15 +240,29 @@ class GraphArrays:
                 if w.shape is None:
                     continue
                 try:
-                    want = tuple(w.shape(node.params, in_shapes))
+                    want = tuple(int(d) for d in w.shape(node.params, in_shapes))
                 except Exception:
                     continue
                 have = node.tensors.get(w.name)
-                if have is not None and have.shape == want:
-                    continue
-                node.tensors[w.name] = self._initial_weight(node, w, want)
-                self._bump(node)
-                self.node_changed.emit(nid, f"tensor:{w.name}")
+                if have is None or have.shape != want:
+                    out.append((nid, w, want))
+        return out
+
+    def _check_draws(self, draws: list) -> None:
+        """GraphError naming the largest tensor when the weights to draw (float64) exceed the budget."""
+        sizes = [(math.prod(want) * 8, nid, w.name, want) for nid, w, want in draws]
+        total = sum(n for n, *_ in sizes)
+        budget = limits.memory_limit()
+        if total <= budget:
+            return
+        n, nid, name, want = max(sizes)
+        node = self.nodes[nid]
+        raise GraphError([Problem(nid, None, f"{node.op} {limits.excerpt(node.name)}: its tensor {name!r} of shape "
+                                             f"{want} needs {limits.fmt_bytes(n)}"
+                                             + (f" (all new weights {limits.fmt_bytes(total)})"
+                                                if limits.fmt_bytes(total) != limits.fmt_bytes(n) else "")
+                                             + f", over the memory budget of {limits.fmt_bytes(budget)} "
+                                             "(--memory-limit, or Run > Memory limit in the app)", "memory")])
 
     def _initial_weight(self, node: Node, w: registry.WeightSpec, shape: tuple) -> np.ndarray:
         from .init import initialize
