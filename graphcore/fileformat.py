@@ -352,16 +352,21 @@ def load(path: str | os.PathLike) -> Graph:
         if not stat.S_ISREG(st.st_mode):
             what = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file (a device, pipe or socket)"
             raise GraphFormatError(f"cannot read the file: {what}", file=path)
+        if st.st_size > limit:  # refused before a byte is read
+            raise _too_large(path, st.st_size, limit)
         with open(path, "rb") as f:
             data = f.read(limit + 1)  # bounded even if the file grows after the stat
     except OSError as exc:
         raise GraphFormatError(f"cannot read the file: {exc.strerror or exc}", file=path) from None
     if len(data) > limit:
-        size = max(len(data), st.st_size)
-        raise GraphFormatError(f"the file is too large ({fmt_bytes(size)}); the limit is {fmt_bytes(limit)}"
-                               + ("" if limit == MAX_FILE_BYTES else
-                                  f", a {LOAD_FACTOR}th of the memory budget (--memory-limit, or Run > Memory limit in the app)"),
-                               file=path)
+        raise _too_large(path, max(len(data), st.st_size), limit)
     g = loads(data, file=path)
     g.file = os.path.abspath(path)
     return g
+
+
+def _too_large(path: str, size: int, limit: int) -> GraphFormatError:
+    return GraphFormatError(f"the file is too large ({fmt_bytes(size)}); the limit is {fmt_bytes(limit)}"
+                            + ("" if limit == MAX_FILE_BYTES else
+                               f", a {LOAD_FACTOR}th of the memory budget (--memory-limit, or Run > Memory limit in the app)"),
+                            file=path)
