@@ -144,12 +144,15 @@ class GraphArrays:
     def _apply_edits(self, node: Node, views: dict, before: dict, arrays: dict) -> None:
         """After an editing() block: refuse in-place layout changes and added or removed names,
         then apply the names bound to new arrays with set_value/set_weights' checks."""
+        if arrays.keys() == views.keys() and all(_layout(v) == before[k] and arrays[k] is v
+                                                 for k, v in views.items()):
+            return  # the common case: only elements were written
         who = f"node {limits.excerpt(node.name)}"
         bad = []
         for k, v in views.items():
             now = _layout(v)
             if now != before[k]:
-                what = (f"its strides, buffer or flags" if now[:2] == before[k][:2] else
+                what = ("its strides or flags" if now[:2] == before[k][:2] else
                         f"from shape {before[k][0]} {before[k][1]} to shape {now[0]} {now[1]}")
                 bad.append(f"tensor {limits.excerpt(k)} of {who} was changed in place ({what}); assign a new "
                            "array instead (the node keeps its previous arrays)")
@@ -295,11 +298,11 @@ def _writable_view(a):
 
 
 def _layout(a) -> tuple:
-    """What a kernel trusts about an array, without copying it: shape, dtype, strides, buffer, flags."""
+    """What a kernel trusts about an array, without copying it: shape, dtype, strides, writability.
+    (Its buffer cannot be swapped in place; and the node's own array is not the view handed out.)"""
     if not isinstance(a, np.ndarray):
         return (None, type(a))
-    return (a.shape, a.dtype, a.strides, a.__array_interface__["data"][0], a.flags.c_contiguous,
-            a.flags.writeable)
+    return (a.shape, a.dtype, a.strides, a.flags.writeable)
 
 
 def _init_kwargs(params: dict) -> dict:
