@@ -54,9 +54,14 @@ def as_json(a: np.ndarray | None):
 def _target(g, name: str | None) -> str | None:
     """The node to backpropagate from: --target (a name or an id), else the only sink, else a loss sink."""
     if name is not None:
-        if name in g.nodes:
-            return name
         hits = [nid for nid, n in g.nodes.items() if n.name == name]
+        if name in g.nodes:
+            others = [h for h in hits if h != name]
+            if others:  # never a silent pick between an id and another node's name
+                raise UsageError(f"argument --target: {name!r} is ambiguous: it is the id of node "
+                                 f"{g.nodes[name].name!r} and the name of the node with id {others[0]!r}; "
+                                 "rename one of them")
+            return name
         if len(hits) > 1:
             raise UsageError(f"argument --target: the name {name!r} is ambiguous, {len(hits)} nodes have it; "
                              f"give one of their ids: {', '.join(hits)}")
@@ -65,6 +70,8 @@ def _target(g, name: str | None) -> str | None:
         except GraphError:
             raise UsageError(f"argument --target: no node named {name!r}") from None
     sinks = g.sinks()
+    if not g.nodes:
+        raise UsageError("the graph is empty: there is nothing to run (add nodes in the app or the file)")
     if len(sinks) != 1:
         losses = [s for s in sinks if (sp := g.nodes[s].spec) is not None and sp.category == "losses"]
         if len(losses) != 1:  # never a silent pick: the API refuses this too

@@ -213,12 +213,14 @@ def run_command(args, extra_errors: tuple = ()) -> int:
     return 2
 
 
-_QUOTED = re.compile(r"(?<!\w)'(?:[^'\\]|\\.){%d,}'(?!\w)" % (limits.EXCERPT + 1))  # a repr, not "graph's"
+# a repr in either quoting style (Python picks "..." for a text holding an apostrophe), not "graph's"
+_QUOTED = re.compile(r"""(?<!\w)(?:'(?:[^'\\]|\\.){%d,}'|"(?:[^"\\]|\\.){%d,}")(?!\w)"""
+                     % (limits.EXCERPT + 1, limits.EXCERPT + 1))
 
 
 def clip_quoted(message: str) -> str:
     """The last guard of the one error line: any quoted value longer than the excerpt is cut."""
-    return _QUOTED.sub(lambda m: m.group(0)[: limits.EXCERPT - 4] + "...'", message)
+    return _QUOTED.sub(lambda m: m.group(0)[: limits.EXCERPT - 4] + "..." + m.group(0)[0], message)
 
 
 @contextlib.contextmanager

@@ -15,7 +15,7 @@ import sys
 import tempfile
 from typing import Any
 
-from . import registry, tensorcheck
+from . import jsonkeys, registry, tensorcheck
 from .graph import Edge, Graph, Node
 from .uilimits import check_position
 from .limits import MAX_NAME, MAX_TEXT, check_name, check_text, clip_quotes, excerpt, fmt_bytes, memory_limit
@@ -262,7 +262,7 @@ def loads(text: str | bytes, file: str | None = None) -> Graph:
     try:
         if isinstance(text, bytes):
             text = text.decode("utf-8")
-        doc = json.loads(text)
+        doc, repeat = jsonkeys.loads(text)
     except UnicodeDecodeError as exc:
         raise GraphFormatError(f"not UTF-8 text (byte {exc.start})", file=file) from None
     except json.JSONDecodeError as exc:
@@ -274,6 +274,10 @@ def loads(text: str | bytes, file: str | None = None) -> Graph:
         why = (f"holds an integer with more than {sys.get_int_max_str_digits():,} digits"
                if "digits" in str(exc) else f"not valid JSON: {excerpt(str(exc))}")
         raise GraphFormatError(why, file=file) from None
+    if repeat is not None:
+        where = "in this object" if repeat[0] else "at the top level"
+        raise GraphFormatError(f"the key {excerpt(repeat[1])} appears more than once {where}; "
+                               "each key may appear only once", repeat[0], file=file)
     if (from_str or "\\u" in text) and _lone_surrogate(doc):  # a \udcff escape decodes to text that cannot be saved again
         raise GraphFormatError("holds text that is not valid Unicode (a lone surrogate escape)", file=file)
     try:
@@ -352,16 +356,21 @@ def load(path: str | os.PathLike) -> Graph:
         if not stat.S_ISREG(st.st_mode):
             what = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file (a device, pipe or socket)"
             raise GraphFormatError(f"cannot read the file: {what}", file=path)
+        if st.st_size > limit:  # refused before a byte is read
+            raise _too_large(path, st.st_size, limit)
         with open(path, "rb") as f:
             data = f.read(limit + 1)  # bounded even if the file grows after the stat
     except OSError as exc:
         raise GraphFormatError(f"cannot read the file: {exc.strerror or exc}", file=path) from None
     if len(data) > limit:
-        size = max(len(data), st.st_size)
-        raise GraphFormatError(f"the file is too large ({fmt_bytes(size)}); the limit is {fmt_bytes(limit)}"
-                               + ("" if limit == MAX_FILE_BYTES else
-                                  f", a {LOAD_FACTOR}th of the memory budget (--memory-limit, or Run > Memory limit in the app)"),
-                               file=path)
+        raise _too_large(path, max(len(data), st.st_size), limit)
     g = loads(data, file=path)
     g.file = os.path.abspath(path)
     return g
+
+
+def _too_large(path: str, size: int, limit: int) -> GraphFormatError:
+    return GraphFormatError(f"the file is too large ({fmt_bytes(size)}); the limit is {fmt_bytes(limit)}"
+                            + ("" if limit == MAX_FILE_BYTES else
+                               f", a {LOAD_FACTOR}th of the memory budget (--memory-limit, or Run > Memory limit in the app)"),
+                            file=path)

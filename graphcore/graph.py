@@ -115,10 +115,10 @@ class Graph(GraphQueries, GraphArrays):
         try:
             for port, src in (inputs or {}).items():
                 self.connect(src, nid, port, check_shapes=False)
+            self.materialize()
         except GraphError:
             self.remove(nid)
             raise
-        self.materialize()
         return nid
 
     def insert_node(self, node: Node, position: int | None = None) -> None:
@@ -199,7 +199,11 @@ class Graph(GraphQueries, GraphArrays):
         self.structure_version += 1
         self._touch()
         self.edge_added.emit(edge)
-        self.materialize()
+        try:
+            self.materialize()
+        except GraphError:  # the weights it sizes would not fit the memory budget
+            self.disconnect(dst, port)
+            raise
         return edge
 
     def disconnect(self, dst: str, port: str) -> Edge:
@@ -235,6 +239,8 @@ class Graph(GraphQueries, GraphArrays):
         pspec = spec.param(name)
         if pspec is None:
             raise GraphError([Problem(node_id, None, f"{node.op} has no parameter {name!r}")])
+        missing = object()
+        old = node.params.get(name, missing)
         try:
             node.params[name] = pspec.validate(value)
         except ValueError as exc:
@@ -242,7 +248,17 @@ class Graph(GraphQueries, GraphArrays):
         self._bump(node, params=True)
         self._touch()
         self.node_changed.emit(node_id, f"param:{name}")
-        self.materialize()
+        try:
+            self.materialize()
+        except GraphError:  # the weights it sizes would not fit the memory budget: the old value stays
+            if old is missing:
+                node.params.pop(name, None)
+            else:
+                node.params[name] = old
+            self._bump(node, params=True)
+            self._touch()
+            self.node_changed.emit(node_id, f"param:{name}")
+            raise
 
     def set_ui(self, node_id: str, **ui: Any) -> None:
         """Positions are kept on the canvas a file may hold (uilimits), so a saved graph always loads."""

@@ -9,13 +9,14 @@ and weight, once their shapes are known (`materialize`).
 """
 from __future__ import annotations
 
+import math
 import zlib
 from contextlib import contextmanager
 from typing import Any, Iterable, Iterator
 
 import numpy as np
 
-from . import registry
+from . import limits, registry
 from .graph_parts import Node, as_tensor, readonly
 from .problems import GraphError, Problem
 
@@ -83,7 +84,17 @@ class GraphArrays:
         self._touch(content=old is not None and old.shape == arr.shape and old.dtype == arr.dtype)
         self.node_changed.emit(node_id, f"tensor:{name}")
         if node.spec is not None and node.spec.source:
-            self.materialize()
+            try:
+                self.materialize()
+            except GraphError:  # the layers it feeds would not fit: the value is not taken
+                if old is None:
+                    node.tensors.pop(name, None)
+                else:
+                    node.tensors[name] = old
+                self._bump(node)
+                self._touch()
+                self.node_changed.emit(node_id, f"tensor:{name}")
+                raise
 
     def set_value(self, node_id: str, value: Any) -> None:
         """Set the value of an input, const or param node."""
@@ -112,15 +123,56 @@ class GraphArrays:
     def editing(self, node_id: str, quiet: bool = False) -> Iterator[dict[str, np.ndarray]]:
         """Edit a node's arrays in place: `with g.editing(nid) as arrays: arrays["W"] *= 0.5`.
 
-        `arrays` maps each tensor name to the node's own (writable) array. On exit, even after an
-        exception (part of the edit may have happened), the node gets a new version and
+        `arrays` maps each tensor name to a writable view of the node's own array: writes to its
+        elements reach the node, while a change of the view's `shape` or `dtype` (which would make
+        a kernel index past the buffer) cannot touch the node's array and is refused on exit
+        (GraphError naming the node and the tensor). Binding a name to a new array
+        (`arrays["W"] = ...`) is applied through set_value/set_weights' checks. On exit, even after
+        an exception (part of the edit may have happened), the node gets a new version and
         node_changed("tensor:<name>") and changed are emitted; `quiet` bumps the version only and
         leaves the event to commit_weights() (a training loop edits every step)."""
         node = self.node(node_id)
+        views = {k: _writable_view(a) for k, a in node.tensors.items()}
+        arrays = dict(views)
+        before = {k: _layout(v) for k, v in views.items()}
         try:
-            yield dict(node.tensors)
+            yield arrays
         finally:
             self.mark_updated(node_id, None, emit=not quiet)
+        self._apply_edits(node, views, before, arrays)
+
+    def _apply_edits(self, node: Node, views: dict, before: dict, arrays: dict) -> None:
+        """After an editing() block: refuse in-place layout changes and added or removed names,
+        then apply the names bound to new arrays with set_value/set_weights' checks."""
+        if arrays.keys() == views.keys() and all(_layout(v) == before[k] and arrays[k] is v
+                                                 for k, v in views.items()):
+            return  # the common case: only elements were written
+        who = f"node {limits.excerpt(node.name)}"
+        bad = []
+        for k, v in views.items():
+            now = _layout(v)
+            if now != before[k]:
+                what = ("its strides or flags" if now[:2] == before[k][:2] else
+                        f"from shape {before[k][0]} {before[k][1]} to shape {now[0]} {now[1]}")
+                bad.append(f"tensor {limits.excerpt(k)} of {who} was changed in place ({what}); assign a new "
+                           "array instead (the node keeps its previous arrays)")
+            if k not in arrays:
+                bad.append(f"tensor {limits.excerpt(k)} of {who} was removed from the arrays of editing(); "
+                           "a node's tensors cannot be deleted there")
+        for k in arrays:
+            if k not in views:
+                bad.append(f"{who}: editing() cannot add tensor {limits.excerpt(k)}; "
+                           "the node has " + (", ".join(sorted(views)) or "no tensors"))
+        if bad:
+            raise GraphError([Problem(node.id, None, t, "tensor") for t in bad])
+        rebound = {k: a for k, a in arrays.items() if a is not views[k]}
+        if not rebound:
+            return
+        if node.spec is not None and node.spec.source:
+            for k, a in rebound.items():
+                self.set_tensor(node.id, k, a)
+        else:
+            self.set_weights(node.id, **rebound)
 
     def mark_updated(self, node_id: str, names: Iterable[str] | None = None, emit: bool = True) -> None:
         """Record that arrays of the node were changed in place by their owner (an optimizer step, an
@@ -158,8 +210,28 @@ class GraphArrays:
 
     # ------------------------------------------------------------ weights
     def materialize(self) -> None:
-        """Create or re-create layer weights whose shapes are now known (seeded)."""
+        """Create or re-create layer weights whose shapes are now known (seeded).
+
+        The bytes to draw are summed from the weight shapes first: over the memory budget
+        (graphcore.limits) nothing is allocated and GraphError names the largest tensor."""
+        draws = self._pending_draws()
+        if not draws:
+            return
+        self._check_draws(draws)
+        for nid, w, want in draws:
+            node = self.nodes[nid]
+            try:
+                node.tensors[w.name] = self._initial_weight(node, w, want)
+            except MemoryError:
+                raise GraphError([Problem(nid, None, f"not enough memory for tensor {w.name!r} of "
+                                                     f"{limits.excerpt(node.name)}, shape {want}", "memory")]) from None
+            self._bump(node)
+            self.node_changed.emit(nid, f"tensor:{w.name}")
+
+    def _pending_draws(self) -> list[tuple[str, registry.WeightSpec, tuple]]:
+        """(node id, weight, shape) of every layer weight that is missing or has the wrong shape."""
         shapes, _ = self.infer_shapes()
+        out = []
         for nid, node in self.nodes.items():
             spec = node.spec
             if spec is None or not spec.weights:
@@ -171,15 +243,29 @@ class GraphArrays:
                 if w.shape is None:
                     continue
                 try:
-                    want = tuple(w.shape(node.params, in_shapes))
+                    want = tuple(int(d) for d in w.shape(node.params, in_shapes))
                 except Exception:
                     continue
                 have = node.tensors.get(w.name)
-                if have is not None and have.shape == want:
-                    continue
-                node.tensors[w.name] = self._initial_weight(node, w, want)
-                self._bump(node)
-                self.node_changed.emit(nid, f"tensor:{w.name}")
+                if have is None or have.shape != want:
+                    out.append((nid, w, want))
+        return out
+
+    def _check_draws(self, draws: list) -> None:
+        """GraphError naming the largest tensor when the weights to draw (float64) exceed the budget."""
+        sizes = [(math.prod(want) * 8, nid, w.name, want) for nid, w, want in draws]
+        total = sum(n for n, *_ in sizes)
+        budget = limits.memory_limit()
+        if total <= budget:
+            return
+        n, nid, name, want = max(sizes)
+        node = self.nodes[nid]
+        raise GraphError([Problem(nid, None, f"{node.op} {limits.excerpt(node.name)}: its tensor {name!r} of shape "
+                                             f"{want} needs {limits.fmt_bytes(n)}"
+                                             + (f" (all new weights {limits.fmt_bytes(total)})"
+                                                if limits.fmt_bytes(total) != limits.fmt_bytes(n) else "")
+                                             + f", over the memory budget of {limits.fmt_bytes(budget)} "
+                                             "(--memory-limit, or Run > Memory limit in the app)", "memory")])
 
     def _initial_weight(self, node: Node, w: registry.WeightSpec, shape: tuple) -> np.ndarray:
         from .init import initialize
@@ -204,6 +290,19 @@ class GraphArrays:
             self._bump(node)
         self.materialize()
         self._touch()
+
+
+def _writable_view(a):
+    """A view of the node's array for editing(): its elements are the node's, its shape and dtype its own."""
+    return a.view() if isinstance(a, np.ndarray) else a
+
+
+def _layout(a) -> tuple:
+    """What a kernel trusts about an array, without copying it: shape, dtype, strides, writability.
+    (Its buffer cannot be swapped in place; and the node's own array is not the view handed out.)"""
+    if not isinstance(a, np.ndarray):
+        return (None, type(a))
+    return (a.shape, a.dtype, a.strides, a.flags.writeable)
 
 
 def _init_kwargs(params: dict) -> dict:

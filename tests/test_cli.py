@@ -477,4 +477,8 @@ def test_several_outputs_and_no_loss_need_a_target(tmp_path, capsys):
         assert cli.main([cmd, path]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "argument --target" in err and "'e1', 'n1'" in err
-    assert cli.main(["run", path, "--target", "n1"]) == 0
+    assert cli.main(["run", path, "--target", "e1"]) == 0
+    # 'n1' is the id of the input and the name of the neg node: refused, never a silent pick
+    capsys.readouterr()
+    assert cli.main(["run", path, "--target", "n1"]) == 2
+    assert "'n1' is ambiguous" in capsys.readouterr().err

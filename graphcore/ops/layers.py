@@ -197,6 +197,9 @@ register(OpSpec(
 ))
 
 
+MAX_DIMS = 32  # dimensions a reshape target may have
+
+
 def parse_shape(value) -> tuple[int, ...]:
     """'-1, 16' or [-1, 16] -> (-1, 16); at most one -1, the others positive integers."""
     if isinstance(value, str):
@@ -215,6 +218,8 @@ def parse_shape(value) -> tuple[int, ...]:
         raise ValueError(f"shape must be text like '-1, 16' or a list of whole numbers, got {value!r}")
     if not dims:
         raise ValueError("shape needs at least one dimension, like '-1, 16'")
+    if len(dims) > MAX_DIMS:  # numpy stops at 64; no layer here needs more than a handful
+        raise ValueError(f"shape has {len(dims)} dimensions; at most {MAX_DIMS} are allowed")
     if sum(d == -1 for d in dims) > 1:
         raise ValueError(f"shape may contain -1 (work it out) only once, got {value!r}")
     if any(d == 0 or d < -1 for d in dims):

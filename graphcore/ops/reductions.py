@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._layerkit import fdata
 from ..registry import OpSpec, ParamSpec, Port, ShapeError, register
 
 AXIS = ParamSpec("axis", "axis", None, "the axis to reduce over, or null for all")
@@ -44,7 +45,7 @@ def _cases(rng):
 
 
 def _sum_fwd(ctx, ins, params, tensors):
-    x = ins[0]
+    x = fdata(ctx, ins[0])  # an int64 input would wrap around silently
     return np.asarray(np.sum(x, axis=params.get("axis"), keepdims=bool(params.get("keepdims"))))
 
 
@@ -54,7 +55,7 @@ def _sum_bwd(ctx, g, ins, out, params, tensors):
 
 
 def _mean_fwd(ctx, ins, params, tensors):
-    x = ins[0]
+    x = fdata(ctx, ins[0])
     return np.asarray(np.mean(x, axis=params.get("axis"), keepdims=bool(params.get("keepdims"))))
 
 
