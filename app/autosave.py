@@ -44,7 +44,11 @@ class Recovery:
         return os.path.basename(self.original_path) if self.original_path else "Untitled"
 
     def load(self) -> gc.Graph:
-        return gc.load(self.file)
+        """The autosaved graph, remembering the user's file (not the autosave folder) as where it came
+        from: its training data paths are resolved from, and confined to, that file's folder."""
+        g = gc.load(self.file)
+        g.file = os.path.abspath(self.original_path) if self.original_path else None
+        return g
 
     def discard(self) -> None:
         for f in (self.file, self.meta_file):

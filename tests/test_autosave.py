@@ -184,3 +184,18 @@ def test_trained_weights_applied_to_an_already_modified_document_are_autosaved(q
     assert os.path.exists(saver.file)
     assert np.array_equal(gc.load(saver.file).nodes[nid].tensors["value"], np.full((2, 2), 0.5))
     saver.close()
+
+
+def test_a_recovered_graph_remembers_the_users_file_not_the_autosave_folder(tmp_path):
+    """Training data paths resolve from the graph's file: a recovered graph must point at the file the
+    user was editing (or at none, when untitled), never into the autosave folder."""
+    folder = autosave.autosave_dir()
+    os.makedirs(folder, exist_ok=True)
+    g = gc.Graph()
+    g.add("input", value=1.0)
+    graph_file = os.path.join(folder, "recover.json")
+    gc.save(g, graph_file)
+    mine = str(tmp_path / "work" / "net.json")
+    assert autosave.Recovery(graph_file, graph_file + ".meta", mine, 0.0).load().file == mine
+    assert autosave.Recovery(graph_file, graph_file + ".meta", None, 0.0).load().file is None
+    assert gc.load(graph_file).file == os.path.abspath(graph_file)  # what it was before the fix
