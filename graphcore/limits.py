@@ -191,6 +191,9 @@ _WORKSPACE = {
     "batchnorm": lambda p, ins, out: {"normalised input": _n(out)},
     "dropout": lambda p, ins, out: {"mask": _n(out) + _n(out) // 8},
     "maxout": lambda p, ins, out: {"pieces and their gradient": 4 * _n(out) * p.get("k", 1)},
+    "mse": lambda p, ins, out: {"pred - target": _n(ins[0])},
+    "l1": lambda p, ins, out: {"|x| scratch": _n(ins[0])},
+    "elastic_net": lambda p, ins, out: {"|x| scratch": _n(ins[0])},
 }
 
 

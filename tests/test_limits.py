@@ -108,6 +108,40 @@ def test_the_estimate_is_close_to_what_a_pass_allocates():
     assert conv.parts["im2col columns and their gradient"] == 2 * ch * k * k * n * h * w * 8  # pad keeps 8x8
 
 
+@pytest.mark.parametrize("op,then", [("mul", "sum"), ("div", "sum"), ("max", "sum"), ("add", "sum"),
+                                     ("mul", "prelu"), ("mul", "mse"), ("mul", "elastic_net")])
+def test_a_broadcast_s_copies_and_full_size_gradients_are_in_the_estimate(op, then):
+    """(n, 1) op (1, n): each input is copied at (n, n) and (but for add) its gradient is computed
+    at (n, n) before it is summed back; the estimate once counted only the (n, n) output."""
+    n = 200
+    g = gc.Graph()
+    a = g.add("input", name="a", value=np.linspace(1.0, 2.0, n).reshape(n, 1))
+    b = g.add("input", name="b", value=np.linspace(1.0, 3.0, n).reshape(1, n))
+    m = g.add(op, name="m", inputs={"a": a, "b": b})
+    if then == "prelu":
+        t = g.add("prelu", name="t", inputs={"x": m, "alpha": a})
+    elif then == "mse":
+        t = g.add("mse", name="t", inputs={"pred": m, "target": g.add("add", inputs={"a": a, "b": b})})
+    elif then == "elastic_net":
+        t = g.add("elastic_net", name="t", inputs={"x": m})
+    else:
+        t = g.add("sum", name="t", inputs={"x": m})
+    costs = tensorcheck.check_plan(g)
+    ex = gc.Executor(g)
+    ex.forward()
+    ex.backward(t)
+    held = {}
+    for st in ex.plan():
+        for arr in list(st.ctx.bufs.values()) + [ex.values[st.nid]]:
+            held[id(arr)] = arr.nbytes
+    estimate = sum(c.nbytes for c in costs)
+    assert estimate >= 0.95 * sum(held.values()), ({c.node: c.parts for c in costs}, sum(held.values()))
+    mul = next(c for c in costs if c.node == m)
+    wide = n * n * 8
+    assert mul.parts["a broadcast to the output's shape"] == wide
+    assert ("a's gradient at the output's shape" in mul.parts) == (op != "add")
+
+
 def test_a_plan_over_budget_is_refused_before_anything_is_allocated():
     g = padded_convs(24)  # about 3.6 GB
     limits.set_memory_limit(256 << 20, children=False)

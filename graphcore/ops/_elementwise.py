@@ -4,6 +4,8 @@ Arrays of fewer than kernels.SMALL elements go to the numpy twins (no JIT wait f
 scalar circuits); larger ones to the numba loops."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import kernels
@@ -147,6 +149,23 @@ def _operands(ctx, a, b):
     return a, b, shape
 
 
+def _broadcast_work(ports: tuple[str, str], passthrough):
+    """What a broadcast costs (the plan's estimate): each stretched input is copied at the output's
+    shape (_operands), and unless the gradient passes through unchanged its gradient is computed at
+    the output's shape before the executor sums it back to the input's."""
+    def workspace(params, in_shapes, out_shape):
+        n = math.prod(out_shape)
+        work = {}
+        for port, s in zip(ports, in_shapes):
+            if s is None or tuple(s) == tuple(out_shape):
+                continue
+            work[f"{port} broadcast to the output's shape"] = n
+            if passthrough is None:
+                work[f"{port}'s gradient at the output's shape"] = n
+        return work
+    return workspace
+
+
 def binary(name: str, doc: str, grad_rule: str, title: str = "", category: str = "gates",
            ports: tuple[str, str] = ("a", "b"), passthrough: tuple[float, float] | None = None,
            examples=None) -> OpSpec:
@@ -185,4 +204,5 @@ def binary(name: str, doc: str, grad_rule: str, title: str = "", category: str =
     return register(OpSpec(name=name, category=category, doc=doc, grad_rule=grad_rule, title=title or name,
                            inputs=(Port(ports[0]), Port(ports[1])), shape=broadcast_shape,
                            forward=forward, backward=backward, elementwise=True,
+                           workspace=_broadcast_work(ports, passthrough),
                            examples=examples))
