@@ -152,6 +152,7 @@ def check_training_memory(graph, cfg, data, workers: int = 1) -> None:
     """Refuse, before training starts, a net whose batches would not fit the memory budget
     (shared by `workers` processes): the plan sized for the largest batch training feeds it."""
     from .tensorcheck import check_plan
+    from .train.config import ConfigError
     from .train.trainer import detect_roles
 
     roles = detect_roles(graph, cfg)
@@ -159,7 +160,18 @@ def check_training_memory(graph, cfg, data, workers: int = 1) -> None:
     batch = n_train if not cfg.batch_size else min(cfg.batch_size, n_train)
     n = max(batch, min(cfg.eval_batch, max(n_train, len(getattr(data, "X_val", ())))))
     rows = {roles[r]: n for r in ("features", "labels") if roles.get(r)}
-    check_plan(graph, np.dtype(cfg.dtype), limits.memory_limit() // max(1, workers), rows=rows)
+    x = data.X_train
+    cfg.check_images(x.shape)
+    budget = limits.memory_limit() // max(1, workers)
+    costs = check_plan(graph, np.dtype(cfg.dtype), budget, rows=rows)
+    if x.ndim == 4 and (cfg.augment.get("shift") or cfg.augment.get("flip")):
+        # preprocess.augment: the augmented batch and its zero mask (and the mask's inverse)
+        aug = batch * math.prod(x.shape[1:]) * (x.itemsize + 2)
+        plan = sum(c.nbytes for c in costs)
+        if plan + aug > budget:
+            raise ConfigError(f"meta.training.augment: the augmented batches need about {limits.fmt_bytes(aug)} "
+                              f"besides the graph's {limits.fmt_bytes(plan)}, over the budget of "
+                              f"{limits.fmt_bytes(budget)} (--memory-limit)")
 
 
 @contextlib.contextmanager

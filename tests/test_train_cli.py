@@ -148,7 +148,7 @@ def test_user_csv_trains_from_the_file_folder(tmp_path):
 
 def test_diverging_run_exits_1_naming_the_node(tmp_path, capsys):
     g = gc.load(os.path.join(EX, "spiral_relu.json"))
-    g.meta["training"]["optimizer"] = {"kind": "sgd", "lr": 1e30}
+    g.meta["training"]["optimizer"] = {"kind": "sgd", "lr": 1e6}  # the largest accepted
     gc.save(g, tmp_path / "g.json")
     assert cli_main(["train", str(tmp_path / "g.json"), "--quiet", "--epochs", "3"]) == 1
     err = capsys.readouterr().err
