@@ -12,6 +12,7 @@ import math
 import os
 import re
 import sys
+import tempfile
 
 import numpy as np
 
@@ -103,6 +104,9 @@ def check_output(path: str | None, flag: str, exts: tuple[str, ...] = (), regula
         raise UsageError(f"argument {flag}: {printable(path)} must end in {' or '.join(exts)}")
     if os.path.isdir(path):
         raise UsageError(f"argument {flag}: {printable(path)} is a folder; give a file name")
+    if regular and os.path.islink(path) and not os.path.exists(path):
+        raise UsageError(f"argument {flag}: {printable(path)} is a dangling symbolic link (to "
+                         f"{printable(os.readlink(path))}, which does not exist); give a file name")
     if regular and os.path.lexists(path) and not os.path.isfile(path):
         raise UsageError(f"argument {flag}: {printable(path)} is not a regular file (a device, pipe or socket); "
                          f"give a file name")
@@ -111,6 +115,15 @@ def check_output(path: str | None, flag: str, exts: tuple[str, ...] = (), regula
         raise UsageError(f"argument {flag}: {printable(path)}: the folder {printable(folder)} does not exist")
     if not os.access(folder, os.W_OK | os.X_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
         raise UsageError(f"argument {flag}: {printable(path)}: not writable (permission denied)")
+    if regular or not os.path.exists(path):
+        # the one sure test (os.access says yes to root on a read-only or pseudo file system such as
+        # /proc): create a file beside the target, as the atomic save will, and remove it
+        try:
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
+                pass
+        except OSError as exc:
+            raise UsageError(f"argument {flag}: {printable(path)}: cannot create a file in {printable(folder)} "
+                             f"({exc.strerror or exc})") from None
 
 
 def same_file(a: str | None, b: str | None) -> bool:

@@ -68,6 +68,19 @@ def test_parse_size_refuses(text):
         limits.parse_size(text)
 
 
+@pytest.mark.parametrize("text", ["9" * 400, "99999999999999999999999999999T", "1025T"])
+def test_a_size_over_1_pib_is_refused_as_too_large(text, capsys):
+    """A 400-digit size was once refused as 'must be at least 1M' (it is inf), and 1e29 T accepted."""
+    with pytest.raises(ValueError, match=r"^must be at most 1024T \(1 PiB\), got '"):
+        limits.parse_size(text, minimum=1)
+    assert limits.parse_size("1024T") == limits.MAX_SIZE
+    with pytest.raises(SystemExit) as info:
+        cli.main(["run", example_path("add_mul.json"), "--memory-limit", text])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "error: argument --memory-limit: must be at most 1024T (1 PiB)" in err, err
+
+
 def test_fmt_bytes():
     assert [limits.fmt_bytes(n) for n in (512, 1536, 10.2e9)] == ["512 B", "1.5 KB", "9.5 GB"]
 
