@@ -12,6 +12,7 @@ import math
 import os
 import re
 import sys
+import tempfile
 
 import numpy as np
 
@@ -103,6 +104,9 @@ def check_output(path: str | None, flag: str, exts: tuple[str, ...] = (), regula
         raise UsageError(f"argument {flag}: {printable(path)} must end in {' or '.join(exts)}")
     if os.path.isdir(path):
         raise UsageError(f"argument {flag}: {printable(path)} is a folder; give a file name")
+    if regular and os.path.islink(path) and not os.path.exists(path):
+        raise UsageError(f"argument {flag}: {printable(path)} is a dangling symbolic link (to "
+                         f"{printable(os.readlink(path))}, which does not exist); give a file name")
     if regular and os.path.lexists(path) and not os.path.isfile(path):
         raise UsageError(f"argument {flag}: {printable(path)} is not a regular file (a device, pipe or socket); "
                          f"give a file name")
@@ -111,6 +115,15 @@ def check_output(path: str | None, flag: str, exts: tuple[str, ...] = (), regula
         raise UsageError(f"argument {flag}: {printable(path)}: the folder {printable(folder)} does not exist")
     if not os.access(folder, os.W_OK | os.X_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
         raise UsageError(f"argument {flag}: {printable(path)}: not writable (permission denied)")
+    if regular or not os.path.exists(path):
+        # the one sure test (os.access says yes to root on a read-only or pseudo file system such as
+        # /proc): create a file beside the target, as the atomic save will, and remove it
+        try:
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
+                pass
+        except OSError as exc:
+            raise UsageError(f"argument {flag}: {printable(path)}: cannot create a file in {printable(folder)} "
+                             f"({exc.strerror or exc})") from None
 
 
 def same_file(a: str | None, b: str | None) -> bool:
@@ -152,6 +165,7 @@ def check_training_memory(graph, cfg, data, workers: int = 1) -> None:
     """Refuse, before training starts, a net whose batches would not fit the memory budget
     (shared by `workers` processes): the plan sized for the largest batch training feeds it."""
     from .tensorcheck import check_plan
+    from .train.config import ConfigError
     from .train.trainer import detect_roles
 
     roles = detect_roles(graph, cfg)
@@ -159,7 +173,18 @@ def check_training_memory(graph, cfg, data, workers: int = 1) -> None:
     batch = n_train if not cfg.batch_size else min(cfg.batch_size, n_train)
     n = max(batch, min(cfg.eval_batch, max(n_train, len(getattr(data, "X_val", ())))))
     rows = {roles[r]: n for r in ("features", "labels") if roles.get(r)}
-    check_plan(graph, np.dtype(cfg.dtype), limits.memory_limit() // max(1, workers), rows=rows)
+    x = data.X_train
+    cfg.check_images(x.shape)
+    budget = limits.memory_limit() // max(1, workers)
+    costs = check_plan(graph, np.dtype(cfg.dtype), budget, rows=rows)
+    if x.ndim == 4 and (cfg.augment.get("shift") or cfg.augment.get("flip")):
+        # preprocess.augment: the augmented batch and its zero mask (and the mask's inverse)
+        aug = batch * math.prod(x.shape[1:]) * (x.itemsize + 2)
+        plan = sum(c.nbytes for c in costs)
+        if plan + aug > budget:
+            raise ConfigError(f"meta.training.augment: the augmented batches need about {limits.fmt_bytes(aug)} "
+                              f"besides the graph's {limits.fmt_bytes(plan)}, over the budget of "
+                              f"{limits.fmt_bytes(budget)} (--memory-limit)")
 
 
 @contextlib.contextmanager

@@ -66,17 +66,21 @@ def check_name(value: str, what: str = "a name") -> str | None:
 
 # ---------------------------------------------------------------- sizes
 MIN_MEMORY_LIMIT = 1 << 20  # a plan never fits in less, so a smaller limit is a typo
+MAX_SIZE = 1 << 50  # 1 PiB: more than any machine this runs on has, so a larger size is a typo
 
 
 def parse_size(text: str, minimum: int = MIN_MEMORY_LIMIT) -> int:
     """'4G', '512M', '1.5g', '2GiB', '1000000' (bytes) -> bytes; ValueError saying what is accepted.
 
-    The one reader of sizes, for --memory-limit (at least 1M) and the data limits (minimum=1)."""
+    The one reader of sizes, for --memory-limit (at least 1M) and the data limits (minimum=1);
+    none may exceed MAX_SIZE."""
     m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([kKmMgGtT]?)(?:i?[bB])?\s*", str(text))
     if not m:
         raise ValueError(f"must be a size such as 4G, 512M or 2000000 (bytes), got {excerpt(str(text))}")
     n = float(m.group(1)) * _UNITS[m.group(2).upper()]
-    if not math.isfinite(n) or n < minimum:
+    if not math.isfinite(n) or n > MAX_SIZE:  # float('9' * 400) is inf
+        raise ValueError(f"must be at most 1024T (1 PiB), got {excerpt(str(text))}")
+    if n < minimum:
         least = fmt_bytes(minimum).replace(" ", "").replace("KB", "K").replace("MB", "M").replace("GB", "G")
         raise ValueError(f"must be at least {least}, got {excerpt(str(text))}")
     return int(n)
@@ -191,6 +195,9 @@ _WORKSPACE = {
     "batchnorm": lambda p, ins, out: {"normalised input": _n(out)},
     "dropout": lambda p, ins, out: {"mask": _n(out) + _n(out) // 8},
     "maxout": lambda p, ins, out: {"pieces and their gradient": 4 * _n(out) * p.get("k", 1)},
+    "mse": lambda p, ins, out: {"pred - target": _n(ins[0])},
+    "l1": lambda p, ins, out: {"|x| scratch": _n(ins[0])},
+    "elastic_net": lambda p, ins, out: {"|x| scratch": _n(ins[0])},
 }
 
 

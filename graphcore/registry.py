@@ -131,6 +131,9 @@ class OpSpec:
     # Inputs should stay away from kinks (relu at 0, max ties) so finite differences are valid.
     examples: Callable[[np.random.Generator], list[dict]] | None = None
     module: str = ""  # the op family module that declared it (set by register)
+    # Scratch buffers beyond its output and input gradients, for the plan's memory estimate
+    # (graphcore.limits): workspace(params, in_shapes, out_shape) -> {what: elements}.
+    workspace: Callable[[dict, list, tuple], dict] | None = None
 
     @property
     def input_names(self) -> tuple[str, ...]:

@@ -21,7 +21,7 @@ from .cli_common import (UsageError, add_common, check_order, check_output, chec
 from .fileformat import save
 from .numfmt import fmt_number
 from .train import datapath
-from .train.config import ConfigError, TrainConfig
+from .train.config import MAX_RATE, ConfigError, TrainConfig
 from .train.datasets import DatasetError
 
 CSV_COLUMNS = ("epoch", "train_loss", "val_loss", "train_acc", "val_acc", "lr", "seconds",
@@ -80,6 +80,9 @@ def _check_lr(lr: float, dtype, flag: str = "--lr") -> None:
     if not (math.isfinite(lr) and float(info.tiny) <= lr <= float(info.max)):
         raise UsageError(f"argument {flag}: {lr:g} does not fit this graph's {np.dtype(dtype).name} "
                          f"(from {info.tiny:.3g} to {info.max:.3g})")
+    if lr > MAX_RATE:
+        raise UsageError(f"argument {flag}: {lr:g} is over the limit of {MAX_RATE:g}: the weights would "
+                         "overflow to inf in one step")
 
 
 def _size(text: str) -> int:

@@ -482,3 +482,27 @@ def test_several_outputs_and_no_loss_need_a_target(tmp_path, capsys):
     capsys.readouterr()
     assert cli.main(["run", path, "--target", "n1"]) == 2
     assert "'n1' is ambiguous" in capsys.readouterr().err
+
+
+def test_render_out_where_no_file_can_be_created_is_refused_before_drawing(tmp_path, capsys, monkeypatch):
+    """/proc/x.png was drawn, then failed to save: the folder is probed first (a file created and removed)."""
+    import errno
+    import tempfile
+
+    import app.render
+    from graphcore import cli_common
+
+    monkeypatch.setattr(app.render, "render", lambda *a, **k: pytest.fail("drew before checking --out"))
+    real = tempfile.NamedTemporaryFile
+
+    def read_only(*a, dir=None, **k):
+        if dir is not None and os.path.realpath(dir) == os.path.realpath(tmp_path):
+            raise OSError(errno.EROFS, "Read-only file system")
+        return real(*a, dir=dir, **k)
+
+    monkeypatch.setattr(cli_common.tempfile, "NamedTemporaryFile", read_only)
+    out = tmp_path / "x.png"
+    assert main_mod.main(["render", example_path("xor_mlp.json"), "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (f"error: argument --out: {out}: cannot create a file in {tmp_path} "
+                                       "(Read-only file system)\n")
+    assert os.listdir(tmp_path) == []

@@ -186,6 +186,42 @@ def test_too_many_rows_and_a_dense_npz_are_refused(tmp_path):
         datasets.load_npz(p, policy=DataPolicy(max_bytes=1 << 20))
 
 
+def test_a_csv_is_read_only_as_far_as_its_row_limit(tmp_path, monkeypatch):
+    """Streamed, not decoded whole: a 252 MB CSV over the row limit once peaked at 1.4 GB before
+    it was refused; now the reading stops at the first row past the limit."""
+    p = tmp_path / "rows.csv"
+    p.write_bytes(b"a,b,label\n" + b"1,2,0\n" * 600_000)  # 3.6 MB
+    real_read, read = os.read, []
+
+    def counting_read(fd, n):
+        chunk = real_read(fd, n)
+        read.append(len(chunk))
+        return chunk
+
+    monkeypatch.setattr(datapath, "_read", counting_read)
+    with pytest.raises(DatasetError, match=r"more than 10 rows .*--max-points"):
+        datasets.load_csv(str(p), policy=DataPolicy(max_points=10))
+    assert sum(read) <= 1 << 20, sum(read)  # the first 1 MB chunk, not the file
+
+
+def test_a_streamed_csv_decodes_across_its_chunks(tmp_path):
+    """A character split between two 1 MB reads, a BOM, a last line without a newline, and the
+    byte number of a bad byte far into the file."""
+    head = b"\xef\xbb\xbfa,b,label\n"
+    n = ((1 << 20) - len(head) - 200) // 6
+    rows = b"1,2,a\n" * n  # just under 1 MB
+    pad = (1 << 20) - 2 - len(head) - len(rows) - len(b"1,2,")  # the emoji's bytes 3-4 in the second read
+    long_label = "x" * pad + "\U0001F600"
+    (tmp_path / "e.csv").write_bytes(head + rows + b"1,2," + long_label.encode() + b"\n3,4,y")
+    ds = datasets.load_csv(str(tmp_path / "e.csv"), label="label", classes=["a", long_label, "y"])
+    assert len(ds) == n + 2 and ds.y[-2] == 1 and ds.y[-1] == 2 and ds.X[-1].tolist() == [3.0, 4.0]
+    assert ds.label_lines[-1] == n + 3
+    bad = b"a,b,label\n" + rows + b"1,2,\xff\n"
+    (tmp_path / "b.csv").write_bytes(bad)
+    with pytest.raises(DatasetError, match=rf"b.csv: not a UTF-8 text file \(byte {len(bad) - 1} is not text\)"):
+        datasets.load_csv(str(tmp_path / "b.csv"))
+
+
 # ---------------------------------------------------------------- labels
 def test_a_huge_label_is_an_error_naming_line_and_column(tmp_path, capsys):
     g = graph_naming(str(tmp_path), "d.csv", label="label")

@@ -142,7 +142,9 @@ def _run_op(op, n, dtype=np.float64):
     ports = registry.get(op).input_names
     ins = {ports[0]: g.add("input", value=rng.uniform(lo, hi, (n // 4, 4)))}
     if second:
-        ins[ports[1]] = g.add("input", value=rng.uniform(*second, 4))  # broadcast along rows
+        # broadcast along rows, but for the ops that broadcast through numpy ufuncs (test_broadcast_ops)
+        wide = (n // 4, 4) if op in ("add", "sub", "mul", "div") else 4
+        ins[ports[1]] = g.add("input", value=rng.uniform(*second, wide))
     node = g.add(op, inputs=ins, **params)
     ex = gc.Executor(g, dtype=dtype)
     ex.backward(node, seed=rng.standard_normal((n // 4, 4)))

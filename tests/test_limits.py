@@ -68,6 +68,19 @@ def test_parse_size_refuses(text):
         limits.parse_size(text)
 
 
+@pytest.mark.parametrize("text", ["9" * 400, "99999999999999999999999999999T", "1025T"])
+def test_a_size_over_1_pib_is_refused_as_too_large(text, capsys):
+    """A 400-digit size was once refused as 'must be at least 1M' (it is inf), and 1e29 T accepted."""
+    with pytest.raises(ValueError, match=r"^must be at most 1024T \(1 PiB\), got '"):
+        limits.parse_size(text, minimum=1)
+    assert limits.parse_size("1024T") == limits.MAX_SIZE
+    with pytest.raises(SystemExit) as info:
+        cli.main(["run", example_path("add_mul.json"), "--memory-limit", text])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "error: argument --memory-limit: must be at most 1024T (1 PiB)" in err, err
+
+
 def test_fmt_bytes():
     assert [limits.fmt_bytes(n) for n in (512, 1536, 10.2e9)] == ["512 B", "1.5 KB", "9.5 GB"]
 
@@ -106,6 +119,40 @@ def test_the_estimate_is_close_to_what_a_pass_allocates():
     n, ch, h, w = g.nodes[g.find("x")].tensors["value"].shape
     k = g.nodes[conv.node].params["size"]
     assert conv.parts["im2col columns and their gradient"] == 2 * ch * k * k * n * h * w * 8  # pad keeps 8x8
+
+
+@pytest.mark.parametrize("op,then", [("mul", "sum"), ("div", "sum"), ("max", "sum"), ("add", "sum"),
+                                     ("mul", "prelu"), ("mul", "mse"), ("mul", "elastic_net")])
+def test_a_broadcast_s_copies_and_full_size_gradients_are_in_the_estimate(op, then):
+    """(n, 1) op (1, n): each input's gradient is computed at (n, n) (but for add) before it is
+    summed back, and max copies each input at (n, n); the estimate once counted only the output."""
+    n = 200
+    g = gc.Graph()
+    a = g.add("input", name="a", value=np.linspace(1.0, 2.0, n).reshape(n, 1))
+    b = g.add("input", name="b", value=np.linspace(1.0, 3.0, n).reshape(1, n))
+    m = g.add(op, name="m", inputs={"a": a, "b": b})
+    if then == "prelu":
+        t = g.add("prelu", name="t", inputs={"x": m, "alpha": a})
+    elif then == "mse":
+        t = g.add("mse", name="t", inputs={"pred": m, "target": g.add("add", inputs={"a": a, "b": b})})
+    elif then == "elastic_net":
+        t = g.add("elastic_net", name="t", inputs={"x": m})
+    else:
+        t = g.add("sum", name="t", inputs={"x": m})
+    costs = tensorcheck.check_plan(g)
+    ex = gc.Executor(g)
+    ex.forward()
+    ex.backward(t)
+    held = {}
+    for st in ex.plan():
+        for arr in list(st.ctx.bufs.values()) + [ex.values[st.nid]]:
+            held[id(arr)] = arr.nbytes
+    estimate = sum(c.nbytes for c in costs)
+    assert estimate >= 0.95 * sum(held.values()), ({c.node: c.parts for c in costs}, sum(held.values()))
+    mul = next(c for c in costs if c.node == m)
+    wide = n * n * 8
+    assert mul.parts.get("a broadcast to the output's shape") == (wide if op == "max" else None)  # max copies
+    assert mul.parts.get("a's gradient at the output's shape") == (None if op == "add" else wide)
 
 
 def test_a_plan_over_budget_is_refused_before_anything_is_allocated():

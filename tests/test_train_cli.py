@@ -148,7 +148,7 @@ def test_user_csv_trains_from_the_file_folder(tmp_path):
 
 def test_diverging_run_exits_1_naming_the_node(tmp_path, capsys):
     g = gc.load(os.path.join(EX, "spiral_relu.json"))
-    g.meta["training"]["optimizer"] = {"kind": "sgd", "lr": 1e30}
+    g.meta["training"]["optimizer"] = {"kind": "sgd", "lr": 1e6}  # the largest accepted
     gc.save(g, tmp_path / "g.json")
     assert cli_main(["train", str(tmp_path / "g.json"), "--quiet", "--epochs", "3"]) == 1
     err = capsys.readouterr().err
@@ -232,6 +232,46 @@ def test_out_refuses_a_pipe_before_training(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"error: argument --out: {fifo} is not a regular file")
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)  # still a pipe
+
+
+def test_out_where_no_file_can_be_created_is_refused_before_training(tmp_path, capsys, monkeypatch):
+    """os.access says yes to root on a pseudo or read-only file system (/proc/trained.json trained
+    400 epochs, then failed to save): the check creates, and removes, a file beside the target."""
+    import errno
+    import tempfile
+
+    from graphcore import cli_common
+    from graphcore.train.trainer import Trainer
+
+    monkeypatch.setattr(Trainer, "run", lambda *a, **k: pytest.fail("trained before checking --out"))
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    real = tempfile.NamedTemporaryFile
+
+    def read_only(*a, dir=None, **k):  # the folder behaves as a read-only mount
+        if dir is not None and os.path.realpath(dir) == os.path.realpath(ro):
+            raise OSError(errno.EROFS, "Read-only file system")
+        return real(*a, dir=dir, **k)
+
+    monkeypatch.setattr(cli_common.tempfile, "NamedTemporaryFile", read_only)
+    for flag in ("--out", "--metrics"):
+        assert cli_main(["train", XOR, "--epochs", "400", "--quiet", flag, str(ro / "o.json")]) == 2
+        err = capsys.readouterr().err
+        assert err == f"error: argument {flag}: {ro / 'o.json'}: cannot create a file in {ro} (Read-only file system)\n"
+    cli_common.check_output(str(tmp_path / "fine.json"), "--out")  # a writable folder passes
+    assert sorted(os.listdir(tmp_path)) == ["ro"] and os.listdir(ro) == []  # and the probe is gone
+
+
+def test_out_naming_a_dangling_link_says_so(tmp_path, capsys, monkeypatch):
+    from graphcore.train.trainer import Trainer
+
+    monkeypatch.setattr(Trainer, "run", lambda *a, **k: pytest.fail("trained before checking --out"))
+    link = tmp_path / "trained.json"
+    link.symlink_to(tmp_path / "gone" / "x.json")
+    assert cli_main(["train", XOR, "--quiet", "--out", str(link)]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"error: argument --out: {link} is a dangling symbolic link (to {tmp_path / 'gone' / 'x.json'}, "
+                   "which does not exist); give a file name\n")
 
 
 def test_save_never_replaces_a_pipe_and_keeps_a_files_permissions(tmp_path):

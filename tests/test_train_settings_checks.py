@@ -109,3 +109,86 @@ def test_the_loss_says_whether_file_labels_are_classes_or_targets(tmp_path):
     stated = datasets.load({"name": "csv", "path": "d.csv", "task": "regression"}, base_dir=str(tmp_path),
                            task="classification")  # the settings' own task wins
     assert stated.task == "regression"
+
+
+# ---------------------------------------------------------------- bounds (h-breaker's report)
+DIGITS = example_path("digits_cnn.json")
+
+
+def _digits_with(tmp_path, **training):
+    with open(DIGITS) as f:
+        doc = json.load(f)
+    doc["meta"]["training"].update(training)
+    doc["meta"]["training"]["epochs"] = 1
+    p = tmp_path / "g.json"
+    p.write_text(json.dumps(doc))
+    return str(p)
+
+
+def _one_error_line(capsys) -> str:
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and "Traceback" not in err, err
+    return lines[0]
+
+
+@pytest.mark.parametrize("shift,says", [(1_000_000, "more than the limit of 256"),
+                                        (8, "not under the images' side (8x8); use 0 to 7")])
+def test_a_shift_past_the_image_is_refused_before_training(tmp_path, capsys, monkeypatch, shift, says):
+    from graphcore.train.trainer import Trainer
+
+    monkeypatch.setattr(Trainer, "run", lambda *a, **k: pytest.fail("trained with an impossible shift"))
+    f = _digits_with(tmp_path, augment={"shift": shift, "flip": False})
+    assert cli.main(["train", f, "--quiet"]) == 2
+    line = _one_error_line(capsys)
+    assert "meta.training.augment.shift: " in line and says in line, line
+
+
+def test_augment_s_memory_does_not_grow_with_the_shift():
+    """It once padded each batch by the shift on every side: 1,000,000 pixels asked for terabytes."""
+    from graphcore.train import preprocess
+
+    x = np.arange(2 * 3 * 4 * 5, dtype=np.float32).reshape(2, 3, 4, 5) + 1
+    out = preprocess.augment(x, np.random.default_rng(0), shift=10 ** 9)
+    assert out.shape == x.shape and out.dtype == x.dtype
+    assert not out.any()  # every shift that large leaves only the zero fill
+    one = preprocess.augment(x, np.random.default_rng(3), shift=1)
+    assert np.isin(one[one != 0], x).all()  # a small one moves pixels, it makes none up
+
+
+def test_the_augmented_batches_count_in_the_training_memory_check(tmp_path):
+    from graphcore import cli_common, limits, tensorcheck
+    from graphcore.train.trainer import detect_roles, load_data
+
+    import graphcore as gc
+
+    g = gc.load(DIGITS)
+    cfg = TrainConfig.from_dict(dict(g.meta["training"], augment={"shift": 2, "flip": True}, batch_size=512))
+    data = load_data(cfg)
+    roles = detect_roles(g, cfg)
+    n = max(512, min(cfg.eval_batch, len(data.X_train)))
+    plan = sum(c.nbytes for c in tensorcheck.check_plan(g, np.dtype(cfg.dtype), 1 << 40,
+                                                        rows={roles["features"]: n, roles["labels"]: n}))
+    aug = 512 * 64 * (4 + 2)
+    try:
+        limits.set_memory_limit(plan + aug // 2, children=False)
+        with pytest.raises(ConfigError, match=r"^meta\.training\.augment: the augmented batches need about "):
+            cli_common.check_training_memory(g, cfg, data)
+        limits.set_memory_limit(plan + aug, children=False)
+        cli_common.check_training_memory(g, cfg, data)
+    finally:
+        limits.set_memory_limit(None, children=False)
+
+
+@pytest.mark.parametrize("key", ["lr", "weight_decay"])
+@pytest.mark.parametrize("value", [1e300, 1e7])
+def test_an_optimizer_rate_that_would_overflow_is_refused(tmp_path, capsys, key, value):
+    f = write_with(tmp_path, optimizer={"kind": "sgd", "lr": 0.1, key: value}, dtype="float32")
+    assert cli.main(["train", f, "--quiet"]) == 2
+    line = _one_error_line(capsys)
+    assert f"meta.training.optimizer.{key}: " in line and "over the limit of 1e+06" in line, line
+
+
+def test_an_lr_flag_over_the_limit_is_refused(capsys):
+    assert cli.main(["train", SPIRAL, "--lr", "1e7", "--quiet"]) == 2
+    assert _one_error_line(capsys).startswith("error: argument --lr: 1e+07 is over the limit of 1e+06")

@@ -4,6 +4,8 @@ Arrays of fewer than kernels.SMALL elements go to the numpy twins (no JIT wait f
 scalar circuits); larger ones to the numba loops."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import kernels
@@ -147,16 +149,69 @@ def _operands(ctx, a, b):
     return a, b, shape
 
 
+def _sub_bwd(a, b, g, da, db):
+    np.copyto(da, g)
+    np.negative(g, out=db)
+
+
+def _mul_bwd(a, b, g, da, db):
+    np.multiply(g, b, out=da)
+    np.multiply(g, a, out=db)
+
+
+def _div_bwd(a, b, g, da, db):
+    np.divide(g, b, out=da)
+    np.multiply(g, a, out=db)  # -(g a) is (-g) a exactly, and b * b is formed at b's own shape:
+    np.negative(db, out=db)  # the same roundings, in the same order, as the kernel's -g * a / (b * b)
+    np.divide(db, np.multiply(b, b), out=db)
+
+
+# Ops whose ufuncs broadcast with the kernel's roundings (one per element, same order): their
+# broadcasting or strided operands need no copy at the output's shape (a (n, 1) * (1, n) product
+# held five n x n arrays, now three). Other binary ops copy operands to the output's shape.
+_UFUNC = {"add": (np.add, None), "sub": (np.subtract, _sub_bwd), "mul": (np.multiply, _mul_bwd),
+          "div": (np.divide, _div_bwd)}
+
+
+def _strided(*arrays) -> bool:
+    """True when the flat kernels would need a copy: shapes differ or an array is not contiguous."""
+    return any(x.shape != arrays[0].shape or not x.flags.c_contiguous for x in arrays)
+
+
+def _broadcast_work(ports: tuple[str, str], passthrough, copies: bool):
+    """What a broadcast costs (the plan's estimate): with `copies` each stretched input is copied
+    at the output's shape (_operands), and unless the gradient passes through unchanged its
+    gradient is computed at the output's shape before the executor sums it back to the input's."""
+    def workspace(params, in_shapes, out_shape):
+        n = math.prod(out_shape)
+        work = {}
+        for port, s in zip(ports, in_shapes):
+            if s is None or tuple(s) == tuple(out_shape):
+                continue
+            if copies:
+                work[f"{port} broadcast to the output's shape"] = n
+            if passthrough is None:
+                work[f"{port}'s gradient at the output's shape"] = n
+        return work
+    return workspace
+
+
 def binary(name: str, doc: str, grad_rule: str, title: str = "", category: str = "gates",
            ports: tuple[str, str] = ("a", "b"), passthrough: tuple[float, float] | None = None,
            examples=None) -> OpSpec:
     """`passthrough=(1, 1)` marks add: the gradient goes back unchanged, no kernel needed."""
     fname, bname = f"{name}_fwd", f"{name}_bwd"
+    ufwd, ubwd = _UFUNC.get(name, (None, None))
 
     # like unary ops, each direction lets the executor repeat its kernel call, when no broadcast
     # copy or dtype conversion was needed (the flat arguments are views of the inputs)
     def forward(ctx, ins, params, tensors):
         a0, b0 = ins[0], ins[1]
+        if ufwd is not None and _strided(a0, b0):
+            a, b = as_float(ctx, a0), as_float(ctx, b0)
+            out = ctx.buf("out", np.broadcast_shapes(a.shape, b.shape), np.result_type(a, b))
+            ufwd(a, b, out=out)
+            return out
         a, b, shape = _operands(ctx, a0, b0)
         out = ctx.buf("out", shape, np.result_type(a, b))
         args = (flat(a), flat(b), out.reshape(-1))
@@ -172,6 +227,12 @@ def binary(name: str, doc: str, grad_rule: str, title: str = "", category: str =
     else:
         def backward(ctx, g, ins, out, params, tensors):
             a0, b0 = ins[0], ins[1]
+            if ubwd is not None and _strided(g, a0, b0):
+                a, b = as_float(ctx, a0), as_float(ctx, b0)
+                da = ctx.buf("da", g.shape, g.dtype)
+                db = ctx.buf("db", g.shape, g.dtype)
+                ubwd(a, b, g, da, db)
+                return [da, db]
             a, b, shape = _operands(ctx, a0, b0)
             da = ctx.buf("da", shape, g.dtype)
             db = ctx.buf("db", shape, g.dtype)
@@ -185,4 +246,5 @@ def binary(name: str, doc: str, grad_rule: str, title: str = "", category: str =
     return register(OpSpec(name=name, category=category, doc=doc, grad_rule=grad_rule, title=title or name,
                            inputs=(Port(ports[0]), Port(ports[1])), shape=broadcast_shape,
                            forward=forward, backward=backward, elementwise=True,
+                           workspace=_broadcast_work(ports, passthrough, copies=name not in _UFUNC),
                            examples=examples))

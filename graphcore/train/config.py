@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass, field, fields
 from . import optim, schedules
 
 METRIC_NAMES = ("train_acc", "val_acc", "train_loss", "val_loss")
+MAX_SHIFT = 256  # pixels: more than any image side the app trains on (the data check says the real side)
+MAX_RATE = 1e6  # lr and weight_decay: a step of 1e6 x the gradient already overflows float32 nets
 
 
 class ConfigError(ValueError):
@@ -68,6 +70,15 @@ class TrainConfig:
         cfg.check(where)
         return cfg
 
+    def check_images(self, x_shape: tuple, where: str = "meta.training") -> None:
+        """The augmentation against the data: a shift must be under the images' side (a larger one
+        only shifts in zeros). ConfigError naming augment.shift."""
+        shift = self.augment.get("shift", 0)
+        if len(x_shape) == 4 and shift and shift >= min(x_shape[2], x_shape[3]):
+            side = min(x_shape[2], x_shape[3])
+            raise ConfigError(f"{where}.augment.shift: {shift:,} pixels is not under the images' side "
+                              f"({x_shape[2]}x{x_shape[3]}); use 0 to {side - 1}")
+
     def merged(self, **overrides) -> "TrainConfig":
         d = asdict(self)
         d.update(overrides)
@@ -108,8 +119,10 @@ class TrainConfig:
         need(isinstance(self.augment, dict), "augment", "must be an object")
         bad = sorted(set(self.augment) - {"shift", "flip"})
         need(not bad, "augment", f"unknown setting {bad[0]!r}" if bad else "")
-        need(is_int(self.augment.get("shift", 0)) and self.augment.get("shift", 0) >= 0, "augment.shift",
-             "must be a whole number of pixels >= 0")
+        shift = self.augment.get("shift", 0)
+        need(is_int(shift) and shift >= 0, "augment.shift", "must be a whole number of pixels >= 0")
+        need(shift <= MAX_SHIFT, "augment.shift",
+             f"{shift:,} pixels is more than the limit of {MAX_SHIFT} (a shift should be under the image's side)")
         need(isinstance(self.augment.get("flip", False), bool), "augment.flip", "must be true or false")
         if self.early_stopping is not None:
             es = self.early_stopping
@@ -133,6 +146,11 @@ class TrainConfig:
             raise ConfigError(f"{where}.optimizer: {exc}") from None
         lr = self.optimizer.get("lr", 1e-2)
         need(not is_num(lr) or lr > 0, "optimizer.lr", f"must be > 0 (as --lr), got {lr!r}")
+        for key in ("lr", "weight_decay"):
+            v = self.optimizer.get(key)
+            if is_num(v) and v > MAX_RATE:
+                need(False, f"optimizer.{key}",
+                     f"{v:g} is over the limit of {MAX_RATE:g}: the weights would overflow to inf in one step")
         try:
             schedules.from_settings(self.schedule)
         except (schedules.ScheduleError, TypeError) as exc:

@@ -1,7 +1,7 @@
 """A Dataset, and reading one from a user's CSV or NPZ file, bounded (see datapath).
 
-The readers never trust a file: it is read whole but at most the policy's byte limit,
-parsed row by row into a bounded array, and every message quotes at most a short excerpt
+The readers never trust a file: a CSV is read line by line as it is parsed (at most the
+policy's byte limit, and no further than its row limit), an NPZ whole but bounded; rows go into a bounded array, and every message quotes at most a short excerpt
 of what the file said (never its header).
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.lib import format as npy_format
 
-from .datapath import DataPolicy, DatasetError, fmt_size, quote, quote_list, read_bytes, short_path
+from .datapath import DataPolicy, DatasetError, fmt_size, quote, quote_list, read_bytes, short_path, text_lines
 
 
 @dataclass
@@ -79,8 +79,8 @@ def load_csv(path: str, label: int | str = -1, header: bool | None = None, task:
     The first row is a header when none of its cells is a number (or when header=True).
     Whole-number labels are class indices; text labels are class names from the declared
     `classes` list (its order numbers them); task="regression" makes float targets, and a
-    fractional label is otherwise an error naming its line. The file is read whole but bounded (policy.max_bytes), and the
-    rows are parsed one at a time into a float array bounded by policy.max_points.
+    fractional label is otherwise an error naming its line. The file is read as it is parsed, bounded by
+    policy.max_bytes, into a float array bounded by policy.max_points (reading stops there).
     """
     policy = _policy(policy)
     shown = short_path(shown if shown is not None else path)
@@ -88,13 +88,8 @@ def load_csv(path: str, label: int | str = -1, header: bool | None = None, task:
         raise DatasetError(f"label must be a column number or a header name, got {quote(label, 40)}")
     if header is not None and not isinstance(header, bool):
         raise DatasetError(f"header must be true, false or left out, got {quote(header, 40)}")
-    data = read_bytes(path, shown, policy)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DatasetError(f"{shown}: not a UTF-8 text file (byte {exc.start + 1} is not text)") from None
-    del data
-    reader = csv.reader(io.StringIO(text))
+    source = text_lines(path, shown, policy)  # read as parsed: the row limit stops the reading
+    reader = csv.reader(source)
     rows = ((reader.line_num, r) for r in reader if any(c.strip() for c in r))
     try:
         _, first = next(rows, (0, None))
@@ -145,6 +140,8 @@ def load_csv(path: str, label: int | str = -1, header: bool | None = None, task:
     except csv.Error as exc:
         raise DatasetError(f"{shown}: line {reader.line_num}: not a readable CSV row ({quote(str(exc), 60)})") \
             from None
+    finally:
+        source.close()
     if not lines:
         raise DatasetError(f"{shown}: the file has a header but no data rows")
     X = np.frombuffer(values, dtype=np.float64).reshape(len(lines), len(feats)).copy()

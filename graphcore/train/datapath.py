@@ -14,6 +14,8 @@ holds can widen what a child reads. A call given no policy gets the defaults.
 """
 from __future__ import annotations
 
+import codecs
+import itertools
 import os
 import stat
 from dataclasses import dataclass, field, replace
@@ -138,12 +140,8 @@ def describe(path: str) -> str | None:
 _read = os.read  # one name for the reads, so a test can grow the file between them
 
 
-def read_bytes(path: str, shown: str | None = None, policy: DataPolicy | None = None) -> bytes:
-    """The whole of a regular file of at most policy.max_bytes; never blocks on a FIFO, never reads on
-    from a device or a file that keeps growing."""
-    policy = policy or DataPolicy()
-    shown = short_path(shown if shown is not None else path)
-    limit = policy.max_bytes
+def _open_regular(path: str, shown: str, policy: DataPolicy) -> int:
+    """A read-only descriptor of a regular file of at most policy.max_bytes (DatasetError otherwise)."""
     try:
         kind = describe(path)
         if kind is not None:
@@ -156,26 +154,80 @@ def read_bytes(path: str, shown: str | None = None, policy: DataPolicy | None = 
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):  # replaced between the stat and the open
             raise DatasetError(f"{shown}: not a regular file; only regular files are read")
-        too_big = (f"{shown}: the file is larger than the data limit of {fmt_size(limit)} "
-                   "(raise it with --data-limit)")
-        if st.st_size > limit:
-            raise DatasetError(too_big.replace("larger than", f"{fmt_size(st.st_size)}, larger than"))
-        parts, total = [], 0
+        if st.st_size > policy.max_bytes:
+            raise DatasetError(_too_big(shown, policy).replace("larger than",
+                                                               f"{fmt_size(st.st_size)}, larger than"))
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _too_big(shown: str, policy: DataPolicy) -> str:
+    return f"{shown}: the file is larger than the data limit of {fmt_size(policy.max_bytes)} (raise it with --data-limit)"
+
+
+def _chunks(fd: int, shown: str, policy: DataPolicy):
+    """The file's bytes, 1 MB at a time, at most policy.max_bytes of them (a growing file is refused)."""
+    limit, total = policy.max_bytes, 0
+    try:
         while True:
             chunk = _read(fd, min(1 << 20, limit + 1 - total))
             if not chunk:
-                break
-            parts.append(chunk)
+                return
             total += len(chunk)
             if total > limit:
-                raise DatasetError(too_big + " (it grew while it was read)")
-        return b"".join(parts)
+                raise DatasetError(_too_big(shown, policy) + " (it grew while it was read)")
+            yield chunk
     except OSError as exc:
         raise DatasetError(f"{shown}: cannot read the file: {exc.strerror or exc}") from None
+
+
+def read_bytes(path: str, shown: str | None = None, policy: DataPolicy | None = None) -> bytes:
+    """The whole of a regular file of at most policy.max_bytes; never blocks on a FIFO, never reads on
+    from a device or a file that keeps growing."""
+    policy = policy or DataPolicy()
+    shown = short_path(shown if shown is not None else path)
+    fd = _open_regular(path, shown, policy)
+    try:
+        return b"".join(_chunks(fd, shown, policy))
+    finally:
+        os.close(fd)
+
+
+def text_lines(path: str, shown: str | None = None, policy: DataPolicy | None = None):
+    """The lines of a UTF-8 text file (a BOM dropped), each with its '\\n', read and decoded as they
+    are asked for: a reader that stops at its row limit never holds the rest of the file. The same
+    bounds as read_bytes; DatasetError naming the first byte that is not UTF-8. The file is opened
+    (and a bad one refused) at the call, and closed when the lines end or are dropped."""
+    policy = policy or DataPolicy()
+    shown = short_path(shown if shown is not None else path)
+    fd = _open_regular(path, shown, policy)
+    return _decoded_lines(fd, shown, policy)
+
+
+def _decoded_lines(fd: int, shown: str, policy: DataPolicy):
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    done, tail = 0, ""  # bytes decoded before this chunk; text after the last newline
+    try:
+        for chunk in itertools.chain(_chunks(fd, shown, policy), [None]):
+            try:
+                text = decoder.decode(chunk or b"", final=chunk is None)
+            except UnicodeDecodeError as exc:
+                pending = len(decoder.getstate()[0])
+                at = done - pending + exc.start + 1
+                raise DatasetError(f"{shown}: not a UTF-8 text file (byte {at} is not text)") from None
+            done += len(chunk or b"")
+            lines = (tail + text).split("\n")
+            tail = lines.pop()
+            for line in lines:
+                yield line + "\n"
+        if tail:
+            yield tail
     finally:
         os.close(fd)
 
 
 __all__ = ["API_HINT", "CURRENT_FOLDER", "DataPolicy", "DatasetError", "GRAPH_FOLDER", "MAX_BYTES", "MAX_CLASSES",
            "MAX_POINTS", "fmt_size", "folder_for", "parse_size", "quote", "quote_list", "read_bytes", "resolve",
-           "short_path"]
+           "short_path", "text_lines"]

@@ -104,14 +104,16 @@ def augment(xb: np.ndarray, rng: np.random.Generator, shift: int = 0, flip: bool
     n, c, h, w = xb.shape
     out = xb
     if shift > 0:
-        pad = np.zeros((n, c, h + 2 * shift, w + 2 * shift), xb.dtype)
-        pad[:, :, shift:shift + h, shift:shift + w] = xb
-        oy = rng.integers(0, 2 * shift + 1, n)
-        ox = rng.integers(0, 2 * shift + 1, n)
-        rows = oy[:, None] + np.arange(h)[None, :]  # (N, H)
-        cols = ox[:, None] + np.arange(w)[None, :]  # (N, W)
-        out = pad[np.arange(n)[:, None, None, None], np.arange(c)[None, :, None, None],
-                  rows[:, None, :, None], cols[:, None, None, :]]
+        # gathered from the batch itself (no padded copy: its size would grow with the shift);
+        # rows and columns shifted in from outside the image are zero
+        oy = rng.integers(0, 2 * shift + 1, n) - shift
+        ox = rng.integers(0, 2 * shift + 1, n) - shift
+        rows = oy[:, None] + np.arange(h)[None, :]  # (N, H) source rows
+        cols = ox[:, None] + np.arange(w)[None, :]  # (N, W) source columns
+        inside = ((rows >= 0) & (rows < h))[:, None, :, None] & ((cols >= 0) & (cols < w))[:, None, None, :]
+        out = xb[np.arange(n)[:, None, None, None], np.arange(c)[None, :, None, None],
+                 np.clip(rows, 0, h - 1)[:, None, :, None], np.clip(cols, 0, w - 1)[:, None, None, :]]
+        np.copyto(out, 0, where=~inside)
     if flip:
         mask = rng.random(n) < 0.5
         if out is xb:
