@@ -160,7 +160,8 @@ class StepEvent:
 
 class _Step:
     __slots__ = ("nid", "spec", "fwd", "bwd", "srcs", "edges", "params", "tensors", "ctx", "source", "in_shapes",
-                 "node", "one", "full", "wired", "frep", "brep", "replayable")
+                 "node", "one", "full", "wired", "frep", "brep", "replayable", "lazy", "live", "need_eager",
+                 "need_lazy")
 
     def __init__(self, node, spec, srcs, edges, ctx) -> None:
         self.node = node
@@ -185,6 +186,12 @@ class _Step:
         self.frep: tuple | None = None
         self.brep: tuple | None = None
         self.replayable = not spec.weights and len(srcs) <= 2
+        # graphcore.inputgrads: the (port, edge, source) fed by a data input (None: none), those the rule
+        # was seen to fill, and need_grad for an eager and for a lazy pass
+        self.lazy: tuple | None = None
+        self.live: tuple = ()
+        self.need_eager: tuple = ()
+        self.need_lazy: tuple = ()
 
 
 def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
