@@ -74,6 +74,7 @@ class Executor:
         self._deferred_args: tuple = (None, None)  # that pass's (target, seed), to run it again
         self._need_lazy: bool | None = False  # which need_grad tuples the steps hold (inputgrads.install)
         self._eager_next = False
+        self._lazy_steps = False  # does a step of the plan take a data input's gradient (inputgrads.prepare)
         self._ones: np.ndarray | None = None  # the default seed, read-only (see _seed)
         self._leaf_check = numcheck.FiniteCheck()
         self._edge_grads: dict[Edge, np.ndarray] = {}
@@ -309,8 +310,10 @@ class Executor:
             self._commit_state()
         if seen is not None:
             self._shapes_seen = seen
-        self._fwd_key = self._forward_key()
-        self._check_forward()
+        # _forward_key(), inline
+        self._fwd_key = (self.graph.data_version, self._plan_version, self._mode, _kernels.generation)
+        if self.check != "none":
+            numcheck.check_forward(self)
 
     def _check_forward(self) -> None:
         """Check the sinks; name the first NaN/Inf node when one is not finite (graphcore.numcheck)."""
@@ -376,7 +379,7 @@ class Executor:
         self._eager_next = False
         if lazy is not self._need_lazy:
             inputgrads.install(self, lazy)
-        if lazy:
+        if lazy and self._lazy_steps:
             self._deferred_key = self._fwd_key  # backward() has just checked it is current
             self._deferred_args = (target, seed)
         grads[target] = self._seed(target, seed)

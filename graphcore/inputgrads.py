@@ -41,6 +41,7 @@ def prepare(ex: "Executor") -> None:
         st.live = ()
         ports = tuple((k, e, s) for k, e, s in st.wired if s in leaves and need[k])
         st.lazy = ports or None
+    ex._lazy_steps = any(st.lazy is not None for st in ex._plan)
     ex._need_lazy = False
     ex._deferred.clear()
 

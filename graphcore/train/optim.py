@@ -192,7 +192,7 @@ class Optimizer:
             # the same arrays as last step (params, gradients, every state array): reuse its call arguments
             state = self.state
             for (key, x, dx), (key0, x0, dx0, st0, arrays, _, _) in zip(items, fast[2]):
-                if x is not x0 or dx is not dx0 or key != key0:
+                if x is not x0 or dx is not dx0 or key is not key0 and key != key0:
                     break
                 if st0 is not None:
                     if state.get(key) is not st0:
@@ -204,9 +204,7 @@ class Optimizer:
                         continue
                     break
             else:
-                if self._kind == "adam":
-                    return self._adam_again(fast[2])
-                groups = self._groups
+                groups = self._groups  # never for Adam
                 if groups is not None:
                     fn4, calls, n = groups
                     if len(calls) == 1:
@@ -217,6 +215,8 @@ class Optimizer:
                             out.extend(fn4(*args))
                     del out[n:]
                     return out
+                if self._kind == "adam":
+                    return self._adam_again(fast[2])
                 fn = self._fn
                 return [fn(*e[5]) for e in fast[2]]
         if self._gen != kernels.generation:
