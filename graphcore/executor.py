@@ -270,7 +270,8 @@ class Executor:
                         ins = [None if s is None else values[s] for s in st.srcs]
                     if check:
                         self._check_shapes(st, ins)
-                    if not st.replayable:  # a layer: its rule, no call cache (Ctx.repeat is for weightless ops)
+                        st.frep_on = st.brep_on = st.replayable
+                    if not st.frep_on:  # a layer (Ctx.repeat is for weightless ops), or a rule that declares none
                         out = st.fwd(st.ctx, ins, st.params, st.tensors)
                     else:
                         r = st.frep
@@ -289,6 +290,7 @@ class Executor:
                                 ctx.rep = None
                             else:
                                 st.frep = None
+                                st.frep_on = False
                 values[st.nid] = out
                 if emit:
                     _loud(token)
@@ -301,15 +303,11 @@ class Executor:
         finally:
             if token is not None:
                 _loud(token)
-        self._finish_forward(seen)
-
-    def _finish_forward(self, seen: tuple | None) -> None:
-        """After a complete forward pass: commit batchnorm's statistics, remember what the pass
-        read (the commit's own version bump included), then check for NaN/Inf."""
+        # the pass is complete: commit batchnorm's statistics, remember what the pass read (the
+        # commit's own version bump included), then check for NaN/Inf
         if self._mode == "train" and self._stateful:
             self._commit_state()
-        if seen is not None:
-            self._shapes_seen = seen
+        self._shapes_seen = seen
         # _forward_key(), inline
         self._fwd_key = (self.graph.data_version, self._plan_version, self._mode, _kernels.generation)
         if self.check != "none":
@@ -375,13 +373,15 @@ class Executor:
         grads, values = self._grads, self.values
         pending = self._edge_pending
         # gradients into data inputs wait until read (graphcore.inputgrads); steps() makes them all
-        lazy = not emit and not self._eager_next
-        self._eager_next = False
-        if lazy is not self._need_lazy:
-            inputgrads.install(self, lazy)
-        if lazy and self._lazy_steps:
-            self._deferred_key = self._fwd_key  # backward() has just checked it is current
-            self._deferred_args = (target, seed)
+        lazy = False
+        if self._lazy_steps:
+            lazy = not emit and not self._eager_next
+            self._eager_next = False
+            if lazy is not self._need_lazy:
+                inputgrads.install(self, lazy)
+            if lazy:
+                self._deferred_key = self._fwd_key  # backward() has just checked it is current
+                self._deferred_args = (target, seed)
         grads[target] = self._seed(target, seed)
         if emit:
             yield StepEvent("seed", i, total, target, grad=grads[target])
@@ -409,7 +409,7 @@ class Executor:
                     ins = [None if s is None else values[s] for s in srcs]
                 ctx = st.ctx
                 out = values[st.nid]
-                if not st.replayable:
+                if not st.brep_on:
                     gl = st.bwd(ctx, g, ins, out, st.params, st.tensors)
                 else:
                     r = st.brep
@@ -427,6 +427,7 @@ class Executor:
                             ctx.rep = None
                         else:
                             st.brep = None
+                            st.brep_on = False
                 if ctx.wgrads and ctx.wpass != npass:
                     ctx.wpass = npass
                     touched.append(ctx)
