@@ -239,10 +239,14 @@ class Executor:
         restored around each yield)."""
         plan = self.plan()
         self._grads.clear()
-        self._deferred.clear()
-        self._clear_edge_grads()
-        self.extra_wgrads.clear()
-        self._fused_wgrads.clear()
+        if self._deferred:
+            self._deferred.clear()
+        self._edge_grads.clear()  # _clear_edge_grads, inline (and the clears below only when needed)
+        self._edge_pending.clear()
+        if self.extra_wgrads:
+            self.extra_wgrads.clear()
+        if self._fused_wgrads:
+            self._fused_wgrads.clear()
         values = self.values
         if emit:  # a stepped pass shows no value before its event
             values.clear()
@@ -353,11 +357,14 @@ class Executor:
 
         Runs forward first when the graph, a value, the mode or the kernel backend changed since
         the last forward pass (so the gradients always belong to the current graph)."""
-        if self._plan_version != self.graph.structure_version or self._fwd_key != self._forward_key():
+        g = self.graph
+        k = self._fwd_key  # _forward_key(), compared inline: called every training step
+        if k is None or k[0] != g.data_version or k[1] != self._plan_version or k[2] != self._mode \
+                or k[3] != _kernels.generation or self._plan_version != g.structure_version:
             self.forward()
         for _ in self._backward_pass(target, seed, False):
             pass
-        return self.grads
+        return self._grads_view
 
     def _backward_pass(self, target: str | None, seed, emit: bool, i: int = 0,
                        total: int = 0) -> Iterator[StepEvent]:
@@ -366,8 +373,10 @@ class Executor:
         target = self._resolve_target(target)
         self.target = target
         self._grads.clear()
-        self._deferred.clear()
-        self._clear_edge_grads()
+        if self._deferred:
+            self._deferred.clear()
+        self._edge_grads.clear()
+        self._edge_pending.clear()
         self._clear_wgrads()
         touched = self._wgrad_ctxs
         grads, values = self._grads, self.values
