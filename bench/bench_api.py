@@ -24,31 +24,9 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-WORKLOADS = {
-    "spiral_b32": {"n": 32, "steps": 3000},
-    "spiral_full": {"n": 300, "steps": 1500},
-    "mlp": {"n": 128, "steps": 300},
-    "cnn": {"n": 64, "steps": 400},
-}
-GOALS = {"spiral_b32": 5.0, "spiral_full": 2.5, "mlp": 1.0, "cnn": 1.5}
-REG = 1e-3
-
-
-def _median_us(step, steps: int) -> float:
-    for _ in range(max(20, steps // 10)):
-        step()
-    pc = time.perf_counter
-    times = []
-    for _ in range(steps):
-        t0 = pc()
-        step()
-        times.append(pc() - t0)
-    return statistics.median(times) * 1e6
-
+from _torch_ref import thread_env, torch_python, torch_step, torch_version
+from _workloads import GOALS, ROOT, WORKLOADS, build_graph, median_us
 
 def _data(np, workload: str, dtype):
     rng = np.random.default_rng(0)
@@ -58,35 +36,6 @@ def _data(np, workload: str, dtype):
     if workload == "mlp":
         return rng.standard_normal((n, 784)).astype(dtype), rng.integers(0, 10, n), 10
     return rng.standard_normal((n, 1, 8, 8)).astype(dtype), rng.integers(0, 10, n), 10
-
-
-def build_graph(workload: str, X, y):
-    """The bench_train.py networks, as a script would build them."""
-    import graphcore as gc
-
-    g = gc.Graph()
-    x = g.add("input", name="x", value=X)
-    yy = g.add("input", name="y", value=y)
-    if workload.startswith("spiral"):
-        h = g.add("linear", inputs={"x": x}, units=100, init="normal")
-        r = g.add("relu", inputs={"x": h})
-        o = g.add("linear", inputs={"x": r}, units=3, init="normal")
-        ce = g.add("softmax_cross_entropy", inputs={"scores": o, "labels": yy})
-        reg = g.add("l2", strength=REG)
-        g.add("total_loss", name="loss", inputs={"data": ce, "reg": reg})
-    elif workload == "mlp":
-        h = g.add("linear", inputs={"x": x}, units=256, init="he")
-        r = g.add("relu", inputs={"x": h})
-        o = g.add("linear", inputs={"x": r}, units=10)
-        g.add("softmax_cross_entropy", name="loss", inputs={"scores": o, "labels": yy})
-    else:
-        c = g.add("conv2d", inputs={"images": x}, filters=32, size=3, stride=1, pad=1, init="he")
-        r = g.add("relu", inputs={"x": c})
-        p = g.add("max_pool", inputs={"x": r}, size=2, stride=2)
-        f = g.add("flatten", inputs={"x": p})
-        o = g.add("linear", inputs={"x": f}, units=10)
-        g.add("softmax_cross_entropy", name="loss", inputs={"scores": o, "labels": yy})
-    return g
 
 
 def bench_graph(workload: str, dtype_name: str, steps: int, check: str) -> float:
@@ -103,56 +52,20 @@ def bench_graph(workload: str, dtype_name: str, steps: int, check: str) -> float
     def step():
         ex.forward()
         ex.backward(loss)
-    return _median_us(step, steps)
+    return median_us(step, steps)
 
 
 def bench_torch(workload: str, dtype_name: str, steps: int) -> float:
-    import torch
-
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    dt = getattr(torch, dtype_name)
-    n = WORKLOADS[workload]["n"]
-    if workload.startswith("spiral"):
-        X, y = torch.randn(n, 2, dtype=dt), torch.randint(0, 3, (n,))
-        model = torch.nn.Sequential(torch.nn.Linear(2, 100), torch.nn.ReLU(), torch.nn.Linear(100, 3))
-    elif workload == "mlp":
-        X, y = torch.randn(n, 784, dtype=dt), torch.randint(0, 10, (n,))
-        model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))
-    else:
-        X, y = torch.randn(n, 1, 8, 8, dtype=dt), torch.randint(0, 10, (n,))
-        model = torch.nn.Sequential(torch.nn.Conv2d(1, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-                                    torch.nn.Flatten(), torch.nn.Linear(512, 10))
-    model = model.to(dt)
-    lossf = torch.nn.CrossEntropyLoss()
-    weights = [m.weight for m in model if isinstance(m, torch.nn.Linear)]
-    reg = REG if workload.startswith("spiral") else 0.0
-    params = list(model.parameters())
-
-    def step():
-        for p in params:
-            p.grad = None
-        loss = lossf(model(X), y)
-        if reg:
-            loss = loss + 0.5 * reg * sum((w * w).sum() for w in weights)
-        loss.backward()
-    return _median_us(step, steps)
+    return median_us(torch_step(workload, dtype_name), steps)
 
 
 def run_one(impl: str, workload: str, dtype: str, steps: int) -> float | None:
-    env = dict(os.environ)
-    for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-        env[k] = "1"
     r = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", impl, workload, dtype, str(steps)],
-                       capture_output=True, text=True, env=env, cwd=ROOT, timeout=900)
+                       capture_output=True, text=True, env=thread_env(1), cwd=ROOT, timeout=900)
     if r.returncode != 0:
         print(f"  {impl} {workload} {dtype} failed: {r.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
         return None
     return json.loads(r.stdout.strip().splitlines()[-1])["us"]
-
-
-def have_torch() -> bool:
-    return subprocess.run([sys.executable, "-c", "import torch"], capture_output=True).returncode == 0
 
 
 def main() -> None:
@@ -172,11 +85,9 @@ def main() -> None:
             us = bench_graph(workload, dtype, int(steps), "none" if impl == "graph_nocheck" else "all")
         print(json.dumps({"us": us}))
         return
-    torch_ok = have_torch()
+    torch_ok = torch_python(sys.executable) is not None
     if torch_ok:
-        v = subprocess.run([sys.executable, "-c", "import torch; print(torch.__version__)"],
-                           capture_output=True, text=True).stdout.strip()
-        print(f"PyTorch {v}, one thread each")
+        print(f"PyTorch {torch_version(sys.executable)}, one thread each")
     else:
         print("PyTorch not importable: graph times only (pip install torch==2.13.0 to compare)")
     impls = ["graph"] + (["graph_nocheck"] if a.no_check else []) + (["torch"] if torch_ok else [])

@@ -22,32 +22,16 @@ import json
 import os
 import subprocess
 import sys
-import time
 
-WORKLOADS = {
-    "spiral_full": {"n": 300, "steps": 1500},
-    "spiral_b32": {"n": 32, "steps": 3000},
-    "mlp": {"n": 128, "steps": 300},
-    "cnn": {"n": 64, "steps": 400},
-}
+from _torch_ref import thread_env, torch_python, torch_step, torch_version
+from _workloads import REG, ROOT, WORKLOADS, build_graph, median_us
+
 IMPLS = ("graph", "graph_diag", "numpy", "torch")
-REG = 1e-3
 LR = 0.01
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
 
 
 def _median_us(step, steps: int, warm: int) -> float:
-    for _ in range(warm):
-        step()
-    times = []
-    pc = time.perf_counter
-    for _ in range(steps):
-        t0 = pc()
-        step()
-        times.append(pc() - t0)
-    times.sort()
-    return times[len(times) // 2] * 1e6
+    return median_us(step, steps, warm)
 
 
 def _data(np, workload: str):
@@ -70,32 +54,10 @@ def bench_graph(workload: str, steps: int, diag: bool) -> float:
     import numpy as np
 
     sys.path.insert(0, ROOT)
-    import graphcore as gc
     from graphcore.train.trainer import Data, Trainer
 
     X, y, C = _data(np, workload)
-    g = gc.Graph()
-    x = g.add("input", name="x", value=X)
-    yy = g.add("input", name="y", value=y)
-    if workload.startswith("spiral"):
-        h = g.add("linear", inputs={"x": x}, units=100, init="normal")
-        r = g.add("relu", inputs={"x": h})
-        o = g.add("linear", inputs={"x": r}, units=3, init="normal")
-        ce = g.add("softmax_cross_entropy", inputs={"scores": o, "labels": yy})
-        reg = g.add("l2", strength=REG)
-        g.add("total_loss", name="loss", inputs={"data": ce, "reg": reg})
-    elif workload == "mlp":
-        h = g.add("linear", inputs={"x": x}, units=256, init="he")
-        r = g.add("relu", inputs={"x": h})
-        o = g.add("linear", inputs={"x": r}, units=10)
-        g.add("softmax_cross_entropy", name="loss", inputs={"scores": o, "labels": yy})
-    else:
-        c = g.add("conv2d", inputs={"images": x}, filters=32, size=3, stride=1, pad=1, init="he")
-        r = g.add("relu", inputs={"x": c})
-        p = g.add("max_pool", inputs={"x": r}, size=2, stride=2)
-        f = g.add("flatten", inputs={"x": p})
-        o = g.add("linear", inputs={"x": f}, units=10)
-        g.add("softmax_cross_entropy", name="loss", inputs={"scores": o, "labels": yy})
+    g = build_graph(workload, X, y)
     cfg = {"features": "x", "labels": "y", "loss": "loss", "optimizer": {"kind": "sgd", "lr": LR},
            "batch_size": 0, "dtype": "float32"}
     data = Data(X, y, X[:0], y[:0], "classification", C)
@@ -183,37 +145,7 @@ def bench_numpy(workload: str, steps: int) -> float:
 
 # ------------------------------------------------------------------ PyTorch
 def bench_torch(workload: str, steps: int, threads: int) -> float:
-    import torch
-
-    torch.set_num_threads(threads)
-    torch.manual_seed(0)
-    n = WORKLOADS[workload]["n"]
-    if workload.startswith("spiral"):
-        X = torch.randn(n, 2)
-        y = torch.randint(0, 3, (n,))
-        model = torch.nn.Sequential(torch.nn.Linear(2, 100), torch.nn.ReLU(), torch.nn.Linear(100, 3))
-    elif workload == "mlp":
-        X = torch.randn(n, 784)
-        y = torch.randint(0, 10, (n,))
-        model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))
-    else:
-        X = torch.randn(n, 1, 8, 8)
-        y = torch.randint(0, 10, (n,))
-        model = torch.nn.Sequential(torch.nn.Conv2d(1, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-                                    torch.nn.Flatten(), torch.nn.Linear(512, 10))
-    opt = torch.optim.SGD(model.parameters(), lr=LR)
-    lossf = torch.nn.CrossEntropyLoss()
-    weights = [m.weight for m in model if isinstance(m, torch.nn.Linear)]
-    reg = REG if workload.startswith("spiral") else 0.0
-
-    def step():
-        opt.zero_grad(set_to_none=True)
-        loss = lossf(model(X), y)
-        if reg:
-            loss = loss + 0.5 * reg * sum((w * w).sum() for w in weights)
-        loss.backward()
-        opt.step()
-    return _median_us(step, steps, warm=max(20, steps // 10))
+    return _median_us(torch_step(workload, "float32", threads, lr=LR), steps, warm=max(20, steps // 10))
 
 
 # ------------------------------------------------------------------ driver
@@ -230,22 +162,12 @@ def worker(impl: str, workload: str, threads: int, steps: int) -> None:
 
 
 def run_one(python: str, impl: str, workload: str, threads: int, steps: int) -> float | None:
-    env = dict(os.environ)
-    for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-        env[k] = str(threads)
     r = subprocess.run([python, os.path.abspath(__file__), "--worker", impl, workload, str(threads), str(steps)],
-                       capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+                       capture_output=True, text=True, env=thread_env(threads), cwd=ROOT, timeout=600)
     if r.returncode != 0:
         print(f"  {impl} {workload} failed: {r.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
         return None
     return json.loads(r.stdout.strip().splitlines()[-1])["us"]
-
-
-def torch_python(given: str | None) -> str | None:
-    for cand in (given, os.environ.get("BENCH_TORCH_PYTHON"), sys.executable):
-        if cand and subprocess.run([cand, "-c", "import torch"], capture_output=True).returncode == 0:
-            return cand
-    return None
 
 
 def fmt(us: float | None) -> str:
@@ -266,12 +188,11 @@ def main() -> None:
         impl, workload, threads, steps = a.worker
         worker(impl, workload, int(threads), int(steps))
         return
-    tp = torch_python(a.torch_python)
+    tp = torch_python(a.torch_python, os.environ.get("BENCH_TORCH_PYTHON"), sys.executable)
     if tp is None:
         print("PyTorch not importable: skipping it (pass --torch-python or set BENCH_TORCH_PYTHON)")
     else:
-        v = subprocess.run([tp, "-c", "import torch; print(torch.__version__)"], capture_output=True, text=True)
-        print(f"PyTorch {v.stdout.strip()} from {tp}")
+        print(f"PyTorch {torch_version(tp)} from {tp}")
     print(f"median training-step time (forward + backward + SGD update), float32, {os.cpu_count()} cores\n")
     header = f"{'workload':12s} {'thr':>3s} {'graph':>12s} {'graph+diag':>12s} {'numpy':>12s} {'torch':>12s}" \
              f"   {'numpy/graph':>11s} {'torch/graph':>11s}"

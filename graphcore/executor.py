@@ -17,6 +17,7 @@ with `state_events=False` a quiet bump announced later by Graph.commit_weights).
 NaN/Inf: every pass checks the sinks (forward) and the gradients reaching sources
 and weights (backward); only when one is not finite does it look node by node for
 the first node that produced it (NumericError names it, in either pass).
+Gradients into data inputs ("input", "const") wait until they are read (graphcore.inputgrads).
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from typing import Iterator
 import numpy as np
 
 from . import kernels as _kernels
-from . import numcheck
+from . import inputgrads, numcheck
 from .graph import Edge, Graph, readonly
 from .stepctx import Ctx, StepEvent, _loud, _quiet, _Step, unbroadcast  # noqa: F401  (re-exported)
 from .problems import GraphError, Problem
@@ -65,7 +66,17 @@ class Executor:
         self._shapes_seen: tuple | None = None
         self._plan_version = -1
         self.values: dict[str, np.ndarray] = {}
-        self.grads: dict[str, np.ndarray] = {}
+        self._grads: dict[str, np.ndarray] = {}  # what `grads` shows, once the deferred ones are in
+        self._grads_view = inputgrads.Grads(self)
+        # gradients into data inputs, computed when first read (graphcore.inputgrads)
+        self._deferred: list[tuple] = []
+        self._deferred_key: tuple | None = None  # the _forward_key of the pass they belong to
+        self._deferred_args: tuple = (None, None)  # that pass's (target, seed), to run it again
+        self._need_lazy: bool | None = False  # which need_grad tuples the steps hold (inputgrads.install)
+        self._eager_next = False
+        self._lazy_steps = False  # does a step of the plan take a data input's gradient (inputgrads.prepare)
+        self._ones: np.ndarray | None = None  # the default seed, read-only (see _seed)
+        self._leaf_check = numcheck.FiniteCheck()
         self._edge_grads: dict[Edge, np.ndarray] = {}
         # (edge, gradient) of the backward loop, put into _edge_grads when edge_grads is read: hashing
         # an Edge (a frozen dataclass, hashed in Python) costs ~0.4 us, appending a pair 0.05 us
@@ -80,6 +91,11 @@ class Executor:
         self._bsteps: tuple = (None, None, [])  # (plan, target, its non-source steps from it backwards)
         self._input_grads = True
         self.mode = mode
+
+    @property
+    def grads(self) -> inputgrads.Grads:
+        """Node id -> d(target)/d(node output) of the last backward pass (a read-only mapping)."""
+        return self._grads_view
 
     @property
     def input_grads(self) -> bool:
@@ -165,6 +181,7 @@ class Executor:
                 wants[st.nid] = any(w.trainable for w in spec.weights) or any(
                     s is not None and wants[s] for s in st.srcs)
             st.ctx.need_grad = tuple(s is not None and (self._input_grads or wants[s]) for s in st.srcs)
+        inputgrads.prepare(self)
 
     # ---------------------------------------------------------------- forward
     def _source_value(self, st: _Step) -> np.ndarray:
@@ -221,10 +238,15 @@ class Executor:
         yields), steps() with `emit` True (one StepEvent per node, the caller's numpy error state
         restored around each yield)."""
         plan = self.plan()
-        self.grads.clear()
-        self._clear_edge_grads()
-        self.extra_wgrads.clear()
-        self._fused_wgrads.clear()
+        self._grads.clear()
+        if self._deferred:
+            self._deferred.clear()
+        self._edge_grads.clear()  # _clear_edge_grads, inline (and the clears below only when needed)
+        self._edge_pending.clear()
+        if self.extra_wgrads:
+            self.extra_wgrads.clear()
+        if self._fused_wgrads:
+            self._fused_wgrads.clear()
         values = self.values
         if emit:  # a stepped pass shows no value before its event
             values.clear()
@@ -252,22 +274,27 @@ class Executor:
                         ins = [None if s is None else values[s] for s in st.srcs]
                     if check:
                         self._check_shapes(st, ins)
-                    r = st.frep
-                    if r is not None and r[0] is ins[0] and r[1] is (ins[1] if len(ins) > 1 else None) \
-                            and r[2] == st.node.params_version and r[3] == gen:
-                        r[4](*r[5])  # the step's key holds: repeat the recorded call
-                        out = r[6]
+                        st.frep_on = st.brep_on = st.replayable
+                    if not st.frep_on:  # a layer (Ctx.repeat is for weightless ops), or a rule that declares none
+                        out = st.fwd(st.ctx, ins, st.params, st.tensors)
                     else:
-                        ctx = st.ctx
-                        ctx.rep = None
-                        out = st.fwd(ctx, ins, st.params, st.tensors)
-                        r = ctx.rep
-                        if r is not None and st.replayable:
-                            st.frep = (ins[0], ins[1] if len(ins) > 1 else None, st.node.params_version, gen,
-                                       r[0], r[1], out)
-                            ctx.rep = None
+                        r = st.frep
+                        if r is not None and r[0] is ins[0] and r[1] is (ins[1] if len(ins) > 1 else None) \
+                                and r[2] == st.node.params_version and r[3] == gen:
+                            r[4](*r[5])  # the step's key holds: repeat the recorded call
+                            out = r[6]
                         else:
-                            st.frep = None
+                            ctx = st.ctx
+                            ctx.rep = None
+                            out = st.fwd(ctx, ins, st.params, st.tensors)
+                            r = ctx.rep
+                            if r is not None:
+                                st.frep = (ins[0], ins[1] if len(ins) > 1 else None, st.node.params_version, gen,
+                                           r[0], r[1], out)
+                                ctx.rep = None
+                            else:
+                                st.frep = None
+                                st.frep_on = False
                 values[st.nid] = out
                 if emit:
                     _loud(token)
@@ -280,17 +307,15 @@ class Executor:
         finally:
             if token is not None:
                 _loud(token)
-        self._finish_forward(seen)
-
-    def _finish_forward(self, seen: tuple | None) -> None:
-        """After a complete forward pass: commit batchnorm's statistics, remember what the pass
-        read (the commit's own version bump included), then check for NaN/Inf."""
+        # the pass is complete: commit batchnorm's statistics, remember what the pass read (the
+        # commit's own version bump included), then check for NaN/Inf
         if self._mode == "train" and self._stateful:
             self._commit_state()
-        if seen is not None:
-            self._shapes_seen = seen
-        self._fwd_key = self._forward_key()
-        self._check_forward()
+        self._shapes_seen = seen
+        # _forward_key(), inline
+        self._fwd_key = (self.graph.data_version, self._plan_version, self._mode, _kernels.generation)
+        if self.check != "none":
+            numcheck.check_forward(self)
 
     def _check_forward(self) -> None:
         """Check the sinks; name the first NaN/Inf node when one is not finite (graphcore.numcheck)."""
@@ -317,23 +342,29 @@ class Executor:
     def _seed(self, target: str, seed) -> np.ndarray:
         v = self.values[target]
         dtype = v.dtype if v.dtype.kind == "f" else self.dtype
-        if seed is None:
-            return np.ones(v.shape, dtype)
+        if seed is None:  # the same read-only ones every pass: no rule may write into its gradient
+            ones = self._ones
+            if ones is None or ones.shape != v.shape or (ones.dtype is not dtype and ones.dtype != dtype):
+                ones = self._ones = readonly(np.ones(v.shape, dtype))
+            return ones
         s = np.asarray(seed, dtype=dtype)
         if s.shape != v.shape:
             s = np.broadcast_to(s, v.shape).copy()
         return s
 
-    def backward(self, target: str | None = None, seed=None) -> dict[str, np.ndarray]:
+    def backward(self, target: str | None = None, seed=None) -> inputgrads.Grads:
         """Backpropagate from `target` (default: the only sink), seeded with ones.
 
         Runs forward first when the graph, a value, the mode or the kernel backend changed since
         the last forward pass (so the gradients always belong to the current graph)."""
-        if self._plan_version != self.graph.structure_version or self._fwd_key != self._forward_key():
+        g = self.graph
+        k = self._fwd_key  # _forward_key(), compared inline: called every training step
+        if k is None or k[0] != g.data_version or k[1] != self._plan_version or k[2] != self._mode \
+                or k[3] != _kernels.generation or self._plan_version != g.structure_version:
             self.forward()
         for _ in self._backward_pass(target, seed, False):
             pass
-        return self.grads
+        return self._grads_view
 
     def _backward_pass(self, target: str | None, seed, emit: bool, i: int = 0,
                        total: int = 0) -> Iterator[StepEvent]:
@@ -341,12 +372,25 @@ class Executor:
         the first node; with `emit`, a "seed" event and then one event per wire's gradient."""
         target = self._resolve_target(target)
         self.target = target
-        self.grads.clear()
-        self._clear_edge_grads()
+        self._grads.clear()
+        if self._deferred:
+            self._deferred.clear()
+        self._edge_grads.clear()
+        self._edge_pending.clear()
         self._clear_wgrads()
         touched = self._wgrad_ctxs
-        grads, values = self.grads, self.values
+        grads, values = self._grads, self.values
         pending = self._edge_pending
+        # gradients into data inputs wait until read (graphcore.inputgrads); steps() makes them all
+        lazy = False
+        if self._lazy_steps:
+            lazy = not emit and not self._eager_next
+            self._eager_next = False
+            if lazy is not self._need_lazy:
+                inputgrads.install(self, lazy)
+            if lazy:
+                self._deferred_key = self._fwd_key  # backward() has just checked it is current
+                self._deferred_args = (target, seed)
         grads[target] = self._seed(target, seed)
         if emit:
             yield StepEvent("seed", i, total, target, grad=grads[target])
@@ -374,27 +418,33 @@ class Executor:
                     ins = [None if s is None else values[s] for s in srcs]
                 ctx = st.ctx
                 out = values[st.nid]
-                r = st.brep
-                if r is not None and r[0] is ins[0] and r[1] is (ins[1] if len(ins) > 1 else None) \
-                        and r[2] is g and r[3] is out and r[4] == st.node.params_version and r[5] == gen:
-                    r[6](*r[7])  # the step's key holds: repeat the recorded call
-                    gl = r[8]
-                else:
-                    ctx.rep = None
+                if not st.brep_on:
                     gl = st.bwd(ctx, g, ins, out, st.params, st.tensors)
-                    r = ctx.rep
-                    if r is not None and st.replayable:
-                        st.brep = (ins[0], ins[1] if len(ins) > 1 else None, g, out, st.node.params_version, gen,
-                                   r[0], r[1], gl)
-                        ctx.rep = None
+                else:
+                    r = st.brep
+                    if r is not None and r[0] is ins[0] and r[1] is (ins[1] if len(ins) > 1 else None) \
+                            and r[2] is g and r[3] is out and r[4] == st.node.params_version and r[5] == gen:
+                        r[6](*r[7])  # the step's key holds: repeat the recorded call
+                        gl = r[8]
                     else:
-                        st.brep = None
+                        ctx.rep = None
+                        gl = st.bwd(ctx, g, ins, out, st.params, st.tensors)
+                        r = ctx.rep
+                        if r is not None:
+                            st.brep = (ins[0], ins[1] if len(ins) > 1 else None, g, out, st.node.params_version,
+                                       gen, r[0], r[1], gl)
+                            ctx.rep = None
+                        else:
+                            st.brep = None
+                            st.brep_on = False
                 if ctx.wgrads and ctx.wpass != npass:
                     ctx.wpass = npass
                     touched.append(ctx)
                 if len(gl) != len(srcs):
                     raise AssertionError(f"op {st.spec.name!r} backward returned {len(gl)} gradients "
                                          f"for {len(srcs)} inputs")
+                if st.lazy is not None:
+                    inputgrads.after_rule(self, lazy, st, g, ins, out, gl)
                 for k, edge, src in st.wired:
                     gi = gl[k]
                     if gi is None:
@@ -444,6 +494,8 @@ class Executor:
     @property
     def edge_grads(self) -> dict[Edge, np.ndarray]:
         """Edge -> the gradient that flowed back along it in the last backward pass (read-only views)."""
+        if self._deferred:
+            inputgrads.complete(self)
         pending = self._edge_pending
         if pending:
             d = self._edge_grads
@@ -480,7 +532,7 @@ class Executor:
 
         Zero for a node the target does not depend on."""
         nid = self.graph.find(node)
-        g = self.grads.get(nid)
+        g = self.grads.get(nid)  # computes a deferred input gradient
         if g is None:
             if nid not in self.values:
                 raise GraphError(f"node {self.graph.nodes[nid].name!r} has no value yet: run forward() first")
@@ -489,7 +541,7 @@ class Executor:
         return self._ro(g)
 
     def has_grad(self, node: str) -> bool:
-        return self.graph.find(node) in self.grads
+        return self.graph.find(node) in self.grads  # computes a deferred input gradient
 
     def edge_grad(self, edge: Edge | tuple[str, str]) -> np.ndarray | None:
         """The gradient that flowed back along one wire (None if none reached it).

@@ -189,6 +189,14 @@ class GraphArrays:
             self.node_changed.emit(node_id, f"tensor:{name}")
         self.changed.emit()
 
+    def mark_updated_quiet(self, node_ids: tuple[str, ...]) -> None:
+        """mark_updated(nid, emit=False) for each of the nodes at once: a training loop's per-step call."""
+        nodes, versions, pending = self.nodes, self._versions, self._pending
+        for nid in node_ids:
+            (nodes.get(nid) or self.node(nid)).version = next(versions)
+            pending[nid] = None
+        self.data_version += 1
+
     def commit_weights(self, node_ids: Iterable[str] | None = None) -> tuple[str, ...]:
         """Announce a batch of in-place updates once: weights_changed(node ids) and changed.
 

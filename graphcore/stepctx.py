@@ -160,7 +160,8 @@ class StepEvent:
 
 class _Step:
     __slots__ = ("nid", "spec", "fwd", "bwd", "srcs", "edges", "params", "tensors", "ctx", "source", "in_shapes",
-                 "node", "one", "full", "wired", "frep", "brep", "replayable")
+                 "node", "one", "full", "wired", "frep", "brep", "replayable", "lazy", "live", "need_eager",
+                 "need_lazy", "frep_on", "brep_on")
 
     def __init__(self, node, spec, srcs, edges, ctx) -> None:
         self.node = node
@@ -185,6 +186,15 @@ class _Step:
         self.frep: tuple | None = None
         self.brep: tuple | None = None
         self.replayable = not spec.weights and len(srcs) <= 2
+        # whether to look for a recorded call at all: off once the rule declined to declare one (most
+        # losses never do), on again when the executor re-checks the step's shapes (a config change)
+        self.frep_on = self.brep_on = self.replayable
+        # graphcore.inputgrads: the (port, edge, source) fed by a data input (None: none), those the rule
+        # was seen to fill, and need_grad for an eager and for a lazy pass
+        self.lazy: tuple | None = None
+        self.live: tuple = ()
+        self.need_eager: tuple = ()
+        self.need_lazy: tuple = ()
 
 
 def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:

@@ -20,7 +20,8 @@ Settings are fixed per optimizer: `hyper` is read-only, and `configure(...)`
 changes them by rebuilding everything derived from them (the scalars converted
 to each dtype, the kernels, the cached call arguments). The learning rate of a
 step is an argument of `update`/`step` (the trainer's schedule decides it); the
-`lr` setting is its default. The update loops live in graphcore.kernels.optim.
+`lr` setting is its default. The settings and their checks live in
+graphcore.train.optsettings, the update loops in graphcore.kernels.optim.
 
 A hand-written loop updates a graph's weights through its versioned path:
 
@@ -39,56 +40,8 @@ import numpy as np
 
 from .. import kernels
 from ..kernels import optim as K
-
-KINDS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
-STATE_NAMES = {"sgd": (), "momentum": ("velocity",), "nesterov": ("velocity",), "adagrad": ("cache",),
-               "rmsprop": ("cache",), "adam": ("m", "v", "t")}
-DEFAULTS = {"lr": 1e-2, "momentum": 0.9, "decay_rate": 0.99, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8,
-            "weight_decay": 0.0, "max_norm": None, "clip_norm": None, "clip_value": None}
-DOCS = {
-    "sgd": "vanilla SGD: x += -lr * dx",
-    "momentum": "momentum: v = mu * v - lr * dx; x += v",
-    "nesterov": "Nesterov momentum: x += -mu * v_prev + (1 + mu) * v",
-    "adagrad": "Adagrad: per-weight rate shrinks with the sum of squared gradients",
-    "rmsprop": "RMSProp: per-weight rate from a moving average of squared gradients",
-    "adam": "Adam: momentum on the gradient and its square, with bias correction",
-}
-
-
-class OptimizerError(ValueError):
-    """Bad optimizer settings; the message names the setting."""
-
-
-def validated(kind: str, settings: dict) -> tuple[str, dict]:
-    """(kind, every setting as a float or None), or OptimizerError naming the bad one."""
-    if not isinstance(kind, str) or kind not in KINDS:
-        raise OptimizerError(f"unknown optimizer {kind!r} (known: {', '.join(KINDS)})")
-    unknown = set(settings) - set(DEFAULTS)
-    if unknown:
-        raise OptimizerError(f"{kind} has no setting {sorted(unknown)[0]!r} (it has: {', '.join(DEFAULTS)})")
-    h = dict(DEFAULTS)
-    h.update(settings)
-    for name, value in h.items():
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise OptimizerError(f"optimizer setting {name} must be a finite number, got {value!r}")
-        if value < 0:
-            raise OptimizerError(f"optimizer setting {name} must be >= 0, got {value!r}")
-    for name in ("momentum", "decay_rate", "beta1", "beta2"):
-        if not 0.0 <= h[name] < 1.0:
-            raise OptimizerError(f"optimizer setting {name} must be in [0, 1), got {h[name]!r}")
-    for name in ("max_norm", "clip_norm", "clip_value"):
-        if h[name] is not None and h[name] <= 0:
-            raise OptimizerError(f"optimizer setting {name} must be > 0 (or null for none), got {h[name]!r}")
-    return kind, {k: (None if v is None else float(v)) for k, v in h.items()}
-
-
-def base_lr(settings: dict | None) -> float:
-    """The learning rate that optimizer settings {"kind": ..., "lr": ...} state (validated)."""
-    settings = dict(settings or {})
-    return validated(settings.pop("kind", "sgd"), settings)[1]["lr"]
-
+from .optsettings import (DEFAULTS, DOCS, KINDS, STATE_NAMES, OptimizerError, base_lr,  # noqa: F401  (re-exported)
+                          check_item, fits, validated)
 
 @dataclass
 class StepStats:
@@ -106,33 +59,6 @@ class StepStats:
     def finite(self) -> bool:
         return all(math.isfinite(v) for v in self.grad_norm.values()) and \
             all(math.isfinite(v) for v in self.weight_norm.values())
-
-
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-def _check_item(key: str, x, dx) -> None:
-    """What the update loops trust: a writable float array x and a gradient of its shape."""
-    if type(x) is np.ndarray and type(dx) is np.ndarray and dx.shape == x.shape and x.dtype in _FLOATS \
-            and x.flags.writeable and dx.dtype.kind in "fiu":
-        return
-    if not isinstance(x, np.ndarray) or x.dtype not in (np.float32, np.float64):
-        raise OptimizerError(f"{key}: weights must be a float32 or float64 array, got "
-                             f"{getattr(x, 'dtype', type(x).__name__)}")
-    if not x.flags.writeable:
-        raise OptimizerError(f"{key}: the weights are a read-only array; update a graph's arrays inside "
-                             "`with g.editing(node) as arrays:` (the Trainer does)")
-    if not isinstance(dx, np.ndarray) or dx.shape != x.shape or dx.dtype.kind not in "fiu":
-        raise OptimizerError(f"{key}: the gradient must be a numeric array of the weights' shape {x.shape}, got "
-                             f"{getattr(dx, 'shape', type(dx).__name__)}")
-
-
-def _fits(a, name: str, x: np.ndarray) -> bool:
-    if not isinstance(a, np.ndarray):
-        return False
-    if name == "t":
-        return a.shape == ()
-    return a.shape == x.shape and a.dtype == x.dtype
 
 
 class Optimizer:
@@ -190,7 +116,7 @@ class Optimizer:
         """The state arrays of one param, created (zeros) or adopted if they fit."""
         st = self.state.get(key)
         names = STATE_NAMES[self._kind]
-        if isinstance(st, dict) and all(_fits(st.get(n), n, x) for n in names):
+        if isinstance(st, dict) and all(fits(st.get(n), n, x) for n in names):
             for n in names:  # the loops write through flat views: they must be the arrays' own memory
                 if not (st[n].flags.c_contiguous and st[n].flags.writeable):
                     st[n] = np.array(st[n], order="C")
@@ -266,7 +192,7 @@ class Optimizer:
             # the same arrays as last step (params, gradients, every state array): reuse its call arguments
             state = self.state
             for (key, x, dx), (key0, x0, dx0, st0, arrays, _, _) in zip(items, fast[2]):
-                if x is not x0 or dx is not dx0 or key != key0:
+                if x is not x0 or dx is not dx0 or key is not key0 and key != key0:
                     break
                 if st0 is not None:
                     if state.get(key) is not st0:
@@ -278,9 +204,7 @@ class Optimizer:
                         continue
                     break
             else:
-                if self._kind == "adam":
-                    return self._adam_again(fast[2])
-                groups = self._groups
+                groups = self._groups  # never for Adam
                 if groups is not None:
                     fn4, calls, n = groups
                     if len(calls) == 1:
@@ -291,6 +215,8 @@ class Optimizer:
                             out.extend(fn4(*args))
                     del out[n:]
                     return out
+                if self._kind == "adam":
+                    return self._adam_again(fast[2])
                 fn = self._fn
                 return [fn(*e[5]) for e in fast[2]]
         if self._gen != kernels.generation:
@@ -299,7 +225,7 @@ class Optimizer:
         scale = 1.0
         prepped = []
         for key, x, dx in items:
-            _check_item(key, x, dx)
+            check_item(key, x, dx)
             if dx.flags.c_contiguous and dx.dtype == x.dtype:
                 dxf, view = dx.reshape(-1), dx  # a view: the same memory next step too
             else:

@@ -38,7 +38,7 @@ import numpy as np
 from ..executor import Executor
 from ..graph import Graph
 from ..problems import GraphError, NumericError
-from ..stepctx import _loud, _quiet
+from .. import numcheck
 from . import datasets as ds_mod
 from . import metrics as M
 from . import optim, preprocess, schedules
@@ -230,7 +230,8 @@ class Trainer:
             self.params.append((f"{nid}/{w}", nid, w))
         # the nodes whose arrays each step updates: one quiet version bump each per step
         self._updated = tuple(dict.fromkeys(nid for _, nid, _ in self.params))
-        self._mark = g.mark_updated
+        self._mark = g.mark_updated_quiet
+        self._grads_finite = numcheck.FiniteCheck()
         if not self.params:
             raise ConfigError("the graph has no trainable weights (add a linear layer or a param node)")
         self.optimizer.adopt_state({k: g.nodes[n].tensors[w] for k, n, w in self.params})
@@ -271,23 +272,16 @@ class Trainer:
         if not math.isfinite(loss):
             self._locate("forward")
         ex.backward(loss_id)
-        wg = ex.weight_grad
+        wg = ex._weight_grad  # the executor's own buffers: the optimizer only reads them
         items = [(key, tensors[w], wg(nid, w)) for key, nid, w, tensors in self._refs]
-        token = _quiet()  # a sum of squares that overflows (huge but finite values) is expected: tested below
-        try:
-            sq = [float(np.dot(f, f)) for f in (g.reshape(-1) for _, _, g in items)]
-        finally:
-            _loud(token)
-        for (_, nid, w, _), (_, _, g), s2 in zip(self._refs, items, sq):
-            if not math.isfinite(s2) and not np.isfinite(g).all():
-                # before the update, so the weights never take in a NaN/Inf
-                with np.errstate(all="ignore"):
-                    self.ex._check_backward()
-                raise NumericError(nid, self.graph.nodes[nid].name, "backward", f"NaN/Inf gradient of {w}")
+        if not self._grads_finite([g for _, _, g in items]):  # before the update: no NaN/Inf gets in
+            for (_, nid, w, _), (_, _, g) in zip(self._refs, items):
+                if not numcheck.finite(g):
+                    with np.errstate(all="ignore"):
+                        self.ex._check_backward()
+                    raise NumericError(nid, self.graph.nodes[nid].name, "backward", f"NaN/Inf gradient of {w}")
         sums = self.optimizer.update(items, lr)
-        mark = self._mark
-        for nid in self._updated:
-            mark(nid, None, False)
+        self._mark(self._updated)  # a new version for each updated node, no event (commit_weights)
         check = 0.0
         for g2, _, w2 in sums:
             check += g2 + w2
