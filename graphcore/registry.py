@@ -131,6 +131,9 @@ class OpSpec:
     # Inputs should stay away from kinks (relu at 0, max ties) so finite differences are valid.
     examples: Callable[[np.random.Generator], list[dict]] | None = None
     module: str = ""  # the op family module that declared it (set by register)
+    # the Kernel objects (graphcore.kernels) its forward and backward call, declared here so that
+    # every kernel is reachable from an op (tests/test_kernels.py checks it)
+    kernels: tuple = ()
 
     @property
     def input_names(self) -> tuple[str, ...]:

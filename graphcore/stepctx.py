@@ -64,15 +64,21 @@ class Ctx:
         self.wpass = -1  # the backward pass whose weight gradients ctx.wgrads holds (Executor._pass)
         self.rep: tuple | None = None  # see repeat()
 
-    def repeat(self, fn, args: tuple) -> None:
+    def repeat(self, fn, args: tuple, fed: bool = False) -> None:
         """Declare, from a forward or backward rule, that `fn(*args)` redoes the work just done,
-        into the same output buffers, as long as the step is fed the very same arrays. The
-        executor keeps it in the plan step under a key of everything the step reads (the input
-        arrays, and going back the gradient and output, by identity; the node's params_version;
-        the kernel backend) and calls it instead of the rule while the key holds, so ops keep no
-        call cache of their own. Only ops without weights may use it, and `args` must be views
-        of the live arrays (never a cast copy), so a changed content is always re-read."""
-        self.rep = (fn, args)
+        into the same output buffers, as long as the step reads the very same arrays. The
+        executor keeps it in the plan step (Replay) under a key of everything the step reads:
+        the identity, shape and dtype of each input array, of the node's weight and state arrays,
+        and going back of the gradient and output; the node's params_version; the kernel
+        backend. While the key holds it calls `fn` instead of the rule, so ops keep no call cache
+        of their own. `args` must be views of the live arrays (never a copy), so a changed
+        content is always re-read: array versions need no key of their own.
+
+        `fed=True`: the inputs are keyed by shape, dtype and C-contiguity only (a training loop
+        feeds a new batch array every step) and the call is `fn(ins, *args)`, returning the
+        step's result (None: run the rule instead). Ops whose rule depends on the mode or that
+        write state (mode_dependent, updates_state) are never repeated."""
+        self.rep = (fn, args, fed)
 
     def add_weight_grad(self, node_id: str, weight: str, g: np.ndarray) -> None:
         """Add d(target)/d(weight) of ANOTHER node's weight (regularizers reach weights they are
@@ -137,7 +143,52 @@ def _fusable(ctx: Ctx, weight: str, own: np.ndarray, w: np.ndarray, k: float) ->
         return (own, w, k, None, (), None)
     total = ctx.buf(f"wgrad_total:{weight}", own.shape, own.dtype)
     args = (own.reshape(-1), w.reshape(-1), w.dtype.type(k), total.reshape(-1))
-    return (own, w, k, _kernels.quick("axpy_into", own.size), args, total)
+    return (own, w, k, _kernels.nn.axpy_into.quick(own.size), args, total)
+
+
+_FED = object()  # Replay.arrays placeholder: an input keyed by shape, dtype and contiguity only
+
+
+class Replay:
+    """The executor's call cache of one direction of one plan step (see Ctx.repeat)."""
+
+    __slots__ = ("fn", "args", "fed", "result", "arrays", "metas", "tarrays", "tmetas", "pv", "gen")
+
+    def __init__(self, rep: tuple, arrays: list, n_in: int, tensors: dict, result, pv: int, gen: int) -> None:
+        """`arrays`: the step's inputs (the first `n_in`), then going back its gradient and output."""
+        self.fn, self.args, self.fed = rep
+        self.result = result
+        self.arrays = tuple(_FED if rep[2] and k < n_in and a is not None else a for k, a in enumerate(arrays))
+        self.metas = tuple(None if a is None else (a.shape, a.dtype) for a in arrays)
+        self.tarrays = tuple(tensors.values())
+        self.tmetas = tuple((a.shape, a.dtype) for a in self.tarrays)
+        self.pv = pv
+        self.gen = gen
+
+    def holds(self, arrays: list, tensors: dict) -> bool:
+        """Does the key hold for these arrays (inputs, then gradient and output going back) and the
+        node's arrays? Identity, shape and dtype of each; a fed input by shape, dtype, contiguity."""
+        for a, b, m in zip(arrays, self.arrays, self.metas):
+            if a is b:
+                if m is not None and (a.shape != m[0] or a.dtype is not m[1]):
+                    return False
+            elif b is not _FED or a is None or a.shape != m[0] or a.dtype is not m[1] or not a.flags.c_contiguous:
+                return False
+        ta = self.tarrays
+        if ta:
+            if len(tensors) != len(ta):
+                return False
+            for a, b, m in zip(tensors.values(), ta, self.tmetas):
+                if a is not b or a.shape != m[0] or a.dtype is not m[1]:
+                    return False
+        return True
+
+    def call(self, ins: list):
+        """Redo the recorded call; the step's result, or None when the rule must run instead."""
+        if self.fed:
+            return self.fn(ins, *self.args)
+        self.fn(*self.args)
+        return self.result
 
 
 @dataclass
@@ -160,7 +211,7 @@ class StepEvent:
 
 class _Step:
     __slots__ = ("nid", "spec", "fwd", "bwd", "srcs", "edges", "params", "tensors", "ctx", "source", "in_shapes",
-                 "node", "one", "full", "wired", "frep", "brep", "replayable")
+                 "node", "one", "full", "wired", "frep", "brep", "replayable", "cast_version")
 
     def __init__(self, node, spec, srcs, edges, ctx) -> None:
         self.node = node
@@ -171,7 +222,8 @@ class _Step:
         self.srcs = srcs  # source node id per input port (None for an unwired optional port)
         self.edges = edges
         self.params = node.params
-        self.tensors = node.tensors
+        self.tensors = node.tensors  # a float32 executor may replace it by its cast copies (Executor._cast)
+        self.cast_version = -1
         self.ctx = ctx
         self.source = spec.source
         self.in_shapes: tuple | None = None
@@ -180,11 +232,10 @@ class _Step:
         self.one = srcs[0] if len(srcs) == 1 else None
         self.full = all(s is not None for s in srcs)
         self.wired = tuple((i, e, s) for i, (e, s) in enumerate(zip(edges, srcs)) if s is not None)
-        # the executor's call cache of this step (Ctx.repeat): (first input, second input or None,
-        # [backward: gradient, output,] params_version, kernel generation, fn, args, result)
-        self.frep: tuple | None = None
-        self.brep: tuple | None = None
-        self.replayable = not spec.weights and len(srcs) <= 2
+        # the executor's call cache of this step, one per direction (Ctx.repeat, Replay)
+        self.frep: Replay | None = None
+        self.brep: Replay | None = None
+        self.replayable = not (spec.mode_dependent or spec.updates_state)
 
 
 def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
