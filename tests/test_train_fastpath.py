@@ -215,9 +215,12 @@ def test_linear_repeats_its_last_call_only_while_it_is_valid(dtype):
     check()
     g.nodes[x].tensors["value"] = rng.standard_normal((2, 4))  # another batch size
     check()
-    g.nodes[lin].tensors["W"] = rng.standard_normal((4, 3)).astype(dtype)  # new weights
+    # weights change through the graph's versioned path (a float32 executor reads a cast copy of a
+    # float64 document, refreshed by the node's version)
+    g.set_weights(lin, W=rng.standard_normal((4, 3)).astype(dtype))  # new weights
     check()
-    g.nodes[lin].tensors["W"] += 1.0  # updated in place, as the optimizer does
+    with g.editing(lin, quiet=True) as arrays:  # updated in place, as the trainer does
+        arrays["W"] += 1.0
     check()
     g.nodes[x].tensors["value"] = np.asfortranarray(rng.standard_normal((2, 4)))  # not C-contiguous
     check()

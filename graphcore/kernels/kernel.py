@@ -13,7 +13,7 @@ import threading
 from typing import Callable
 
 ALL: dict[str, "Kernel"] = {}  # name -> Kernel, in declaration order
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: a kernel's prepare() may compile the kernels it calls
 
 # Below this many elements a numpy ufunc call costs about what a compiled loop's dispatch
 # does, so small arrays (every scalar circuit) use the numpy twin: running the CS231n

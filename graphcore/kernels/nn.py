@@ -33,7 +33,7 @@ def _twin(fn) -> Kernel:
 # ------------------------------------------------------------ small fused adds
 # Bit for bit the numpy expressions they replace (one rounding per element, in the
 # same order): on arrays of a few hundred elements a compiled call costs ~0.3 us
-# where a broadcasting ufunc costs ~1.3 us. Both are "exact" kernels: kernels.quick
+# where a broadcasting ufunc costs ~1.3 us. Both are "exact" kernels: Kernel.quick
 # may pick either side whatever the size.
 
 
