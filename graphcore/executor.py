@@ -326,16 +326,15 @@ class Executor:
                         self._check_shapes(st, ins)
                     r = st.frep
                     out = None
-                    if r is not None and r.pv == st.node.params_version and r.gen == gen \
-                            and r.holds(ins, st.tensors):
-                        out = r.call(ins)  # the step's key holds: repeat the recorded call
+                    if r is not None and r.pv == st.node.params_version and r.gen == gen:
+                        out = r.run(ins, None, None, st.tensors)  # repeat the call while its key holds
                     if out is None:
                         ctx = st.ctx
                         ctx.rep = None
                         out = st.fwd(ctx, ins, st.params, st.tensors)
                         r = ctx.rep
                         if r is not None and st.replayable:
-                            st.frep = Replay(r, ins, len(ins), st.tensors, out, st.node.params_version, gen)
+                            st.frep = Replay(r, ins, st.tensors, out, st.node.params_version, gen)
                             ctx.rep = None
                         else:
                             st.frep = None
@@ -447,15 +446,14 @@ class Executor:
                 out = values[st.nid]
                 r = st.brep
                 gl = None
-                if r is not None and r.pv == st.node.params_version and r.gen == gen \
-                        and r.holds(ins + [g, out], st.tensors):
-                    gl = r.call(ins)  # the step's key holds: repeat the recorded call
+                if r is not None and r.pv == st.node.params_version and r.gen == gen:
+                    gl = r.run(ins, g, out, st.tensors)  # repeat the call while its key holds
                 if gl is None:
                     ctx.rep = None
                     gl = st.bwd(ctx, g, ins, out, st.params, st.tensors)
                     r = ctx.rep
                     if r is not None and st.replayable:
-                        st.brep = Replay(r, ins + [g, out], len(ins), st.tensors, gl, st.node.params_version, gen)
+                        st.brep = Replay(r, ins, st.tensors, gl, st.node.params_version, gen, g, out, True)
                         ctx.rep = None
                     else:
                         st.brep = None

@@ -146,49 +146,61 @@ def _fusable(ctx: Ctx, weight: str, own: np.ndarray, w: np.ndarray, k: float) ->
     return (own, w, k, _kernels.nn.axpy_into.quick(own.size), args, total)
 
 
-_FED = object()  # Replay.arrays placeholder: an input keyed by shape, dtype and contiguity only
+_MAKERS: dict = {}  # generated source -> the function that builds a Replay's check-and-call
 
 
 class Replay:
-    """The executor's call cache of one direction of one plan step (see Ctx.repeat)."""
+    """The executor's call cache of one direction of one plan step (see Ctx.repeat).
 
-    __slots__ = ("fn", "args", "fed", "result", "arrays", "metas", "tarrays", "tmetas", "pv", "gen")
+    `run(ins, g, out, tensors)` checks the key (identity, shape and dtype of every input, of the
+    gradient and output going back, and of the node's arrays; a fed input by shape, dtype and
+    contiguity) and redoes the call: the step's result, or None when the rule must run. It is
+    generated per record as straight-line code (a generic loop cost ~0.5 us a step); the source
+    holds only indices, every value is bound by name in its namespace."""
 
-    def __init__(self, rep: tuple, arrays: list, n_in: int, tensors: dict, result, pv: int, gen: int) -> None:
-        """`arrays`: the step's inputs (the first `n_in`), then going back its gradient and output."""
-        self.fn, self.args, self.fed = rep
-        self.result = result
-        self.arrays = tuple(_FED if rep[2] and k < n_in and a is not None else a for k, a in enumerate(arrays))
-        self.metas = tuple(None if a is None else (a.shape, a.dtype) for a in arrays)
-        self.tarrays = tuple(tensors.values())
-        self.tmetas = tuple((a.shape, a.dtype) for a in self.tarrays)
+    __slots__ = ("run", "pv", "gen")
+
+    def __init__(self, rep: tuple, ins: list, tensors: dict, result, pv: int, gen: int,
+                 g=None, out=None, backward: bool = False) -> None:
+        fn, args, fed = rep
+        ns: dict = {"FN": fn, "ARGS": args, "RESULT": result}
+        lines = ["    def run(ins, g, out, tensors):"]
+        for k, a in enumerate(ins):
+            lines.append(f"        a = ins[{k}]")
+            if a is None:
+                lines.append("        if a is not None: return None")
+                continue
+            ns[f"A{k}"], ns[f"S{k}"], ns[f"D{k}"] = a, a.shape, a.dtype
+            if fed:
+                lines.append(f"        if a is None or a.shape != S{k} or a.dtype is not D{k} or not a.flags.c_contiguous:"
+                             " return None")
+            else:
+                lines.append(f"        if a is not A{k} or a.shape != S{k} or a.dtype is not D{k}: return None")
+        if backward:
+            for name, a in (("g", g), ("out", out)):
+                ns[f"{name}_A"], ns[f"{name}_S"], ns[f"{name}_D"] = a, a.shape, a.dtype
+                lines.append(f"        if {name} is not {name}_A or {name}.shape != {name}_S or {name}.dtype is not"
+                             f" {name}_D: return None")
+        lines.append(f"        if len(tensors) != {len(tensors)}: return None")
+        for j, (key, t) in enumerate(tensors.items()):
+            ns[f"K{j}"], ns[f"T{j}"], ns[f"TS{j}"], ns[f"TD{j}"] = key, t, t.shape, t.dtype
+            lines.append(f"        t = tensors.get(K{j})")
+            lines.append(f"        if t is not T{j} or t.shape != TS{j} or t.dtype is not TD{j}: return None")
+        if fed:
+            lines.append("        return FN(ins, *ARGS)")
+        else:
+            lines.append("        FN(*ARGS)")
+            lines.append("        return RESULT")
+        names = tuple(ns)
+        src = f"def make({', '.join(names)}):\n" + "\n".join(lines) + "\n    return run\n"
+        make = _MAKERS.get(src)
+        if make is None:  # one compile per shape of key (a few per graph), then a closure per record
+            scope: dict = {}
+            exec(src, scope)  # noqa: S102 - generated from indices only, see the docstring
+            make = _MAKERS[src] = scope["make"]
+        self.run = make(**ns)
         self.pv = pv
         self.gen = gen
-
-    def holds(self, arrays: list, tensors: dict) -> bool:
-        """Does the key hold for these arrays (inputs, then gradient and output going back) and the
-        node's arrays? Identity, shape and dtype of each; a fed input by shape, dtype, contiguity."""
-        for a, b, m in zip(arrays, self.arrays, self.metas):
-            if a is b:
-                if m is not None and (a.shape != m[0] or a.dtype is not m[1]):
-                    return False
-            elif b is not _FED or a is None or a.shape != m[0] or a.dtype is not m[1] or not a.flags.c_contiguous:
-                return False
-        ta = self.tarrays
-        if ta:
-            if len(tensors) != len(ta):
-                return False
-            for a, b, m in zip(tensors.values(), ta, self.tmetas):
-                if a is not b or a.shape != m[0] or a.dtype is not m[1]:
-                    return False
-        return True
-
-    def call(self, ins: list):
-        """Redo the recorded call; the step's result, or None when the rule must run instead."""
-        if self.fed:
-            return self.fn(ins, *self.args)
-        self.fn(*self.args)
-        return self.result
 
 
 @dataclass

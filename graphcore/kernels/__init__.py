@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Callable
 
 from . import elementwise, nn, optim  # noqa: F401  (declaring the kernels registers them)
+from .kernel import _state as _kstate
 from .kernel import ALL, SMALL, Kernel, backend, configure_cache_dir, numba_available, set_backend  # noqa: F401
 
 generation = 0  # bumps when use() switches backend: callers caching a kernel compare it
@@ -28,6 +29,11 @@ def use(name: str) -> None:
         raise ValueError(f"unknown kernel backend {name!r}")
     set_backend(name)
     generation += 1
+
+
+def requested_backend() -> str:
+    """The backend asked for (use(), BACKPROP_KERNELS), whether or not numba can be imported."""
+    return _kstate["backend"]
 
 
 def all_kernels() -> list[Kernel]:
