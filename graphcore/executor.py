@@ -302,7 +302,7 @@ class Executor:
         seen = (self.graph.config_version, self._plan_version,
                 tuple([st.tensors["value"].shape for st in self._sources]))
         check = seen != self._shapes_seen
-        if self._f32:
+        if self._f32 and (self._casts or self.graph.config_version != self._cast_config):
             self._refresh_casts()
         gen = _kernels.generation
         token = _quiet()
