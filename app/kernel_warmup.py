@@ -88,7 +88,7 @@ def needed() -> bool:
     """True unless numba is off, missing, or its cache already holds every kernel."""
     from graphcore import kernels
 
-    if kernels._backend != "numba":
+    if kernels.requested_backend() != "numba":
         return False
     try:
         from graphcore.kernels import warm

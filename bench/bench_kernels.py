@@ -1,6 +1,6 @@
 """Every elementwise kernel, numba loop vs numpy twin, on 10^6 elements (one thread).
 
-Prints the ratio per kernel; graphcore.kernels.NUMPY_FASTER lists the loops that lose
+Prints the ratio per kernel; Kernel.numpy_faster marks the loops that lose
 to numpy's vectorised maths (exp, log, tanh, pow) and are dispatched to numpy on large arrays.
 Run: OMP_NUM_THREADS=1 python bench/bench_kernels.py
 """
@@ -48,7 +48,7 @@ def main() -> None:
             nb, tw = kernels.numba_kernel(name), kernels.numpy_kernel(name)
             nb(*args)
             a, b = best_of(nb, args), best_of(tw, args)
-            where = "numpy" if name in kernels.NUMPY_FASTER else "numba"
+            where = "numpy" if kernels.by_name(name).numpy_faster else "numba"
             print(f"  {name:16s} {a * 1e3:7.2f} {b * 1e3:7.2f} {a / b:6.2f}  {where}")
 
 

@@ -9,6 +9,12 @@ What is cached, and under which key:
 - the whole forward pass, for backward(): the graph's data_version, the plan,
   the mode and the kernel backend; backward() re-runs forward when any of them
   changed (a set_value, an editing() block, a mark_updated);
+- each step's call (Replay, declared by the op through Ctx.repeat): the identity,
+  shape and dtype of every array the step reads, its params_version, the kernel
+  backend; the call reads the arrays' contents live;
+- a float32 executor's copies of a float64 document's layer arrays (the document
+  is never changed by a cast): per node, refreshed in place whenever the node's
+  version changes, rebuilt when the graph's config_version does;
 - nothing else: a float source value is cast to a float32 executor's dtype on
   every pass, so an in-place edit is never missed.
 Train-mode batchnorm updates its running statistics in the document's arrays and
@@ -28,7 +34,7 @@ import numpy as np
 from . import kernels as _kernels
 from . import inputgrads, numcheck
 from .graph import Edge, Graph, readonly
-from .stepctx import Ctx, StepEvent, _loud, _quiet, _Step, unbroadcast  # noqa: F401  (re-exported)
+from .stepctx import Ctx, Replay, StepEvent, _loud, _quiet, _Step, unbroadcast  # noqa: F401  (re-exported)
 from .problems import GraphError, Problem
 from .registry import ShapeError
 
@@ -54,6 +60,7 @@ class Executor:
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise ValueError("dtype must be float32 or float64")
+        self._f32 = self.dtype == np.float32
         self._mode = "train"
         self.check = check
         self.seed = seed
@@ -90,6 +97,8 @@ class Executor:
         self._fused_wgrads: dict[tuple[str, str], tuple] = {}
         self._bsteps: tuple = (None, None, [])  # (plan, target, its non-source steps from it backwards)
         self._input_grads = True
+        self._casts: list[_Step] = []  # float32: steps reading cast copies of the document's arrays
+        self._cast_config = -1  # the graph's config_version when the casts were last rebuilt
         self.mode = mode
 
     @property
@@ -150,10 +159,8 @@ class Executor:
                 import zlib
                 ctx.rng = np.random.default_rng([seed & 0xFFFFFFFF, zlib.crc32(nid.encode())])
             plan.append(_Step(node, spec, srcs, edges, ctx))
-            if self.dtype == np.float32:
-                for w in spec.weights:
-                    if w.shape is not None and w.name in node.tensors and node.tensors[w.name].dtype != np.float32:
-                        node.tensors[w.name] = node.tensors[w.name].astype(np.float32)
+        self._casts = []
+        self._cast_config = -1
         self._plan = plan
         self._index = {st.nid: st for st in plan}
         self._pos = {st.nid: k for k, st in enumerate(plan)}  # plan position, where backward starts
@@ -182,6 +189,64 @@ class Executor:
                     s is not None and wants[s] for s in st.srcs)
             st.ctx.need_grad = tuple(s is not None and (self._input_grads or wants[s]) for s in st.srcs)
         inputgrads.prepare(self)
+
+    @property
+    def plan_version(self) -> int:
+        """Changes whenever the plan is rebuilt (its steps, and their arrays' dicts, are new)."""
+        return self.compiles
+
+    def tensors_of(self, node: str) -> dict[str, np.ndarray]:
+        """The node's weight and state arrays as this executor reads them (a float32 executor's cast
+        copies of float64 arrays); the document's own dict when no cast is needed."""
+        st = self._index.get(node)
+        return st.tensors if st is not None else self.graph.nodes[node].tensors
+
+    # ---------------------------------------------------------------- casts
+    def _refresh_casts(self) -> None:
+        """float32: the layer arrays each step reads, in float32. A float64 document array is copied
+        into a buffer of this executor (never cast in place: the document does not change), again
+        whenever the node gets a new version, into the same buffer (a Replay reading it stays valid)."""
+        if self.graph.config_version != self._cast_config:
+            self._casts = [st for st in self._plan if not st.source and st.spec.weights and self._cast(st)]
+            self._cast_config = self.graph.config_version
+            return
+        for st in self._casts:
+            if st.cast_version != st.node.version:
+                self._cast(st)
+
+    def _cast(self, st: _Step) -> bool:
+        """(Re)build the step's view of its node's arrays; True when it holds a cast copy."""
+        doc = st.node.tensors
+        f32 = self.dtype
+        own = st.tensors if st.tensors is not doc else None
+        names = [w.name for w in st.spec.weights if w.shape is not None and w.name in doc
+                 and doc[w.name].dtype.kind == "f" and doc[w.name].dtype != f32]
+        if not names and own is None:
+            return False
+        if own is None:
+            own = st.tensors = {}
+        for name in list(own):
+            if name not in doc:
+                del own[name]
+        for name, a in doc.items():
+            if name in names:
+                buf = own.get(name)
+                if buf is None or buf is a or buf.shape != a.shape or buf.dtype != f32:
+                    buf = np.empty(a.shape, f32)
+                np.copyto(buf, a, casting="unsafe")
+                own[name] = buf
+            else:
+                own[name] = a
+        st.cast_version = st.node.version
+        return True
+
+    def _write_back_state(self, st: _Step) -> None:
+        """Train mode wrote new running statistics into the step's cast copies: into the document."""
+        doc = st.node.tensors
+        for w in st.spec.weights:
+            a, mine = doc.get(w.name), st.tensors.get(w.name)
+            if not w.trainable and a is not None and mine is not None and mine is not a and a.shape == mine.shape:
+                np.copyto(a, mine, casting="unsafe")
 
     # ---------------------------------------------------------------- forward
     def _source_value(self, st: _Step) -> np.ndarray:
@@ -222,7 +287,12 @@ class Executor:
         g = self.graph
         emit = self.state_events
         for st in self._stateful:
+            cast = st.tensors is not st.node.tensors
+            if cast:
+                self._write_back_state(st)
             g.mark_updated(st.nid, [w.name for w in st.spec.weights if not w.trainable], emit=emit)
+            if cast:
+                st.cast_version = st.node.version  # the copies already hold what was written back
 
     def _shape_failed(self, st: _Step, exc: ShapeError) -> GraphError:
         return GraphError([Problem(st.nid, exc.port, f"{st.node.name}: {exc}", "shape")])
@@ -254,6 +324,8 @@ class Executor:
         seen = (self.graph.config_version, self._plan_version,
                 tuple([st.tensors["value"].shape for st in self._sources]))
         check = seen != self._shapes_seen
+        if self._f32 and (self._casts or self.graph.config_version != self._cast_config):
+            self._refresh_casts()
         gen = _kernels.generation
         token = _quiet()
         i = 0
@@ -274,27 +346,20 @@ class Executor:
                         ins = [None if s is None else values[s] for s in st.srcs]
                     if check:
                         self._check_shapes(st, ins)
-                        st.frep_on = st.brep_on = st.replayable
-                    if not st.frep_on:  # a layer (Ctx.repeat is for weightless ops), or a rule that declares none
-                        out = st.fwd(st.ctx, ins, st.params, st.tensors)
-                    else:
-                        r = st.frep
-                        if r is not None and r[0] is ins[0] and r[1] is (ins[1] if len(ins) > 1 else None) \
-                                and r[2] == st.node.params_version and r[3] == gen:
-                            r[4](*r[5])  # the step's key holds: repeat the recorded call
-                            out = r[6]
-                        else:
-                            ctx = st.ctx
+                    r = st.frep
+                    out = None
+                    if r is not None and r.pv == st.node.params_version and r.gen == gen:
+                        out = r.run(ins, None, None, st.tensors)  # repeat the call while its key holds
+                    if out is None:
+                        ctx = st.ctx
+                        ctx.rep = None
+                        out = st.fwd(ctx, ins, st.params, st.tensors)
+                        r = ctx.rep
+                        if r is not None and st.replayable:
+                            st.frep = Replay(r, ins, st.tensors, out, st.node.params_version, gen)
                             ctx.rep = None
-                            out = st.fwd(ctx, ins, st.params, st.tensors)
-                            r = ctx.rep
-                            if r is not None:
-                                st.frep = (ins[0], ins[1] if len(ins) > 1 else None, st.node.params_version, gen,
-                                           r[0], r[1], out)
-                                ctx.rep = None
-                            else:
-                                st.frep = None
-                                st.frep_on = False
+                        else:
+                            st.frep = None
                 values[st.nid] = out
                 if emit:
                     _loud(token)
@@ -418,25 +483,22 @@ class Executor:
                     ins = [None if s is None else values[s] for s in srcs]
                 ctx = st.ctx
                 out = values[st.nid]
-                if not st.brep_on:
+                r = st.brep
+                gl = None
+                # a recorded call holds while its key does, and while the rule is asked for the same
+                # input gradients (graphcore.inputgrads switches need_grad between eager and lazy passes)
+                if r is not None and r.pv == st.node.params_version and r.gen == gen and r.need == ctx.need_grad:
+                    gl = r.run(ins, g, out, st.tensors)  # repeat the call while its key holds
+                if gl is None:
+                    ctx.rep = None
                     gl = st.bwd(ctx, g, ins, out, st.params, st.tensors)
-                else:
-                    r = st.brep
-                    if r is not None and r[0] is ins[0] and r[1] is (ins[1] if len(ins) > 1 else None) \
-                            and r[2] is g and r[3] is out and r[4] == st.node.params_version and r[5] == gen:
-                        r[6](*r[7])  # the step's key holds: repeat the recorded call
-                        gl = r[8]
-                    else:
+                    r = ctx.rep
+                    if r is not None and st.replayable:
+                        st.brep = Replay(r, ins, st.tensors, gl, st.node.params_version, gen, g, out, True)
+                        st.brep.need = ctx.need_grad
                         ctx.rep = None
-                        gl = st.bwd(ctx, g, ins, out, st.params, st.tensors)
-                        r = ctx.rep
-                        if r is not None:
-                            st.brep = (ins[0], ins[1] if len(ins) > 1 else None, g, out, st.node.params_version,
-                                       gen, r[0], r[1], gl)
-                            ctx.rep = None
-                        else:
-                            st.brep = None
-                            st.brep_on = False
+                    else:
+                        st.brep = None
                 if ctx.wgrads and ctx.wpass != npass:
                     ctx.wpass = npass
                     touched.append(ctx)

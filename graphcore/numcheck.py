@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import kernels as _kernels
+from .kernels.nn import nonfinite as _NONFINITE
 from .problems import NumericError
 from .stepctx import _loud, _quiet
 
@@ -103,7 +104,7 @@ class FiniteCheck:
                 (small if a.size <= 4096 else large).append(a.reshape(-1))
         self._arrays = list(arrays)
         self._small, self._large, self._other = small, large, other
-        self._fn = _kernels.quick("nonfinite", max([f.size for f in small], default=1))
+        self._fn = _NONFINITE.quick(max([f.size for f in small], default=1))
         self._gen = _kernels.generation
 
 
@@ -144,7 +145,7 @@ def finite(a: np.ndarray) -> bool:
     if n == 1:  # scalar circuits: ~10x cheaper than a ufunc and a reduction
         return math.isfinite(a.item())
     if n <= 4096 and a.flags.c_contiguous:  # a compiled loop once numba is loaded: ~0.3 us
-        return not _kernels.quick("nonfinite", n)(a.reshape(-1))
+        return not _NONFINITE.quick(n)(a.reshape(-1))
     f = a.reshape(-1)
     # large arrays: a finite dot product (BLAS) means no NaN/Inf; an overflow goes the slow way
     token = _quiet()  # the overflow of huge finite values is expected and handled

@@ -56,10 +56,14 @@ class Predictor:
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
         """The output node's value for the rows X (a fresh array)."""
+        graph = self.graph
         for nid, node in self.sub.nodes.items():
             # follow the trainer's current arrays; update in place: the compiled plan holds these dicts
             node.tensors.clear()
-            node.tensors.update(self.graph.nodes[nid].tensors)
+            src = graph.nodes[nid]
+            node.tensors.update(src.tensors)
+            node.version = src.version  # a float32 executor refreshes its cast copies by version
+        self.sub.config_version = graph.config_version
         self.sub.nodes[self.data].tensors["value"] = np.asarray(X, dtype=self.executor.dtype)
         self.executor.forward()
         return np.array(self.executor.values[self.output], copy=True)

@@ -134,6 +134,9 @@ class OpSpec:
     # Scratch buffers beyond its output and input gradients, for the plan's memory estimate
     # (graphcore.limits): workspace(params, in_shapes, out_shape) -> {what: elements}.
     workspace: Callable[[dict, list, tuple], dict] | None = None
+    # the Kernel objects (graphcore.kernels) its forward and backward call, declared here so that
+    # every kernel is reachable from an op (tests/test_kernels.py checks it)
+    kernels: tuple = ()
 
     @property
     def input_names(self) -> tuple[str, ...]:

@@ -64,15 +64,21 @@ class Ctx:
         self.wpass = -1  # the backward pass whose weight gradients ctx.wgrads holds (Executor._pass)
         self.rep: tuple | None = None  # see repeat()
 
-    def repeat(self, fn, args: tuple) -> None:
+    def repeat(self, fn, args: tuple, fed: bool = False) -> None:
         """Declare, from a forward or backward rule, that `fn(*args)` redoes the work just done,
-        into the same output buffers, as long as the step is fed the very same arrays. The
-        executor keeps it in the plan step under a key of everything the step reads (the input
-        arrays, and going back the gradient and output, by identity; the node's params_version;
-        the kernel backend) and calls it instead of the rule while the key holds, so ops keep no
-        call cache of their own. Only ops without weights may use it, and `args` must be views
-        of the live arrays (never a cast copy), so a changed content is always re-read."""
-        self.rep = (fn, args)
+        into the same output buffers, as long as the step reads the very same arrays. The
+        executor keeps it in the plan step (Replay) under a key of everything the step reads:
+        the identity, shape and dtype of each input array, of the node's weight and state arrays,
+        and going back of the gradient and output; the node's params_version; the kernel
+        backend. While the key holds it calls `fn` instead of the rule, so ops keep no call cache
+        of their own. `args` must be views of the live arrays (never a copy), so a changed
+        content is always re-read: array versions need no key of their own.
+
+        `fed=True`: the inputs are keyed by shape, dtype and C-contiguity only (a training loop
+        feeds a new batch array every step) and the call is `fn(ins, *args)`, returning the
+        step's result (None: run the rule instead). Ops whose rule depends on the mode or that
+        write state (mode_dependent, updates_state) are never repeated."""
+        self.rep = (fn, args, fed)
 
     def add_weight_grad(self, node_id: str, weight: str, g: np.ndarray) -> None:
         """Add d(target)/d(weight) of ANOTHER node's weight (regularizers reach weights they are
@@ -137,7 +143,65 @@ def _fusable(ctx: Ctx, weight: str, own: np.ndarray, w: np.ndarray, k: float) ->
         return (own, w, k, None, (), None)
     total = ctx.buf(f"wgrad_total:{weight}", own.shape, own.dtype)
     args = (own.reshape(-1), w.reshape(-1), w.dtype.type(k), total.reshape(-1))
-    return (own, w, k, _kernels.quick("axpy_into", own.size), args, total)
+    return (own, w, k, _kernels.nn.axpy_into.quick(own.size), args, total)
+
+
+_MAKERS: dict = {}  # generated source -> the function that builds a Replay's check-and-call
+
+
+class Replay:
+    """The executor's call cache of one direction of one plan step (see Ctx.repeat).
+
+    `run(ins, g, out, tensors)` checks the key (identity, shape and dtype of every input, of the
+    gradient and output going back, and of the node's arrays; a fed input by shape, dtype and
+    contiguity) and redoes the call: the step's result, or None when the rule must run. It is
+    generated per record as straight-line code (a generic loop cost ~0.5 us a step); the source
+    holds only indices, every value is bound by name in its namespace."""
+
+    __slots__ = ("run", "pv", "gen", "need")
+
+    def __init__(self, rep: tuple, ins: list, tensors: dict, result, pv: int, gen: int,
+                 g=None, out=None, backward: bool = False) -> None:
+        fn, args, fed = rep
+        ns: dict = {"FN": fn, "ARGS": args, "RESULT": result}
+        lines = ["    def run(ins, g, out, tensors):"]
+        for k, a in enumerate(ins):
+            lines.append(f"        a = ins[{k}]")
+            if a is None:
+                lines.append("        if a is not None: return None")
+                continue
+            ns[f"A{k}"], ns[f"S{k}"], ns[f"D{k}"] = a, a.shape, a.dtype
+            if fed:
+                lines.append(f"        if a is None or a.shape != S{k} or a.dtype is not D{k} or not a.flags.c_contiguous:"
+                             " return None")
+            else:
+                lines.append(f"        if a is not A{k} or a.shape != S{k} or a.dtype is not D{k}: return None")
+        if backward:
+            for name, a in (("g", g), ("out", out)):
+                ns[f"{name}_A"], ns[f"{name}_S"], ns[f"{name}_D"] = a, a.shape, a.dtype
+                lines.append(f"        if {name} is not {name}_A or {name}.shape != {name}_S or {name}.dtype is not"
+                             f" {name}_D: return None")
+        lines.append(f"        if len(tensors) != {len(tensors)}: return None")
+        for j, (key, t) in enumerate(tensors.items()):
+            ns[f"K{j}"], ns[f"T{j}"], ns[f"TS{j}"], ns[f"TD{j}"] = key, t, t.shape, t.dtype
+            lines.append(f"        t = tensors.get(K{j})")
+            lines.append(f"        if t is not T{j} or t.shape != TS{j} or t.dtype is not TD{j}: return None")
+        if fed:
+            lines.append("        return FN(ins, *ARGS)")
+        else:
+            lines.append("        FN(*ARGS)")
+            lines.append("        return RESULT")
+        names = tuple(ns)
+        src = f"def make({', '.join(names)}):\n" + "\n".join(lines) + "\n    return run\n"
+        make = _MAKERS.get(src)
+        if make is None:  # one compile per shape of key (a few per graph), then a closure per record
+            scope: dict = {}
+            exec(src, scope)  # noqa: S102 - generated from indices only, see the docstring
+            make = _MAKERS[src] = scope["make"]
+        self.run = make(**ns)
+        self.pv = pv
+        self.gen = gen
+        self.need = None  # backward: the ctx.need_grad it was recorded under (the executor sets it)
 
 
 @dataclass
@@ -160,8 +224,8 @@ class StepEvent:
 
 class _Step:
     __slots__ = ("nid", "spec", "fwd", "bwd", "srcs", "edges", "params", "tensors", "ctx", "source", "in_shapes",
-                 "node", "one", "full", "wired", "frep", "brep", "replayable", "lazy", "live", "need_eager",
-                 "need_lazy", "frep_on", "brep_on")
+                 "node", "one", "full", "wired", "frep", "brep", "replayable", "cast_version", "lazy", "live",
+                 "need_eager", "need_lazy")
 
     def __init__(self, node, spec, srcs, edges, ctx) -> None:
         self.node = node
@@ -172,7 +236,8 @@ class _Step:
         self.srcs = srcs  # source node id per input port (None for an unwired optional port)
         self.edges = edges
         self.params = node.params
-        self.tensors = node.tensors
+        self.tensors = node.tensors  # a float32 executor may replace it by its cast copies (Executor._cast)
+        self.cast_version = -1
         self.ctx = ctx
         self.source = spec.source
         self.in_shapes: tuple | None = None
@@ -181,14 +246,10 @@ class _Step:
         self.one = srcs[0] if len(srcs) == 1 else None
         self.full = all(s is not None for s in srcs)
         self.wired = tuple((i, e, s) for i, (e, s) in enumerate(zip(edges, srcs)) if s is not None)
-        # the executor's call cache of this step (Ctx.repeat): (first input, second input or None,
-        # [backward: gradient, output,] params_version, kernel generation, fn, args, result)
-        self.frep: tuple | None = None
-        self.brep: tuple | None = None
-        self.replayable = not spec.weights and len(srcs) <= 2
-        # whether to look for a recorded call at all: off once the rule declined to declare one (most
-        # losses never do), on again when the executor re-checks the step's shapes (a config change)
-        self.frep_on = self.brep_on = self.replayable
+        # the executor's call cache of this step, one per direction (Ctx.repeat, Replay)
+        self.frep: Replay | None = None
+        self.brep: Replay | None = None
+        self.replayable = not (spec.mode_dependent or spec.updates_state)
         # graphcore.inputgrads: the (port, edge, source) fed by a data input (None: none), those the rule
         # was seen to fill, and need_grad for an eager and for a lazy pass
         self.lazy: tuple | None = None

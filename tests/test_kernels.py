@@ -1,8 +1,9 @@
 """Every kernel's numba loop agrees with its numpy twin, in float64 and float32.
 
-Kernels are found through graphcore.kernels.names(), so layer kernels added
-later are covered automatically; a non-elementwise kernel must register example
-arguments (graphcore.kernels.signatures.register) or its test fails.
+Kernels are found through graphcore.kernels.names() (the ops', the engine's and
+the optimizer's), so kernels added later are covered automatically; a
+non-elementwise kernel must declare example arguments (Kernel.example) or its
+test fails.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 
 from graphcore import kernels
-from graphcore.kernels import elementwise, signatures
+from graphcore.kernels import elementwise, optim
 
 N = 257  # odd, larger than any SIMD width
 POSITIVE = {"log", "pow"}  # kernels defined for x > 0 only (in these tests)
@@ -56,7 +57,7 @@ def elementwise_args(name: str, dtype) -> tuple | None:
 def make_args(name: str, dtype) -> tuple | None:
     args = elementwise_args(name, dtype)
     if args is None:
-        args = signatures.example_args(name, dtype)
+        args = kernels.by_name(name).example_args(dtype)
     return args
 
 
@@ -78,15 +79,15 @@ def _compare(got, want, dtype, what):
         for k, (a, b) in enumerate(zip(got, want)):
             _compare(a, b, dtype, f"{what}[{k}]")
     elif isinstance(want, float):
-        assert got == pytest.approx(want, rel=1e-12 if np.dtype(dtype) == np.float64 else 2e-6), what
+        tol = 1e-12 if np.dtype(dtype) == np.float64 else 2e-6
+        assert float(got) == pytest.approx(want, rel=tol, abs=tol), what
 
 
 @pytest.mark.parametrize("name", kernels.names())
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 def test_numba_matches_numpy_twin(name, dtype):
     args = make_args(name, dtype)
-    assert args is not None, (f"kernel {name!r} has no example arguments: register them with "
-                              "graphcore.kernels.signatures.register")
+    assert args is not None, f"kernel {name!r} has no example arguments: declare Kernel.example"
     a1, a2 = _copy(args), _copy(args)
     fast = kernels.numba_kernel(name)
     ref = kernels.numpy_kernel(name)
@@ -100,10 +101,25 @@ def test_numba_matches_numpy_twin(name, dtype):
             _compare(x1, x2, dtype, f"{name} argument {k}")
 
 
-def test_every_kernel_has_a_twin_and_example_args():
-    for name in kernels.names():
-        assert callable(kernels.numpy_kernel(name)), name
-        assert signatures.example_args(name) is not None, f"{name}: no warm-up arguments"
+def test_every_kernel_has_a_loop_a_twin_and_example_args():
+    for k in kernels.all_kernels():
+        assert callable(k.loop) and callable(k.twin) and k.loop is not k.twin, k
+        assert k.example_args(np.float64) is not None, f"{k.name}: no warm-up arguments"
+        assert kernels.by_name(k.name) is k
+
+
+def test_every_kernel_is_reachable_from_an_op_spec_the_engine_or_the_optimizer():
+    """Ops declare the Kernel objects they call (OpSpec.kernels): no kernel is linked by a name."""
+    from graphcore import registry
+
+    from_specs = {k for spec in registry.ops().values() for k in spec.kernels}
+    assert all(isinstance(k, kernels.Kernel) for k in from_specs)
+    declared = set(kernels.all_kernels())
+    assert from_specs <= declared
+    assert from_specs | set(kernels.ENGINE) | set(optim.KERNELS) == declared
+    for name, spec in registry.ops().items():
+        if spec.elementwise:
+            assert spec.kernels and all(k.name.startswith(name + "_") for k in spec.kernels), name
 
 
 def test_elementwise_ops_have_kernels():
@@ -160,20 +176,22 @@ def test_every_elementwise_op_has_a_backend_case():
 @pytest.mark.parametrize("op", sorted(ELEMENTWISE_CASES))
 def test_large_arrays_run_numba_and_match_the_numpy_backend(op):
     """Through the executor: arrays of SMALL elements or more use the numba loops."""
+    from graphcore import registry
+
     n = 4 * kernels.SMALL
     try:
         kernels.use("numba")
         got = _run_op(op, n)
-        used = set(kernels._active)
+        used = {k.name for k in kernels.all_kernels() if k._active is not None}
         kernels.use("numpy")
         want = _run_op(op, n)
     finally:
         kernels.use("numba")
-    for name in (f"{op}_fwd", f"{op}_bwd"):
-        if name in kernels._sources() and name not in kernels.NUMPY_FASTER:
-            assert name in used, f"the numba kernel {name} was not used for a large array"
-        if name in kernels.NUMPY_FASTER:
-            assert kernels.sized(name, n) is kernels.numpy_kernel(name), "measured-faster numpy twin not used"
+    for k in registry.get(op).kernels:
+        if not k.numpy_faster:
+            assert k.name in used, f"the numba kernel {k.name} was not used for a large array"
+        else:
+            assert k.sized(n) is k.twin, "measured-faster numpy twin not used"
     for x, y in zip(got, want):
         np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-12)
 
@@ -181,7 +199,7 @@ def test_large_arrays_run_numba_and_match_the_numpy_backend(op):
 def test_small_arrays_use_the_numpy_twins():
     kernels.use("numba")
     got = _run_op("tanh", 8)
-    assert "tanh_fwd" not in kernels._active and kernels.sized("tanh_fwd", 8) is kernels.numpy_kernel("tanh_fwd")
+    assert elementwise.tanh_fwd._active is None and elementwise.tanh_fwd.sized(8) is elementwise.tanh_fwd.twin
     np.testing.assert_allclose(got[0], np.tanh(np.random.default_rng(5).uniform(-3, 3, (2, 4))), rtol=1e-15)
 
 

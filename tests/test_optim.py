@@ -339,7 +339,7 @@ def test_a_kernel_backend_switch_rebuilds_the_cached_path():
         opt.update([("p", x, buf)])
         kernels.use("numpy")
         opt.update([("p", x, buf)])
-        assert opt._fn is K.twin("sgd_update")
+        assert opt._fn is K.UPDATE["sgd"].twin
     finally:
         kernels.use("numba")
     np.testing.assert_array_equal(x, -0.5)
@@ -386,53 +386,42 @@ def test_read_only_graph_weights_point_to_editing_and_the_documented_loop_trains
     assert losses[-1] < 0.5 * losses[0] and announced == [(h,)]
 
 
-# ------------------------------------------------------------------ the kernels: twins and warm-up
+# ------------------------------------------------------------------ the kernels
+# Each update loop against its numpy twin is checked with every other kernel (tests/test_kernels.py,
+# over graphcore.kernels.names()); here, what is particular to the optimizer's loops.
 def _copy(args):
     return tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
 
 
-def _close(got, want, dtype, what):
-    tol = 1e-12 if np.dtype(dtype) == np.float64 else 2e-6
-    np.testing.assert_allclose(np.asarray(got, np.float64), np.asarray(want, np.float64), rtol=tol, atol=tol,
-                               err_msg=what)
-
-
-@pytest.mark.parametrize("name", K.names())
+@pytest.mark.parametrize("kind", sorted(K.UPDATE))
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
-def test_numba_matches_numpy_twin(name, dtype):
-    args = K.example_args(name, dtype)
-    assert args is not None, f"{name}: no example arguments"
-    a1, a2 = _copy(args), _copy(args)
-    r1 = K.compiled(name)(*a1)
-    r2 = K.twin(name)(*a2)
-    _close(r1, r2, dtype, f"{name} return value")
-    for k, (x1, x2) in enumerate(zip(a1, a2)):
-        if isinstance(x1, np.ndarray):
-            assert x1.dtype == np.dtype(dtype)
-            _close(x1, x2, dtype, f"{name} argument {k}")
-    if name != "sumsq":
-        assert not np.array_equal(a1[0], args[0]), f"{name} did not update x"
+def test_update_loops_move_x_in_its_own_dtype(kind, dtype):
+    k = K.UPDATE[kind]
+    args = k.example_args(dtype)
+    got = _copy(args)
+    k.numba()(*got)
+    assert all(a.dtype == np.dtype(dtype) for a in got if isinstance(a, np.ndarray))
+    assert not np.array_equal(got[0], args[0]), f"{k.name} did not update x"
 
 
-@pytest.mark.parametrize("name", sorted(K.GROUPS))
-def test_four_param_loops_give_the_one_param_bits(name):
-    args = K.example_args(name, np.float32)
-    loop = name[:-1]
-    na = K.N_ARRAYS[loop]
+@pytest.mark.parametrize("kind", sorted(K.GROUP))
+def test_four_param_loops_give_the_one_param_bits(kind):
+    group, one_k = K.GROUP[kind], K.UPDATE[kind]
+    args = group.example_args(np.float32)
+    na = K.N_ARRAYS[one_k.name]
     grouped = _copy(args)
-    out4 = K.compiled(name)(*grouped)
+    out4 = group.numba()(*grouped)
     tail = args[4 * na:]
     for k in range(4):
         one = _copy(args[k * na:(k + 1) * na])
-        assert K.compiled(loop)(*one, *tail) == out4[k]
+        assert one_k.numba()(*one, *tail) == out4[k]
         for a, b in zip(one, grouped[k * na:(k + 1) * na]):
             np.testing.assert_array_equal(a, b)
 
 
-def test_the_warm_up_compiles_the_optimizer_kernels():
+def test_the_optimizer_kernels_are_in_the_one_kernel_list_and_the_warm_up():
     from graphcore.kernels import warm
 
-    assert set(K.names()) <= set(warm.names())
-    for name in K.names():
-        for dtype in warm.DTYPES:
-            assert K.example_args(name, dtype) is not None
+    names = {k.name for k in K.KERNELS}
+    assert names <= set(kernels.names()) and names <= set(warm.names())
+    assert {k.name for k in K.UPDATE.values()} == {f"{kind}_update" for kind in optim.KINDS}

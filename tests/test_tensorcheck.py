@@ -304,8 +304,8 @@ import numpy as np
 from graphcore import kernels
 x = np.ones((2, 5, 1)); one = np.ones(1)
 try:
-    kernels.get("batchnorm_fwd")(x, np.ones(5), np.zeros(5), 1e-5, 0.9, np.empty_like(x), np.empty_like(x),
-                                 np.empty(5), one, one.copy())
+    kernels.nn.batchnorm_fwd.get()(x, np.ones(5), np.zeros(5), 1e-5, 0.9, np.empty_like(x), np.empty_like(x),
+                                     np.empty(5), one, one.copy())
 except IndexError:
     print("bounds checked")
 """

@@ -1,16 +1,18 @@
-"""Elementwise kernels as flat loops (compiled by numba) and their numpy twins.
+"""Elementwise kernels: flat loops (compiled by numba), each declared as a Kernel with its numpy twin.
 
 Every kernel works on 1-D contiguous arrays and writes into preallocated
 outputs, so a training step allocates nothing. Unary kernels take one scalar
 parameter `p` (alpha, exponent...) whether they use it or not, so the engine
-calls them all the same way. `tests/test_kernels.py` checks each loop against
-its numpy twin.
+calls them all the same way. The ops (graphcore.ops.gates, .activations) hold these
+Kernel objects; `tests/test_kernels.py` checks each loop against its twin.
 """
 from __future__ import annotations
 
 import math
 
 import numpy as np
+
+from .kernel import Kernel, kernel
 
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
@@ -19,37 +21,44 @@ SELU_SCALE = 1.0507009873554804934193349852946
 # forward: f(x, out, p)        backward: f(x, y, g, dx, p)  (y is the forward output)
 
 
+@kernel(twin=lambda x, out, p: np.negative(x, out=out))
 def neg_fwd(x, out, p):
     for i in range(x.size):
         out[i] = -x[i]
 
 
+@kernel(twin=lambda x, y, g, dx, p: np.negative(g, out=dx))
 def neg_bwd(x, y, g, dx, p):
     for i in range(x.size):
         dx[i] = -g[i]
 
 
+@kernel(twin=lambda x, out, p: np.abs(x, out=out))
 def abs_fwd(x, out, p):
     for i in range(x.size):
         out[i] = abs(x[i])
 
 
+@kernel(twin=lambda x, y, g, dx, p: np.multiply(g, np.sign(x), out=dx))
 def abs_bwd(x, y, g, dx, p):
     for i in range(x.size):
         v = x[i]
         dx[i] = g[i] if v > 0 else (-g[i] if v < 0 else 0.0 * g[i])
 
 
+@kernel(twin=lambda x, out, p: np.exp(x, out=out), numpy_faster=True)
 def exp_fwd(x, out, p):
     for i in range(x.size):
         out[i] = math.exp(x[i])
 
 
+@kernel(twin=lambda x, y, g, dx, p: np.multiply(g, y, out=dx))
 def exp_bwd(x, y, g, dx, p):
     for i in range(x.size):
         dx[i] = g[i] * y[i]
 
 
+@kernel(twin=lambda x, out, p: _log(x, out), numpy_faster=True)
 def log_fwd(x, out, p):
     for i in range(x.size):
         v = x[i]
@@ -61,21 +70,25 @@ def log_fwd(x, out, p):
             out[i] = math.nan
 
 
+@kernel(twin=lambda x, y, g, dx, p: np.divide(g, x, out=dx), numpy_faster=True)
 def log_bwd(x, y, g, dx, p):
     for i in range(x.size):
         dx[i] = g[i] / x[i]
 
 
+@kernel(twin=lambda x, out, p: np.power(x, p, out=out), numpy_faster=True)
 def pow_fwd(x, out, p):
     for i in range(x.size):
         out[i] = x[i] ** p
 
 
+@kernel(twin=lambda x, y, g, dx, p: np.multiply(g, p * np.power(x, p - 1.0), out=dx), numpy_faster=True)
 def pow_bwd(x, y, g, dx, p):
     for i in range(x.size):
         dx[i] = g[i] * p * x[i] ** (p - 1.0)
 
 
+@kernel(twin=lambda x, out, p: _sig(x, out))
 def sigmoid_fwd(x, out, p):
     # exp of a non-positive number only (no overflow), and a select instead of a branch
     for i in range(x.size):
@@ -84,74 +97,88 @@ def sigmoid_fwd(x, out, p):
         out[i] = (1.0 if v >= 0 else e) / (1.0 + e)
 
 
+@kernel(twin=lambda x, y, g, dx, p: np.multiply(g, y * (1.0 - y), out=dx))
 def sigmoid_bwd(x, y, g, dx, p):
     for i in range(x.size):
         s = y[i]
         dx[i] = g[i] * s * (1.0 - s)
 
 
+@kernel(twin=lambda x, out, p: np.tanh(x, out=out), numpy_faster=True)
 def tanh_fwd(x, out, p):
     for i in range(x.size):
         out[i] = math.tanh(x[i])
 
 
+@kernel(twin=lambda x, y, g, dx, p: np.multiply(g, 1.0 - y * y, out=dx))
 def tanh_bwd(x, y, g, dx, p):
     for i in range(x.size):
         t = y[i]
         dx[i] = g[i] * (1.0 - t * t)
 
 
+@kernel(twin=lambda x, out, p: np.multiply(x, x > 0, out=out))
 def relu_fwd(x, out, p):
     for i in range(x.size):
         v = x[i]
         out[i] = v if v > 0 else 0.0 * v
 
 
+@kernel(twin=lambda x, y, g, dx, p: np.multiply(g, x > 0, out=dx))
 def relu_bwd(x, y, g, dx, p):
     for i in range(x.size):
         dx[i] = g[i] if x[i] > 0 else 0.0 * g[i]
 
 
+@kernel(twin=lambda x, out, p: np.copyto(out, np.where(x > 0, x, p * x)))
 def leaky_relu_fwd(x, out, p):
     for i in range(x.size):
         v = x[i]
         out[i] = v if v > 0 else p * v
 
 
+@kernel(twin=lambda x, y, g, dx, p: np.copyto(dx, np.where(x > 0, g, p * g)))
 def leaky_relu_bwd(x, y, g, dx, p):
     for i in range(x.size):
         dx[i] = g[i] if x[i] > 0 else p * g[i]
 
 
+@kernel(twin=lambda x, out, p: np.copyto(out, np.where(x > 0, x, p * np.expm1(np.minimum(x, 0)))))
 def elu_fwd(x, out, p):
     for i in range(x.size):
         v = x[i]
         out[i] = v if v > 0 else p * (math.exp(v) - 1.0)
 
 
+@kernel(twin=lambda x, y, g, dx, p: np.copyto(dx, np.where(x > 0, g, g * p * np.exp(np.minimum(x, 0)))))
 def elu_bwd(x, y, g, dx, p):
     for i in range(x.size):
         v = x[i]
         dx[i] = g[i] if v > 0 else g[i] * p * math.exp(v)
 
 
+@kernel(twin=lambda x, out, p: _selu(x, out))
 def selu_fwd(x, out, p):
     for i in range(x.size):
         v = x[i]
         out[i] = SELU_SCALE * v if v > 0 else SELU_SCALE * SELU_ALPHA * (math.exp(v) - 1.0)
 
 
+@kernel(twin=lambda x, y, g, dx, p: np.copyto(
+        dx, np.where(x > 0, SELU_SCALE * g, g * SELU_SCALE * SELU_ALPHA * np.exp(np.minimum(x, 0)))))
 def selu_bwd(x, y, g, dx, p):
     for i in range(x.size):
         v = x[i]
         dx[i] = SELU_SCALE * g[i] if v > 0 else g[i] * SELU_SCALE * SELU_ALPHA * math.exp(v)
 
 
+@kernel(twin=lambda x, out, p: np.copyto(out, x > 0))
 def step_fwd(x, out, p):
     for i in range(x.size):
         out[i] = 1.0 if x[i] > 0 else 0.0
 
 
+@kernel(twin=lambda x, y, g, dx, p: dx.fill(0.0))
 def step_bwd(x, y, g, dx, p):
     for i in range(x.size):
         dx[i] = 0.0
@@ -161,38 +188,45 @@ def step_bwd(x, y, g, dx, p):
 # forward: f(a, b, out)       backward: f(a, b, g, da, db)
 
 
+@kernel(twin=lambda a, b, out: np.add(a, b, out=out))
 def add_fwd(a, b, out):
     for i in range(a.size):
         out[i] = a[i] + b[i]
 
 
+@kernel(twin=lambda a, b, out: np.subtract(a, b, out=out))
 def sub_fwd(a, b, out):
     for i in range(a.size):
         out[i] = a[i] - b[i]
 
 
+@kernel(twin=lambda a, b, g, da, db: (np.copyto(da, g), np.negative(g, out=db)))
 def sub_bwd(a, b, g, da, db):
     for i in range(a.size):
         da[i] = g[i]
         db[i] = -g[i]
 
 
+@kernel(twin=lambda a, b, out: np.multiply(a, b, out=out))
 def mul_fwd(a, b, out):
     for i in range(a.size):
         out[i] = a[i] * b[i]
 
 
+@kernel(twin=lambda a, b, g, da, db: (np.multiply(g, b, out=da), np.multiply(g, a, out=db)))
 def mul_bwd(a, b, g, da, db):
     for i in range(a.size):
         da[i] = g[i] * b[i]
         db[i] = g[i] * a[i]
 
 
+@kernel(twin=lambda a, b, out: np.divide(a, b, out=out), numpy_faster=True)
 def div_fwd(a, b, out):
     for i in range(a.size):
         out[i] = a[i] / b[i]
 
 
+@kernel(twin=lambda a, b, g, da, db: (np.divide(g, b, out=da), np.copyto(db, -g * a / (b * b))))
 def div_bwd(a, b, g, da, db):
     for i in range(a.size):
         bi = b[i]
@@ -200,11 +234,13 @@ def div_bwd(a, b, g, da, db):
         db[i] = -g[i] * a[i] / (bi * bi)
 
 
+@kernel(twin=lambda a, b, out: np.copyto(out, np.where(a >= b, a, b)))
 def max_fwd(a, b, out):
     for i in range(a.size):
         out[i] = a[i] if a[i] >= b[i] else b[i]
 
 
+@kernel(twin=lambda a, b, g, da, db: (np.multiply(g, a >= b, out=da), np.multiply(g, a < b, out=db)))
 def max_bwd(a, b, g, da, db):
     # ties go to the first input
     for i in range(a.size):
@@ -216,11 +252,13 @@ def max_bwd(a, b, g, da, db):
             db[i] = g[i]
 
 
+@kernel(twin=lambda a, b, out: np.copyto(out, np.where(a <= b, a, b)))
 def min_fwd(a, b, out):
     for i in range(a.size):
         out[i] = a[i] if a[i] <= b[i] else b[i]
 
 
+@kernel(twin=lambda a, b, g, da, db: (np.multiply(g, a <= b, out=da), np.multiply(g, a > b, out=db)))
 def min_bwd(a, b, g, da, db):
     for i in range(a.size):
         if a[i] <= b[i]:
@@ -231,6 +269,7 @@ def min_bwd(a, b, g, da, db):
             db[i] = g[i]
 
 
+@kernel(twin=lambda a, b, out: np.copyto(out, np.where(a > 0, a, b * a)))
 def prelu_fwd(a, b, out):
     # a is x, b is the slope
     for i in range(a.size):
@@ -238,6 +277,8 @@ def prelu_fwd(a, b, out):
         out[i] = v if v > 0 else b[i] * v
 
 
+@kernel(twin=lambda a, b, g, da, db: (np.copyto(da, np.where(a > 0, g, b * g)),
+                                      np.copyto(db, np.where(a > 0, 0.0, a * g))))
 def prelu_bwd(a, b, g, da, db):
     for i in range(a.size):
         v = a[i]
@@ -251,11 +292,9 @@ def prelu_bwd(a, b, g, da, db):
 
 UNARY = ("neg", "abs", "exp", "log", "pow", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "step")
 BINARY = ("add", "sub", "mul", "div", "max", "min", "prelu")
-LOOPS = {name: obj for name, obj in dict(globals()).items()
-         if callable(obj) and (name.endswith("_fwd") or name.endswith("_bwd"))}
 
 
-# ---------------------------------------------------------------- numpy twins
+# ------------------------------------------------ helpers of the numpy twins
 def _sig(x, out):
     # stable: exp of a non-positive number only
     e = np.exp(-np.abs(x))
@@ -271,44 +310,22 @@ def _log(x, out):
         np.log(x, out=out)
 
 
-TWINS = {
-    "neg_fwd": lambda x, out, p: np.negative(x, out=out),
-    "neg_bwd": lambda x, y, g, dx, p: np.negative(g, out=dx),
-    "abs_fwd": lambda x, out, p: np.abs(x, out=out),
-    "abs_bwd": lambda x, y, g, dx, p: np.multiply(g, np.sign(x), out=dx),
-    "exp_fwd": lambda x, out, p: np.exp(x, out=out),
-    "exp_bwd": lambda x, y, g, dx, p: np.multiply(g, y, out=dx),
-    "log_fwd": lambda x, out, p: _log(x, out),
-    "log_bwd": lambda x, y, g, dx, p: np.divide(g, x, out=dx),
-    "pow_fwd": lambda x, out, p: np.power(x, p, out=out),
-    "pow_bwd": lambda x, y, g, dx, p: np.multiply(g, p * np.power(x, p - 1.0), out=dx),
-    "sigmoid_fwd": lambda x, out, p: _sig(x, out),
-    "sigmoid_bwd": lambda x, y, g, dx, p: np.multiply(g, y * (1.0 - y), out=dx),
-    "tanh_fwd": lambda x, out, p: np.tanh(x, out=out),
-    "tanh_bwd": lambda x, y, g, dx, p: np.multiply(g, 1.0 - y * y, out=dx),
-    "relu_fwd": lambda x, out, p: np.multiply(x, x > 0, out=out),
-    "relu_bwd": lambda x, y, g, dx, p: np.multiply(g, x > 0, out=dx),
-    "leaky_relu_fwd": lambda x, out, p: np.copyto(out, np.where(x > 0, x, p * x)),
-    "leaky_relu_bwd": lambda x, y, g, dx, p: np.copyto(dx, np.where(x > 0, g, p * g)),
-    "elu_fwd": lambda x, out, p: np.copyto(out, np.where(x > 0, x, p * np.expm1(np.minimum(x, 0)))),
-    "elu_bwd": lambda x, y, g, dx, p: np.copyto(dx, np.where(x > 0, g, g * p * np.exp(np.minimum(x, 0)))),
-    "selu_fwd": lambda x, out, p: _selu(x, out),
-    "selu_bwd": lambda x, y, g, dx, p: np.copyto(
-        dx, np.where(x > 0, SELU_SCALE * g, g * SELU_SCALE * SELU_ALPHA * np.exp(np.minimum(x, 0)))),
-    "step_fwd": lambda x, out, p: np.copyto(out, x > 0),
-    "step_bwd": lambda x, y, g, dx, p: dx.fill(0.0),
-    "add_fwd": lambda a, b, out: np.add(a, b, out=out),
-    "sub_fwd": lambda a, b, out: np.subtract(a, b, out=out),
-    "sub_bwd": lambda a, b, g, da, db: (np.copyto(da, g), np.negative(g, out=db)),
-    "mul_fwd": lambda a, b, out: np.multiply(a, b, out=out),
-    "mul_bwd": lambda a, b, g, da, db: (np.multiply(g, b, out=da), np.multiply(g, a, out=db)),
-    "div_fwd": lambda a, b, out: np.divide(a, b, out=out),
-    "div_bwd": lambda a, b, g, da, db: (np.divide(g, b, out=da), np.copyto(db, -g * a / (b * b))),
-    "max_fwd": lambda a, b, out: np.copyto(out, np.where(a >= b, a, b)),
-    "max_bwd": lambda a, b, g, da, db: (np.multiply(g, a >= b, out=da), np.multiply(g, a < b, out=db)),
-    "min_fwd": lambda a, b, out: np.copyto(out, np.where(a <= b, a, b)),
-    "min_bwd": lambda a, b, g, da, db: (np.multiply(g, a <= b, out=da), np.multiply(g, a > b, out=db)),
-    "prelu_fwd": lambda a, b, out: np.copyto(out, np.where(a > 0, a, b * a)),
-    "prelu_bwd": lambda a, b, g, da, db: (np.copyto(da, np.where(a > 0, g, b * g)),
-                                          np.copyto(db, np.where(a > 0, 0.0, a * g))),
-}
+KERNELS = tuple(v for v in dict(globals()).values() if isinstance(v, Kernel))
+
+
+def _example(k: Kernel):
+    """Small arguments of the kernel's signature (warm-up; the twin test draws richer ones)."""
+    binary = k.name.rpartition("_")[0] in BINARY
+    fwd = k.name.endswith("_fwd")
+
+    def make(dtype):
+        x = np.linspace(0.5, 1.5, 4).astype(dtype)
+        if binary:
+            return (x, x.copy(), np.empty_like(x)) if fwd else (x, x.copy(), x.copy(), np.empty_like(x),
+                                                                np.empty_like(x))
+        return (x, np.empty_like(x), 1.0) if fwd else (x, x.copy(), x.copy(), np.empty_like(x), 1.0)
+    return make
+
+
+for _k in KERNELS:
+    _k.example = _example(_k)

@@ -1,11 +1,12 @@
 """Layer kernels (conv, pooling, batchnorm, softmax losses) and their numpy twins.
 
-Each loop in LOOPS is compiled by numba (graphcore.kernels.get); TWINS holds a
-plain-numpy function of the same name and signature that computes the same
-thing, for machines without numba and for the agreement test. Kernels write
+Each loop is declared with a plain-numpy twin of the same signature that computes
+the same thing (for machines without numba and for the agreement test): `@_loop`
+then `@_twin` over two defs of one name leave that name bound to the Kernel object
+(graphcore.kernels.kernel), which the ops hold. Kernels write
 into preallocated outputs so a training step allocates (almost) nothing.
-Example arguments for the warm-up and the agreement test are registered at
-the bottom (graphcore.kernels.signatures.register).
+Example arguments for the warm-up and the agreement test are set at the bottom
+(Kernel.example).
 """
 from __future__ import annotations
 
@@ -13,26 +14,26 @@ import math
 
 import numpy as np
 
-from . import signatures
+from .kernel import Kernel
 
-LOOPS: dict = {}
-TWINS: dict = {}
+_pending: dict = {}  # loops waiting for their twin
+EXACT = ("bias_add", "axpy_into", "nonfinite")  # loop and twin give the same bits (Kernel.exact)
 
 
 def _loop(fn):
-    LOOPS[fn.__name__] = fn
+    _pending[fn.__name__] = fn
     return fn
 
 
-def _twin(fn):
-    TWINS[fn.__name__] = fn
-    return fn
+def _twin(fn) -> Kernel:
+    name = fn.__name__
+    return Kernel(name, _pending.pop(name), fn, exact=name in EXACT)
 
 
 # ------------------------------------------------------------ small fused adds
 # Bit for bit the numpy expressions they replace (one rounding per element, in the
 # same order): on arrays of a few hundred elements a compiled call costs ~0.3 us
-# where a broadcasting ufunc costs ~1.3 us. Both are "exact" kernels: kernels.quick
+# where a broadcasting ufunc costs ~1.3 us. Both are "exact" kernels: Kernel.quick
 # may pick either side whatever the size.
 
 
@@ -656,8 +657,8 @@ def _labels_case(dtype):
     return scores, labels
 
 
-signatures.register("softmax_ce_fwd", lambda dtype: (*_labels_case(dtype), np.empty((5, 4), dtype)))
-signatures.register("svm_fwd", lambda dtype: (*_labels_case(dtype), 1.0, np.empty((5, 4), dtype)))
+softmax_ce_fwd.example = (lambda dtype: (*_labels_case(dtype), np.empty((5, 4), dtype)))
+svm_fwd.example = (lambda dtype: (*_labels_case(dtype), 1.0, np.empty((5, 4), dtype)))
 
 
 def _conv_case(dtype, stride=1, pad=1):
@@ -687,7 +688,7 @@ def _max_pool_bwd_args(dtype):
     x = _pool_input(dtype)
     out = np.empty((2, 3, 2, 3), dtype)
     idx = np.empty(out.shape, np.int64)
-    TWINS["max_pool_fwd"](x, 3, 2, out, idx)
+    max_pool_fwd.twin(x, 3, 2, out, idx)
     g = np.random.default_rng(4).standard_normal(out.shape).astype(dtype)
     return g, idx, 3, 2, np.empty_like(x)
 
@@ -708,20 +709,20 @@ def _bn_bwd_args(dtype):
             np.empty_like(g), np.empty(3, dtype), np.empty(3, dtype))
 
 
-signatures.register("conv_im2col", _im2col_args)
-signatures.register("conv_col2im", _col2im_args)
-signatures.register("conv_out", lambda dtype: (np.random.default_rng(7).standard_normal((4, 2, 6)).astype(dtype),
-                                               np.arange(4, dtype=dtype), np.empty((2, 4, 6), dtype)))
-signatures.register("conv_dout_t", lambda dtype: (np.random.default_rng(8).standard_normal((2, 4, 6)).astype(dtype),
-                                                  np.empty((4, 2, 6), dtype), np.empty(4, dtype)))
-signatures.register("max_pool_fwd", lambda dtype: (_pool_input(dtype), 3, 2, np.empty((2, 3, 2, 3), dtype),
-                                                   np.empty((2, 3, 2, 3), np.int64)))
-signatures.register("max_pool_bwd", _max_pool_bwd_args)
-signatures.register("avg_pool_fwd", lambda dtype: (_pool_input(dtype), 2, 2, np.empty((2, 3, 3, 3), dtype)))
-signatures.register("avg_pool_bwd", lambda dtype: (np.random.default_rng(9).standard_normal((2, 3, 3, 3)).astype(dtype),
-                                                   2, 2, np.empty((2, 3, 6, 7), dtype)))
-signatures.register("batchnorm_fwd", _bn_args)
-signatures.register("batchnorm_bwd", _bn_bwd_args)
+conv_im2col.example = _im2col_args
+conv_col2im.example = _col2im_args
+conv_out.example = (lambda dtype: (np.random.default_rng(7).standard_normal((4, 2, 6)).astype(dtype),
+                                   np.arange(4, dtype=dtype), np.empty((2, 4, 6), dtype)))
+conv_dout_t.example = (lambda dtype: (np.random.default_rng(8).standard_normal((2, 4, 6)).astype(dtype),
+                                      np.empty((4, 2, 6), dtype), np.empty(4, dtype)))
+max_pool_fwd.example = (lambda dtype: (_pool_input(dtype), 3, 2, np.empty((2, 3, 2, 3), dtype),
+                                       np.empty((2, 3, 2, 3), np.int64)))
+max_pool_bwd.example = _max_pool_bwd_args
+avg_pool_fwd.example = (lambda dtype: (_pool_input(dtype), 2, 2, np.empty((2, 3, 3, 3), dtype)))
+avg_pool_bwd.example = (lambda dtype: (np.random.default_rng(9).standard_normal((2, 3, 3, 3)).astype(dtype),
+                                       2, 2, np.empty((2, 3, 6, 7), dtype)))
+batchnorm_fwd.example = _bn_args
+batchnorm_bwd.example = _bn_bwd_args
 
 
 def _maxout_args(dtype):
@@ -731,17 +732,21 @@ def _maxout_args(dtype):
 
 def _maxout_bwd_args(dtype):
     z, k, out, arg = _maxout_args(dtype)
-    TWINS["maxout_fwd"](z, k, out, arg)
+    maxout_fwd.twin(z, k, out, arg)
     g = np.random.default_rng(11).standard_normal((4, 2)).astype(dtype)
     return g, arg, k, np.empty((4, 6), dtype)
 
 
-signatures.register("maxout_fwd", _maxout_args)
-signatures.register("maxout_bwd", _maxout_bwd_args)
+maxout_fwd.example = _maxout_args
+maxout_bwd.example = _maxout_bwd_args
 
 
-signatures.register("bias_add", lambda dtype: (np.random.default_rng(12).standard_normal((3, 5)).astype(dtype),
-                                               np.arange(5, dtype=dtype)))
-signatures.register("axpy_into", lambda dtype: (np.arange(6, dtype=dtype), np.linspace(-1, 1, 6).astype(dtype),
-                                                np.dtype(dtype).type(1e-3), np.empty(6, dtype)))
-signatures.register("nonfinite", lambda dtype: (np.array([0.5, np.inf, -1.0], dtype=dtype),))
+bias_add.example = (lambda dtype: (np.random.default_rng(12).standard_normal((3, 5)).astype(dtype),
+                                   np.arange(5, dtype=dtype)))
+axpy_into.example = (lambda dtype: (np.arange(6, dtype=dtype), np.linspace(-1, 1, 6).astype(dtype),
+                                    np.dtype(dtype).type(1e-3), np.empty(6, dtype)))
+nonfinite.example = (lambda dtype: (np.array([0.5, np.inf, -1.0], dtype=dtype),))
+
+
+KERNELS = tuple(v for v in dict(globals()).values() if isinstance(v, Kernel))
+assert not _pending, f"loops without a twin: {sorted(_pending)}"

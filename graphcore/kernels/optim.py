@@ -21,14 +21,18 @@ sums to vectorise them; no nnan/ninf, so a NaN still shows in them). The
 `*_update4` loops update four params in one call (a compiled call costs ~0.7 us
 of argument checking however small the arrays, and a small net has four to
 eight params); each runs the very same per-param loop, so the bits are the
-per-param calls' bits. tests/test_optim.py checks every loop against its twin.
+per-param calls' bits. Each loop is a Kernel (graphcore.kernels.kernel) with its numpy twin:
+it is listed by graphcore.kernels.names(), compiled by the warm-up and checked against its twin
+by tests/test_kernels.py; tests/test_optim.py checks the four-param loops against the one-param ones.
 """
 from __future__ import annotations
 
 import math
-import threading
+from functools import partial
 
 import numpy as np
+
+from .kernel import Kernel
 
 
 def sgd_update(x, dx, lr, scale, clip, wd):
@@ -151,7 +155,7 @@ def sumsq(a):
 
 
 # ------------------------------------------------------------------ four params per call
-# They call the compiled per-param loops by these global names (_j_<loop>), bound by _build().
+# They call the compiled per-param loops by these global names (_j_<loop>), bound by _group_kernel.
 
 
 def sgd_update4(x0, d0, x1, d1, x2, d2, x3, d3, lr, scale, clip, wd):
@@ -184,12 +188,6 @@ def rmsprop_update4(x0, d0, c0, x1, d1, c1, x2, d2, c2, x3, d3, c3, lr, decay, o
             f(x2, d2, c2, lr, decay, omd, eps, scale, clip, wd), f(x3, d3, c3, lr, decay, omd, eps, scale, clip, wd))
 
 
-LOOPS = {f.__name__: f for f in (sgd_update, momentum_update, nesterov_update, adagrad_update, rmsprop_update,
-                                  adam_update, sumsq)}
-GROUPS = {f.__name__: f for f in (sgd_update4, momentum_update4, nesterov_update4, adagrad_update4,
-                                   rmsprop_update4)}
-GROUP_OF = {"sgd": "sgd_update4", "momentum": "momentum_update4", "nesterov": "nesterov_update4",
-            "adagrad": "adagrad_update4", "rmsprop": "rmsprop_update4"}
 # how many leading arguments of the per-param loop are arrays (the rest are the shared scalars)
 N_ARRAYS = {"sgd_update": 2, "momentum_update": 3, "nesterov_update": 3, "adagrad_update": 3,
             "rmsprop_update": 3, "adam_update": 4, "sumsq": 1}
@@ -251,65 +249,12 @@ def sumsq_np(a):
     return float(np.dot(a, a))
 
 
-def _group_twin(loop: str):
-    one, na = TWINS[loop], N_ARRAYS[loop]
-
+def _group_twin(one, na: int):
     def twin(*args):
         tail = args[4 * na:]
         return tuple(one(*args[k * na:(k + 1) * na], *tail) for k in range(4))
 
-    twin.__name__ = loop + "4_np"
     return twin
-
-
-TWINS = {name: globals()[name + "_np"] for name in LOOPS}
-TWINS.update({name: _group_twin(name[:-1]) for name in GROUPS})
-
-
-# ------------------------------------------------------------------ compiled
-_compiled: dict = {}
-_lock = threading.Lock()
-
-
-def _build() -> None:
-    import numba
-
-    from . import configure_cache_dir
-
-    configure_cache_dir()
-    jit = numba.njit(cache=True, nogil=True, fastmath={"reassoc"})
-    out = {}
-    for name, fn in LOOPS.items():
-        out[name] = globals()["_j_" + name] = jit(fn)
-    for name, fn in GROUPS.items():
-        out[name] = jit(fn)
-    _compiled.update(out)
-
-
-def compiled(name: str):
-    """The numba loop `name` (an update loop, a four-param loop or sumsq), compiled lazily."""
-    fn = _compiled.get(name)
-    if fn is None:
-        with _lock:
-            if not _compiled:
-                _build()
-        fn = _compiled[name]
-    return fn
-
-
-def twin(name: str):
-    return TWINS[name]
-
-
-def get(name: str):
-    """`name` in graphcore.kernels' current backend: the numba loop, or its numpy twin."""
-    from . import backend
-
-    return compiled(name) if backend() == "numba" else TWINS[name]
-
-
-def names() -> list[str]:
-    return sorted(LOOPS) + sorted(GROUPS)
 
 
 # ------------------------------------------------------------------ example arguments
@@ -344,10 +289,38 @@ def _arrays(loop: str, dtype, n: int, seed: int) -> list:
 
 def example_args(name: str, dtype=np.float64, n: int = 37):
     """Arguments to compile (warm-up) and test (twins) the loop `name`."""
-    if name in GROUPS:
+    if name.endswith("4"):
         loop = name[:-1]
         arrays = [a for k, size in enumerate((n, 1, 0, n + 6)) for a in _arrays(loop, dtype, size, 10 + k)]
         return (*arrays, *_scalars(loop, dtype))
-    if name not in LOOPS:
+    if name not in N_ARRAYS:
         return None
     return (*_arrays(name, dtype, n, 3), *_scalars(name, dtype))
+
+
+# ------------------------------------------------------------------ the Kernel objects
+# fastmath "reassoc" only: LLVM may reorder the norm sums; NaN and Inf keep their meaning
+_FAST = {"reassoc"}
+
+
+def _update_kernel(loop, twin) -> Kernel:
+    return Kernel(loop.__name__, loop, twin, fastmath=_FAST, example=partial(example_args, loop.__name__))
+
+
+def _group_kernel(group, one: Kernel) -> Kernel:
+    """A four-param loop calls the compiled per-param loop through the global _j_<loop>: bound first."""
+    def bind():
+        globals()["_j_" + one.name] = one.numba()
+    return Kernel(group.__name__, group, _group_twin(one.twin, N_ARRAYS[one.name]), fastmath=_FAST, prepare=bind,
+                  example=partial(example_args, group.__name__))
+
+
+UPDATE = {kind: _update_kernel(loop, twin) for kind, loop, twin in (
+    ("sgd", sgd_update, sgd_update_np), ("momentum", momentum_update, momentum_update_np),
+    ("nesterov", nesterov_update, nesterov_update_np), ("adagrad", adagrad_update, adagrad_update_np),
+    ("rmsprop", rmsprop_update, rmsprop_update_np), ("adam", adam_update, adam_update_np))}
+SUMSQ = _update_kernel(sumsq, sumsq_np)
+GROUP = {kind: _group_kernel(group, UPDATE[kind]) for kind, group in (
+    ("sgd", sgd_update4), ("momentum", momentum_update4), ("nesterov", nesterov_update4),
+    ("adagrad", adagrad_update4), ("rmsprop", rmsprop_update4))}
+KERNELS = (*UPDATE.values(), SUMSQ, *GROUP.values())

@@ -17,16 +17,15 @@ import sys
 
 import numpy as np
 
-from . import _sources, configure_cache_dir, jit
-from . import elementwise, nn, optim, signatures
-from . import names as op_names
+from . import ALL, configure_cache_dir, elementwise, kernel, nn, optim
+from . import names as kernel_names
 
 DTYPES = (np.float64, np.float32)
 
 
 def names() -> list[str]:
-    """Every kernel to compile: the ops' kernels, then the optimizer's update loops (kernels.optim)."""
-    return op_names() + optim.names()
+    """Every kernel to compile: the ops', the engine's and the optimizer's (one list, kernels.names())."""
+    return kernel_names()
 
 
 def stamp_path() -> str:
@@ -44,7 +43,7 @@ def stamp_key() -> str:
     from importlib.metadata import version
 
     h = hashlib.sha1()
-    for mod in (elementwise, nn, optim, signatures):
+    for mod in (kernel, elementwise, nn, optim):
         with open(mod.__file__, "rb") as f:
             h.update(f.read())
     h.update(version("numba").encode())
@@ -63,18 +62,14 @@ def is_warm() -> bool:
 
 def warm(progress=print) -> int:
     """Compile (or load) each kernel for float64 and float32; returns how many."""
-    sources = _sources()
-    todo = [(name, dt) for name in names() for dt in DTYPES]
+    todo = [(ALL[name], dt) for name in names() for dt in DTYPES]
     done = 0
-    for i, (name, dt) in enumerate(todo):
-        progress(f"{i}/{len(todo)} {name}")
-        if name in sources:
-            fn, args = jit(sources[name]), signatures.example_args(name, dt)
-        else:
-            fn, args = optim.compiled(name), optim.example_args(name, dt)
+    for i, (k, dt) in enumerate(todo):
+        progress(f"{i}/{len(todo)} {k.name}")
+        args = k.example_args(dt)
         if args is None:
             continue
-        fn(*args)
+        k.numba()(*args)
         done += 1
     progress(f"{len(todo)}/{len(todo)} done")
     return done

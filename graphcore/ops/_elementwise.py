@@ -1,6 +1,6 @@
 """Declare elementwise ops once: the kernels do the work, buffers are reused.
 
-Arrays of fewer than kernels.SMALL elements go to the numpy twins (no JIT wait for
+Arrays of fewer than graphcore.kernels.SMALL elements go to the numpy twins (no JIT wait for
 scalar circuits); larger ones to the numba loops."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from .. import kernels
+from ..kernels import Kernel
 from ..registry import OpSpec, ParamSpec, Port, ShapeError, register
 
 
@@ -92,9 +92,10 @@ def binary_cases(a: tuple = (-2.0, 2.0, 0.0), b: tuple = (-2.0, 2.0, 0.0), gap: 
     return examples
 
 
-def unary(name: str, doc: str, grad_rule: str, title: str = "", category: str = "activations",
-          param: ParamSpec | None = None, examples=None) -> OpSpec:
-    fname, bname = f"{name}_fwd", f"{name}_bwd"
+def unary(name: str, doc: str, grad_rule: str, kernels: tuple[Kernel, Kernel], title: str = "",
+          category: str = "activations", param: ParamSpec | None = None, examples=None) -> OpSpec:
+    """`kernels`: the (forward, backward) Kernel objects (graphcore.kernels.elementwise)."""
+    kf, kb = kernels
     pname = param.name if param else None
 
     # Training feeds a node the same arrays every step (the previous node's buffers): each direction
@@ -106,7 +107,7 @@ def unary(name: str, doc: str, grad_rule: str, title: str = "", category: str = 
         xf = as_float(ctx, x)
         out = ctx.buf("out", xf.shape, xf.dtype)
         args = (flat(xf), out.reshape(-1), p)
-        fn = kernels.sized(fname, xf.size)
+        fn = kf.sized(xf.size)
         fn(*args)
         if xf is x and x.flags.c_contiguous:  # the flat arguments are views of x and out
             ctx.repeat(fn, args)
@@ -118,7 +119,7 @@ def unary(name: str, doc: str, grad_rule: str, title: str = "", category: str = 
         xf = as_float(ctx, x)
         dx = ctx.buf("dx", xf.shape, xf.dtype)
         args = (flat(xf), flat(out), flat(g), dx.reshape(-1), p)
-        fn = kernels.sized(bname, xf.size)
+        fn = kb.sized(xf.size)
         fn(*args)
         if xf is x and x.flags.c_contiguous and g.flags.c_contiguous and out.flags.c_contiguous:
             ctx.repeat(fn, args)
@@ -127,7 +128,7 @@ def unary(name: str, doc: str, grad_rule: str, title: str = "", category: str = 
     return register(OpSpec(name=name, category=category, doc=doc, grad_rule=grad_rule, title=title or name,
                            inputs=(Port("x"),), params=(param,) if param else (), shape=same_shape,
                            forward=forward, backward=backward, elementwise=True,
-                           examples=examples))
+                           examples=examples, kernels=(kf, kb)))
 
 
 def _operands(ctx, a, b):
@@ -196,11 +197,13 @@ def _broadcast_work(ports: tuple[str, str], passthrough, copies: bool):
     return workspace
 
 
-def binary(name: str, doc: str, grad_rule: str, title: str = "", category: str = "gates",
+def binary(name: str, doc: str, grad_rule: str, kernels: tuple, title: str = "", category: str = "gates",
            ports: tuple[str, str] = ("a", "b"), passthrough: tuple[float, float] | None = None,
            examples=None) -> OpSpec:
-    """`passthrough=(1, 1)` marks add: the gradient goes back unchanged, no kernel needed."""
-    fname, bname = f"{name}_fwd", f"{name}_bwd"
+    """`kernels`: the (forward, backward) Kernel objects; `passthrough=(1, 1)` marks add: the
+    gradient goes back unchanged, no backward kernel (kernels=(add_fwd,))."""
+    kf = kernels[0]
+    kb = kernels[1] if len(kernels) > 1 else None
     ufwd, ubwd = _UFUNC.get(name, (None, None))
 
     # like unary ops, each direction lets the executor repeat its kernel call, when no broadcast
@@ -215,7 +218,7 @@ def binary(name: str, doc: str, grad_rule: str, title: str = "", category: str =
         a, b, shape = _operands(ctx, a0, b0)
         out = ctx.buf("out", shape, np.result_type(a, b))
         args = (flat(a), flat(b), out.reshape(-1))
-        fn = kernels.sized(fname, out.size)
+        fn = kf.sized(out.size)
         fn(*args)
         if a is a0 and b is b0 and a0.flags.c_contiguous and b0.flags.c_contiguous:
             ctx.repeat(fn, args)
@@ -237,7 +240,7 @@ def binary(name: str, doc: str, grad_rule: str, title: str = "", category: str =
             da = ctx.buf("da", shape, g.dtype)
             db = ctx.buf("db", shape, g.dtype)
             args = (flat(a), flat(b), flat(g), da.reshape(-1), db.reshape(-1))
-            fn = kernels.sized(bname, da.size)
+            fn = kb.sized(da.size)
             fn(*args)
             if a is a0 and b is b0 and a0.flags.c_contiguous and b0.flags.c_contiguous and g.flags.c_contiguous:
                 ctx.repeat(fn, args)
@@ -247,4 +250,4 @@ def binary(name: str, doc: str, grad_rule: str, title: str = "", category: str =
                            inputs=(Port(ports[0]), Port(ports[1])), shape=broadcast_shape,
                            forward=forward, backward=backward, elementwise=True,
                            workspace=_broadcast_work(ports, passthrough, copies=name not in _UFUNC),
-                           examples=examples))
+                           examples=examples, kernels=tuple(kernels)))

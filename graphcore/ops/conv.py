@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import kernels
+from ..kernels import nn as KN
 from ..registry import OpSpec, ParamSpec, Port, ShapeError, WeightSpec, register
 from ._layerkit import INIT_SCALE, fdata, init_param, weight
 
@@ -59,11 +59,11 @@ def _conv_fwd(ctx, ins, params, tensors):
     n, c, h, w, ho, wo = _conv_geometry_cached(ctx, params, x.shape)
     f, k = W.shape[0], W.shape[2]
     cols = ctx.buf("cols", (c * k * k, n * ho * wo), x.dtype)
-    kernels.get("conv_im2col")(x, k, params["stride"], params["pad"], ho, wo, cols)
+    KN.conv_im2col.get()(x, k, params["stride"], params["pad"], ho, wo, cols)
     y = ctx.buf("y", (f, n * ho * wo), x.dtype)
     np.dot(W.reshape(f, -1), cols, out=y)
     out = ctx.buf("out", (n, f, ho, wo), x.dtype)
-    kernels.get("conv_out")(y.reshape(f, n, ho * wo), b, out.reshape(n, f, ho * wo))
+    KN.conv_out.get()(y.reshape(f, n, ho * wo), b, out.reshape(n, f, ho * wo))
     return out
 
 
@@ -76,7 +76,7 @@ def _conv_bwd(ctx, g, ins, out, params, tensors):
     cols = ctx.bufs["cols"]
     gt = ctx.buf("gt", (f, n * ho * wo), x.dtype)
     db = ctx.buf("db", (f,), x.dtype)
-    kernels.get("conv_dout_t")(g.reshape(n, f, ho * wo), gt.reshape(f, n, ho * wo), db)
+    KN.conv_dout_t.get()(g.reshape(n, f, ho * wo), gt.reshape(f, n, ho * wo), db)
     dW = ctx.buf("dW", W.shape, x.dtype)
     np.dot(gt, cols.T, out=dW.reshape(f, -1))
     ctx.wgrads["W"] = dW
@@ -86,7 +86,7 @@ def _conv_bwd(ctx, g, ins, out, params, tensors):
     dcols = ctx.buf("dcols", cols.shape, x.dtype)
     np.dot(W.reshape(f, -1).T, gt, out=dcols)
     dx = ctx.buf("dx", x.shape, x.dtype)
-    kernels.get("conv_col2im")(dcols, k, params["stride"], params["pad"], ho, wo, dx)
+    KN.conv_col2im.get()(dcols, k, params["stride"], params["pad"], ho, wo, dx)
     return [dx]
 
 
@@ -119,6 +119,7 @@ register(OpSpec(
                         doc="filters, (F, C, size, size)"),
              WeightSpec("b", shape=lambda p, s: (p["filters"],), init="zeros", doc="biases, (F,)")),
     shape=_conv_shape, forward=_conv_fwd, backward=_conv_bwd, examples=_conv_examples,
+    kernels=(KN.conv_im2col, KN.conv_out, KN.conv_dout_t, KN.conv_col2im),
 ))
 
 
@@ -129,7 +130,8 @@ def _pool_geometry(what, params, shape):
     return n, c, out_size(what, "height", h, k, 0, s, "x"), out_size(what, "width", w, k, 0, s, "x")
 
 
-def _pool(kind: str):
+def _pool(kind: str, kf, kb):
+    """`kf`, `kb`: the forward and backward Kernel objects (graphcore.kernels.nn)."""
     what = f"{kind}_pool"
 
     def shape(params, shapes):
@@ -140,9 +142,9 @@ def _pool(kind: str):
         out = ctx.buf("out", _pool_geometry(what, params, x.shape), x.dtype)
         if kind == "max":
             idx = ctx.buf("idx", out.shape, np.int64)
-            kernels.get("max_pool_fwd")(x, params["size"], params["stride"], out, idx)
+            kf.get()(x, params["size"], params["stride"], out, idx)
         else:
-            kernels.get("avg_pool_fwd")(x, params["size"], params["stride"], out)
+            kf.get()(x, params["size"], params["stride"], out)
         return out
 
     def backward(ctx, g, ins, out, params, tensors):
@@ -150,9 +152,9 @@ def _pool(kind: str):
         g = fdata(ctx, g)
         dx = ctx.buf("dx", x.shape, g.dtype)
         if kind == "max":
-            kernels.get("max_pool_bwd")(g, ctx.bufs["idx"], params["size"], params["stride"], dx)
+            kb.get()(g, ctx.bufs["idx"], params["size"], params["stride"], dx)
         else:
-            kernels.get("avg_pool_bwd")(g, params["size"], params["stride"], dx)
+            kb.get()(g, params["size"], params["stride"], dx)
         return [dx]
 
     def examples(rng):
@@ -172,9 +174,9 @@ def _pool(kind: str):
         grad_rule=rule, inputs=(Port("x", "images, shape (N, C, H, W)"),),
         params=(ParamSpec("size", "int", 2, "window height and width", min=1, max=64),
                 ParamSpec("stride", "int", 2, "step between windows", min=1, max=64)),
-        shape=shape, forward=forward, backward=backward, examples=examples,
+        shape=shape, forward=forward, backward=backward, examples=examples, kernels=(kf, kb),
     ))
 
 
-_pool("max")
-_pool("avg")
+_pool("max", KN.max_pool_fwd, KN.max_pool_bwd)
+_pool("avg", KN.avg_pool_fwd, KN.avg_pool_bwd)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import kernels
+from ..kernels import nn as KN
 from ..problems import GraphError, Problem
 from ..registry import OpSpec, ParamSpec, Port, ShapeError, register
 
@@ -83,23 +83,24 @@ def _classify_examples(rng, extra_params=({},)):
 # ------------------------------------------------------- softmax cross-entropy
 def _ce_fwd(ctx, ins, params, tensors):
     scores = ins[0]
-    labels = ins[1]
-    c = ctx.saved.get("fwd_call")  # (scores, dscores, kernel, out, kernels.generation): the last call
-    if c is not None and c[0] is scores and c[4] == kernels.generation and labels.dtype == np.int64:
-        loss, bad = c[2](scores, labels, c[1])
-        if bad < 0:
-            out = c[3]
-            out[()] = loss
-            return out
     sf = _float(ctx, scores)
-    labels = _labels(ctx, labels)
+    labels = _labels(ctx, ins[1])
     d = ctx.buf("dscores", sf.shape, sf.dtype)
-    fn = kernels.get("softmax_ce_fwd")
+    fn = KN.softmax_ce_fwd.get()
     loss, bad = fn(sf, labels, d)
     if bad >= 0:
         _bad_label(ctx, labels, bad, sf.shape[1])
     out = _scalar_out(ctx, loss)
-    ctx.saved["fwd_call"] = (scores, d, fn, out, kernels.generation) if sf is scores else None
+    if sf is scores and labels is ins[1]:  # fed: each step's new labels array still repeats
+        ctx.repeat(_ce_fwd_again, (d, fn, out), fed=True)
+    return out
+
+
+def _ce_fwd_again(ins, d, fn, out):
+    loss, bad = fn(ins[0], ins[1], d)
+    if bad >= 0:
+        return None  # the rule runs and names the bad label
+    out[()] = loss
     return out
 
 
@@ -115,7 +116,7 @@ register(OpSpec(
     inputs=(Port("scores", "class scores, shape (N, C)"),
             Port("labels", "class index per row, shape (N,)", dtype="int", differentiable=False)),
     shape=_classify_shape("softmax_cross_entropy"), forward=_ce_fwd, backward=_ce_bwd,
-    examples=lambda rng: _classify_examples(rng),
+    examples=lambda rng: _classify_examples(rng), kernels=(KN.softmax_ce_fwd,),
 ))
 
 
@@ -124,7 +125,7 @@ def _svm_fwd(ctx, ins, params, tensors):
     scores = _float(ctx, ins[0])
     labels = _labels(ctx, ins[1])
     d = ctx.buf("dscores", scores.shape, scores.dtype)
-    loss, bad = kernels.get("svm_fwd")(scores, labels, float(params["delta"]), d)
+    loss, bad = KN.svm_fwd.get()(scores, labels, float(params["delta"]), d)
     if bad >= 0:
         _bad_label(ctx, labels, bad, scores.shape[1])
     return _scalar_out(ctx, loss)
@@ -155,7 +156,7 @@ register(OpSpec(
             Port("labels", "class index per row, shape (N,)", dtype="int", differentiable=False)),
     params=(ParamSpec("delta", "float", 1.0, "the margin the correct class must win by", min=0.0),),
     shape=_classify_shape("svm_loss"), forward=_svm_fwd, backward=_ce_bwd,
-    examples=_svm_examples,
+    examples=_svm_examples, kernels=(KN.svm_fwd,),
 ))
 
 
@@ -298,24 +299,17 @@ def resolve_targets(graph, params: dict, x_wired: bool, node_id: str | None = No
 
 
 def _targets(ctx, params, x_wired: bool) -> list[tuple[str, str, dict]]:
-    """Resolved targets as (node id, weight, that node's tensors), cached until the graph's
-    structure, the param or a resolved name changes."""
-    graph = ctx.executor.graph
-    fast = ctx.saved.get("targets_fast")
-    # no param, name or wire changed since the last check (array contents do not matter here)
-    if fast is not None and fast[0] == graph.config_version and fast[1] == graph.structure_version \
-            and fast[2] is params.get("targets") and fast[3] is x_wired:
-        return fast[4]
-    key = (params.get("targets"), x_wired, graph.structure_version)
+    """Resolved targets as (node id, weight, that node's arrays as this executor reads them:
+    Executor.tensors_of). Resolving reads the graph's structure, the targets param, node names and
+    which weights exist: every change of those bumps structure_version or config_version, and the
+    executor's per-node dicts change only with them or a new plan, so that is the complete key."""
+    ex = ctx.executor
+    graph = ex.graph
+    key = (graph.structure_version, graph.config_version, ex.plan_version, x_wired)
     cached = ctx.saved.get("targets")
-    if cached is None or cached[0] != key or not all(
-            graph.nodes.get(nid) is not None and graph.nodes[nid].name == nm
-            for (nid, _, _), nm in zip(cached[1], cached[2])):
+    if cached is None or cached[0] != key:
         pairs = resolve_targets(graph, params, x_wired, ctx.node_id)
-        triples = [(nid, w, graph.nodes[nid].tensors) for nid, w in pairs]
-        cached = ctx.saved["targets"] = (key, triples, [graph.nodes[nid].name for nid, _ in pairs])
-    ctx.saved["targets_fast"] = (graph.config_version, graph.structure_version, params.get("targets"), x_wired,
-                                 cached[1])
+        cached = ctx.saved["targets"] = (key, [(nid, w, ex.tensors_of(nid)) for nid, w in pairs])
     return cached[1]
 
 

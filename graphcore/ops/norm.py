@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import kernels
+from ..kernels import nn as KN
 from ..registry import OpSpec, ParamSpec, Port, ShapeError, WeightSpec, register
 from ._layerkit import fdata, weight
 
@@ -61,7 +61,7 @@ def _bn_fwd(ctx, ins, params, tensors):
         eps = float(params["eps"])
         if eps == 0.0 and x.size and _zero_variance(x):
             _refuse_zero_variance(ctx)  # before the kernel: 1/sqrt(0) is a ZeroDivisionError in numba
-        kernels.get("batchnorm_fwd")(_as3(x), gamma, beta, eps, float(params["momentum"]),
+        KN.batchnorm_fwd.get()(_as3(x), gamma, beta, eps, float(params["momentum"]),
                                      _as3(out), _as3(xhat), invstd, rm, rv)
         ctx.saved["bn_train"] = True
         return out
@@ -91,7 +91,7 @@ def _bn_bwd(ctx, g, ins, out, params, tensors):
     dbeta = ctx.buf("dbeta", (c,), g.dtype)
     xhat, invstd = ctx.bufs["xhat"], ctx.bufs["invstd"]
     if ctx.saved.get("bn_train"):
-        kernels.get("batchnorm_bwd")(_as3(g), _as3(xhat), gamma, invstd, _as3(dx), dgamma, dbeta)
+        KN.batchnorm_bwd.get()(_as3(g), _as3(xhat), gamma, invstd, _as3(dx), dgamma, dbeta)
     else:  # eval: the statistics are constants, so the layer is a per-channel affine map
         g3 = _as3(g)
         np.sum(g3, axis=(0, 2), out=dbeta)
@@ -132,6 +132,7 @@ register(OpSpec(
              WeightSpec("running_var", trainable=False, shape=lambda p, s: (s[0][1],), init="ones",
                         doc="running variance of the batches seen in train mode (used in eval)")),
     shape=_bn_shape, forward=_bn_fwd, backward=_bn_bwd, examples=_bn_examples,
+    kernels=(KN.batchnorm_fwd, KN.batchnorm_bwd),
 ))
 
 

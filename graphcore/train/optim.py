@@ -100,11 +100,10 @@ class Optimizer:
         """Everything derived from the settings and the kernel backend, from scratch."""
         self._gen = kernels.generation
         numba = kernels.backend() == "numba"
-        get = K.compiled if numba else K.twin
-        self._fn = get(f"{self._kind}_update")
-        self._sumsq = get("sumsq")
-        group = K.GROUP_OF.get(self._kind)
-        self._fn4 = get(group) if numba and group else None
+        self._fn = K.UPDATE[self._kind].get()
+        self._sumsq = K.SUMSQ.get()
+        group = K.GROUP.get(self._kind)
+        self._fn4 = group.get() if numba and group else None
         self._names = tuple(n for n in STATE_NAMES[self._kind] if n != "t")
         self._scal: dict[tuple, tuple] = {}  # (dtype, lr, scale) -> the scalars in that dtype
         self._prep: dict[str, tuple] = {}

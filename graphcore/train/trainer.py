@@ -214,6 +214,7 @@ class Trainer:
                                   f"{tuple(have.shape[1:]) or 'a scalar'} per example; set its value to a batch "
                                   "of the data so the layers are sized for it")
         self.dtype = np.dtype(cfg.dtype)
+        self._adopt_dtype()
         # batchnorm's running statistics: a quiet version bump per step, announced with the weights
         self.ex = Executor(g, dtype=self.dtype, check="none", seed=cfg.seed, state_events=False)
         self.ex.input_grads = False
@@ -224,9 +225,6 @@ class Trainer:
         self.params: list[tuple[str, str, str]] = []  # (key, node id, weight)
         for nid, w in g.trainable():
             node = g.nodes[nid]
-            if node.spec.source and node.tensors[w].dtype != self.dtype and node.tensors[w].dtype.kind == "f":
-                node.tensors[w] = node.tensors[w].astype(self.dtype)  # updated in place from now on
-                g.mark_updated(nid, [w], emit=False)
             self.params.append((f"{nid}/{w}", nid, w))
         # the nodes whose arrays each step updates: one quiet version bump each per step
         self._updated = tuple(dict.fromkeys(nid for _, nid, _ in self.params))
@@ -247,6 +245,29 @@ class Trainer:
         self._lab_t = g.nodes[self.roles["labels"]].tensors
         self._rng = np.random.default_rng([cfg.seed & 0xFFFFFFFF, 2])
         self._prepared = True
+
+    def _adopt_dtype(self) -> None:
+        """Training updates the graph's arrays in place, in the training dtype: every float layer
+        array (weights, batchnorm statistics) and trainable param value of another float width is
+        replaced by its cast, through the graph's versioned path (announced by commit_weights with
+        the trained weights). The executor then reads them directly, with no cast copy per step."""
+        g = self.graph
+        trainable = set(g.trainable())
+        for nid, node in g.nodes.items():
+            spec = node.spec
+            if spec is None:
+                continue
+            changed = []
+            for w in spec.weights:
+                a = node.tensors.get(w.name)
+                if a is None or a.dtype.kind != "f" or a.dtype == self.dtype:
+                    continue
+                if (nid, w.name) not in trainable and (spec.source or w.shape is None):
+                    continue
+                node.tensors[w.name] = a.astype(self.dtype)
+                changed.append(w.name)
+            if changed:
+                g.mark_updated(nid, changed, emit=False)
 
     def _emit(self, kind: str, payload: dict) -> None:
         for cb in self.callbacks:
@@ -416,7 +437,8 @@ class Trainer:
                 for idx in preprocess.batch_indices(len(d.X_train), cfg.batch_size, self._rng):
                     if not self._go.is_set():
                         self.state = "paused"
-                        self.graph.commit_weights()  # one weights_changed for the steps so far
+                        if self.steps_done:  # one weights_changed for the steps so far (the dtype
+                            self.graph.commit_weights()  # adopted in prepare goes with the first ones)
                         self._event("paused")
                         self._go.wait()
                         if not self._stop:
