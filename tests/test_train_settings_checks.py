@@ -192,3 +192,15 @@ def test_an_optimizer_rate_that_would_overflow_is_refused(tmp_path, capsys, key,
 def test_an_lr_flag_over_the_limit_is_refused(capsys):
     assert cli.main(["train", SPIRAL, "--lr", "1e7", "--quiet"]) == 2
     assert _one_error_line(capsys).startswith("error: argument --lr: 1e+07 is over the limit of 1e+06")
+
+
+def test_the_trainer_itself_refuses_a_shift_past_the_images(tmp_path):
+    """The app and scripts start training through Trainer, not the CLI's checks: it checks the shift
+    against the images it loaded, before the first step."""
+    import graphcore as gc
+    from graphcore.train.config import ConfigError
+    from graphcore.train.trainer import Trainer
+
+    g = gc.load(_digits_with(tmp_path, augment={"shift": 8, "flip": False}))
+    with pytest.raises(ConfigError, match=r"meta\.training\.augment\.shift: 8 pixels is not under the images' side"):
+        Trainer(g).prepare()

@@ -205,6 +205,7 @@ class Trainer:
                                             policy=self.policy, graph_file=g.file)
         if len(self.data.X_train) == 0:
             raise ConfigError("meta.training.dataset: the training split is empty")
+        cfg.check_images(self.data.X_train.shape)  # a shift past the images' side only shifts in zeros
         for role, arr in (("features", self.data.X_train), ("labels", self.data.y_train)):
             node = g.nodes[self.roles[role]]
             have = node.tensors.get("value")
