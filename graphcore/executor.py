@@ -34,11 +34,13 @@ import numpy as np
 from . import kernels as _kernels
 from . import inputgrads, numcheck
 from .graph import Edge, Graph, readonly
+from .executor_casts import Float32Casts
+from .executor_results import Results
 from .stepctx import Ctx, Replay, StepEvent, _loud, _quiet, _Step, unbroadcast  # noqa: F401  (re-exported)
 from .problems import GraphError, Problem
 from .registry import ShapeError
 
-class Executor:
+class Executor(Float32Casts, Results):
     """Forward and backward passes over a Graph.
 
     `dtype` is float64 (default) or float32 for speed. `mode` is "train" or
@@ -200,53 +202,6 @@ class Executor:
         copies of float64 arrays); the document's own dict when no cast is needed."""
         st = self._index.get(node)
         return st.tensors if st is not None else self.graph.nodes[node].tensors
-
-    # ---------------------------------------------------------------- casts
-    def _refresh_casts(self) -> None:
-        """float32: the layer arrays each step reads, in float32. A float64 document array is copied
-        into a buffer of this executor (never cast in place: the document does not change), again
-        whenever the node gets a new version, into the same buffer (a Replay reading it stays valid)."""
-        if self.graph.config_version != self._cast_config:
-            self._casts = [st for st in self._plan if not st.source and st.spec.weights and self._cast(st)]
-            self._cast_config = self.graph.config_version
-            return
-        for st in self._casts:
-            if st.cast_version != st.node.version:
-                self._cast(st)
-
-    def _cast(self, st: _Step) -> bool:
-        """(Re)build the step's view of its node's arrays; True when it holds a cast copy."""
-        doc = st.node.tensors
-        f32 = self.dtype
-        own = st.tensors if st.tensors is not doc else None
-        names = [w.name for w in st.spec.weights if w.shape is not None and w.name in doc
-                 and doc[w.name].dtype.kind == "f" and doc[w.name].dtype != f32]
-        if not names and own is None:
-            return False
-        if own is None:
-            own = st.tensors = {}
-        for name in list(own):
-            if name not in doc:
-                del own[name]
-        for name, a in doc.items():
-            if name in names:
-                buf = own.get(name)
-                if buf is None or buf is a or buf.shape != a.shape or buf.dtype != f32:
-                    buf = np.empty(a.shape, f32)
-                np.copyto(buf, a, casting="unsafe")
-                own[name] = buf
-            else:
-                own[name] = a
-        st.cast_version = st.node.version
-        return True
-
-    def _write_back_state(self, st: _Step) -> None:
-        """Train mode wrote new running statistics into the step's cast copies: into the document."""
-        doc = st.node.tensors
-        for w in st.spec.weights:
-            a, mine = doc.get(w.name), st.tensors.get(w.name)
-            if not w.trainable and a is not None and mine is not None and mine is not a and a.shape == mine.shape:
-                np.copyto(a, mine, casting="unsafe")
 
     # ---------------------------------------------------------------- forward
     def _source_value(self, st: _Step) -> np.ndarray:
@@ -551,114 +506,6 @@ class Executor:
         yield from self._forward_pass(True, total)
         if backward:
             yield from self._backward_pass(target, seed, True, len(plan), total)
-
-    # ---------------------------------------------------------------- results
-    @property
-    def edge_grads(self) -> dict[Edge, np.ndarray]:
-        """Edge -> the gradient that flowed back along it in the last backward pass (read-only views)."""
-        if self._deferred:
-            inputgrads.complete(self)
-        pending = self._edge_pending
-        if pending:
-            d = self._edge_grads
-            ro = self._ro
-            for edge, g in pending:
-                d[edge] = ro(g)
-            pending.clear()
-        return self._edge_grads
-
-    def _clear_edge_grads(self) -> None:
-        self._edge_grads.clear()
-        self._edge_pending.clear()
-
-    def _ro(self, a: np.ndarray) -> np.ndarray:
-        """A read-only view of a result (kept per buffer: buffers live across passes)."""
-        hit = self._views.get(id(a))
-        if hit is not None and hit[0] is a:
-            return hit[1]
-        if len(self._views) > 4096:
-            self._views.clear()
-        v = readonly(a)
-        self._views[id(a)] = (a, v)
-        return v
-
-    def value(self, node: str) -> np.ndarray:
-        """The node's output from the last forward pass, read-only (valid until the next pass)."""
-        nid = self.graph.find(node)
-        if nid not in self.values:
-            raise GraphError(f"node {self.graph.nodes[nid].name!r} has no value yet: run forward() first")
-        return self._ro(self.values[nid])
-
-    def grad(self, node: str) -> np.ndarray:
-        """d(target)/d(node output): the sum of the gradients on the node's outgoing wires.
-
-        Zero for a node the target does not depend on."""
-        nid = self.graph.find(node)
-        g = self.grads.get(nid)  # computes a deferred input gradient
-        if g is None:
-            if nid not in self.values:
-                raise GraphError(f"node {self.graph.nodes[nid].name!r} has no value yet: run forward() first")
-            v = self.values[nid]
-            return readonly(np.zeros(v.shape, v.dtype if v.dtype.kind == "f" else self.dtype))
-        return self._ro(g)
-
-    def has_grad(self, node: str) -> bool:
-        return self.graph.find(node) in self.grads  # computes a deferred input gradient
-
-    def edge_grad(self, edge: Edge | tuple[str, str]) -> np.ndarray | None:
-        """The gradient that flowed back along one wire (None if none reached it).
-
-        `edge` is an Edge or (dst node, port)."""
-        if not isinstance(edge, Edge):
-            dst, port = edge
-            edge = self.graph.input_edge(self.graph.find(dst), port)
-            if edge is None:
-                raise GraphError(f"no wire into {dst!r} port {port!r}")
-        return self.edge_grads.get(edge)
-
-    def weight_grad(self, node: str, weight: str) -> np.ndarray:
-        """d(target)/d(weight) of a layer's weight, same shape as the weight, read-only."""
-        a = self._weight_grad(node, weight)
-        hit = self._views.get(id(a))  # _ro, inline: a training step asks for every weight's gradient
-        return hit[1] if hit is not None and hit[0] is a else self._ro(a)
-
-    def _weight_grad(self, node: str, weight: str) -> np.ndarray:
-        st = self._index.get(node)
-        if st is None:  # given by name (ids are looked up first, as Graph.find does)
-            nid = self.graph.find(node)
-            st = self._index.get(nid)
-            if st is None:
-                raise GraphError(f"node {nid!r} has not been run")
-        nid = st.nid
-        if st.source:
-            g = self.grads.get(nid)
-            return self.grad(nid) if g is None else g
-        if self._fused_wgrads:
-            f = self._fused_wgrads.get((nid, weight))
-            if f is not None:  # own gradient + a regularizer's, already summed
-                return f[0]
-        g = st.ctx.wgrads.get(weight)
-        extra = self.extra_wgrads.get((nid, weight))
-        if extra is not None:  # a regularizer's contribution
-            if g is None:
-                return extra
-            total = st.ctx.buf(f"wgrad_total:{weight}", g.shape, np.result_type(g, extra))
-            np.add(g, extra, out=total)
-            return total
-        if g is None:
-            w = st.tensors.get(weight)
-            if w is None:
-                raise GraphError(f"node {st.node.name!r} has no weight {weight!r}")
-            return np.zeros_like(w)
-        return g
-
-    def weight_grads(self) -> dict[tuple[str, str], np.ndarray]:
-        """(node id, weight name) -> d(target)/d(weight) for every trainable weight of the graph."""
-        return {(nid, w): self.weight_grad(nid, w) for nid, w in self.graph.trainable()}
-
-    def ctx(self, node: str) -> Ctx:
-        self.plan()
-        return self._index[self.graph.find(node)].ctx
 
 
 def _is_shape_problem(p: Problem) -> bool:
