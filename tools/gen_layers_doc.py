@@ -81,7 +81,7 @@ TAIL = """\
   for bias gradients are `ones @ g` (BLAS, 3-5x faster than `np.sum(axis=0)`).
 - Convolution is im2col + one BLAS product; im2col/col2im, the layout transposes, pooling,
   batchnorm and the fused softmax cross-entropy / SVM are numba kernels
-  (`graphcore/kernels/nn.py`), each with a numpy twin of the same signature that the
+  (`graphcore/kernels/conv.py` and `nn.py`), each with a numpy twin of the same signature that the
   tests compare against.
 - `ex.input_grads = False` skips gradients into data inputs and everything that depends only
   on them (the first layer's dx): training needs only weight gradients.

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..kernels import nn as KN
+from ..kernels import conv as KN
 from ..registry import OpSpec, ParamSpec, Port, ShapeError, WeightSpec, register
 from ._layerkit import INIT_SCALE, fdata, init_param, weight
 
