@@ -59,7 +59,7 @@ def auto_pass(graph) -> tuple[str, str]:
     if len(sinks) == 1 or len(losses) == 1:
         return "backward", ""
     names = ", ".join(graph.nodes[s].name for s in sinks)
-    return "forward", f"drew values only: no single output to differentiate ({names}); add --pass none to skip"
+    return "forward", f"drew values only: no single output to differentiate ({names}) (--pass none draws the graph without values)"
 
 
 def render(path: str, out: str, theme_name: str = "light", pass_: str = "auto", graph=None) -> tuple[str, str]:

@@ -83,6 +83,11 @@ def _target(g, name: str | None) -> str | None:
     return None
 
 
+def _integer(ex, node: str) -> bool:
+    """Class labels and other integer values: nothing is differentiable there, so no gradient is shown."""
+    return ex.value(node).dtype.kind in "iub"
+
+
 def cmd_run(args) -> int:
     g = load_valid_graph(args.file, args)
     ex = Executor(g, mode=args.mode)
@@ -94,11 +99,12 @@ def cmd_run(args) -> int:
         emit_json({"command": "run", "file": args.file, "mode": args.mode,
                    "target": g.nodes[target].name if target else g.nodes[g.sinks()[0]].name,
                    "nodes": [{"name": g.nodes[n].name, "id": n, "op": g.nodes[n].op,
-                              "value": as_json(ex.value(n)), "gradient": as_json(ex.grad(n))} for n in order]})
+                              "value": as_json(ex.value(n)),
+                              "gradient": None if _integer(ex, n) else as_json(ex.grad(n))} for n in order]})
         return 0
     rows = [("node", "op", "value", "gradient")]
-    rows += [(printable(g.nodes[n].name), printable(g.nodes[n].op), fmt(ex.value(n)), fmt(ex.grad(n)))
-             for n in order]
+    rows += [(printable(g.nodes[n].name), printable(g.nodes[n].op), fmt(ex.value(n)),
+              "-" if _integer(ex, n) else fmt(ex.grad(n))) for n in order]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for k, r in enumerate(rows):
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
@@ -142,7 +148,7 @@ def add_commands(sub) -> None:
     add_common(r)
     r.set_defaults(fn=cmd_run)
     c = sub.add_parser("check", help="validate and gradient-check; exit 1 if a check fails",
-                       description="Compare every backward rule with centred differences; exit 0 when every "
+                       description="Compare every backward rule with finite differences (docs/gradcheck.md); exit 0 when every "
                                    "array's relative error is below the tolerance, 1 when one is not.")
     c.add_argument("file", help="graph file (.json)")
     c.add_argument("--target", metavar="NODE",

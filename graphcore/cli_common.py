@@ -297,7 +297,8 @@ def add_memory_limit(p) -> None:
     p.add_argument("--memory-limit", type=memory_size, metavar="SIZE",
                    help="refuse a graph whose buffers would need more than this, such as 4G or 512M "
                         f"(default: a quarter of this machine's memory, {limits.fmt_bytes(limits.default_budget())}, "
-                        f"or ${limits.MEMORY_ENV}); a search divides it among its workers")
+                        f"or ${limits.MEMORY_ENV})"
+                        + ("; a search divides it among its workers" if p.prog.split()[-1] == "search" else ""))
 
 
 def add_common(p, *, json_flag: bool = True, quiet: bool = False) -> None:

@@ -79,13 +79,13 @@ class Graph(GraphQueries, GraphArrays):
         """Add a node; keyword arguments are the op's params (and `value` for sources)."""
         spec = registry.get(op)
         if spec is None:
-            raise GraphError([Problem(id, None, f"unknown op {op!r}")])
+            raise GraphError.named(self, [Problem(id, None, f"unknown op {op!r}")])
         if id is not None and id in self.nodes:
-            raise GraphError([Problem(id, None, f"a node with id {id!r} already exists")])
+            raise GraphError.named(self, [Problem(id, None, f"a node with id {id!r} already exists")])
         for what, text in (("a node id", id), ("a node name", name)):
             why = check_name(text, what) if isinstance(text, str) else None
             if why:
-                raise GraphError([Problem(None, None, why)])
+                raise GraphError.named(self, [Problem(None, None, why)])
         nid = id or self._new_id(op)
         node = Node(nid, op, name or self._default_name(op), spec.default_params(), {}, dict(ui or {}))
         self._bump(node, params=True)
@@ -97,11 +97,11 @@ class Graph(GraphQueries, GraphArrays):
             pspec = spec.param(key)
             if pspec is None:
                 known = ", ".join([p.name for p in spec.params] + [w.name for w in spec.weights]) or "none"
-                raise GraphError([Problem(nid, None, f"{op} has no parameter {key!r} (it has: {known})")])
+                raise GraphError.named(self, [Problem(nid, None, f"{op} has no parameter {key!r} (it has: {known})")])
             try:
                 node.params[key] = pspec.validate(value)
             except ValueError as exc:
-                raise GraphError([Problem(nid, None, str(exc))]) from None
+                raise GraphError.named(self, [Problem(nid, None, str(exc))]) from None
         if spec.source and "value" not in tensors:
             default = spec.param("value").default if spec.param("value") else 0.0
             tensors["value"] = as_tensor(0.0 if default is None else default)
@@ -128,7 +128,7 @@ class Graph(GraphQueries, GraphArrays):
         the exact order (node order decides topological ties and graph equality).
         """
         if node.id in self.nodes:
-            raise GraphError([Problem(node.id, None, f"a node with id {node.id!r} already exists")])
+            raise GraphError.named(self, [Problem(node.id, None, f"a node with id {node.id!r} already exists")])
         self._bump(node, params=True)
         self.nodes[node.id] = node
         if position is not None and 0 <= position < len(self.nodes) - 1:
@@ -166,24 +166,24 @@ class Graph(GraphQueries, GraphArrays):
 
     def _check_connect(self, src: str, dst: str, port: str, spec=None, adding=False) -> None:
         if src not in self.nodes:
-            raise GraphError([Problem(dst, port, f"source node {src!r} does not exist")])
+            raise GraphError.named(self, [Problem(dst, port, f"source node {src!r} does not exist")])
         if not adding and dst not in self.nodes:
-            raise GraphError([Problem(dst, port, f"target node {dst!r} does not exist")])
+            raise GraphError.named(self, [Problem(dst, port, f"target node {dst!r} does not exist")])
         spec = spec or self.nodes[dst].spec
         if spec is None:
-            raise GraphError([Problem(dst, port, f"unknown op {self.nodes[dst].op!r}")])
+            raise GraphError.named(self, [Problem(dst, port, f"unknown op {self.nodes[dst].op!r}")])
         if spec.port(port) is None:
             names = ", ".join(spec.input_names) or "no inputs"
-            raise GraphError([Problem(dst, port, f"{spec.name} has no input port {port!r} (it has {names})")])
+            raise GraphError.named(self, [Problem(dst, port, f"{spec.name} has no input port {port!r} (it has {names})")])
         if adding:
             return
         if src == dst:
-            raise GraphError([Problem(dst, port, "a node cannot feed itself")])
+            raise GraphError.named(self, [Problem(dst, port, "a node cannot feed itself")])
         if (dst, port) in self._in_edges:
-            raise GraphError([Problem(dst, port, f"input {port!r} of {self.nodes[dst].name!r} is already wired; "
+            raise GraphError.named(self, [Problem(dst, port, f"input {port!r} of {self.nodes[dst].name!r} is already wired; "
                                                  "an input port accepts one wire")])
         if self._reaches(dst, src):
-            raise GraphError([Problem(dst, port, f"wiring {self.nodes[src].name!r} into {self.nodes[dst].name!r} "
+            raise GraphError.named(self, [Problem(dst, port, f"wiring {self.nodes[src].name!r} into {self.nodes[dst].name!r} "
                                                  "would make a cycle")])
 
     def connect(self, src: str, dst: str, port: str, src_port: str = "out", check_shapes: bool = True) -> Edge:
@@ -193,7 +193,7 @@ class Graph(GraphQueries, GraphArrays):
             _, problems = self.infer_shapes(extra_edge=Edge(src, dst, port))
             bad = [p for p in problems if p.node == dst and p.code in ("shape", "cycle")]
             if bad:
-                raise GraphError(bad)
+                raise GraphError.named(self, bad)
         edge = Edge(src, dst, port, src_port)
         self._in_edges[(dst, port)] = edge
         self.structure_version += 1
@@ -210,7 +210,7 @@ class Graph(GraphQueries, GraphArrays):
         """Remove the wire into dst's `port`; returns it."""
         edge = self._in_edges.pop((dst, port), None)
         if edge is None:
-            raise GraphError([Problem(dst, port, "no wire is connected there")])
+            raise GraphError.named(self, [Problem(dst, port, "no wire is connected there")])
         self.structure_version += 1
         self._touch()
         self.edge_removed.emit(edge)
@@ -219,10 +219,10 @@ class Graph(GraphQueries, GraphArrays):
     def rename(self, node_id: str, name: str) -> None:
         node = self.node(node_id)
         if not isinstance(name, str) or not name.strip():
-            raise GraphError([Problem(node_id, None, "a name cannot be empty")])
+            raise GraphError.named(self, [Problem(node_id, None, "a name cannot be empty")])
         why = check_name(name.strip(), "a node name")
         if why:
-            raise GraphError([Problem(node_id, None, why)])
+            raise GraphError.named(self, [Problem(node_id, None, why)])
         node.name = name.strip()
         self._touch()
         self.node_changed.emit(node_id, "name")
@@ -232,19 +232,19 @@ class Graph(GraphQueries, GraphArrays):
         node = self.node(node_id)
         spec = node.spec
         if spec is None:
-            raise GraphError([Problem(node_id, None, f"unknown op {node.op!r}")])
+            raise GraphError.named(self, [Problem(node_id, None, f"unknown op {node.op!r}")])
         if spec.weight(name) is not None:
             self.set_tensor(node_id, name, value)
             return
         pspec = spec.param(name)
         if pspec is None:
-            raise GraphError([Problem(node_id, None, f"{node.op} has no parameter {name!r}")])
+            raise GraphError.named(self, [Problem(node_id, None, f"{node.op} has no parameter {name!r}")])
         missing = object()
         old = node.params.get(name, missing)
         try:
             node.params[name] = pspec.validate(value)
         except ValueError as exc:
-            raise GraphError([Problem(node_id, None, str(exc))]) from None
+            raise GraphError.named(self, [Problem(node_id, None, str(exc))]) from None
         self._bump(node, params=True)
         self._touch()
         self.node_changed.emit(node_id, f"param:{name}")

@@ -38,7 +38,7 @@ class GraphArrays:
         nid = self.find(node)
         v = self.nodes[nid].tensors.get("value")
         if v is None:
-            raise GraphError([Problem(nid, None, f"node {self.nodes[nid].name!r} has no value")])
+            raise GraphError.named(self, [Problem(nid, None, f"node {self.nodes[nid].name!r} has no value")])
         return readonly(v)
 
     def weights(self, node_id: str) -> dict[str, np.ndarray]:
@@ -75,7 +75,7 @@ class GraphArrays:
         node = self.node(node_id)
         arr = as_tensor(value, f"node {node.name!r} {name}")
         if check_shape and name in node.tensors and node.tensors[name].shape != arr.shape:
-            raise GraphError([Problem(node_id, None, f"{name} must have shape {node.tensors[name].shape}, "
+            raise GraphError.named(self, [Problem(node_id, None, f"{name} must have shape {node.tensors[name].shape}, "
                                                      f"got {arr.shape}")])
         old = node.tensors.get(name)
         node.tensors[name] = arr
@@ -106,7 +106,7 @@ class GraphArrays:
         spec = node.spec
         for name, value in arrays.items():
             if spec is None or spec.weight(name) is None:
-                raise GraphError([Problem(node_id, None, f"{node.op} has no weight {name!r}")])
+                raise GraphError.named(self, [Problem(node_id, None, f"{node.op} has no weight {name!r}")])
             if name in node.tensors:
                 self.set_tensor(node_id, name, value, check_shape=True)
             else:
@@ -147,24 +147,23 @@ class GraphArrays:
         if arrays.keys() == views.keys() and all(_layout(v) == before[k] and arrays[k] is v
                                                  for k, v in views.items()):
             return  # the common case: only elements were written
-        who = f"node {limits.excerpt(node.name)}"
         bad = []
         for k, v in views.items():
             now = _layout(v)
             if now != before[k]:
                 what = ("its strides or flags" if now[:2] == before[k][:2] else
                         f"from shape {before[k][0]} {before[k][1]} to shape {now[0]} {now[1]}")
-                bad.append(f"tensor {limits.excerpt(k)} of {who} was changed in place ({what}); assign a new "
+                bad.append(f"tensor {limits.excerpt(k)} was changed in place ({what}); assign a new "
                            "array instead (the node keeps its previous arrays)")
             if k not in arrays:
-                bad.append(f"tensor {limits.excerpt(k)} of {who} was removed from the arrays of editing(); "
+                bad.append(f"tensor {limits.excerpt(k)} was removed from the arrays of editing(); "
                            "a node's tensors cannot be deleted there")
         for k in arrays:
             if k not in views:
-                bad.append(f"{who}: editing() cannot add tensor {limits.excerpt(k)}; "
+                bad.append(f"editing() cannot add tensor {limits.excerpt(k)}; "
                            "the node has " + (", ".join(sorted(views)) or "no tensors"))
         if bad:
-            raise GraphError([Problem(node.id, None, t, "tensor") for t in bad])
+            raise GraphError.named(self, [Problem(node.id, None, t, "tensor") for t in bad])
         rebound = {k: a for k, a in arrays.items() if a is not views[k]}
         if not rebound:
             return
@@ -231,7 +230,7 @@ class GraphArrays:
             try:
                 node.tensors[w.name] = self._initial_weight(node, w, want)
             except MemoryError:
-                raise GraphError([Problem(nid, None, f"not enough memory for tensor {w.name!r} of "
+                raise GraphError.named(self, [Problem(nid, None, f"not enough memory for tensor {w.name!r} of "
                                                      f"{limits.excerpt(node.name)}, shape {want}", "memory")]) from None
             self._bump(node)
             self.node_changed.emit(nid, f"tensor:{w.name}")
@@ -268,7 +267,7 @@ class GraphArrays:
             return
         n, nid, name, want = max(sizes)
         node = self.nodes[nid]
-        raise GraphError([Problem(nid, None, f"{node.op} {limits.excerpt(node.name)}: its tensor {name!r} of shape "
+        raise GraphError.named(self, [Problem(nid, None, f"{node.op} {limits.excerpt(node.name)}: its tensor {name!r} of shape "
                                              f"{want} needs {limits.fmt_bytes(n)}"
                                              + (f" (all new weights {limits.fmt_bytes(total)})"
                                                 if limits.fmt_bytes(total) != limits.fmt_bytes(n) else "")

@@ -38,11 +38,16 @@ def node_label(graph, nid: str | None) -> str:
 class GraphError(ValueError):
     """An invalid graph or edit; carries the list of problems found."""
 
-    def __init__(self, problems: list[Problem] | str) -> None:
+    def __init__(self, problems: list[Problem] | str, graph=None) -> None:
+        """With `graph`, the message names each node by its name (ids only where names repeat)."""
         if isinstance(problems, str):
             problems = [Problem(None, None, problems)]
         self.problems = list(problems)
-        super().__init__("; ".join(str(p) for p in self.problems))
+        super().__init__("; ".join(p.describe(graph) for p in self.problems))
+
+    @classmethod
+    def named(cls, graph, problems: list[Problem]) -> "GraphError":
+        return cls(problems, graph)
 
 
 class NumericError(ArithmeticError):

@@ -38,7 +38,7 @@ def _csv_value(v) -> str:
 
 def write_metrics(path: str, history: list[dict]) -> None:
     with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
+        w = csv.writer(f, lineterminator="\n")  # plain lines, as every other text file here
         w.writerow(CSV_COLUMNS)
         for row in history:
             w.writerow([_csv_value(row.get(c)) for c in CSV_COLUMNS])

@@ -506,3 +506,15 @@ def test_render_out_where_no_file_can_be_created_is_refused_before_drawing(tmp_p
     assert capsys.readouterr().err == (f"error: argument --out: {out}: cannot create a file in {tmp_path} "
                                        "(Read-only file system)\n")
     assert os.listdir(tmp_path) == []
+
+
+def test_run_shows_no_gradient_for_integer_labels(capsys):
+    """Class labels are not differentiable: the table shows '-', the JSON null (a zero 'gradient' read
+    as a real one)."""
+    path = example_path("spiral_2layer.json")
+    assert cli.main(["run", path]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("y "))
+    assert row.split()[-1] == "-" and "int64[300]" in row
+    assert cli.main(["run", path, "--json"]) == 0
+    nodes = {n["name"]: n for n in json.loads(capsys.readouterr().out)["nodes"]}
+    assert nodes["y"]["gradient"] is None and nodes["x"]["gradient"]["shape"] == [300, 2]

@@ -91,7 +91,7 @@ def test_adding_or_removing_a_name_is_refused():
     with pytest.raises(GraphError, match="cannot add tensor 'gamma'"):
         with g.editing(h) as arrays:
             arrays["gamma"] = np.ones(2)
-    with pytest.raises(GraphError, match="tensor 'b' of node 'h' was removed"):
+    with pytest.raises(GraphError, match="node 'h': tensor 'b' was removed"):
         with g.editing(h) as arrays:
             del arrays["b"]
     assert set(g.nodes[h].tensors) == {"W", "b"}
@@ -142,3 +142,14 @@ def test_warm_equals_fresh_after_any_edit(edits, dtype, mode):
     warm_res = _run(g, s, warm, dtype)
     fresh = gc.Executor(g, dtype=dtype, mode=mode)
     assert warm_res == pytest.approx(_run(g, s, fresh, dtype), rel=1e-6)
+
+
+def test_graph_errors_name_the_node_by_its_name():
+    """API errors read like the CLI's and the Problems dock's: "node 'fc1': ...", not the node's id."""
+    g = gc.Graph()
+    x = g.add("input", value=np.ones((2, 3)))
+    h = g.add("linear", name="fc1", inputs={"x": x}, units=2)
+    with pytest.raises(GraphError) as exc:
+        g.set_param(h, "units", 10 ** 6)
+    assert str(exc.value).startswith("node 'fc1': units must be <= 100000") and h not in str(exc.value)
+    assert exc.value.problems[0].node == h  # the id stays on the problem, for the views

@@ -33,6 +33,7 @@ def test_train_writes_graph_state_and_metrics(tmp_path):
     assert lines[0] == "finished after 3 epochs (30 steps)"
     assert lines[1].startswith("  last epoch, mean over its batches") and "final evaluation" in lines[2]
     rows = list(csv.DictReader(open(met)))
+    assert b"\r" not in met.read_bytes()  # plain newlines, not the csv module's default CRLF
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
     assert list(rows[0])[:7] == ["epoch", "train_loss", "val_loss", "train_acc", "val_acc", "lr", "seconds"]
     for row in rows:
