@@ -11,8 +11,9 @@ from backprop_studio_resources import example_path
 SPIRAL = example_path("spiral_linear.json")
 
 
-def write_with(tmp_path, **training):
-    with open(SPIRAL) as f:
+def write_with(tmp_path, source=SPIRAL, **training):
+    """A copy of an example (the spiral by default) with these training settings, for one epoch."""
+    with open(source) as f:
         doc = json.load(f)
     doc["meta"]["training"].update(training)
     doc["meta"]["training"]["epochs"] = 1
@@ -116,13 +117,7 @@ DIGITS = example_path("digits_cnn.json")
 
 
 def _digits_with(tmp_path, **training):
-    with open(DIGITS) as f:
-        doc = json.load(f)
-    doc["meta"]["training"].update(training)
-    doc["meta"]["training"]["epochs"] = 1
-    p = tmp_path / "g.json"
-    p.write_text(json.dumps(doc))
-    return str(p)
+    return write_with(tmp_path, DIGITS, **training)
 
 
 def _one_error_line(capsys) -> str:
