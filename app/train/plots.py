@@ -240,16 +240,23 @@ class PlotsDock(PlotDrawing, QDockWidget):
         self._invalidate()
 
     def _titles(self) -> None:
-        """Each plot's title followed by its curves' names in their colours (a legend beside, not over)."""
+        """Each plot's title followed by its curves' names in their colours (a legend beside, not over),
+        then each kept run's names after "kept:" in its dashed colours."""
         fg = plot_colors(self)["fg"].name()
         for key, p in self.plots.items():
-            names = []
+            runs: dict[int, list] = {}
             if self._keyed.get(key):
                 for (run, plot, _), item in self._curves.items():
                     label = item.opts.get("name")
-                    if plot == key and label and run == len(self.kept):
-                        names.append((label, item.opts["pen"].color().name()))
-            keys = " ".join(f"<span style='color:{col}'>&#9644;&nbsp;{n}</span>" for n, col in names[:6])
+                    if plot == key and label:
+                        label = label.removesuffix(self._run_label(run, plot)) if run < len(self.kept) else label
+                        runs.setdefault(run, []).append((label, item.opts["pen"].color().name()))
+            keys = " ".join(f"<span style='color:{col}'>&#9644;&nbsp;{n}</span>"
+                            for n, col in runs.get(len(self.kept), [])[:6])
+            for run in sorted(r for r in runs if r < len(self.kept)):
+                head = "kept" if len(self.kept) == 1 else f"kept {run + 1}"
+                keys += f"&nbsp;&nbsp;{head}:&nbsp;" + "&nbsp;/&nbsp;".join(
+                    f"<span style='color:{col}'>&#8211;&nbsp;&#8211;&nbsp;{n}</span>" for n, col in runs[run][:3])
             html = f"{self.titles[key]}&nbsp;&nbsp;{keys}" if keys else self.titles[key]
             if self._title_html.get(key) != html:
                 self._title_html[key] = html
