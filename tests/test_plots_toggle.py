@@ -122,12 +122,15 @@ def test_a_kept_run_is_named_in_the_titles_in_its_dashed_colours(dock, qtbot):
     title = dock.plots["loss"].titleLabel.text
     assert "kept:" in title
     kept_part = title.split("kept:", 1)[1]
-    assert "train" in kept_part and "validation" in kept_part
+    assert "train" in kept_part and "val" in kept_part
     dashed = [c for c in dock.curves("loss") if c.opts["pen"].style() == Qt.PenStyle.DashLine and c.opts.get("name")]
     assert dashed
     for c in dashed:  # each kept curve's name is written in its own colour, after "kept:"
         assert f"color:{c.opts['pen'].color().name()}" in kept_part
     solid = [c for c in dock.curves("loss") if c.opts["pen"].style() == Qt.PenStyle.SolidLine and c.opts.get("name")]
     assert all(f"color:{c.opts['pen'].color().name()}" in title.split("kept:", 1)[0] for c in solid)
+    dock.keep_run()  # two kept runs: each named by its number
+    qtbot.waitUntil(lambda: "kept 2:" in dock.plots["loss"].titleLabel.text, timeout=3000)
+    assert "kept 1:" in dock.plots["loss"].titleLabel.text
     dock.clear_kept()
     qtbot.waitUntil(lambda: "kept" not in dock.plots["loss"].titleLabel.text, timeout=3000)
