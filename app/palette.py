@@ -1,10 +1,10 @@
 """The palette dock: every registered op, grouped by category, to drag or double-click onto the canvas."""
 from __future__ import annotations
 
-from PySide6.QtCore import QMimeData, Qt, Signal
+from PySide6.QtCore import QEvent, QMimeData, QSize, Qt, Signal
 from PySide6.QtGui import QDrag, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
-    QDockWidget, QHeaderView, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
+    QDockWidget, QHeaderView, QLineEdit, QStyle, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
 )
 
 from graphcore import registry
@@ -17,8 +17,58 @@ CATEGORY_TITLES = {
 }
 
 
+def wrap_name(name: str, room: int, advance) -> list[str]:
+    """`name` on as few lines as fit `room` pixels, broken only after underscores
+    ("softmax_cross_" / "entropy"): an op name elided to "softm…" could not be read."""
+    lines: list[str] = []
+    for chunk in name.replace("_", "_\0").split("\0"):
+        if lines and advance(lines[-1] + chunk) <= room:
+            lines[-1] += chunk
+        else:
+            lines.append(chunk)
+    return lines
+
+
 class OpTree(QTreeWidget):
-    """A tree whose op rows start a drag carrying the op name."""
+    """A tree whose op rows start a drag carrying the op name; its names are never elided: the
+    symbol column shows only when every name still fits beside it, and long names wrap."""
+
+    def viewportEvent(self, event) -> bool:  # noqa: N802 (Qt name)
+        """The viewport, not the tree: a scroll bar appearing narrows it without resizing the tree."""
+        if event.type() == QEvent.Type.Resize:
+            self.fit_names()
+        return super().viewportEvent(event)
+
+    def text_room(self, column_width: int) -> int:
+        """Pixels for an op name's text in a column-0 cell `column_width` wide (an op row sits one
+        level in, with the root's branch decoration; the style pads the text on both sides; 2 px spare
+        for rounding in the eliding)."""
+        margin = self.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, self) + 1
+        return column_width - 2 * self.indentation() - 2 * margin - 2
+
+    def fit_names(self) -> None:
+        items = [self.topLevelItem(i).child(j) for i in range(self.topLevelItemCount())
+                 for j in range(self.topLevelItem(i).childCount())]
+        if not items:
+            return
+        fm = self.fontMetrics()
+        margin = self.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, self) + 1
+        symbols = max(fm.horizontalAdvance(it.text(1)) for it in items) + 2 * margin + 4
+        width = self.viewport().width()
+        names = [it.data(0, OP_ROLE) for it in items]
+
+        def fits(room: int) -> bool:
+            return all(len(ls) <= 2 and max(map(fm.horizontalAdvance, ls)) <= room
+                       for ls in (wrap_name(n, room, fm.horizontalAdvance) for n in names))
+        show = fits(self.text_room(width - symbols))
+        self.setColumnHidden(1, not show)
+        if show:
+            self.header().resizeSection(1, symbols)
+        room = self.text_room(width - symbols if show else width)
+        for item, name in zip(items, names):
+            text = "\n".join(wrap_name(name, room, fm.horizontalAdvance))
+            if item.text(0) != text:
+                item.setText(0, text)
 
     def startDrag(self, actions) -> None:  # noqa: N802 (Qt name)
         item = self.currentItem()
@@ -33,6 +83,9 @@ class OpTree(QTreeWidget):
         drag.exec(Qt.DropAction.CopyAction)
 
 
+ICON = 10  # the category dot; with the indentation below, "Regularizers" fits a 140 px palette (1280x720)
+
+
 def _category_icon(category: str) -> QIcon:
     """A dot in the colour the canvas gives this category's node headers."""
     try:
@@ -41,13 +94,13 @@ def _category_icon(category: str) -> QIcon:
         color = look.palette().category(category)
     except ImportError:  # pragma: no cover - only while the canvas is being written
         return QIcon()
-    pix = QPixmap(12, 12)
+    pix = QPixmap(ICON, ICON)
     pix.fill(Qt.GlobalColor.transparent)
     p = QPainter(pix)
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
     p.setPen(Qt.PenStyle.NoPen)
     p.setBrush(color)
-    p.drawRoundedRect(1, 1, 10, 10, 3, 3)
+    p.drawRoundedRect(0, 0, ICON, ICON, 3, 3)
     p.end()
     return QIcon(pix)
 
@@ -87,13 +140,14 @@ class PaletteDock(QDockWidget):
         self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         # a fixed symbol column: sized to its longest title it left the names as "..." in a narrow dock
         self.tree.header().setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
-        self.tree.header().resizeSection(1, SYMBOL_WIDTH)
+        self.tree.header().resizeSection(1, SYMBOL_WIDTH)  # until fit_names sizes it to the symbols
         self.tree.header().setMinimumSectionSize(20)
         self.tree.setTextElideMode(Qt.TextElideMode.ElideRight)
-        self.tree.setIndentation(12)
+        self.tree.setIndentation(10)
+        self.tree.setIconSize(QSize(ICON, ICON))
         self.tree.setDragEnabled(True)
         self.tree.setRootIsDecorated(True)
-        self.tree.setUniformRowHeights(True)
+        self.tree.setUniformRowHeights(False)  # a wrapped name takes two lines
         self.tree.itemActivated.connect(self._on_activated)
         layout.addWidget(self.filter)
         layout.addWidget(self.tree)
@@ -123,6 +177,7 @@ class PaletteDock(QDockWidget):
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled)
             group.setExpanded(True)
         self.apply_filter(self.filter.text())
+        self.tree.fit_names()
 
     def op_items(self) -> list[QTreeWidgetItem]:
         out = []

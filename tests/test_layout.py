@@ -332,3 +332,78 @@ def test_digits_thumbnails_and_every_filter_are_readable_at_1280x720(win, qtbot)
     for vb, img in b._filter_boxes:
         r = img.mapRectToScene(img.boundingRect())
         assert r.width() >= 20 and view.contains(r.toRect().center()), r
+
+
+def _text_width(tree, item, column=0):
+    """The width the style gives an item's text in `tree`: its cell less indentation, icon and padding."""
+    from PySide6.QtCore import QSize
+    from PySide6.QtWidgets import QStyle, QStyleOptionViewItem
+
+    opt = QStyleOptionViewItem()
+    opt.initFrom(tree)
+    opt.rect = tree.visualRect(tree.indexFromItem(item, column))
+    opt.font = item.font(column)
+    opt.text = item.text(column)
+    opt.features = QStyleOptionViewItem.ViewItemFeature.HasDisplay
+    if not item.icon(column).isNull():
+        opt.features |= QStyleOptionViewItem.ViewItemFeature.HasDecoration
+        opt.icon = item.icon(column)
+        small = tree.style().pixelMetric(QStyle.PixelMetric.PM_SmallIconSize, None, tree)
+        opt.decorationSize = tree.iconSize() if tree.iconSize().isValid() else QSize(small, small)
+    return tree.style().subElementRect(QStyle.SubElement.SE_ItemViewItemText, opt, tree).width()
+
+
+def test_palette_names_are_not_elided_at_1280x720(win, qtbot):
+    from PySide6.QtGui import QFontMetrics
+
+    from app.palette import OP_ROLE, PaletteDock
+
+    palette = win.findChild(PaletteDock, "paletteDock")
+    tree = palette.tree
+    groups = [tree.topLevelItem(i) for i in range(tree.topLevelItemCount())]
+    for group in groups:  # the category titles, bold, after their colour dot
+        assert QFontMetrics(group.font(0)).horizontalAdvance(group.text(0)) <= _text_width(tree, group), group.text(0)
+    items = palette.op_items()
+    assert len(items) > 30
+    fm = tree.fontMetrics()
+    for item in items:
+        lines = item.text(0).split("\n")
+        assert "".join(lines) == item.data(0, OP_ROLE)  # wrapped, never shortened
+        for line in lines:
+            assert fm.horizontalAdvance(line) <= _text_width(tree, item), (line, _text_width(tree, item))
+        assert tree.visualItemRect(item).height() >= len(lines) * fm.lineSpacing(), item.text(0)
+        if not tree.isColumnHidden(1) and item.text(1):
+            assert fm.horizontalAdvance(item.text(1)) <= _text_width(tree, item, 1), item.text(1)
+    assert_canvas_first(win)
+
+
+def test_train_dock_buttons_and_status_are_not_cut_at_1280x720(win, qtbot):
+    from PySide6.QtWidgets import QAbstractButton
+
+    dock = win.train_controller.dock
+    dock.raise_()
+    dock.set_status("Training finished after 200 epochs (1600 steps): train loss 0.271, train acc 0.975, "
+                    "val loss 0.278, val acc 0.950")
+    dock.show_progress(200, 200, 1600, 1600)
+    settle(qtbot, 80)
+    scroll = dock.widget()
+    viewport = scroll.viewport()
+    assert scroll.horizontalScrollBar().maximum() == 0  # the form fits the dock's width: nothing scrolled off
+    buttons = [b for b in dock.findChildren(QAbstractButton) if b.isVisible() and b.text()]
+    names = {b.objectName() for b in buttons}
+    assert {"trainButton", "pauseButton", "stepEpochButton", "stopButton", "importDataButton"} <= names
+    for b in buttons:
+        text = b.text().replace("&", "")
+        assert fm_fits(b, text), (b.objectName(), text, b.width())
+        right = b.mapTo(viewport, b.rect().topRight()).x()
+        assert right < viewport.width(), (b.objectName(), right, viewport.width())
+    for label in (dock.status, dock.counter):
+        assert label.wordWrap()
+        assert label.mapTo(viewport, label.rect().topRight()).x() < viewport.width()
+        assert label.height() >= label.heightForWidth(label.width())  # tall enough for its wrapped lines
+    assert_canvas_first(win)
+
+
+def fm_fits(button, text):
+    """The button is as wide as Qt asks for its text, and the text itself fits inside it."""
+    return button.width() >= button.sizeHint().width() and button.fontMetrics().horizontalAdvance(text) < button.width()

@@ -90,3 +90,28 @@ def test_drag_carries_the_op_mime(dock, monkeypatch):
     mime = captured["mime"]
     assert bytes(mime.data(MIME_OP)).decode() == "mul"
     assert mime.text() == "mul"
+
+
+def test_wrap_name_breaks_only_after_underscores():
+    from app.palette import wrap_name
+
+    assert wrap_name("softmax_cross_entropy", 100, len) == ["softmax_cross_entropy"]
+    assert wrap_name("softmax_cross_entropy", 14, len) == ["softmax_cross_", "entropy"]
+    assert wrap_name("softmax_cross_entropy", 3, len) == ["softmax_", "cross_", "entropy"]  # chunks stay whole
+    assert wrap_name("sigmoid", 3, len) == ["sigmoid"]
+
+
+def test_symbols_show_when_the_names_fit_beside_them_and_long_names_wrap(dock, qtbot):
+    dock.resize(420, 600)
+    dock.show()
+    qtbot.waitUntil(lambda: dock.tree.viewport().width() > 300, timeout=3000)
+    assert not dock.tree.isColumnHidden(1)
+    assert all("\n" not in it.text(0) for it in dock.op_items())
+    assert dock.item_for("mul").text(1) == "*"
+    dock.resize(140, 600)
+    qtbot.waitUntil(lambda: dock.tree.isColumnHidden(1), timeout=3000)  # no room: names first
+    wrapped = dock.item_for("softmax_cross_entropy").text(0)
+    assert "\n" in wrapped and wrapped.replace("\n", "") == "softmax_cross_entropy"
+    assert dock.item_for("relu").text(0) == "relu"
+    dock.filter.setText("soft")  # the filter and drags go by the op name, not the wrapped text
+    assert "softmax_cross_entropy" in dock.visible_ops()

@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMainWindow
 
-from app.train.plots import GRAD_NORM, STEP_LOSS, STEP_LR, PlotsDock
+from app.train.plots import EPOCH_VAL_LOSS, GRAD_NORM, STEP_LOSS, STEP_LR, PlotsDock
 
 
 @pytest.fixture(scope="module")
@@ -107,3 +107,30 @@ def test_the_plots_timer_skips_the_tick_right_after_a_boundary_redraw(dock, qtbo
         assert dock.draws == d0 + 1
     finally:
         dock.timer.start()
+
+
+def test_a_kept_run_is_named_in_the_titles_in_its_dashed_colours(dock, qtbot):
+    dock.clear_kept()
+    dock.clear()
+    x = np.arange(40, dtype=float)
+    dock.add_chunk({STEP_LOSS: (x, 1.0 / (x + 1.0)), EPOCH_VAL_LOSS: (x[::10], 1.2 / (x[::10] + 1.0))})
+    qtbot.waitUntil(lambda: any(_points(c) for c in dock.curves("loss")), timeout=3000)
+    assert "kept" not in dock.plots["loss"].titleLabel.text
+    dock.keep_run()
+    dock.add_chunk({STEP_LOSS: (x, 0.5 / (x + 1.0))})
+    qtbot.waitUntil(lambda: len([c for c in dock.curves("loss") if _points(c)]) >= 3, timeout=3000)
+    title = dock.plots["loss"].titleLabel.text
+    assert "kept:" in title
+    kept_part = title.split("kept:", 1)[1]
+    assert "train" in kept_part and "val" in kept_part
+    dashed = [c for c in dock.curves("loss") if c.opts["pen"].style() == Qt.PenStyle.DashLine and c.opts.get("name")]
+    assert dashed
+    for c in dashed:  # each kept curve's name is written in its own colour, after "kept:"
+        assert f"color:{c.opts['pen'].color().name()}" in kept_part
+    solid = [c for c in dock.curves("loss") if c.opts["pen"].style() == Qt.PenStyle.SolidLine and c.opts.get("name")]
+    assert all(f"color:{c.opts['pen'].color().name()}" in title.split("kept:", 1)[0] for c in solid)
+    dock.keep_run()  # two kept runs: each named by its number
+    qtbot.waitUntil(lambda: "kept 2:" in dock.plots["loss"].titleLabel.text, timeout=3000)
+    assert "kept 1:" in dock.plots["loss"].titleLabel.text
+    dock.clear_kept()
+    qtbot.waitUntil(lambda: "kept" not in dock.plots["loss"].titleLabel.text, timeout=3000)

@@ -12,8 +12,8 @@ import os
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox, QFileDialog, QFormLayout,
-                               QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QSpinBox,
-                               QToolButton, QVBoxLayout, QWidget)
+                               QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QSizePolicy,
+                               QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
 from graphcore.init import DOCS as INIT_DOCS
 from graphcore.init import INITIALIZERS
@@ -85,6 +85,7 @@ class TrainDock(TrainForm, QDockWidget):
         outer.addLayout(row)
         self.counter = QLabel("epoch 0 / 0 · iteration 0")
         self.counter.setObjectName("trainCounter")
+        self.counter.setWordWrap(True)
         outer.addWidget(self.counter)
         self.progress = QProgressBar()
         self.progress.setObjectName("trainProgress")
@@ -105,16 +106,20 @@ class TrainDock(TrainForm, QDockWidget):
         for name in datasets.GENERATORS:
             self.dataset_combo.addItem(name)
         self.dataset_combo.addItem(IMPORTED)
+        f.addRow("Dataset", self.dataset_combo)
+        # Import… on its own row: beside the combo it was pushed past the dock's edge at 1280x720
         imp = QHBoxLayout()
-        imp.addWidget(self.dataset_combo, 1)
         self.import_button = QPushButton("Import…")
         self.import_button.setObjectName("importDataButton")
         self.import_button.setToolTip("Train on your own CSV or NPZ file (features + a label column)")
+        self.import_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)  # its text's width
         imp.addWidget(self.import_button)
-        f.addRow("Dataset", imp)
         self.file_label = QLabel("")
         self.file_label.setObjectName("importedFileLabel")
-        f.addRow("", self.file_label)
+        # a long file name is clipped (the tooltip has the path) rather than widening the form past the dock
+        self.file_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        imp.addWidget(self.file_label, 1)
+        f.addRow("", imp)
         self.size_spin = _spin(1, 100000, "datasetSizeSpin")
         self.size_label = QLabel("Points per class")
         f.addRow(self.size_label, self.size_spin)
@@ -124,8 +129,11 @@ class TrainDock(TrainForm, QDockWidget):
         self.val_spin = _dspin(0.0, 0.9, 2, 0.05, "valFractionSpin")
         self.val_spin.setToolTip("Fraction held out for validation (stratified by class)")
         f.addRow("Validation split", self.val_spin)
-        self.standardize_check = QCheckBox("Zero-centre and standardise (fitted on the training split)")
+        # short check texts, the rest in tooltips: a long one made the form wider than the dock at 1280x720
+        self.standardize_check = QCheckBox("Standardise the features")
         self.standardize_check.setObjectName("standardizeCheck")
+        self.standardize_check.setToolTip("Zero-centre and standardise each feature (mean and spread fitted on "
+                                          "the training split, applied to both splits)")
         f.addRow(self.standardize_check)
         outer.addWidget(data)
 
@@ -194,10 +202,11 @@ class TrainDock(TrainForm, QDockWidget):
         self.seed_spin.setToolTip("One seed for the data, the split, the weights and the batches: "
                                   "the same seed reproduces a run exactly")
         h.addRow("Seed", self.seed_spin)
-        self.fresh_check = QCheckBox("Start from fresh weights (drawn from the seed)")
+        self.fresh_check = QCheckBox("Fresh weights from the seed")
         self.fresh_check.setObjectName("freshWeightsCheck")
         self.fresh_check.setChecked(True)
-        self.fresh_check.setToolTip("Off: continue from the graph's current weights")
+        self.fresh_check.setToolTip("On: start from fresh weights drawn from the seed. "
+                                    "Off: continue from the graph's current weights")
         h.addRow(self.fresh_check)
         self.pause_explode_check = QCheckBox("Pause when the loss explodes")
         self.pause_explode_check.setObjectName("pauseOnExplodeCheck")

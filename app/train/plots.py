@@ -31,6 +31,9 @@ TITLE_HEIGHT = 16
 GRID_HEIGHT = 300  # a plots view at least this tall shows the chosen plots in two rows
 
 
+KEPT_NAMES = {"validation": "val"}  # a kept run's curve names in the titles
+
+
 class PlotsDock(PlotDrawing, QDockWidget):
     """Live plots of the current run plus any kept runs."""
 
@@ -240,16 +243,25 @@ class PlotsDock(PlotDrawing, QDockWidget):
         self._invalidate()
 
     def _titles(self) -> None:
-        """Each plot's title followed by its curves' names in their colours (a legend beside, not over)."""
+        """Each plot's title followed by its curves' names in their colours (a legend beside, not over),
+        then the kept runs' after "kept:" in their dashed colours (names shortened, and left out when
+        several runs are kept: at 1280x720 a longer title widened its plot past the dock)."""
         fg = plot_colors(self)["fg"].name()
         for key, p in self.plots.items():
-            names = []
+            runs: dict[int, list] = {}
             if self._keyed.get(key):
                 for (run, plot, _), item in self._curves.items():
                     label = item.opts.get("name")
-                    if plot == key and label and run == len(self.kept):
-                        names.append((label, item.opts["pen"].color().name()))
-            keys = " ".join(f"<span style='color:{col}'>&#9644;&nbsp;{n}</span>" for n, col in names[:6])
+                    if plot == key and label:
+                        label = label.removesuffix(self._run_label(run, plot)) if run < len(self.kept) else label
+                        runs.setdefault(run, []).append((label, item.opts["pen"].color().name()))
+            keys = " ".join(f"<span style='color:{col}'>&#9644;&nbsp;{n}</span>"
+                            for n, col in runs.get(len(self.kept), [])[:6])
+            for run in sorted(r for r in runs if r < len(self.kept)):  # short: the title sets the plot's width
+                one = len(self.kept) == 1
+                keys += f"&nbsp;&nbsp;kept{'' if one else f' {run + 1}'}:" + "".join(
+                    f"&nbsp;<span style='color:{col}'>&#9476;{f'&nbsp;{KEPT_NAMES.get(n, n)}' if one else ''}</span>"
+                    for n, col in runs[run][:3])
             html = f"{self.titles[key]}&nbsp;&nbsp;{keys}" if keys else self.titles[key]
             if self._title_html.get(key) != html:
                 self._title_html[key] = html
