@@ -353,11 +353,13 @@ def _text_width(tree, item, column=0):
     return tree.style().subElementRect(QStyle.SubElement.SE_ItemViewItemText, opt, tree).width()
 
 
-def test_palette_names_are_not_elided_at_1280x720(win, qtbot):
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_palette_names_are_not_elided(size, qtbot):
     from PySide6.QtGui import QFontMetrics
 
     from app.palette import OP_ROLE, PaletteDock
 
+    win = make_window(qtbot, size)  # at 1920 the symbol column fitted with 0 px to spare: "cross_entro…"
     palette = win.findChild(PaletteDock, "paletteDock")
     tree = palette.tree
     groups = [tree.topLevelItem(i) for i in range(tree.topLevelItemCount())]
