@@ -30,69 +30,25 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 
 from ..executor import Executor
 from ..graph import Graph
-from ..problems import GraphError, NumericError
+from ..problems import NumericError
 from .. import numcheck
 from . import datasets as ds_mod
 from . import metrics as M
 from . import optim, preprocess, schedules
+from .callbacks import Callback, TrainResult, _Fn  # noqa: F401  (re-exported: the trainer's API)
 from .config import ConfigError, TrainConfig
+from .control import LiveControl
 from .datapath import DataPolicy
 from .roles import Data, detect_roles, load_data  # noqa: F401  (re-exported: the trainer's API)
 
 
-@dataclass
-class TrainResult:
-    status: str  # "finished", "stopped", "early_stopped", "diverged"
-    epochs: int  # epochs completed
-    steps: int
-    history: list[dict] = field(default_factory=list)
-    final: dict = field(default_factory=dict)  # eval-mode loss/accuracy on the train and val splits
-    message: str = ""
-
-    def meets(self, expect: dict) -> dict[str, bool]:
-        """Each stated figure (accuracies at least, losses at most) and whether it was reached."""
-        out = {}
-        for k, v in expect.items():
-            got = self.final.get(k)
-            out[k] = got is not None and (got >= v if k.endswith("acc") else got <= v)
-        return out
-
-
-class Callback:
-    """Subclass and override what you need; every argument is a plain dict."""
-
-    def on_step(self, metrics: dict) -> None: ...
-
-    def on_epoch(self, metrics: dict) -> None: ...
-
-    def on_event(self, event: dict) -> None: ...
-
-
-class _Fn(Callback):
-    def __init__(self, on_step=None, on_epoch=None, on_event=None) -> None:
-        self._s, self._e, self._v = on_step, on_epoch, on_event
-
-    def on_step(self, m):
-        if self._s:
-            self._s(m)
-
-    def on_epoch(self, m):
-        if self._e:
-            self._e(m)
-
-    def on_event(self, e):
-        if self._v:
-            self._v(e)
-
-
-class Trainer:
+class Trainer(LiveControl):
     """Train a graph with the settings in graph.meta["training"] (plus keyword overrides).
 
     A data file the settings name is read from `base_dir`, else from the folder of the file the
@@ -126,72 +82,6 @@ class Trainer:
         self._prepared = False
         self._settings_lock = threading.Lock()
         self._pending: dict | None = None  # settings requested, applied before the next step
-
-    # ------------------------------------------------------------ control (any thread)
-    def pause(self) -> None:
-        self._go.clear()
-
-    def resume(self) -> None:
-        self._go.set()
-
-    def stop(self) -> None:
-        self._stop = True
-        self._go.set()
-
-    @property
-    def stopping(self) -> bool:
-        return self._stop
-
-    def request_settings(self, optimizer: dict | None = None, schedule: dict | str | None = None,
-                         params: dict | None = None) -> None:
-        """Queue new settings (any thread, after prepare()): optimizer settings {"lr": ..., "momentum": ...,
-        optionally "kind"}, a whole schedule, node params {(node id, name): value}. Everything is checked
-        here (OptimizerError / ScheduleError name the bad setting; nothing is queued then) and applied
-        before the next step; requests that arrive before it merge, the latest value winning."""
-        with self._settings_lock:
-            pend = dict(self._pending or {})
-            if optimizer is not None:
-                o = dict(optimizer)
-                kind = o.pop("kind", None) or pend.get("kind") or self.optimizer.kind
-                hyper = {**self.optimizer.hyper, **pend.get("optimizer", {}), **o}
-                optim.validated(kind, hyper)
-                pend["kind"], pend["optimizer"] = kind, {**pend.get("optimizer", {}), **o}
-            if schedule is not None:
-                schedules.from_settings(schedule)
-                pend["schedule"] = schedule
-            if params:
-                for nid, name in params:
-                    if nid not in self.graph.nodes:
-                        raise ValueError(f"no node {nid!r} in the graph being trained")
-                pend["params"] = {**pend.get("params", {}), **params}
-            self._pending = pend or None
-
-    def _apply_settings(self) -> None:
-        """Between two steps: the queued settings take effect, and an event says what changed."""
-        with self._settings_lock:
-            pend, self._pending = self._pending, None
-        if not pend:
-            return
-        g = self.graph
-        before = {**self.optimizer.settings(), "schedule": self.schedule.settings()}
-        before.update({f"{g.nodes[n].name}.{k}": g.nodes[n].params.get(k) for n, k in pend.get("params", {})})
-        try:
-            if "optimizer" in pend:
-                self.optimizer.configure(pend["kind"], **pend["optimizer"])  # checked again; all or nothing
-                self.lr0 = optim.base_lr(self.optimizer.settings())  # the schedule's new starting rate
-            if "schedule" in pend:
-                self.schedule = schedules.from_settings(pend["schedule"])
-            for (nid, name), value in pend.get("params", {}).items():
-                g.set_param(nid, name, value)
-        except (ValueError, GraphError) as exc:  # checked when requested: only a node's own check is left
-            self._event("settings_refused", f"New settings refused: {exc}. Training goes on with the others.")
-            return
-        after = {**self.optimizer.settings(), "schedule": self.schedule.settings()}
-        after.update({f"{g.nodes[n].name}.{k}": g.nodes[n].params.get(k) for n, k in pend.get("params", {})})
-        changed = [f"{k} {_show(after.get(k))} (was {_show(before.get(k))})" for k in after
-                   if after.get(k) != before.get(k)]
-        if changed:  # a value typed again, or a field the run does not use: nothing to say
-            self._event("settings", f"From iteration {self.steps_done + 1}: {', '.join(changed)}", settings=after)
 
     # ------------------------------------------------------------ setup
     def prepare(self) -> None:
@@ -519,12 +409,6 @@ class Trainer:
     def _record_progress(self) -> None:
         self.graph.meta.setdefault("training_state", {})
         self.graph.meta["training_state"] = {"epochs_done": self.epochs_done, "steps_done": self.steps_done}
-
-
-def _show(v) -> str:
-    if isinstance(v, dict):
-        return " ".join(f"{k}={_show(x)}" for k, x in v.items())
-    return f"{v:g}" if isinstance(v, float) else str(v)
 
 
 def train(graph: Graph, **kwargs) -> TrainResult:
