@@ -182,12 +182,7 @@ def apply_text(scene, nid: str, param: str | None, text: str) -> bool:
     except ValueError as exc:
         scene.status_message.emit(str(exc))
         return False
-    label = cmd.text()
-    err = cmds.push_command(scene.undo_stack, cmd)
-    if err:
-        scene.status_message.emit(f"{label} refused: {err}")
-        return False
-    return True
+    return scene._push(cmd)  # the scene's one way to push: a refusal says why
 
 
 # ---------------------------------------------------------------- scrubbing
