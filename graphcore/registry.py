@@ -137,6 +137,11 @@ class OpSpec:
     # the Kernel objects (graphcore.kernels) its forward and backward call, declared here so that
     # every kernel is reachable from an op (tests/test_kernels.py checks it)
     kernels: tuple = ()
+    # How the op leaves the app (graphcore.export), declared with the op like its forward and
+    # backward: `onnx` turns a node into ONNX nodes; `code` gives its lines of staged numpy and of
+    # PyTorch. A registry-wide test checks that every op declares both.
+    onnx: Any = None
+    code: Any = None
 
     @property
     def input_names(self) -> tuple[str, ...]:
