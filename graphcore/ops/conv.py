@@ -10,6 +10,7 @@ import numpy as np
 from ..kernels import conv as KN
 from ..registry import OpSpec, ParamSpec, Port, ShapeError, WeightSpec, register
 from ._layerkit import INIT_SCALE, fdata, init_param, weight
+from ..export import onnx_rules
 
 
 # ------------------------------------------------------------------ images
@@ -120,6 +121,7 @@ register(OpSpec(
              WeightSpec("b", shape=lambda p, s: (p["filters"],), init="zeros", doc="biases, (F,)")),
     shape=_conv_shape, forward=_conv_fwd, backward=_conv_bwd, examples=_conv_examples,
     kernels=(KN.conv_im2col, KN.conv_out, KN.conv_dout_t, KN.conv_col2im),
+    onnx=onnx_rules.conv2d,
 ))
 
 
@@ -175,6 +177,7 @@ def _pool(kind: str, kf, kb):
         params=(ParamSpec("size", "int", 2, "window height and width", min=1, max=64),
                 ParamSpec("stride", "int", 2, "step between windows", min=1, max=64)),
         shape=shape, forward=forward, backward=backward, examples=examples, kernels=(kf, kb),
+        onnx=onnx_rules.pool("MaxPool" if kind == "max" else "AveragePool"),
     ))
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from ..kernels import nn as KN
 from ..registry import OpSpec, ParamSpec, Port, ShapeError, WeightSpec, register
 from ._layerkit import INIT_SCALE, colsum, fdata, init_param, rows, weight
+from ..export import onnx_rules
 
 
 # ------------------------------------------------------------------ linear
@@ -103,6 +104,7 @@ register(OpSpec(
              WeightSpec("b", shape=lambda p, s: (p["units"],), init="zeros", doc="biases, (units,)")),
     shape=_linear_shape, forward=_linear_fwd, backward=_linear_bwd, examples=_linear_examples,
     kernels=(KN.bias_add,),
+    onnx=onnx_rules.linear,
 ))
 
 
@@ -149,6 +151,7 @@ register(OpSpec(
     shape=_matmul_shape, forward=_matmul_fwd, backward=_matmul_bwd,
     examples=lambda rng: [{"inputs": {"a": rng.standard_normal((n, k)), "b": rng.standard_normal((k, m))},
                            "label": f"({n},{k}) @ ({k},{m})"} for n, k, m in ((1, 1, 1), (3, 4, 2), (2, 5, 6))],
+    onnx="MatMul",
 ))
 
 
@@ -186,6 +189,7 @@ register(OpSpec(
     shape=_flatten_shape, forward=_flatten_fwd, backward=_reshape_bwd,
     examples=lambda rng: [{"inputs": {"x": rng.standard_normal(s)}, "label": str(s)}
                           for s in ((3, 2, 2, 2), (2, 5), (4,))],
+    onnx=onnx_rules.flatten,
 ))
 
 
@@ -253,6 +257,7 @@ register(OpSpec(
     examples=lambda rng: [
         {"inputs": {"x": rng.standard_normal((3, 16))}, "params": {"shape": "-1, 1, 4, 4"}, "label": "(3,16) -> images"},
         {"inputs": {"x": rng.standard_normal((2, 3, 2))}, "params": {"shape": "3, 4"}, "label": "(2,3,2) -> (3,4)"}],
+    onnx=onnx_rules.reshape,
 ))
 
 
@@ -291,6 +296,7 @@ register(OpSpec(
     shape=lambda params, shapes: tuple(shapes[0]), forward=_softmax_fwd, backward=_softmax_bwd,
     examples=lambda rng: [{"inputs": {"x": rng.standard_normal(s)}, "label": str(s)}
                           for s in ((4,), (3, 5), (2, 3, 4))],
+    onnx=onnx_rules.softmax,
 ))
 
 
@@ -352,5 +358,6 @@ register(OpSpec(
     shape=_maxout_shape, forward=_maxout_fwd, backward=_maxout_bwd, kernels=(KN.maxout_fwd, KN.maxout_bwd),
     examples=lambda rng: [{"inputs": {"x": rng.standard_normal((n, d))}, "params": {"units": u, "k": k},
                            "label": f"({n},{d}) units={u} k={k}"} for n, d, u, k in ((3, 4, 2, 2), (5, 3, 3, 3))],
+    onnx=onnx_rules.maxout,
 ))
 

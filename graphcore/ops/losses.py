@@ -14,6 +14,7 @@ import numpy as np
 from ..kernels import nn as KN
 from ..problems import GraphError, Problem
 from ..registry import OpSpec, ParamSpec, Port, ShapeError, register
+from ..export import onnx_rules
 
 
 def _scalar_out(ctx, value: float) -> np.ndarray:
@@ -117,6 +118,7 @@ register(OpSpec(
             Port("labels", "class index per row, shape (N,)", dtype="int", differentiable=False)),
     shape=_classify_shape("softmax_cross_entropy"), forward=_ce_fwd, backward=_ce_bwd,
     examples=lambda rng: _classify_examples(rng), kernels=(KN.softmax_ce_fwd,),
+    onnx=onnx_rules.softmax_cross_entropy,
 ))
 
 
@@ -157,6 +159,7 @@ register(OpSpec(
     params=(ParamSpec("delta", "float", 1.0, "the margin the correct class must win by", min=0.0),),
     shape=_classify_shape("svm_loss"), forward=_svm_fwd, backward=_ce_bwd,
     examples=_svm_examples, kernels=(KN.svm_fwd,),
+    onnx=onnx_rules.svm_loss,
 ))
 
 
@@ -198,6 +201,7 @@ register(OpSpec(
     shape=_mse_shape, forward=_mse_fwd, backward=_mse_bwd,
     examples=lambda rng: [{"inputs": {"pred": rng.standard_normal(s), "target": rng.standard_normal(s)},
                            "label": f"shape {s}"} for s in ((), (5,), (4, 3))],
+    onnx=onnx_rules.mse,
 ))
 
 
@@ -236,6 +240,7 @@ register(OpSpec(
         {"inputs": {"data": np.asarray(rng.uniform(0.5, 2.0)), "reg": np.asarray(rng.uniform(0, 1))},
          "label": "data + reg"},
         {"inputs": {"data": np.asarray(rng.uniform(0.5, 2.0))}, "label": "data only"}],
+    onnx=onnx_rules.total_loss,
 ))
 
 
@@ -370,6 +375,7 @@ def _regularizer(name: str, title: str, doc: str, grad_rule: str, penalty, grad,
         params=(ParamSpec("strength", "float", 1e-3, "regularisation strength (lambda)", min=0.0),
                 *extra_params, TARGETS),
         shape=shape, forward=forward, backward=backward, examples=examples,
+        onnx=onnx_rules.regularizer(name),
     ))
 
 

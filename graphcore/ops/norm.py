@@ -7,6 +7,7 @@ import numpy as np
 from ..kernels import nn as KN
 from ..registry import OpSpec, ParamSpec, Port, ShapeError, WeightSpec, register
 from ._layerkit import fdata, weight
+from ..export import onnx_rules
 
 
 # ---------------------------------------------------------------- batchnorm
@@ -133,6 +134,7 @@ register(OpSpec(
                         doc="running variance of the batches seen in train mode (used in eval)")),
     shape=_bn_shape, forward=_bn_fwd, backward=_bn_bwd, examples=_bn_examples,
     kernels=(KN.batchnorm_fwd, KN.batchnorm_bwd),
+    onnx=onnx_rules.batchnorm,
 ))
 
 
@@ -178,4 +180,5 @@ register(OpSpec(
         {"inputs": {"x": rng.standard_normal((4, 6))}, "params": {"p": 0.5}, "label": "train p=0.5"},
         {"inputs": {"x": rng.standard_normal((2, 3, 2, 2))}, "params": {"p": 0.8}, "label": "train images p=0.8"},
         {"inputs": {"x": rng.standard_normal((3, 5))}, "params": {"p": 0.5}, "mode": "eval", "label": "eval"}],
+    onnx=onnx_rules.dropout,
 ))

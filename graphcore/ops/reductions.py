@@ -5,6 +5,7 @@ import numpy as np
 
 from ._layerkit import fdata
 from ..registry import OpSpec, ParamSpec, Port, ShapeError, register
+from ..export import onnx_rules
 
 AXIS = ParamSpec("axis", "axis", None, "the axis to reduce over, or null for all")
 KEEPDIMS = ParamSpec("keepdims", "bool", False, "keep the reduced axis with length 1")
@@ -69,8 +70,10 @@ def _mean_bwd(ctx, g, ins, out, params, tensors):
 register(OpSpec(name="sum", category="reductions", title="Σ", doc="sum of the elements (all, or along an axis)",
                 grad_rule="copies the gradient back to every element that was summed",
                 inputs=(Port("x"),), params=(AXIS, KEEPDIMS), shape=_shape, forward=_sum_fwd, backward=_sum_bwd,
-                examples=_cases))
+                examples=_cases,
+                onnx=onnx_rules.reduction("ReduceSum")))
 register(OpSpec(name="mean", category="reductions", title="mean", doc="mean of the elements (all, or along an axis)",
                 grad_rule="gives every averaged element the gradient divided by their count",
                 inputs=(Port("x"),), params=(AXIS, KEEPDIMS), shape=_shape, forward=_mean_fwd,
-                backward=_mean_bwd, examples=_cases))
+                backward=_mean_bwd, examples=_cases,
+                onnx=onnx_rules.reduction("ReduceMean")))

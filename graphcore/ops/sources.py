@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from ..registry import OpSpec, WeightSpec, register
+from ..export import onnx_rules
 
 register(OpSpec(
     name="input", category="inputs", source=True, title="input",
     doc="a value fed in (a number or an array of data)",
     grad_rule="receives the gradient of the output with respect to this input",
     weights=(WeightSpec("value", trainable=False, doc="the value fed in"),),
+    onnx=onnx_rules.GRAPH_INPUT,
 ))
 
 register(OpSpec(
@@ -15,6 +17,7 @@ register(OpSpec(
     doc="a constant: never trained",
     grad_rule="receives a gradient like any input, but nothing is updated with it",
     weights=(WeightSpec("value", trainable=False, doc="the constant"),),
+    onnx=onnx_rules.CONSTANT,
 ))
 
 register(OpSpec(
@@ -22,4 +25,5 @@ register(OpSpec(
     doc="a trainable parameter with an initial value",
     grad_rule="receives the gradient of the loss; the optimizer updates the value with it",
     weights=(WeightSpec("value", trainable=True, doc="the current value"),),
+    onnx=onnx_rules.INITIALIZER,
 ))

@@ -1,0 +1,288 @@
+"""Open an ONNX model as a graph: inputs, weights, one graph node per ONNX node, laid out
+left to right.
+
+An ONNX file is data someone else wrote, so it gets the bounds of a data set
+(graphcore.train.datapath): the file and every external data file it names are regular files
+of at most the data limit, read whole before parsing; external data paths are relative to the
+model's folder and may not leave it. Any op type without a counterpart is refused, listing
+every such op type with its ONNX node names. Graph nodes that this app exported as several
+ONNX nodes come back as one node, through the list the exporter writes in the model's metadata.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+
+import numpy as np
+
+from ..fileformat import MAX_NODES
+from ..graph import Graph
+from ..limits import check_name, excerpt
+from ..problems import GraphError
+from ..tensorfile import MAX_ELEMENTS
+from ..train import datapath
+from .onnx_import_ops import Unsupported, readers
+from .onnx_support import COMPOSITES_KEY, IMPORT_OPSETS, require_onnx
+
+COLUMN = 200.0  # canvas units between layers
+ROW = 110.0
+
+
+class OnnxImportError(ValueError):
+    """An ONNX file that cannot become a graph; the message names the file and the ONNX node."""
+
+
+class Importer:
+    def __init__(self, onnx, model, shown: str, policy: datapath.DataPolicy) -> None:
+        self.onnx = onnx
+        self.model = model
+        self.shown = shown
+        self.policy = policy
+        self.graph = Graph()
+        self.inits = {t.name: t for t in model.graph.initializer}
+        self.consts: dict[str, np.ndarray] = {}  # outputs of Constant nodes
+        self.tensor_node: dict[str, str] = {}  # ONNX tensor -> graph node id
+        self.bytes_read = 0
+
+    def fail(self, msg: str):
+        raise OnnxImportError(f"{self.shown}: {msg}")
+
+    # ------------------------------------------------------------ arrays
+    def array(self, t) -> np.ndarray:
+        n = math.prod(int(d) for d in t.dims)
+        if n > MAX_ELEMENTS:
+            self.fail(f"tensor {excerpt(t.name)} has {n:,} elements; at most {MAX_ELEMENTS:,} are read")
+        try:
+            arr = self.onnx.numpy_helper.to_array(t)
+        except Exception as exc:  # a malformed tensor: protobuf and onnx raise many kinds
+            self.fail(f"tensor {excerpt(t.name)} cannot be read ({excerpt(str(exc))})")
+        if arr.dtype.kind not in "fiub":
+            self.fail(f"tensor {excerpt(t.name)} holds {arr.dtype} values; only numbers are read")
+        return arr.astype(np.float64) if arr.dtype.kind == "f" else arr.astype(np.int64)
+
+    def constant(self, name: str) -> np.ndarray | None:
+        """The value of an initializer or a Constant node's output, else None."""
+        if name in self.consts:
+            return self.consts[name]
+        t = self.inits.get(name)
+        return None if t is None else self.array(t)
+
+    def weight(self, name: str, what: str) -> np.ndarray:
+        arr = self.constant(name)
+        if arr is None:
+            raise Unsupported(f"{what} ({excerpt(name)}) must be a weight (an initializer), not a computed tensor")
+        return arr.astype(np.float64)
+
+    # ------------------------------------------------------------ graph nodes
+    def name_ok(self, name: str, where: str) -> str:
+        why = check_name(name, "a node name") if isinstance(name, str) and name else "an empty name"
+        if why:
+            self.fail(f"{where}: {why}")
+        return name
+
+    def source(self, tensor: str, where: str) -> str:
+        """The graph node giving `tensor`: made on first use for initializers and constants."""
+        nid = self.tensor_node.get(tensor)
+        if nid is not None:
+            return nid
+        value = self.constant(tensor)
+        if value is None:
+            self.fail(f"{where}: its input {excerpt(tensor)} is not produced by any node, input or initializer")
+        op = "param" if tensor in self.inits and value.dtype.kind == "f" else "const"
+        nid = self.graph.add(op, name=self.name_ok(tensor, f"tensor {excerpt(tensor)}"), value=value)
+        self.tensor_node[tensor] = nid
+        return nid
+
+    def add(self, op: str, name: str, inputs: dict[str, str], params: dict, weights: dict, where: str) -> None:
+        ids = {port: self.source(t, where) for port, t in inputs.items()}
+        try:
+            nid = self.graph.add(op, name=self.name_ok(name, where), inputs=ids, **params, **weights)
+        except GraphError as exc:
+            self.fail(f"{where} (as {op}): {exc}")
+        self.tensor_node[name] = nid
+
+    def inputs(self) -> None:
+        for v in self.model.graph.input:
+            if v.name in self.inits:
+                continue  # an initializer listed as an input (IR < 4): a weight
+            where = f"input {excerpt(v.name)}"
+            tt = v.type.tensor_type if v.type.HasField("tensor_type") else None
+            if tt is None or not tt.HasField("shape"):
+                self.fail(f"{where}: only tensor inputs with a known rank are supported")
+            np_type = self.onnx.helper.tensor_dtype_to_np_dtype(tt.elem_type) if tt.elem_type else None
+            if np_type is None or np.dtype(np_type).kind not in "fiu":
+                self.fail(f"{where}: only number inputs are supported")
+            shape = tuple(int(d.dim_value) if d.HasField("dim_value") and d.dim_value > 0 else 1
+                          for d in tt.shape.dim)  # a symbolic (batch) axis gets 1
+            if math.prod(shape) > MAX_ELEMENTS:
+                self.fail(f"{where}: shape {shape} is too large")
+            value = np.zeros(shape, dtype=np.int64 if np.dtype(np_type).kind in "iu" else np.float64)
+            nid = self.graph.add("input", name=self.name_ok(v.name, where), value=value)
+            self.tensor_node[v.name] = nid
+
+    def composites(self) -> dict[str, dict]:
+        """ONNX node name -> the exporter's record of the graph node it belongs to."""
+        raw = next((p.value for p in self.model.metadata_props if p.key == COMPOSITES_KEY), None)
+        if raw is None:
+            return {}
+        try:
+            items = json.loads(raw)
+            ok = isinstance(items, list) and all(
+                isinstance(c, dict) and isinstance(c.get("name"), str) and isinstance(c.get("op"), str)
+                and isinstance(c.get("params"), dict) and isinstance(c.get("inputs"), dict)
+                and isinstance(c.get("weights"), dict) and isinstance(c.get("onnx_nodes"), list)
+                and all(isinstance(k, str) and isinstance(x, str) for k, x in
+                        list(c["inputs"].items()) + list(c["weights"].items()))
+                and all(isinstance(x, str) for x in c["onnx_nodes"]) for c in items)
+        except ValueError:
+            ok = False
+        if not ok:
+            self.fail(f"metadata {COMPOSITES_KEY!r} is not the list this app writes")
+        out = {}
+        for c in items:
+            for n in c["onnx_nodes"]:
+                out[n] = c
+        return out
+
+    def nodes(self) -> None:
+        table = readers()
+        groups = self.composites()
+        unsupported: dict[str, list[str]] = {}
+        for node in self.model.graph.node:
+            label = node.name or (node.output[0] if node.output else "")
+            where = f"ONNX node {excerpt(label)} ({excerpt(node.op_type)})"
+            if node.domain not in ("", "ai.onnx"):
+                unsupported.setdefault(f"{node.domain}.{node.op_type}", []).append(label)
+                continue
+            c = groups.get(node.name)
+            if c is not None:
+                if node.name == c["name"]:  # the group's last node: the graph node itself
+                    weights = {}
+                    for w, t in c["weights"].items():
+                        weights[w] = self.weight(t, f"weight {w}")
+                    self.add(c["op"], c["name"], c["inputs"], c["params"], weights, where)
+                continue
+            if node.op_type == "Constant":
+                self.constant_node(node, where)
+                continue
+            read = table.get(node.op_type)
+            if read is None:
+                unsupported.setdefault(node.op_type, []).append(label)
+                continue
+            outs = [o for o in node.output if o]
+            if not outs:
+                self.fail(f"{where}: has no output")
+            try:
+                op, ins, params, weights = read(self, node)
+            except Unsupported as exc:
+                self.fail(f"{where}: {exc}")
+            self.add(op, outs[0], ins, params, weights, where)
+        if unsupported:
+            listed = "; ".join(f"{t} ({', '.join(excerpt(n, 40) for n in names[:5])}"
+                               f"{f' and {len(names) - 5} more' if len(names) > 5 else ''})"
+                               for t, names in sorted(unsupported.items()))
+            self.fail(f"unsupported ONNX op types: {listed}")
+
+    def constant_node(self, node, where: str) -> None:
+        from .onnx_import_ops import attributes
+
+        a = attributes(self.onnx, node)
+        if "value" in a:
+            value = self.array(a["value"])
+        elif "value_float" in a or "value_floats" in a:
+            value = np.asarray(a.get("value_float", a.get("value_floats")), dtype=np.float64)
+        elif "value_int" in a or "value_ints" in a:
+            value = np.asarray(a.get("value_int", a.get("value_ints")), dtype=np.int64)
+        else:
+            self.fail(f"{where}: only number constants are supported")
+        self.consts[node.output[0]] = value
+        nid = self.graph.add("const", name=self.name_ok(node.output[0], where), value=value)
+        self.tensor_node[node.output[0]] = nid
+
+
+# ---------------------------------------------------------------- reading the file
+def _external(imp: Importer, folder: str) -> None:
+    """Load external tensor data under the data sets' path rules and size limit."""
+    onnx = imp.onnx
+    files: dict[str, bytes] = {}
+    tensors = list(imp.model.graph.initializer)
+    tensors += [a.t for n in imp.model.graph.node for a in n.attribute if a.HasField("t")]
+    for t in tensors:
+        if t.data_location != onnx.TensorProto.EXTERNAL:
+            continue
+        info = {e.key: e.value for e in t.external_data}
+        key = f"tensor {excerpt(t.name)} location"
+        try:
+            path = datapath.resolve(info.get("location"), folder, imp.policy, key=key)
+            if path not in files:
+                files[path] = datapath.read_bytes(path, info.get("location"), imp.policy)
+                imp.bytes_read += len(files[path])
+                if imp.bytes_read > imp.policy.max_bytes:
+                    imp.fail(f"external data beyond the data limit of {datapath.fmt_size(imp.policy.max_bytes)}")
+        except datapath.DatasetError as exc:
+            imp.fail(str(exc))
+        try:
+            offset = int(info.get("offset", 0))
+            data = files[path]
+            length = int(info.get("length", len(data) - offset))
+        except ValueError:
+            imp.fail(f"{key}: offset and length must be whole numbers")
+        if offset < 0 or length < 0 or offset + length > len(data):
+            imp.fail(f"{key}: bytes {offset}..{offset + length} are outside the file ({len(data)} bytes)")
+        t.raw_data = data[offset:offset + length]
+        t.data_location = onnx.TensorProto.DEFAULT
+        del t.external_data[:]
+
+
+def _layout(graph: Graph) -> None:
+    """Columns by the longest path from a source (a source just left of its first consumer)."""
+    order = graph.topo_order()
+    parents: dict[str, list[str]] = {n: [] for n in graph.nodes}
+    children: dict[str, list[str]] = {n: [] for n in graph.nodes}
+    for e in graph.edges:
+        parents[e.dst].append(e.src)
+        children[e.src].append(e.dst)
+    col: dict[str, int] = {}
+    for n in order:
+        col[n] = 1 + max((col[p] for p in parents[n]), default=-1)
+    for n in reversed(order):
+        if not parents[n] and children[n]:
+            col[n] = max(0, min(col[c] for c in children[n]) - 1)
+    rows: dict[int, int] = {}
+    for n in order:
+        r = rows[col[n]] = rows.get(col[n], -1) + 1
+        graph.nodes[n].ui.update(x=min(col[n] * COLUMN, 9e5), y=min(r * ROW, 9e5))
+
+
+def import_onnx(path: str | os.PathLike, policy: datapath.DataPolicy | None = None) -> Graph:
+    """The graph an ONNX file describes; OnnxImportError naming the file (and node) otherwise."""
+    onnx = require_onnx("ONNX import")
+    policy = policy or datapath.DataPolicy()
+    path = os.fspath(path)
+    shown = datapath.short_path(path)
+    try:
+        data = datapath.read_bytes(path, shown, policy)
+    except datapath.DatasetError as exc:
+        raise OnnxImportError(str(exc)) from None
+    try:
+        model = onnx.load_model_from_string(data)
+    except Exception:  # protobuf's DecodeError and friends: not an ONNX file
+        raise OnnxImportError(f"{shown}: not an ONNX model (the file does not parse as one)") from None
+    versions = {o.domain or "ai.onnx": o.version for o in model.opset_import}
+    if versions.get("ai.onnx", versions.get("")) not in IMPORT_OPSETS:
+        raise OnnxImportError(f"{shown}: ONNX opset {versions.get('ai.onnx')} is not supported (opsets "
+                              f"{IMPORT_OPSETS.start} to {IMPORT_OPSETS.stop - 1} are)")
+    if len(model.graph.node) > 4 * MAX_NODES:
+        raise OnnxImportError(f"{shown}: {len(model.graph.node):,} ONNX nodes; at most {4 * MAX_NODES:,} are read")
+    imp = Importer(onnx, model, shown, policy)
+    _external(imp, os.path.dirname(os.path.abspath(path)))
+    imp.inputs()
+    imp.nodes()
+    if len(imp.graph.nodes) > MAX_NODES:
+        imp.fail(f"{len(imp.graph.nodes):,} graph nodes; a graph may have at most {MAX_NODES:,}")
+    problems = imp.graph.validate()
+    if problems:
+        imp.fail("the graph it gives is not valid: " + "; ".join(p.describe(imp.graph) for p in problems[:3]))
+    _layout(imp.graph)
+    return imp.graph
