@@ -57,9 +57,8 @@ class NodeOnnx:
         nid = node_id or self.id
         node = self.graph.nodes[nid]
         name = f"{node.name}.{w}"
-        if name not in self.export.initializers:
-            arr = np.asarray(node.tensors[w])
-            self.export.add_initializer(name, arr.astype(self.dtype) if arr.dtype.kind == "f" else arr, self, nid)
+        arr = np.asarray(node.tensors[w])  # added once; a name another node took is refused
+        self.export.add_initializer(name, arr.astype(self.dtype) if arr.dtype.kind == "f" else arr, self, nid)
         if nid == self.id:
             self.weights_used[w] = name
         return name
