@@ -145,16 +145,28 @@ class Importer:
                 out[n] = c
         return out
 
+    def unsupported(self, table: dict, groups: dict) -> None:
+        """Refuse, before building anything, every op type without a counterpart, with its nodes."""
+        found: dict[str, list[str]] = {}
+        for node in self.model.graph.node:
+            label = node.name or (node.output[0] if node.output else "")
+            if node.domain not in ("", "ai.onnx"):
+                found.setdefault(f"{node.domain}.{node.op_type}", []).append(label)
+            elif node.name not in groups and node.op_type != "Constant" and node.op_type not in table:
+                found.setdefault(node.op_type, []).append(label)
+        if found:
+            listed = "; ".join(f"{excerpt(t, 40)[1:-1]} ({', '.join(excerpt(n, 40) for n in names[:5])}"
+                               f"{f' and {len(names) - 5} more' if len(names) > 5 else ''})"
+                               for t, names in sorted(found.items()))
+            self.fail(f"unsupported ONNX op types: {listed}")
+
     def nodes(self) -> None:
         table = readers()
         groups = self.composites()
-        unsupported: dict[str, list[str]] = {}
+        self.unsupported(table, groups)
         for node in self.model.graph.node:
             label = node.name or (node.output[0] if node.output else "")
             where = f"ONNX node {excerpt(label)} ({excerpt(node.op_type)})"
-            if node.domain not in ("", "ai.onnx"):
-                unsupported.setdefault(f"{node.domain}.{node.op_type}", []).append(label)
-                continue
             c = groups.get(node.name)
             if c is not None:
                 if node.name == c["name"]:  # the group's last node: the graph node itself
@@ -166,10 +178,7 @@ class Importer:
             if node.op_type == "Constant":
                 self.constant_node(node, where)
                 continue
-            read = table.get(node.op_type)
-            if read is None:
-                unsupported.setdefault(node.op_type, []).append(label)
-                continue
+            read = table[node.op_type]
             outs = [o for o in node.output if o]
             if not outs:
                 self.fail(f"{where}: has no output")
@@ -178,11 +187,6 @@ class Importer:
             except Unsupported as exc:
                 self.fail(f"{where}: {exc}")
             self.add(op, outs[0], ins, params, weights, where)
-        if unsupported:
-            listed = "; ".join(f"{t} ({', '.join(excerpt(n, 40) for n in names[:5])}"
-                               f"{f' and {len(names) - 5} more' if len(names) > 5 else ''})"
-                               for t, names in sorted(unsupported.items()))
-            self.fail(f"unsupported ONNX op types: {listed}")
 
     def constant_node(self, node, where: str) -> None:
         from .onnx_import_ops import attributes

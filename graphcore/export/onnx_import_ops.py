@@ -18,7 +18,13 @@ class Unsupported(ValueError):
 
 
 def attributes(onnx, node) -> dict:
-    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    """name -> value; a float attribute (a float32) as the shortest decimal that is that float32,
+    so 1e-5 written by an exporter comes back as 1e-5, not 9.99999975e-06."""
+    out = {}
+    for a in node.attribute:
+        v = onnx.helper.get_attribute_value(a)
+        out[a.name] = float(str(np.float32(v))) if a.type == onnx.AttributeProto.FLOAT else v
+    return out
 
 
 def _only(node, a: dict, allowed: set[str]) -> None:
