@@ -169,7 +169,6 @@ def test_without_the_onnx_package_the_error_says_how_to_install(monkeypatch):
         export_onnx(g)
 
 
-@pytest.mark.slow
 def test_the_app_imports_and_runs_without_onnx():
     code = ("import sys; sys.modules['onnx'] = None; sys.modules['onnxruntime'] = None\n"
             "import main, graphcore.cli, graphcore.export_cli, graphcore.export.onnx_export, "
@@ -181,3 +180,16 @@ def test_the_app_imports_and_runs_without_onnx():
     assert r.returncode == 2, r.stderr
     assert r.stderr.strip() == ("error: ONNX export needs the onnx package: pip install 'backprop-studio[onnx]'")
     assert not os.path.exists(os.path.join(ROOT, "never.onnx"))
+
+
+def test_docs_onnx_md_is_generated_and_up_to_date():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gen_onnx_doc", os.path.join(ROOT, "tools", "gen_onnx_doc.py"))
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    with open(os.path.join(ROOT, "docs", "onnx.md"), encoding="utf-8") as f:
+        committed = f.read()
+    assert committed == gen.render(), "docs/onnx.md is out of date: run python tools/gen_onnx_doc.py"
+    for name in registry.ops():
+        assert f"| `{name}` |" in committed

@@ -249,17 +249,25 @@ def read_softmax_ce(imp, node):
     return "softmax_cross_entropy", {"scores": scores, "labels": labels}, {}, {}
 
 
-LAYERS = {
-    "Pow": read_pow, "Selu": read_selu, "PRelu": read_prelu, "Gemm": read_gemm, "Conv": read_conv,
-    "MaxPool": read_pool("max_pool"), "AveragePool": read_pool("avg_pool"), "BatchNormalization": read_batchnorm,
-    "Dropout": read_dropout, "Softmax": read_softmax, "Flatten": read_flatten, "Reshape": read_reshape,
-    "ReduceSum": read_reduce("sum"), "ReduceMean": read_reduce("mean"),
-    "SoftmaxCrossEntropyLoss": read_softmax_ce,
+LAYERS = {  # ONNX op type -> (graph op, reader)
+    "Pow": ("pow", read_pow), "Selu": ("selu", read_selu), "PRelu": ("prelu", read_prelu),
+    "Gemm": ("linear", read_gemm), "Conv": ("conv2d", read_conv), "MaxPool": ("max_pool", read_pool("max_pool")),
+    "AveragePool": ("avg_pool", read_pool("avg_pool")), "BatchNormalization": ("batchnorm", read_batchnorm),
+    "Dropout": ("dropout", read_dropout), "Softmax": ("softmax", read_softmax), "Flatten": ("flatten", read_flatten),
+    "Reshape": ("reshape", read_reshape), "ReduceSum": ("sum", read_reduce("sum")),
+    "ReduceMean": ("mean", read_reduce("mean")), "SoftmaxCrossEntropyLoss": ("softmax_cross_entropy", read_softmax_ce),
 }
+
+
+def import_map() -> dict[str, str]:
+    """ONNX op type -> the graph op it becomes (docs/onnx.md lists it)."""
+    out = {t: e[0] for t, e in simple_table().items()}
+    out.update({t: op for t, (op, _) in LAYERS.items()})
+    return out
 
 
 def readers() -> dict:
     """ONNX op type -> reader(imp, node) for every op type the importer takes."""
     out = {t: (lambda entry: lambda imp, node: read_simple(imp, node, entry))(e) for t, e in simple_table().items()}
-    out.update(LAYERS)
+    out.update({t: read for t, (_, read) in LAYERS.items()})
     return out

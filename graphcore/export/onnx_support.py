@@ -7,6 +7,9 @@ IR_VERSION = 8  # the IR that opset 17 came with: every runtime that knows opset
 # model metadata key: the graph nodes exported as several ONNX nodes (JSON), so import gives them back
 COMPOSITES_KEY = "backprop_studio.composites"
 PRODUCER = "backprop-studio"
+# op types onnxruntime's CPU provider runs in float32 only (measured with onnxruntime 1.32: a float64
+# session fails NOT_IMPLEMENTED); a float64 export using them is valid ONNX all the same
+ORT_NO_FLOAT64 = frozenset({"Conv", "AveragePool"})
 INSTALL_HINT = "pip install 'backprop-studio[onnx]'"
 
 
