@@ -193,3 +193,14 @@ def test_docs_onnx_md_is_generated_and_up_to_date():
     assert committed == gen.render(), "docs/onnx.md is out of date: run python tools/gen_onnx_doc.py"
     for name in registry.ops():
         assert f"| `{name}` |" in committed
+
+
+def test_integer_params_and_consts_feeding_float_ports_export_as_floats():
+    g = gc.Graph()
+    x = g.add("input", name="x", value=np.array([0.5, 1.5]))
+    k = g.add("param", name="k", value=np.array([2, 3]))
+    c = g.add("const", name="c", value=np.array(4))
+    s = g.add("mul", name="s", inputs={"a": x, "b": k})
+    g.add("add", name="t", inputs={"a": s, "b": c})
+    got = _check_against_executor(g, np.float64)
+    np.testing.assert_array_equal(got["t"], [5.0, 8.5])

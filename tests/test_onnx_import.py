@@ -240,3 +240,15 @@ def test_cli_export_exits_2_naming_the_node_it_cannot_export(tmp_path, capsys, m
         cli.main(["export", str(tmp_path / "g.json"), "--to", "nope", "--out", str(tmp_path / "m.onnx")])
     assert exit_.value.code == 2
     assert "invalid choice: 'nope' (choose from 'onnx')" in _one_error_line(capsys)
+
+
+def test_a_float32_export_gives_back_the_params_as_written(tmp_path):
+    """float32 attributes and constants come back as the decimals they were (1e-5, not 9.99999975e-06)."""
+    g = gc.Graph()
+    x = g.add("input", name="x", value=np.linspace(0.5, 2.0, 12).reshape(3, 4))
+    p = g.add("pow", name="p", inputs={"x": x}, p=2.2)
+    a = g.add("leaky_relu", name="a", inputs={"x": p}, alpha=0.01)
+    d = g.add("dropout", name="d", inputs={"x": a}, p=0.8)
+    g.add("batchnorm", name="bn", inputs={"x": d}, eps=1e-5, momentum=0.95)
+    h = _round_trip(g, tmp_path, np.float32)
+    assert {n.name: n.params for n in h.nodes.values()} == {n.name: n.params for n in g.nodes.values()}

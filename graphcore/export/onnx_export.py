@@ -81,8 +81,9 @@ def _batch_inputs(graph) -> set[str]:
     return {roles[r] for r in ("features", "labels") if roles.get(r)}
 
 
-def _int_input(graph, nid: str) -> bool:
-    """An input holding class labels: integers feeding only integer ports."""
+def _int_source(graph, nid: str) -> bool:
+    """A source holding class labels: integers feeding only integer ports (others become floats,
+    as the executor makes them)."""
     node = graph.nodes[nid]
     if np.asarray(node.tensors.get("value")).dtype.kind not in "iu":
         return False
@@ -95,7 +96,7 @@ def _sources(ex: Export, nid: str, batch: set[str], inputs: list) -> None:
     onnx, graph = ex.onnx, ex.graph
     node = graph.nodes[nid]
     value = np.asarray(node.tensors["value"])
-    dtype = np.int64 if (value.dtype.kind in "iu" and (node.op != "input" or _int_input(graph, nid))) else ex.dtype
+    dtype = np.int64 if _int_source(graph, nid) else ex.dtype
     if node.spec.onnx == GRAPH_INPUT:
         shape = list(value.shape)
         if nid in batch and shape:

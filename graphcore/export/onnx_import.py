@@ -49,7 +49,8 @@ class Importer:
         raise OnnxImportError(f"{self.shown}: {msg}")
 
     # ------------------------------------------------------------ arrays
-    def array(self, t) -> np.ndarray:
+    def array(self, t, exact: bool = False) -> np.ndarray:
+        """The tensor's values as float64 or int64 (with `exact`, in their own dtype)."""
         n = math.prod(int(d) for d in t.dims)
         if n > MAX_ELEMENTS:
             self.fail(f"tensor {excerpt(t.name)} has {n:,} elements; at most {MAX_ELEMENTS:,} are read")
@@ -59,14 +60,16 @@ class Importer:
             self.fail(f"tensor {excerpt(t.name)} cannot be read ({excerpt(str(exc))})")
         if arr.dtype.kind not in "fiub":
             self.fail(f"tensor {excerpt(t.name)} holds {arr.dtype} values; only numbers are read")
+        if exact:
+            return arr
         return arr.astype(np.float64) if arr.dtype.kind == "f" else arr.astype(np.int64)
 
-    def constant(self, name: str) -> np.ndarray | None:
+    def constant(self, name: str, exact: bool = False) -> np.ndarray | None:
         """The value of an initializer or a Constant node's output, else None."""
         if name in self.consts:
             return self.consts[name]
         t = self.inits.get(name)
-        return None if t is None else self.array(t)
+        return None if t is None else self.array(t, exact)
 
     def weight(self, name: str, what: str) -> np.ndarray:
         arr = self.constant(name)

@@ -27,6 +27,14 @@ def attributes(onnx, node) -> dict:
     return out
 
 
+def number(arr: np.ndarray, what: str) -> float:
+    """The one number of a constant; from a float32 tensor, the shortest decimal that is it."""
+    if arr is None or arr.size != 1:
+        raise Unsupported(f"{what} must be one constant number")
+    v = arr.reshape(-1)[0]
+    return float(str(v)) if arr.dtype == np.float32 else float(v)
+
+
 def _only(node, a: dict, allowed: set[str]) -> None:
     extra = sorted(set(a) - allowed)
     if extra:
@@ -81,10 +89,7 @@ def read_simple(imp, node, entry):
 # ------------------------------------------------------------------ gates and activations
 def read_pow(imp, node):
     x, e = _ins(node, 2)
-    p = imp.constant(e)
-    if p is None or p.size != 1:
-        raise Unsupported("the exponent must be one constant number")
-    return "pow", {"x": x}, {"p": float(p.reshape(-1)[0])}, {}
+    return "pow", {"x": x}, {"p": number(imp.constant(e, exact=True), "the exponent")}, {}
 
 
 def read_selu(imp, node):
@@ -180,10 +185,7 @@ def read_dropout(imp, node):
         raise Unsupported("the mask output is not supported")
     ratio = 0.5
     if len(ins) > 1:
-        r = imp.constant(ins[1])
-        if r is None or r.size != 1:
-            raise Unsupported("ratio must be one constant number")
-        ratio = float(r.reshape(-1)[0])
+        ratio = number(imp.constant(ins[1], exact=True), "ratio")
     if len(ins) > 2:
         t = imp.constant(ins[2])
         if t is None or bool(t.reshape(-1)[0]):

@@ -1,16 +1,16 @@
 """ONNX rules of the ops that are not one ONNX op with no attributes (those declare a string).
 
 Each rule takes a `NodeOnnx` (graphcore.export.onnx_build) and emits opset-17 nodes; the ops
-modules reference them in their declarations (`onnx=onnx_rules.linear`). A rule that takes
-one ONNX op type with attributes copied from params carries `onnx_type` and `onnx_attrs`, so
-the importer maps that op type back (graphcore.export.onnx_import). Nothing here imports onnx.
+modules reference them in their declarations (`onnx=onnx_rules.linear`). A rule that is one
+ONNX op type carries `onnx_type` (and `onnx_attrs`, {attribute: param}, when the attributes are
+the params), so the importer can map that op type back (graphcore.export.onnx_import_ops). Nothing here imports onnx.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ..kernels.elementwise import SELU_ALPHA, SELU_SCALE
-from .onnx_build import NodeOnnx, float32_exact, simple
+from .onnx_build import NodeOnnx, float32_exact
 
 # what the sources become (the exporter handles them itself): an input, an initializer, a Constant
 GRAPH_INPUT = "graph input"
@@ -18,32 +18,12 @@ INITIALIZER = "initializer"
 CONSTANT = "Constant"
 
 
-def attrs(op_type: str, **from_params: str):
-    """A 1:1 rule whose ONNX attributes come from params ({attribute: param}). A float param that
-    float32 (ONNX's attribute type) cannot hold exactly in a float64 export is written with tensors
-    by `exact` instead, so the export keeps the graph's float64 value."""
-    def rule(b: NodeOnnx, exact=None):
-        values = {a: float(b.params[p]) for a, p in from_params.items()}
-        if exact is not None and b.dtype == np.float64 and not all(map(float32_exact, values.values())):
-            return exact(b)
-        return simple(b, op_type, **values)
-    rule.onnx_type = op_type
-    rule.onnx_attrs = dict(from_params)
-    return rule
-
-
 def _positive(b: NodeOnnx, x: str) -> str:
     return b.emit("Greater", [x, b.const("zero", 0.0)], "positive", out_type=b.export.elem(np.bool_))
 
 
-def _leaky_exact(b: NodeOnnx) -> str:
-    x = b.input("x")
-    scaled = b.emit("Mul", [x, b.const("alpha", b.params["alpha"])], "scaled")
-    return b.emit("Where", [_positive(b, x), x, scaled])
-
-
 def _elu_exact(b: NodeOnnx, alpha: float | None = None, scale: float | None = None) -> str:
-    """x > 0 ? scale x : alpha (e^x - 1), the kernels' own rounding order (alpha a float64 tensor)."""
+    """x > 0 ? scale x : alpha (e^x - 1), the kernels' own rounding order (alpha a tensor)."""
     x = b.input("x")
     em1 = b.emit("Sub", [b.emit("Exp", [x], "exp"), b.const("one", 1.0)], "expm1")
     neg = b.emit("Mul", [b.const("alpha", b.params["alpha"] if alpha is None else alpha), em1], "negative")
@@ -51,18 +31,22 @@ def _elu_exact(b: NodeOnnx, alpha: float | None = None, scale: float | None = No
     return b.emit("Where", [_positive(b, x), pos, neg])
 
 
-_leaky = attrs("LeakyRelu", alpha="alpha")
-_elu = attrs("Elu", alpha="alpha")
-
-
+# An ONNX float attribute is a float32: a float64 export whose alpha float32 cannot hold exactly
+# writes the formula with tensors instead, keeping the graph's value (import reads it back as one
+# node through the export's metadata). onnx_type/onnx_attrs: the importer maps the op type back.
 def leaky_relu(b: NodeOnnx):
-    _leaky(b, exact=_leaky_exact)
+    alpha = float(b.params["alpha"])
+    if b.dtype == np.float64 and not float32_exact(alpha):
+        x = b.input("x")
+        scaled = b.emit("Mul", [x, b.const("alpha", alpha)], "scaled")
+        return b.emit("Where", [_positive(b, x), x, scaled])
+    b.emit("LeakyRelu", [b.input("x")], alpha=alpha)
 
 
 def elu(b: NodeOnnx):
     if b.dtype == np.float64:  # onnxruntime has no float64 Elu, and its alpha is a float32
         return _elu_exact(b)
-    _elu(b)
+    b.emit("Elu", [b.input("x")], alpha=float(b.params["alpha"]))
 
 
 leaky_relu.onnx_type, leaky_relu.onnx_attrs = "LeakyRelu", {"alpha": "alpha"}
