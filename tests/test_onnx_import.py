@@ -89,7 +89,7 @@ def test_a_foreign_mlp_imports_and_agrees_with_onnxruntime(tmp_path):
              helper.make_node("MatMul", ["a", "W2"], ["s"], name="mm"),
              helper.make_node("Softmax", ["s"], ["p"], name="sm", axis=-1)]
     inits = [numpy_helper.from_array(W1, "W1"), numpy_helper.from_array(b1, "b1"), numpy_helper.from_array(W2, "W2")]
-    m = _model(nodes, [_f("input", ["batch", 4])], [_f("p", None)], inits, path=tmp_path / "f.onnx")
+    m = _model(nodes, [_f("input", ["batch", 4])], [_f("p", ["batch", 3])], inits, path=tmp_path / "f.onnx")
     h = import_onnx(tmp_path / "f.onnx")
     assert {n.name: n.op for n in h.nodes.values()} == {"input": "input", "h": "linear", "a": "leaky_relu",
                                                        "W2": "param", "s": "matmul", "p": "softmax"}
@@ -107,7 +107,7 @@ def test_unsupported_op_types_are_listed_with_their_nodes(tmp_path):
              helper.make_node("Relu", ["a"], ["b"], name="r"),
              helper.make_node("Identity", ["b"], ["c"], name="copy2"),
              helper.make_node("Erf", ["c"], ["d"], name="erf")]
-    _model(nodes, [_f("x", [2])], [_f("d", None)], path=tmp_path / "u.onnx")
+    _model(nodes, [_f("x", [2])], [_f("d", [2])], path=tmp_path / "u.onnx")
     with pytest.raises(OnnxImportError, match=r"u\.onnx: unsupported ONNX op types: Erf \('erf'\); "
                                               r"Identity \('copy1', 'copy2'\)"):
         import_onnx(tmp_path / "u.onnx")
@@ -123,16 +123,21 @@ def test_unsupported_op_types_are_listed_with_their_nodes(tmp_path):
 def test_attributes_the_graph_cannot_express_are_refused_naming_the_node(node, why, tmp_path):
     inits = [numpy_helper.from_array(np.ones((2, 1, 3, 3), np.float32), "W"),
              numpy_helper.from_array(np.ones((3, 2), np.float32), "W2")]
-    _model([node], [_f("x", [1, 1, 5, 5]), _f("x2", [2, 3])], [_f("y", None)], inits, path=tmp_path / "a.onnx")
+    _model([node], [_f("x", [1, 1, 5, 5]), _f("x2", [2, 3])], [_f("y", [None] * (2 if node.op_type == "Gemm" else 4))], inits,
+           path=tmp_path / "a.onnx")
     with pytest.raises(OnnxImportError, match=rf"a\.onnx: ONNX node 'c' \('{node.op_type}'\): .*{why}"):
         import_onnx(tmp_path / "a.onnx")
 
 
 def test_old_opsets_and_non_onnx_files_are_refused(tmp_path):
-    _model([helper.make_node("Relu", ["x"], ["y"], name="r")], [_f("x", [2])], [_f("y", None)], opset=11,
+    _model([helper.make_node("Relu", ["x"], ["y"], name="r")], [_f("x", [2])], [_f("y", [2])], opset=11,
            path=tmp_path / "old.onnx")
     with pytest.raises(OnnxImportError, match="opset 11 is not supported"):
         import_onnx(tmp_path / "old.onnx")
+    _model([helper.make_node("Relu", ["nowhere"], ["y"], name="r")], [_f("x", [2])], [_f("y", [2])],
+           path=tmp_path / "broken.onnx")
+    with pytest.raises(OnnxImportError, match=r"broken\.onnx: not a valid ONNX model: .*nowhere"):
+        import_onnx(tmp_path / "broken.onnx")
     (tmp_path / "text.onnx").write_text("this is not protobuf at all \x00\xff")
     with pytest.raises(OnnxImportError, match="text.onnx: "):
         import_onnx(tmp_path / "text.onnx")
@@ -150,7 +155,7 @@ def test_tampered_composite_metadata_is_refused(tmp_path):
 # ---------------------------------------------------------------- files and external data
 def _external_model(tmp_path, location: str):
     W = np.arange(800, dtype=np.float32).reshape(4, 200)
-    m = _model([helper.make_node("Gemm", ["x", "W"], ["y"], name="fc")], [_f("x", ["N", 4])], [_f("y", None)],
+    m = _model([helper.make_node("Gemm", ["x", "W"], ["y"], name="fc")], [_f("x", ["N", 4])], [_f("y", ["N", 200])],
                [numpy_helper.from_array(W, "W")])
     onnx.external_data_helper.convert_model_to_external_data(m, all_tensors_to_one_file=True, location="w.bin",
                                                              size_threshold=0)
@@ -216,7 +221,7 @@ def test_cli_import_exits_2_on_bad_and_unsupported_files(tmp_path, capsys):
     (tmp_path / "bad.onnx").write_bytes(b"\x08\x96\x01garbage")
     assert cli.main(["import", str(tmp_path / "bad.onnx"), "--out", str(tmp_path / "g.json")]) == 2
     assert "bad.onnx" in _one_error_line(capsys)
-    _model([helper.make_node("Erf", ["x"], ["y"], name="e")], [_f("x", [2])], [_f("y", None)],
+    _model([helper.make_node("Erf", ["x"], ["y"], name="e")], [_f("x", [2])], [_f("y", [2])],
            path=tmp_path / "u.onnx")
     assert cli.main(["import", str(tmp_path / "u.onnx"), "--out", str(tmp_path / "g.json")]) == 2
     assert "unsupported ONNX op types: Erf ('e')" in _one_error_line(capsys)

@@ -187,8 +187,8 @@ class Importer:
                 self.fail(f"{where}: has no output")
             try:
                 op, ins, params, weights = read(self, node)
-            except Unsupported as exc:
-                self.fail(f"{where}: {exc}")
+            except (ValueError, TypeError, KeyError, IndexError) as exc:  # Unsupported, or a malformed node
+                self.fail(f"{where}: {exc if isinstance(exc, Unsupported) else 'malformed: ' + excerpt(str(exc))}")
             self.add(op, outs[0], ins, params, weights, where)
 
     def constant_node(self, node, where: str) -> None:
@@ -284,8 +284,15 @@ def import_onnx(path: str | os.PathLike, policy: datapath.DataPolicy | None = No
         raise OnnxImportError(f"{shown}: {len(model.graph.node):,} ONNX nodes; at most {4 * MAX_NODES:,} are read")
     imp = Importer(onnx, model, shown, policy)
     _external(imp, os.path.dirname(os.path.abspath(path)))
-    imp.inputs()
-    imp.nodes()
+    try:
+        onnx.checker.check_model(model)
+    except onnx.checker.ValidationError as exc:
+        imp.fail(f"not a valid ONNX model: {excerpt(str(exc).strip().splitlines()[0], 200)}")
+    try:
+        imp.inputs()
+        imp.nodes()
+    except GraphError as exc:  # a value the graph refuses (a name, a shape)
+        imp.fail(str(exc))
     if len(imp.graph.nodes) > MAX_NODES:
         imp.fail(f"{len(imp.graph.nodes):,} graph nodes; a graph may have at most {MAX_NODES:,}")
     problems = imp.graph.validate()
