@@ -10,7 +10,6 @@ import onnxruntime as ort
 
 import graphcore as gc
 from backprop_studio_resources import example_path
-from graphcore.export.onnx_support import ORT_NO_FLOAT64  # noqa: F401  (the tests' expectation)
 from test_ops_gradcheck import build_case, cases_for, op_names
 
 TOL = {np.float32: 1e-6, np.float64: 1e-12}

@@ -11,14 +11,14 @@ import sys
 import numpy as np
 import onnx
 import pytest
-from onnx_helpers import (ORT_NO_FLOAT64, TOL, example_files, executor_values, feeds, one_op_cases, one_op_graph,
+from onnx_helpers import (TOL, example_files, executor_values, feeds, one_op_cases, one_op_graph,
                           rel_error, session)
 
 import graphcore as gc
 from graphcore import registry
 from graphcore.export import onnx_rules
 from graphcore.export.onnx_export import export_onnx
-from graphcore.export.onnx_support import OnnxUnavailable
+from graphcore.export.onnx_support import ORT_NO_FLOAT64, OnnxUnavailable
 
 DTYPES = (np.float32, np.float64)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -151,7 +151,8 @@ def test_repeated_node_names_are_refused():
     g.add("relu", name="act", inputs={"x": fc})
     g.add("tanh", name="fc2", inputs={"x": fc})
     g.rename(g.find("fc2"), "act")
-    with pytest.raises(gc.GraphError, match="ONNX names must be unique"):
+    with pytest.raises(gc.GraphError, match=r"node 'act' \(id '.+'\): cannot export to ONNX: the node with id "
+                                            r"'.+' has the same name, and ONNX names must be unique"):
         export_onnx(g)
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
-from onnx_helpers import example_files, executor_values, feeds, one_op_cases, one_op_graph, rel_error, session
+from onnx_helpers import example_files, executor_values, one_op_cases, one_op_graph, rel_error, session
 
 import graphcore as gc
 from graphcore import cli

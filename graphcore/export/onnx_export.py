@@ -59,6 +59,10 @@ class Export:
         self.initializers[name] = arr
         self.types[name] = self.elem(arr.dtype)
 
+    def add_input(self, name: str, dtype, node: NodeOnnx) -> None:
+        self._claim(name, node)
+        self.types[name] = self.elem(dtype)
+
     def add_node(self, op_type: str, inputs: list[str], name: str, attrs: dict, node: NodeOnnx,
                  out_type: int) -> None:
         self._claim(name, node)
@@ -101,8 +105,7 @@ def _sources(ex: Export, nid: str, batch: set[str], inputs: list) -> None:
         shape = list(value.shape)
         if nid in batch and shape:
             shape[0] = SYMBOLIC_BATCH
-        ex._claim(node.name, NodeOnnx(ex, nid))
-        ex.types[node.name] = ex.elem(dtype)
+        ex.add_input(node.name, dtype, NodeOnnx(ex, nid))
         inputs.append(onnx.helper.make_tensor_value_info(node.name, ex.elem(dtype), shape))
     elif node.spec.onnx == INITIALIZER:
         ex.add_initializer(node.name, value.astype(dtype), NodeOnnx(ex, nid))
@@ -131,9 +134,9 @@ def build_model(graph, dtype=np.float32):
     seen: dict[str, str] = {}
     for nid, node in graph.nodes.items():
         if node.name in seen:
-            raise GraphError.named(graph, [Problem(nid, None, f"cannot export to ONNX: node {seen[node.name]!r} "
-                                                              f"has the same name, and ONNX names must be unique; "
-                                                              f"rename one of them")])
+            raise GraphError.named(graph, [Problem(nid, None, f"cannot export to ONNX: the node with id "
+                                                              f"{seen[node.name]!r} has the same name, and ONNX "
+                                                              f"names must be unique; rename one of them")])
         seen[node.name] = nid
     batch = _batch_inputs(graph)
     inputs: list = []
