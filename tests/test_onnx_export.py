@@ -166,7 +166,8 @@ def test_an_invalid_graph_is_refused_with_its_problems():
 def test_without_the_onnx_package_the_error_says_how_to_install(monkeypatch):
     g, _ = _linear_graph()
     monkeypatch.setitem(sys.modules, "onnx", None)
-    with pytest.raises(OnnxUnavailable, match=r"ONNX export needs the onnx package: pip install 'backprop-studio\[onnx\]'"):
+    with pytest.raises(OnnxUnavailable,
+                       match=r"ONNX export needs the onnx package: pip install 'backprop-studio\[onnx\]'"):
         export_onnx(g)
 
 

@@ -123,7 +123,8 @@ def test_unsupported_op_types_are_listed_with_their_nodes(tmp_path):
 def test_attributes_the_graph_cannot_express_are_refused_naming_the_node(node, why, tmp_path):
     inits = [numpy_helper.from_array(np.ones((2, 1, 3, 3), np.float32), "W"),
              numpy_helper.from_array(np.ones((3, 2), np.float32), "W2")]
-    _model([node], [_f("x", [1, 1, 5, 5]), _f("x2", [2, 3])], [_f("y", [None] * (2 if node.op_type == "Gemm" else 4))], inits,
+    rank = 2 if node.op_type == "Gemm" else 4
+    _model([node], [_f("x", [1, 1, 5, 5]), _f("x2", [2, 3])], [_f("y", [None] * rank)], inits,
            path=tmp_path / "a.onnx")
     with pytest.raises(OnnxImportError, match=rf"a\.onnx: ONNX node 'c' \('{node.op_type}'\): .*{why}"):
         import_onnx(tmp_path / "a.onnx")

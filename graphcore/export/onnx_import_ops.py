@@ -173,8 +173,8 @@ def read_batchnorm(imp, node):
         raise Unsupported("only the inference form (training_mode 0, one output) is supported")
     ins = _ins(node, 5)
     w = {k: imp.weight(t, k).reshape(-1) for k, t in zip(("gamma", "beta", "running_mean", "running_var"), ins[1:])}
-    return ("batchnorm", {"x": ins[0]}, {"eps": float(a.get("epsilon", 1e-5)), "momentum": float(a.get("momentum", 0.9))},
-            w)
+    params = {"eps": float(a.get("epsilon", 1e-5)), "momentum": float(a.get("momentum", 0.9))}
+    return "batchnorm", {"x": ins[0]}, params, w
 
 
 def read_dropout(imp, node):

@@ -3,7 +3,8 @@
 Each rule takes a `NodeOnnx` (graphcore.export.onnx_build) and emits opset-17 nodes; the ops
 modules reference them in their declarations (`onnx=onnx_rules.linear`). A rule that is one
 ONNX op type carries `onnx_type` (and `onnx_attrs`, {attribute: param}, when the attributes are
-the params), so the importer can map that op type back (graphcore.export.onnx_import_ops). Nothing here imports onnx.
+the params), so the importer can map that op type back (graphcore.export.onnx_import_ops).
+Nothing here imports onnx.
 """
 from __future__ import annotations
 
