@@ -9,6 +9,7 @@ import numpy as np
 import onnxruntime as ort
 
 import graphcore as gc
+from graphcore import registry
 from backprop_studio_resources import example_path
 from test_ops_gradcheck import build_case, cases_for, op_names
 
@@ -65,3 +66,21 @@ def executor_values(graph, dtype, names) -> dict:
     ex = gc.Executor(graph, dtype=dtype, mode="eval")
     ex.forward()
     return {n: ex.value(graph.find(n)) for n in names}
+
+
+def random_gate_graph(seed: int) -> gc.Graph:
+    """Gates and activations wired at random over broadcasting shapes (), (3,), (2, 3)."""
+    rng = np.random.default_rng(seed)
+    g = gc.Graph()
+    ids = [g.add("input", name=f"x{i}", value=rng.uniform(-2, 2, size=[(), (3,), (2, 3)][i % 3])) for i in range(3)]
+    binary, unary = ("add", "sub", "mul", "max", "min", "prelu"), ("neg", "abs", "tanh", "sigmoid", "relu", "step")
+    for k in range(int(rng.integers(4, 10))):
+        if rng.random() < 0.5:
+            op = str(rng.choice(binary))
+            ports = registry.get(op).input_names
+            srcs = rng.choice(len(ids), size=2)
+            ids.append(g.add(op, name=f"{op}{k}", inputs={ports[0]: ids[srcs[0]], ports[1]: ids[srcs[1]]}))
+        else:
+            op = str(rng.choice(unary))
+            ids.append(g.add(op, name=f"{op}{k}", inputs={"x": ids[int(rng.integers(len(ids)))]}))
+    return g

@@ -12,7 +12,7 @@ import numpy as np
 import onnx
 import pytest
 from onnx_helpers import (TOL, example_files, executor_values, feeds, one_op_cases, one_op_graph,
-                          rel_error, session)
+                          random_gate_graph, rel_error, session)
 
 import graphcore as gc
 from graphcore import registry
@@ -206,3 +206,18 @@ def test_integer_params_and_consts_feeding_float_ports_export_as_floats():
     g.add("add", name="t", inputs={"a": s, "b": c})
     got = _check_against_executor(g, np.float64)
     np.testing.assert_array_equal(got["t"], [5.0, 8.5])
+
+
+@pytest.mark.parametrize("op", ["input", "param", "const"])
+def test_a_lone_source_is_an_output_that_runs(op):
+    g = gc.Graph()
+    g.add(op, name="v", value=np.array([1.5, -2.0]))
+    got = _check_against_executor(g, np.float64)
+    np.testing.assert_array_equal(got["v"], [1.5, -2.0])
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_gate_graphs_run_in_onnxruntime_like_the_executor(seed):
+    g = random_gate_graph(seed)
+    for dtype in DTYPES:
+        assert _check_against_executor(g, dtype) is not None

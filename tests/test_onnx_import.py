@@ -11,7 +11,8 @@ import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
-from onnx_helpers import example_files, executor_values, one_op_cases, one_op_graph, rel_error, session
+from onnx_helpers import (example_files, executor_values, one_op_cases, one_op_graph, random_gate_graph, rel_error,
+                          session)
 
 import graphcore as gc
 from graphcore import cli
@@ -50,6 +51,12 @@ def test_examples_come_back_as_the_same_graph(path, tmp_path):
 @pytest.mark.parametrize("name,index,label", one_op_cases(), ids=[f"{n}[{lab}]" for n, _, lab in one_op_cases()])
 def test_every_op_case_comes_back(name, index, label, tmp_path):
     g, _ = one_op_graph(name, index)
+    _same_graph_same_values(g, _round_trip(g, tmp_path))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_gate_graphs_come_back(seed, tmp_path):
+    g = random_gate_graph(seed)
     _same_graph_same_values(g, _round_trip(g, tmp_path))
 
 

@@ -183,7 +183,8 @@ def _model(onnx, ex: Export, inputs: list, inits: list, outputs: list[str]):
         inferred = onnx.shape_inference.infer_shapes(draft, strict_mode=True)
     except onnx.shape_inference.InferenceError as exc:
         raise GraphError(f"ONNX shape inference fails on the export: {str(exc).splitlines()[0][:200]}") from None
-    known = {v.name: v for v in list(inferred.graph.value_info) + list(inferred.graph.output)}
+    known = {v.name: v for v in list(inferred.graph.value_info) + list(inferred.graph.output) + inputs}
+    known.update({t.name: onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)) for t in inits})
     typed = []
     for o in outputs:
         v = known.get(o)
