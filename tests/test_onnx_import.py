@@ -265,3 +265,22 @@ def test_a_float32_export_gives_back_the_params_as_written(tmp_path):
     g.add("batchnorm", name="bn", inputs={"x": d}, eps=1e-5, momentum=0.95)
     h = _round_trip(g, tmp_path, np.float32)
     assert {n.name: n.params for n in h.nodes.values()} == {n.name: n.params for n in g.nodes.values()}
+
+
+@pytest.mark.parametrize("op", ["input", "param", "const"])
+def test_a_lone_source_comes_back(op, tmp_path):
+    g = gc.Graph()
+    g.add(op, name="v", value=np.array([1.5, -2.0]))
+    h = _round_trip(g, tmp_path)
+    assert [(n.name, n.op) for n in h.nodes.values()] == [("v", op)]
+    np.testing.assert_array_equal(h.value(h.find("v")), [1.5, -2.0])  # (an input: fed by _round_trip)
+
+
+def test_constants_read_as_settings_leave_no_dangling_nodes(tmp_path):
+    shape = helper.make_node("Constant", [], ["shape"], name="shape_c",
+                             value=numpy_helper.from_array(np.array([-1, 6], np.int64)))
+    reshape = helper.make_node("Reshape", ["x", "shape"], ["y"], name="r")
+    _model([shape, reshape], [_f("x", ["N", 2, 3])], [_f("y", ["N", 6])], path=tmp_path / "c.onnx")
+    h = import_onnx(tmp_path / "c.onnx")
+    assert sorted((n.name, n.op) for n in h.nodes.values()) == [("x", "input"), ("y", "reshape")]
+    assert h.nodes[h.find("y")].params["shape"] == "-1, 6"

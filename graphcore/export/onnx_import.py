@@ -85,7 +85,8 @@ class Importer:
         return name
 
     def source(self, tensor: str, where: str) -> str:
-        """The graph node giving `tensor`: made on first use for initializers and constants."""
+        """The graph node giving `tensor`: made on first use for initializers and constants (a
+        Reshape's shape or a Pow's exponent becomes a param, not a node)."""
         nid = self.tensor_node.get(tensor)
         if nid is not None:
             return nid
@@ -190,6 +191,9 @@ class Importer:
             except (ValueError, TypeError, KeyError, IndexError) as exc:  # Unsupported, or a malformed node
                 self.fail(f"{where}: {exc if isinstance(exc, Unsupported) else 'malformed: ' + excerpt(str(exc))}")
             self.add(op, outs[0], ins, params, weights, where)
+        for v in self.model.graph.output:  # a constant or initializer that is itself an output
+            if v.name not in self.tensor_node and self.constant(v.name) is not None:
+                self.source(v.name, f"output {excerpt(v.name)}")
 
     def constant_node(self, node, where: str) -> None:
         from .onnx_import_ops import attributes
@@ -203,9 +207,7 @@ class Importer:
             value = np.asarray(a.get("value_int", a.get("value_ints")), dtype=np.int64)
         else:
             self.fail(f"{where}: only number constants are supported")
-        self.consts[node.output[0]] = value
-        nid = self.graph.add("const", name=self.name_ok(node.output[0], where), value=value)
-        self.tensor_node[node.output[0]] = nid
+        self.consts[node.output[0]] = value  # a const node once something reads it as an input
 
 
 # ---------------------------------------------------------------- reading the file
