@@ -184,7 +184,7 @@ def test_external_data_beside_the_model_is_read(tmp_path):
     np.testing.assert_array_equal(h.nodes[h.find("y")].tensors["W"], W)
 
 
-@pytest.mark.parametrize("where,why", [("../w.bin", "leads out of the graph file's folder"),
+@pytest.mark.parametrize("where,why", [("../w.bin", "leads out of the ONNX model's folder"),
                                        ("/etc/passwd", "is an absolute path")])
 def test_external_data_may_not_leave_the_models_folder(tmp_path, where, why):
     path, _ = _external_model(tmp_path, where)
@@ -284,3 +284,15 @@ def test_constants_read_as_settings_leave_no_dangling_nodes(tmp_path):
     h = import_onnx(tmp_path / "c.onnx")
     assert sorted((n.name, n.op) for n in h.nodes.values()) == [("x", "input"), ("y", "reshape")]
     assert h.nodes[h.find("y")].params["shape"] == "-1, 6"
+
+
+def test_external_data_through_a_symbolic_link_out_of_the_folder_is_refused(tmp_path):
+    path, _ = _external_model(tmp_path, "link.bin")
+    outside = tmp_path / "w_outside.bin"
+    outside.write_bytes((path.parent / "w.bin").read_bytes())
+    os.symlink(outside, path.parent / "link.bin")
+    with pytest.raises(OnnxImportError, match=r"'link.bin' leads out of the ONNX model's folder through a symbolic "
+                                              r"link; .* To use this file, move it beside the model"):
+        import_onnx(path)
+    h = import_onnx(path, DataPolicy().allowing(str(outside)))  # the user named it: allowed
+    assert h.nodes[h.find("y")].tensors["W"].shape == (4, 200)

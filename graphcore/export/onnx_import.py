@@ -10,6 +10,7 @@ ONNX nodes come back as one node, through the list the exporter writes in the mo
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -25,6 +26,8 @@ from ..train import datapath
 from .onnx_import_ops import Unsupported, readers
 from .onnx_support import COMPOSITES_KEY, IMPORT_OPSETS, require_onnx
 
+MODEL_FOLDER = "the ONNX model's folder"
+ALLOW_HINT = "move it beside the model, or allow it (import_onnx(path, DataPolicy().allowing(PATH)))"
 COLUMN = 200.0  # canvas units between layers
 ROW = 110.0
 
@@ -223,7 +226,7 @@ def _external(imp: Importer, folder: str) -> None:
         info = {e.key: e.value for e in t.external_data}
         key = f"tensor {excerpt(t.name)} location"
         try:
-            path = datapath.resolve(info.get("location"), folder, imp.policy, key=key)
+            path = datapath.resolve(info.get("location"), folder, imp.policy, key=key, where=MODEL_FOLDER)
             if path not in files:
                 files[path] = datapath.read_bytes(path, info.get("location"), imp.policy)
                 imp.bytes_read += len(files[path])
@@ -267,7 +270,7 @@ def _layout(graph: Graph) -> None:
 def import_onnx(path: str | os.PathLike, policy: datapath.DataPolicy | None = None) -> Graph:
     """The graph an ONNX file describes; OnnxImportError naming the file (and node) otherwise."""
     onnx = require_onnx("ONNX import")
-    policy = policy or datapath.DataPolicy()
+    policy = dataclasses.replace(policy or datapath.DataPolicy(), hint=ALLOW_HINT)
     path = os.fspath(path)
     shown = datapath.short_path(path)
     try:
