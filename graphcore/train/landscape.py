@@ -51,7 +51,7 @@ class Grid:
     xs: np.ndarray
     ys: np.ndarray
     loss: np.ndarray
-    center_loss: float
+    center_loss: float  # at the plane's origin (the weights the plane was made at)
     labels: tuple[str, str]
 
 
@@ -153,9 +153,10 @@ class Landscape:
             self._write(arrays)
         return self._loss_here()
 
-    def grid(self, plane: Plane, span=1.0, resolution: int = 31, should_stop=None) -> Grid:
+    def grid(self, plane: Plane, span=1.0, resolution: int = 31, center=(0.0, 0.0), should_stop=None) -> Grid:
         """The loss at resolution x resolution points of [-span, span]^2 (span may be (sx, sy)) around
-        the plane's origin. `should_stop()` is asked between rows: a true answer raises InterruptedError."""
+        `center` (plane coordinates; the origin by default). `should_stop()` is asked between rows:
+        a true answer raises InterruptedError."""
         self._check_plane(plane)
         res = _count(resolution, "resolution", MIN_RESOLUTION, MAX_RESOLUTION)
         sx, sy = span if isinstance(span, (tuple, list)) and len(span) == 2 else (span, span)
@@ -164,7 +165,11 @@ class Landscape:
         if res * res * self.n > MAX_WORK:
             raise LandscapeError(f"{res}x{res} cells of {self.n} examples each is {res * res * self.n:,} "
                                  f"evaluations, over the limit of {MAX_WORK:,}: lower the resolution or the points")
-        xs, ys = np.linspace(-sx, sx, res), np.linspace(-sy, sy, res)
+        if not isinstance(center, (tuple, list)) or len(center) != 2:
+            raise LandscapeError(f"center must be two plane coordinates (a, b), got {center!r:.40}")
+        cx = _number(center[0], "center", -MAX_SPAN - 1, MAX_SPAN)
+        cy = _number(center[1], "center", -MAX_SPAN - 1, MAX_SPAN)
+        xs, ys = np.linspace(cx - sx, cx + sx, res), np.linspace(cy - sy, cy + sy, res)
         out = np.empty((res, res))
         self._write(self._start)
         arrays = {k: self.graph.nodes[k[0]].tensors[k[1]] for k in plane.keys}
@@ -182,9 +187,9 @@ class Landscape:
                     out[j, i] = self._loss_here()
             self._write(self._start)
             self._write({k: plane.origin[k] for k in plane.keys})
-            center = self._loss_here()
+            at_origin = self._loss_here()
         self._write(self._start)
-        return Grid(xs, ys, out, center, plane.labels)
+        return Grid(xs, ys, out, at_origin, plane.labels)
 
     def race(self, plane: Plane, steps: int = 50, kinds=None, settings: dict | None = None) -> dict[str, Trajectory]:
         """Each optimizer's path from the plane's origin: {kind: Trajectory}; see the module docstring."""
@@ -244,3 +249,26 @@ class Landscape:
                 xy.append(plane.coords(arrays))
                 losses.append(loss)
         return Trajectory(kind, np.array(xy), np.array(losses), status, message)
+
+
+def bowl_graph(scale: float = 0.2, start=(-2.0, -2.5), n: int = 64, seed: int = 0) -> Graph:
+    """A tiny problem with exactly two weights, for a clean race picture: linear regression
+    pred = (x * s) @ w with the second feature scaled by `scale`, so the MSE is a long narrow bowl
+    (curvatures about 1 : scale^2) in which plain SGD zig-zags and momentum and Adam do not.
+    The two weights are param node "w" (shape (2, 1)), starting at `start`."""
+    g = Graph()
+    g.meta["seed"] = seed
+    x = g.add("input", name="x", value=np.zeros((n, 2)))
+    y = g.add("input", name="y", value=np.zeros((n, 1)))
+    s = g.add("const", name="scale", value=np.array([1.0, float(scale)]))
+    xs = g.add("mul", name="scaled", inputs={"a": x, "b": s})
+    w = g.add("param", name="w", value=np.array(start, np.float64).reshape(2, 1))
+    p = g.add("matmul", name="pred", inputs={"a": xs, "b": w})
+    g.add("mse", name="loss", inputs={"pred": p, "target": y})
+    for k, nid in enumerate((x, s, xs, w, p)):
+        g.set_ui(nid, x=40 + 170 * k, y=120 + (60 if k % 2 else 0))
+    g.meta["training"] = {"dataset": {"name": "linear", "n": n, "dim": 2, "noise": 0.1, "seed": seed},
+                          "features": "x", "labels": "y", "loss": "loss", "val_fraction": 0.0,
+                          "optimizer": {"kind": "sgd", "lr": 0.1}, "batch_size": 0, "epochs": 50,
+                          "seed": seed, "dtype": "float64"}
+    return g

@@ -166,3 +166,42 @@ def random_plane(graph: Graph, seed: int = 0, normalize: bool = True) -> Plane:
             d = {k: filter_normalized(d[k], origin[k]) for k in keys}
         dirs.append(d)
     return Plane("random", keys, origin, dirs[0], dirs[1], ("direction 1", "direction 2"), seed=int(seed))
+
+
+TRACK_ALL_BELOW = 200_000  # numbers in the plane: below this every reported step is projected
+TRACK_SECONDS = 1 / 30  # above it, at most this often
+
+
+class PlaneTracker:
+    """A training run's path on a plane, projected where the weights are (the training process):
+    two floats per reported step go to the GUI, never the weights. `track(step)` after a step,
+    `take()` for the points since the last take ({"steps": (n,), "xy": (n, 2)}, or None)."""
+
+    def __init__(self, plane: Plane, graph: Graph) -> None:
+        import time
+
+        self._clock = time.perf_counter
+        self.plane = plane
+        self.arrays = {k: graph.nodes[k[0]].tensors[k[1]] for k in plane.keys}
+        self.every_step = sum(a.size for a in self.arrays.values()) < TRACK_ALL_BELOW
+        self._last = -1.0
+        self._steps: list[int] = []
+        self._xy: list[tuple[float, float]] = []
+
+    def track(self, step: int, force: bool = False) -> None:
+        if self._steps and self._steps[-1] == step:
+            return
+        now = self._clock()
+        if not (force or self.every_step or now - self._last >= TRACK_SECONDS):
+            return
+        self._last = now
+        with np.errstate(all="ignore"):
+            self._xy.append(self.plane.coords(self.arrays))
+        self._steps.append(step)
+
+    def take(self) -> dict | None:
+        if not self._steps:
+            return None
+        out = {"steps": np.array(self._steps, np.int64), "xy": np.array(self._xy, np.float64).reshape(-1, 2)}
+        self._steps, self._xy = [], []
+        return out
