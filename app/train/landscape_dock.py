@@ -19,7 +19,7 @@ LEVELS = 12  # contour lines over the drawn range of log10(loss)
 RACE_COLORS = {"sgd": "#e15759", "momentum": "#f28e2b", "nesterov": "#edc948", "adagrad": "#59a14f",
                "rmsprop": "#76b7b2", "adam": "#b07aa1"}
 TRAINING_COLOR = "#ffffff"
-MODES = (("random", "Random directions"), ("weights", "Two weights"))  # the combo's tooltip says more
+MODES = (("random", "Random dirs"), ("weights", "Two weights"))  # the combo's tooltip says more
 
 
 def log_loss(loss: np.ndarray) -> np.ndarray:
@@ -119,6 +119,8 @@ class LandscapeDock(QDockWidget):
         for key, text in MODES:
             self.mode.addItem(text, key)
         self.mode.setMinimumWidth(40)
+        self.mode.setToolTip("Two weights: the loss over two single weights you pick (Settings). Random directions: "
+                             "over two seeded random directions through all the weights, filter-normalised")
         self.compute_button = QPushButton("Compute")
         self.compute_button.setObjectName("landscapeCompute")
         self.compute_button.setToolTip("Draw the loss around the current weights (in the background)")
@@ -330,11 +332,23 @@ class LandscapeDock(QDockWidget):
             self.plot.removeItem(self.training)
         if len(xy):
             self.training.setData(xy[:, 0], xy[:, 1])
+            self._keep_in_view(xy)
         else:
             self.training.setData([], [])
         if bool(len(xy)) != self._training_keyed:
             self._training_keyed = bool(len(xy))
             self._update_key()
+
+    def _keep_in_view(self, xy: np.ndarray) -> None:
+        """Widen the view (never the drawn grid) when the path leaves it: the whole path stays visible."""
+        (x0, x1), (y0, y1) = self.plot.viewRange()
+        ok = xy[np.isfinite(xy).all(axis=1)]
+        if not len(ok):
+            return
+        lo, hi = ok.min(axis=0), ok.max(axis=0)
+        if lo[0] < x0 or hi[0] > x1 or lo[1] < y0 or hi[1] > y1:
+            self.plot.setRange(xRange=(min(lo[0], x0), max(hi[0], x1)), yRange=(min(lo[1], y0), max(hi[1], y1)),
+                               padding=0.05)
 
     def _update_key(self) -> None:
         """The legend, under the plot: a coloured line and the final loss per optimizer, the training path."""
@@ -343,6 +357,7 @@ class LandscapeDock(QDockWidget):
             entries.append((TRAINING_COLOR, "training run"))
         if self.grid_drawn:
             entries.append((None, "+ current weights"))
+        self.key_entries = [t for _, t in entries]
         self.key.setText("&nbsp;&nbsp; ".join(
-            (f'<span style="color:{c}">&#9473;&#9473;</span>&nbsp;{t}' if c else t).replace(" ", "&nbsp;")
+            (f'<span style="color:{c}">&#9473;&#9473;</span>&nbsp;' if c else "") + t.replace(" ", "&nbsp;")
             for c, t in entries))

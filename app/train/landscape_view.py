@@ -251,7 +251,7 @@ class LandscapeView(QObject):
             self.dock.show_current(self._current())
             finite = payload.loss[np.isfinite(payload.loss)]
             lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (np.nan, np.nan)
-            self._say(f"Loss {lo:.3g} to {hi:.3g} (log colour scale), {payload.center_loss:.4g} where the plane "
+            self._say(f"Loss {lo:.4g} to {hi:.4g} (log colour scale), {payload.center_loss:.4g} where the plane "
                       f"was made; {len(payload.xs)}x{len(payload.ys)} grid.")
         else:
             self.paths = payload
