@@ -131,8 +131,12 @@ class LandscapeDock(QDockWidget):
         self.settings_button = QToolButton()
         self.settings_button.setObjectName("landscapeSettingsToggle")
         self.settings_button.setText("Settings")
+        self.settings_button.setArrowType(Qt.ArrowType.DownArrow)  # an arrow: the row keeps room for the mode
         self.settings_button.setCheckable(True)
-        self.settings_button.setToolTip("Axes, range, resolution, and the race's steps and learning rate")
+        self.settings_button.setToolTip("Settings: the two weights, seed, range, resolution, and the race's steps "
+                                        "and learning rate")
+        self.settings_button.toggled.connect(lambda on: self.settings_button.setArrowType(
+            Qt.ArrowType.UpArrow if on else Qt.ArrowType.DownArrow))
         top.addWidget(self.mode, 1)
         top.addWidget(self.compute_button)
         top.addWidget(self.race_button)
