@@ -264,3 +264,28 @@ def test_the_tracker_throttles_a_large_plane(spiral, monkeypatch):
         t.track(step)
     assert t.take()["steps"].tolist() == [1, 4]  # at least 1/30 s apart (0.0, then 0.05)
     assert t.take() is None
+
+
+def test_a_race_leaves_the_running_statistics_as_they_were():
+    """Race steps run in train mode, which moves batchnorm's running statistics; the next grid of the
+    same Landscape must still be the one a fresh Landscape draws."""
+    g = gc.Graph()
+    g.meta["seed"] = 0
+    x = g.add("input", name="x", value=np.zeros((4, 2)))
+    y = g.add("input", name="y", value=np.zeros(4, dtype=np.int64))
+    h = g.add("linear", name="fc1", inputs={"x": x}, units=8)
+    b = g.add("batchnorm", name="bn", inputs={"x": h})
+    r = g.add("relu", name="relu", inputs={"x": b})
+    o = g.add("linear", name="fc2", inputs={"x": r}, units=3)
+    g.add("softmax_cross_entropy", name="loss", inputs={"scores": o, "labels": y})
+    g.meta["training"] = {"dataset": {"name": "spiral", "n_per_class": 20, "classes": 3, "seed": 0},
+                          "features": "x", "labels": "y", "loss": "loss", "optimizer": {"kind": "sgd", "lr": 0.5},
+                          "batch_size": 0, "epochs": 1, "seed": 0, "dtype": "float64"}
+    g.materialize()
+    land = Landscape(g)
+    plane = random_plane(g, seed=0)
+    before = land.grid(plane, span=0.5, resolution=3)
+    land.race(plane, steps=5, kinds=["adam"])
+    after = land.grid(plane, span=0.5, resolution=3)
+    assert np.array_equal(before.loss, after.loss)
+    assert np.array_equal(Landscape(g).grid(plane, span=0.5, resolution=3).loss, before.loss)

@@ -107,7 +107,9 @@ class Landscape:
             X, y = X[idx], y[idx]
         self.X, self.y = np.ascontiguousarray(X), np.ascontiguousarray(y)
         self.loss_node = t.roles["loss"]
-        self._start = {k: np.array(a, copy=True) for k, a in self._arrays().items()}
+        # every array a pass reads besides the data (weights, batchnorm's running statistics): put back
+        # after each race, so one Landscape's answers never depend on what it was asked before
+        self._start = {k: np.array(a, copy=True) for k, a in {**t._snapshot(), **self._arrays()}.items()}
 
     @property
     def n(self) -> int:
@@ -230,7 +232,6 @@ class Landscape:
         self._write(self._start)
         self._write({k: plane.origin[k] for k in plane.keys})
         t.optimizer = opt
-        t._mark = self.graph.mark_updated_quiet
         arrays = self._arrays()
         xy, losses = [plane.coords(arrays)], [self._loss_here()]
         status, message = "ok", ""
