@@ -234,3 +234,25 @@ def test_fitted_extent_covers_the_points_and_the_span():
     assert center[0] - half[0] <= -1.0 and center[0] + half[0] >= 3.0
     assert center[1] - half[1] == pytest.approx(-1.0) and center[1] + half[1] == pytest.approx(1.0)
     assert fitted_extent(2.0, []) == ((0.0, 0.0), (2.0, 2.0))
+
+
+def test_paths_pin_the_plane_and_without_them_compute_starts_at_the_current_weights(rig, qtbot):
+    w, view = rig
+    view.dock.resolution.setValue(3)
+    view.compute()
+    wait_idle(qtbot, view)
+    first = view.plane
+    g = w.document.graph
+    g.set_value(g.find("w"), np.array([[0.5], [0.25]]))  # the weights move, no path drawn: a new plane
+    view.compute()
+    wait_idle(qtbot, view)
+    assert view.plane is not first and view.plane.coords_of(g) == (0.0, 0.0)
+    view.dock.steps.setValue(3)
+    view.race()
+    wait_idle(qtbot, view)
+    raced = view.plane
+    g.set_value(g.find("w"), np.array([[1.5], [1.25]]))
+    view.compute()  # the race's paths are on this plane: it stays, and the current point moves on it
+    wait_idle(qtbot, view)
+    assert view.plane is raced and view.paths
+    assert view.dock.current.data["x"].tolist() == pytest.approx([1.0])

@@ -127,7 +127,8 @@ class LandscapeDock(QDockWidget):
         self.race_button = QPushButton("Race")
         self.race_button.setObjectName("landscapeRace")
         self.race_button.setToolTip("Race the optimizers: SGD, momentum, Nesterov, Adagrad, RMSProp and Adam from "
-                                    "the same point, full-batch steps on the landscape's batch")
+                                    "the same point (where the plane was made), full-batch steps on the landscape's "
+                                    "batch, all at the learning rate under Settings")
         self.settings_button = QToolButton()
         self.settings_button.setObjectName("landscapeSettingsToggle")
         self.settings_button.setText("Settings")

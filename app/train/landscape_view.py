@@ -116,12 +116,13 @@ class LandscapeView(QObject):
     def _graph_changed(self) -> None:
         """New structure: new weight choices (and a plane that no longer fits is dropped)."""
         g = self.graph
-        if g is None or g.structure_version == self._structure:
+        arrays = [] if g is None else [(nid, g.nodes[nid].name, w, g.nodes[nid].tensors[w].shape)
+                                       for nid, w in g.trainable()]
+        if g is None or arrays == self._structure:
             if g is not None and self.plane is not None and self.grid is not None:
                 self.dock.show_current(self._current())
             return
-        self._structure = g.structure_version
-        arrays = [(nid, g.nodes[nid].name, w, g.nodes[nid].tensors[w].shape) for nid, w in g.trainable()]
+        self._structure = arrays
         for picker in (self.dock.x_axis, self.dock.y_axis):
             picker.set_choices(arrays)
         total = sum(int(np.prod(s)) for *_, s in arrays)
@@ -145,13 +146,15 @@ class LandscapeView(QObject):
         return ("weights", d.x_axis.axis(), d.y_axis.axis())
 
     def _ensure_plane(self) -> Plane | None:
-        """The plane the controls describe: the current one while they are unchanged, else a new one
-        at the current weights (the old paths, in the old plane's coordinates, go)."""
+        """The plane the controls describe, made at the current weights. Drawn paths pin it: while there
+        are some and the controls are unchanged the plane stays (its paths stay true); a new plane
+        drops them (they are in the old plane's coordinates)."""
         g = self.graph
         if g is None:
             return None
         key = self._key()
-        if self.plane is not None and key == self._plane_key and self.plane.fits(g):
+        pinned = bool(self.paths) or len(self.training_xy) > 0
+        if self.plane is not None and key == self._plane_key and self.plane.fits(g) and pinned:
             return self.plane
         try:
             if key[0] == "random":
@@ -243,7 +246,7 @@ class LandscapeView(QObject):
         if kind == "error":
             self._say(f"Cannot draw the landscape: {payload.splitlines()[0]}")
             return
-        if t.source_version != self.graph.structure_version or self.plane is not t.job["plane"]:
+        if self.graph is None or t.source_version != self.graph.structure_version or self.plane is not t.job["plane"]:
             return  # the graph or the plane changed meanwhile
         if kind == "grid":
             self.grid = payload
