@@ -51,6 +51,9 @@ class TrainView(QObject):
             self.controller.running_changed.connect(window.set_training_lock)
         self.controller.running_changed.connect(self._show_run)
         self._add_menu(window)
+        from .landscape_view import install_landscape_view
+
+        self.landscape = install_landscape_view(window, self.controller)  # View > Loss landscape
         window.train_controller = self.controller
         window.document_changed.connect(self._document_changed)
         window.installEventFilter(self)

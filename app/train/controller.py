@@ -30,6 +30,7 @@ class TrainController(QObject):
     node_requested = Signal(str)  # select and centre this node (a NaN's origin)
     running_changed = Signal(bool)
     finished = Signal(dict)  # the worker's result dict, after it has been applied
+    trajectory = Signal(object)  # the current run's path on the loss landscape's plane ({"steps", "xy"})
 
     def __init__(self, dock: TrainDock, plots: PlotsDock, boundary: BoundaryDock, parent=None) -> None:
         super().__init__(parent)
@@ -42,6 +43,7 @@ class TrainController(QObject):
         self.last_result: dict | None = None
         self.flow_updates = 0
         self._label = ""
+        self.plane_provider = None  # () -> the loss landscape's Plane or None (landscape_view.py)
         dock.actionTrain.triggered.connect(self.train)
         dock.actionPause.toggled.connect(self.set_paused)
         dock.actionStepEpoch.triggered.connect(self.step_epoch)
@@ -77,7 +79,7 @@ class TrainController(QObject):
 
     def _discard(self, t: TrainThread) -> None:
         """Stop a run whose results no longer have a home (another document is open now)."""
-        for sig in (t.chunk, t.progress, t.snapshot, t.event, t.warning, t.done):
+        for sig in (t.chunk, t.progress, t.snapshot, t.event, t.warning, t.trajectory, t.done):
             try:
                 sig.disconnect()
             except (RuntimeError, TypeError):
@@ -102,6 +104,9 @@ class TrainController(QObject):
             return False
         gui = dict(s["gui"], pause_after_epoch=pause_after_epoch,
                    pause_on_explode=self.dock.pause_explode_check.isChecked())
+        plane = self.plane_provider() if self.plane_provider is not None else None
+        if plane is not None:  # the run projects its weights onto it: two numbers per step come back
+            gui["landscape"] = plane
         path = getattr(self.document, "path", None)
         base_dir = os.path.dirname(path) if path else None
         t = TrainThread(self.graph, s["training"], gui, base_dir=base_dir, parent=self)
@@ -110,6 +115,7 @@ class TrainController(QObject):
         t.snapshot.connect(self._on_snapshot)
         t.event.connect(self._on_event)
         t.warning.connect(self._on_warning)
+        t.trajectory.connect(self._on_trajectory)
         t.done.connect(self._on_done)
         self.thread = t
         o = s["training"]["optimizer"]
@@ -185,6 +191,10 @@ class TrainController(QObject):
     def _on_chunk(self, chunk: dict) -> None:
         if self._current_sender() is not None:
             self.plots.add_chunk(chunk)
+
+    def _on_trajectory(self, path: dict) -> None:
+        if self._current_sender() is not None:
+            self.trajectory.emit(path)
 
     def _on_progress(self, p: dict) -> None:
         if self._current_sender() is not None:

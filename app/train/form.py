@@ -154,6 +154,10 @@ class TrainForm:
                     spec["path"] = rel.replace(os.sep, "/")
             return spec
         spec: dict = {"name": name}
+        base = self._base.get("dataset") if isinstance(getattr(self, "_base", None), dict) else None
+        if isinstance(base, dict) and base.get("name") == name:  # settings the form has no field for
+            params = inspect.signature(datasets.GENERATORS[name]).parameters  # (a "linear" set's dim) stay
+            spec.update({k: v for k, v in base.items() if k in params})
         size, noise = _generator_keys(name)
         if size:
             v = self.size_spin.value()

@@ -44,6 +44,7 @@ class TrainThread(QThread):
     snapshot = Signal(object)  # {"grid" | "samples", "filters", "hist", "flow", "iteration"}
     event = Signal(object)  # the Trainer's events: started, paused, resumed, stopped, ...
     warning = Signal(str)  # exploding or diverging loss
+    trajectory = Signal(object)  # {"steps", "xy"}: the run's path on the loss landscape's plane
     done = Signal(object)  # {"status", "message", "node", "final", "tensors", "opt_state", ...}
 
     def __init__(self, graph: gc.Graph, training: dict, gui: dict | None = None, base_dir: str | None = None,
@@ -168,6 +169,8 @@ class TrainThread(QThread):
             self.snapshot.emit(payload)
         elif kind == "warning":
             self.warning.emit(payload)
+        elif kind == "trajectory":
+            self.trajectory.emit(payload)
 
     def _run_inline(self) -> dict:
         from graphcore.train.session import TrainJob

@@ -2,7 +2,7 @@
 snapshots for the boundary view and the wires, loss-explosion warnings, and the learned arrays at the end.
 
 Everything leaves through `emit(kind, payload)`: kinds "chunk", "progress", "snapshot", "event",
-"warning" and finally "done". The GUI only drives it: app/train/child.py runs a job in a child process
+"warning", "trajectory" (the run's path on the loss landscape's plane, gui["landscape"]) and finally "done". The GUI only drives it: app/train/child.py runs a job in a child process
 (so the training loop never competes with the GUI thread for the GIL) and relays its messages; tests
 and tools may run one inline. Pause, resume, stop, "one more epoch" and new settings (learning rate,
 optimizer hyperparameters, schedule, λ: `request_settings`) are thread-safe and take effect before the
@@ -27,6 +27,7 @@ from .config import ConfigError, TrainConfig
 from .datapath import DataPolicy
 from .datasets import DatasetError
 from .optim import OptimizerError
+from .plane import Plane, PlaneTracker
 from .schedules import ScheduleError
 
 CHUNK_SECONDS = 1 / 30  # metrics to the GUI at most this often
@@ -157,6 +158,7 @@ class TrainJob:
         self._last_step = 0
         self._points_sent = False
         self._settings_waiting: list = []  # settings requested before the trainer exists
+        self._tracker: PlaneTracker | None = None  # the path on gui["landscape"] (a Plane), when given
 
     def emit(self, kind: str, payload) -> None:
         self._emit_fn(kind, payload)
@@ -240,6 +242,10 @@ class TrainJob:
             self._epochs = cfg.epochs
             self._iterations = cfg.epochs * max(1, math.ceil(n / bs))
             self._setup_views(t)
+            plane = self.gui.get("landscape")
+            if isinstance(plane, Plane) and plane.fits(self.graph):
+                self._tracker = PlaneTracker(plane, self.graph)
+                self._tracker.track(0, force=True)
             with self._lock:
                 self.trainer = t
                 if self._stop_requested:
@@ -252,6 +258,8 @@ class TrainJob:
             self._emit_progress(0, 0, None)
             result = t.run()
             status, message, final = result.status, result.message, result.final
+            if self._tracker is not None:
+                self._tracker.track(t.steps_done, force=True)
         except GraphError as exc:  # the GUI shows it: nodes by their names, not their ids
             status, message = "error", named_problems(exc, self.graph)
         except (ConfigError, DatasetError, OptimizerError, ValueError) as exc:
@@ -363,6 +371,8 @@ class TrainJob:
                 # here, before the next step: a round trip through the GUI arrives after the run
                 # may already have blown up to NaN
                 self.request_pause(True)
+        if self._tracker is not None:
+            self._tracker.track(step)
         self._flush()
         if self.snapshots:
             self._snapshot()
@@ -412,6 +422,9 @@ class TrainJob:
             self._epoch_records = []
         if chunk:
             self.emit("chunk", chunk)
+        path = self._tracker.take() if self._tracker is not None else None
+        if path is not None:
+            self.emit("trajectory", path)
         t = self.trainer
         if t is not None:
             self._emit_progress(t.epochs_done, t.steps_done, last["loss"] if last else None)
