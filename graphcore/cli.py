@@ -160,6 +160,9 @@ def add_commands(sub) -> None:
     from . import train_cli
 
     train_cli.add_commands(sub)
+    from . import export_cli
+
+    export_cli.add_commands(sub)
 
 
 def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
