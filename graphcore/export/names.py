@@ -17,7 +17,17 @@ RESERVED = frozenset({"np", "torch", "nn", "F", "math", "Path", "values", "grads
                       "model", "build_model", "optimizer", "train", "main", "self", "data", "batch",
                       "Model", "WEIGHTS", "NAMES", "INPUTS", "SINK", "re", "fmt", "fmt_number", "printable",
                       "print_table", "FIXED_MIN", "FIXED_MAX", "TITLE", "OPS", "NODES", "TARGET", "weight_grads",
-                      "functional", "DEVICE", "SETTINGS", "make_data", "make_optimizer", "loss_of"})
+                      "functional", "DEVICE", "SETTINGS", "make_data", "make_optimizer", "loss_of", "FEATURES",
+                      "LABELS", "load_data", "learning_rate", "NotesOptimizer", "TITLE",
+                      # torch.nn.Module's own attributes: a node's weights become attributes of the model
+                      "training", "forward", "eval", "to", "cuda", "cpu", "xpu", "ipu", "mtia", "parameters",
+                      "buffers", "children", "modules", "state_dict", "load_state_dict", "apply", "half",
+                      "double", "bfloat16", "register_buffer", "register_parameter", "register_module",
+                      "add_module", "zero_grad", "named_parameters", "named_buffers", "named_children",
+                      "named_modules", "extra_repr", "requires_grad_", "share_memory", "get_parameter",
+                      "get_buffer", "get_submodule", "compile", "dump_patches", "call_super_init",
+                      "get_extra_state", "set_extra_state", "register_forward_hook", "register_backward_hook",
+                      "register_full_backward_hook", "register_forward_pre_hook", "to_empty", "float"})
 
 
 def identifier(name: str, fallback: str = "node") -> str:
