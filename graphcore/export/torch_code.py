@@ -37,8 +37,8 @@ def _training(graph):
     try:
         cfg = TrainConfig.from_dict(raw)
         roles = detect_roles(graph, cfg)
-        data = load_data(cfg, base_dir=graph.meta.get("_base_dir"), task=roles["task"],
-                         graph_file=getattr(graph, "path", None))
+        # in float64, whatever the training dtype: the file can then train in either precision
+        data = load_data(cfg.merged(dtype="float64"), task=roles["task"], graph_file=getattr(graph, "file", None))
     except ConfigError as exc:
         raise ExportError(f"the training settings cannot be exported: {exc}") from None
     opt = {"kind": "sgd", **cfg.optimizer}
