@@ -8,7 +8,7 @@ when the graph changes.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QTextCursor, QTextFormat
 from PySide6.QtWidgets import QDockWidget, QLabel, QPlainTextEdit, QTextEdit, QVBoxLayout, QWidget
 

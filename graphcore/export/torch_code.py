@@ -129,7 +129,7 @@ def torch_source(graph, npz_name: str = "model.npz") -> tuple[str, dict[str, np.
                 "    torch.manual_seed(SETTINGS['seed'])",
                 "    model = build_model(torch.float32 if SETTINGS['dtype'] == 'float32' else torch.float64)",
                 "    device = 'cuda' if torch.cuda.is_available() else 'cpu'  # a GPU when there is one",
-                "    train(model, load_data(), SETTINGS, device)"]
+                "    train(model, load_data(), SETTINGS, FEATURES, LABELS, device)"]
     else:
         out += ["", "", 'if __name__ == "__main__":', "    model = build_model()",
                 "    # each float input as a leaf that wants its gradient, from the value stored in the graph",

@@ -122,10 +122,11 @@ def learning_rate(schedule, lr0, epoch, step):
     return lr0 / (1.0 + schedule.get("k", 0.0) * t)
 
 
-def train(model, data, settings, device="cpu"):
+def train(model, data, settings, features, labels, device="cpu"):
     """Minibatch training as Backprop Studio's trainer does it: a seeded shuffle each epoch, the loss of
-    each batch, one optimizer step. Returns the loss of each epoch's last batch."""
-    # On a GPU: call train(model, data, SETTINGS, device="cuda"): the model and every batch move there.
+    each batch (the batch fed to the input nodes `features` and `labels`, by argument name), one
+    optimizer step. Returns the loss of each epoch's last batch."""
+    # On a GPU: train(..., device="cuda"): the model and every batch move there.
     # On several GPUs or machines: torch.distributed.init_process_group("nccl"), then wrap the model in
     # torch.nn.parallel.DistributedDataParallel and give each process its share of the batches.
     model.to(device)
@@ -144,7 +145,7 @@ def train(model, data, settings, device="cpu"):
         for start in range(0, n, bs):
             idx = torch.as_tensor(order[start:start + bs], device=device)
             opt.zero_grad()
-            loss = model(**{FEATURES: X[idx], LABELS: y[idx]})
+            loss = model(**{features: X[idx], labels: y[idx]})
             loss.backward()
             opt.step(learning_rate(settings["schedule"], opt.lr, epoch, step))
             step += 1
