@@ -8,16 +8,16 @@ from __future__ import annotations
 from .cli_common import UsageError, check_output, load_valid_graph
 
 
-def _numpy(graph, out_path):
+def _numpy(graph, out_path, target=None):
     from .export.numpy_code import export_numpy
 
-    return export_numpy(graph, out_path)
+    return export_numpy(graph, out_path, target)
 
 
-def _torch(graph, out_path):
+def _torch(graph, out_path, target=None):
     from .export.torch_code import export_torch
 
-    return export_torch(graph, out_path)
+    return export_torch(graph, out_path, target)
 
 
 EXPORTERS = {"numpy": _numpy, "torch": _torch}
@@ -30,9 +30,21 @@ def cmd_export(args) -> int:
     exporter = EXPORTERS.get(args.to)
     if exporter is None:  # pragma: no cover - argparse's choices come from EXPORTERS
         raise UsageError(f"argument --to: no exporter for {args.to!r}")
-    for path in exporter(graph, args.out):
+    if args.target is not None:
+        _check_target(graph, args.target)
+    extra = {"target": args.target} if args.target is not None and args.to in ("numpy", "torch") else {}
+    for path in exporter(graph, args.out, **extra):
         print(f"wrote {path}")
     return 0
+
+
+def _check_target(graph, name: str) -> None:
+    from .problems import GraphError
+
+    try:
+        graph.find(name)
+    except GraphError as exc:
+        raise UsageError(f"argument --target: {exc}") from None
 
 
 def add_commands(sub) -> None:
@@ -46,4 +58,6 @@ def add_commands(sub) -> None:
     e.add_argument("file", help="graph file (.json)")
     e.add_argument("--to", required=True, choices=sorted(EXPORTERS), help="what to write")
     e.add_argument("--out", required=True, metavar="PATH", help="the file to write")
+    e.add_argument("--target", metavar="NODE", help="numpy, torch: the node to differentiate and return "
+                   "(default: the only output, else the one loss among the outputs)")
     e.set_defaults(fn=cmd_export, errors=(ExportError,))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import contextlib
 import io
-import io as _io
 import os
 import runpy
 import subprocess
@@ -174,7 +173,7 @@ def test_random_gate_graphs_match_the_executor(graph):
 
 def _code_only(text: str) -> str:
     """The source without its string literals and comments: what would actually run."""
-    toks = tokenize.generate_tokens(_io.StringIO(text).readline)
+    toks = tokenize.generate_tokens(io.StringIO(text).readline)
     return " ".join(t.string for t in toks if t.type not in (tokenize.STRING, tokenize.COMMENT))
 
 
@@ -228,3 +227,22 @@ def test_cli_export_numpy(tmp_path, capsys):
     assert printed == _cli_run(src)
     assert cli_main(["export", src, "--to", "numpy", "--out", str(tmp_path / "neuron.txt")]) == 2
     assert "--out" in capsys.readouterr().err
+
+
+def test_cli_export_needs_a_target_when_the_graph_has_several_outputs(tmp_path, capsys):
+    g = gc.Graph()
+    a = g.add("input", name="a", value=1.0)
+    g.add("exp", name="b", inputs={"x": a})
+    g.add("neg", name="c", inputs={"x": a})
+    src = tmp_path / "two.json"
+    gc.save(g, str(src))
+    out = tmp_path / "two.py"
+    assert cli_main(["export", str(src), "--to", "numpy", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "2 outputs ('b', 'c')" in err and "--target" in err and not out.exists()
+    assert cli_main(["export", str(src), "--to", "numpy", "--target", "zz", "--out", str(out)]) == 2
+    assert "no node named 'zz'" in capsys.readouterr().err
+    assert cli_main(["export", str(src), "--to", "numpy", "--target", "b", "--out", str(out)]) == 0
+    capsys.readouterr()
+    ns, printed = _run_generated(out)
+    assert ns["TARGET"] == "b" and _agrees(g, ns, g.find("b")) == []

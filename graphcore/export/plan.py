@@ -33,7 +33,7 @@ def pick_target(graph, target: str | None = None) -> str:
         return losses[0]
     names = ", ".join(repr(graph.nodes[s].name) for s in sinks[:8])
     raise ExportError(f"the graph has {len(sinks)} outputs ({names}) and no single loss among them: "
-                      "name the one to export as the target")
+                      "name the one to export with --target")
 
 
 @dataclass

@@ -48,9 +48,9 @@ def _training(graph):
     return settings, arrays, roles["features"], roles["labels"]
 
 
-def torch_source(graph, npz_name: str = "model.npz") -> tuple[str, dict[str, np.ndarray]]:
-    """The file's text and the arrays of its .npz."""
-    plan = build_plan(graph, grads=False)
+def torch_source(graph, npz_name: str = "model.npz", target: str | None = None) -> tuple[str, dict[str, np.ndarray]]:
+    """The file's text and the arrays of its .npz; forward() returns `target` (default: the sink)."""
+    plan = build_plan(graph, target, grads=False)
     g = graph
     train = _training(graph)
     arrays: dict[str, np.ndarray] = {}
@@ -146,11 +146,11 @@ def torch_source(graph, npz_name: str = "model.npz") -> tuple[str, dict[str, np.
     return "\n".join(out) + "\n", arrays
 
 
-def export_torch(graph, out_path) -> list[Path]:
+def export_torch(graph, out_path, target: str | None = None) -> list[Path]:
     """Write the PyTorch file and its .npz; return both paths."""
     out_path = Path(out_path)
     npz = out_path.with_suffix(".npz")
-    text, arrays = torch_source(graph, npz.name)
+    text, arrays = torch_source(graph, npz.name, target)
     _atomic(npz, lambda f: np.savez(f, **arrays))
     _atomic(out_path, lambda f: f.write(text.encode("utf-8")))
     return [out_path, npz]
