@@ -98,7 +98,6 @@ def test_layer_example_matches_the_executor(name, tmp_path):
     assert printed.splitlines()[0].split() == ["node", "op", "value", "gradient"]
 
 
-@pytest.mark.slow
 def test_generated_file_runs_standalone(tmp_path):
     """A subprocess with nothing of graphcore on its path prints exactly the run table."""
     path = os.path.join(EXAMPLES, "cs231n_circuit.json")
