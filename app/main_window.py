@@ -23,6 +23,7 @@ from .canvas.scene import GraphScene
 from .canvas_host import BANNER_TEXT, CanvasHost
 from .canvas.view import GraphView
 from .document import Document
+from .export_actions import ExportActions
 from .file_actions import APP_NAME, FileActions, example_files  # noqa: F401 (example_files: tests and docs)
 from .help_dialogs import HelpDialogs
 from .inspector import InspectorDock
@@ -33,7 +34,7 @@ from .window_actions import WindowActions
 EXAMPLES_DIR = examples_dir()
 STATE_VERSION = 2  # 1 could hold the collapsed canvas of issue 9: such layouts are not restored
 
-class MainWindow(FileActions, WindowActions, HelpDialogs, QMainWindow):
+class MainWindow(FileActions, ExportActions, WindowActions, HelpDialogs, QMainWindow):
     document_changed = Signal(object)  # the new Document
     layout_reset = Signal()  # View > Reset layout put every dock back: views re-apply their document's rules
 

@@ -38,6 +38,7 @@ class WindowActions:
         self.actionSaveAs = a("actionSaveAs", "Save &As…", self.save_as, K.SaveAs, "Save the graph under a new name")
         self.actionExportImage = a("actionExportImage", "&Export Image…", self.export_dialog, "Ctrl+E",
                                    "Export the canvas as PNG or SVG")
+        self._create_export_actions()  # File > Export's code exporters (export_actions.py)
         self.actionClose = a("actionQuit", "&Quit", self.close, "Ctrl+Q", "Quit Backprop Studio")
 
         self.actionUndo = self.undo_group.createUndoAction(self, "&Undo")
@@ -101,7 +102,7 @@ class WindowActions:
         m.addSeparator()
         m.addActions([self.actionSave, self.actionSaveAs])
         m.addSeparator()
-        m.addAction(self.actionExportImage)
+        self._fill_export_menu(m)
         m.addSeparator()
         m.addAction(self.actionClose)
         self._fill_recent_menu()

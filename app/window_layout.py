@@ -68,6 +68,10 @@ def apply_default(window: QMainWindow, keep_closed: bool = False) -> None:
     if narration is not None:
         narration.setFloating(False)
         window.tabifyDockWidget(d["problemsDock"], narration)
+    code = _dock(window, "codeDock")  # issue 12's staged code, when its view is installed
+    if code is not None:
+        code.setFloating(False)
+        window.tabifyDockWidget(d["inspectorDock"], code)
     for dock in d.values():
         # a closed dock comes back; show() on a docked tab Qt keeps hidden would draw it over its neighbour
         if dock is not None and not keep_closed and not dock.toggleViewAction().isChecked():

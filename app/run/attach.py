@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, Qt
 from .controller import RunController
 from app.presentation import install_view_extras
 
+from .code_dock import CodeDock
 from .gradcheck_view import GradCheckView
 from .narration_dock import NarrationDock
 from .scrub import ScrubControl
@@ -36,6 +37,11 @@ class RunView(QObject):
         # tabbed with problems and plots once the window lays its docks out; stepping raises it
         window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.narration)
         self.controller.position_changed.connect(self._raise_narration)
+        self.code = CodeDock(self.controller, window)  # the staged numpy code, tabbed beside the inspector
+        self.code.toggleViewAction().setObjectName("actionShowCode")
+        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.code)
+        window.tabifyDockWidget(window.inspector_dock, self.code)
+        window.inspector_dock.raise_()
         self._state_shown = ""  # the pass state this view last put in the status bar
         self.controller.position_changed.connect(self._show_state)
         self._add_menu(window)
@@ -53,6 +59,8 @@ class RunView(QObject):
         """The first event of a pass brings the Narration tab to the front (it may sit behind Problems)."""
         if cursor == 0 and total > 0 and self.narration.toggleViewAction().isChecked():
             self.narration.raise_()
+        if cursor == 0 and total > 0 and self.code.toggleViewAction().isChecked():
+            self.code.raise_()
 
     def _show_state(self, *_position) -> None:
         """The status bar says where the shown pass is (so "Opened …" does not linger while stepping);
@@ -83,6 +91,7 @@ class RunView(QObject):
         view = window.menus.get("view")
         if view is not None:
             view.addAction(self.narration.toggleViewAction())
+            view.addAction(self.code.toggleViewAction())
 
     def _follow_scene(self, scene) -> None:
         if self._scene is not None:
@@ -100,6 +109,7 @@ class RunView(QObject):
         if self.gradcheck.dialog is not None:
             self.gradcheck.dialog.close()
         self.controller.set_document(doc.graph, self.window.scene)
+        self.code.set_graph(doc.graph)
         self.gradcheck.set_document(doc.graph, self.window.scene)
         self.scrub.set_document(doc.graph, doc.undo_stack)
         self._follow_scene(self.window.scene)

@@ -93,9 +93,10 @@ def binary_cases(a: tuple = (-2.0, 2.0, 0.0), b: tuple = (-2.0, 2.0, 0.0), gap: 
 
 
 def unary(name: str, doc: str, grad_rule: str, kernels: tuple[Kernel, Kernel], title: str = "",
-          category: str = "activations", param: ParamSpec | None = None, examples=None, onnx=None) -> OpSpec:
-    """`kernels`: the (forward, backward) Kernel objects (graphcore.kernels.elementwise); `onnx`: the
-    op's ONNX rule (OpSpec.onnx)."""
+          category: str = "activations", param: ParamSpec | None = None, examples=None,
+          code=None, onnx=None) -> OpSpec:
+    """`kernels`: the (forward, backward) Kernel objects (graphcore.kernels.elementwise); `code`: the
+    op's CodeRule (graphcore.export.coderule); `onnx`: the op's ONNX rule (OpSpec.onnx)."""
     kf, kb = kernels
     pname = param.name if param else None
 
@@ -127,6 +128,7 @@ def unary(name: str, doc: str, grad_rule: str, kernels: tuple[Kernel, Kernel], t
         return [dx]
 
     return register(OpSpec(name=name, category=category, doc=doc, grad_rule=grad_rule, title=title or name,
+                           code=code,
                            inputs=(Port("x"),), params=(param,) if param else (), shape=same_shape,
                            forward=forward, backward=backward, elementwise=True,
                            examples=examples, kernels=(kf, kb),
@@ -201,9 +203,10 @@ def _broadcast_work(ports: tuple[str, str], passthrough, copies: bool):
 
 def binary(name: str, doc: str, grad_rule: str, kernels: tuple, title: str = "", category: str = "gates",
            ports: tuple[str, str] = ("a", "b"), passthrough: tuple[float, float] | None = None,
-           examples=None, onnx=None) -> OpSpec:
+           examples=None, code=None, onnx=None) -> OpSpec:
     """`kernels`: the (forward, backward) Kernel objects; `passthrough=(1, 1)` marks add: the
-    gradient goes back unchanged, no backward kernel (kernels=(add_fwd,)); `onnx`: OpSpec.onnx."""
+    gradient goes back unchanged, no backward kernel (kernels=(add_fwd,)); `code`: the op's CodeRule;
+    `onnx`: OpSpec.onnx."""
     kf = kernels[0]
     kb = kernels[1] if len(kernels) > 1 else None
     ufwd, ubwd = _UFUNC.get(name, (None, None))
@@ -249,6 +252,7 @@ def binary(name: str, doc: str, grad_rule: str, kernels: tuple, title: str = "",
             return [da, db]
 
     return register(OpSpec(name=name, category=category, doc=doc, grad_rule=grad_rule, title=title or name,
+                           code=code,
                            inputs=(Port(ports[0]), Port(ports[1])), shape=broadcast_shape,
                            forward=forward, backward=backward, elementwise=True,
                            workspace=_broadcast_work(ports, passthrough, copies=name not in _UFUNC),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..export.coderule import CodeRule
 from ..kernels import conv as KN
 from ..registry import OpSpec, ParamSpec, Port, ShapeError, WeightSpec, register
 from ._layerkit import INIT_SCALE, fdata, init_param, weight
@@ -109,6 +110,14 @@ register(OpSpec(
         "`pad` zeros around; output (N, F, (H - size + 2 pad)/stride + 1, same for W)",
     grad_rule="each weight gets the sum over positions of upstream gradient times the input pixel it saw; "
               "the input gets the filters slid back over the upstream gradient; b gets the sums per filter",
+    code=CodeRule("_conv2d({images}, {W}, {b}, {stride}, {pad})",
+                  (("images", "_conv2d_dx({g}, {images}, {W}, {stride}, {pad})",
+                    "conv: the filters slid back over the upstream gradient"),
+                   ("W", "_conv2d_dW({g}, {images}, {W}, {stride}, {pad})",
+                    "conv: each weight gets upstream times the pixels it saw, summed"),
+                   ("b", "np.sum({g}, axis=(0, 2, 3))", "conv: b gets the upstream summed per filter")),
+                  torch="F.conv2d({images}, {W}, {b}, stride={stride}, padding={pad})",
+                  helpers=("_conv2d", "_conv2d_dx", "_conv2d_dW")),
     inputs=(Port("images", "images, shape (N, C, H, W)"),),
     params=(ParamSpec("filters", "int", 8, "number of filters F (output channels)", min=1, max=4096),
             ParamSpec("size", "int", 3, "filter height and width", min=1, max=64),
@@ -174,6 +183,10 @@ def _pool(kind: str, kf, kb):
         doc=f"{'max' if kind == 'max' else 'mean'} over size x size windows of (N, C, H, W) images every "
             "`stride` pixels; output size (H - size)/stride + 1",
         grad_rule=rule, inputs=(Port("x", "images, shape (N, C, H, W)"),),
+        code=CodeRule(f"_{kind}_pool({{x}}, {{size}}, {{stride}})",
+                      (("x", f"_{kind}_pool_dx({{g}}, {{x}}, {{size}}, {{stride}})", f"{kind} pool: {rule}"),),
+                      torch=f"F.{kind}_pool2d({{x}}, {{size}}, {{stride}})",
+                      helpers=(f"_{kind}_pool", f"_{kind}_pool_dx")),
         params=(ParamSpec("size", "int", 2, "window height and width", min=1, max=64),
                 ParamSpec("stride", "int", 2, "step between windows", min=1, max=64)),
         shape=shape, forward=forward, backward=backward, examples=examples, kernels=(kf, kb),

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from ..export.coderule import CodeRule
 from ..kernels import nn as KN
 from ..registry import OpSpec, ParamSpec, Port, ShapeError, WeightSpec, register
 from ._layerkit import INIT_SCALE, colsum, fdata, init_param, rows, weight
@@ -96,6 +97,9 @@ register(OpSpec(
     name="linear", category="layers", title="linear",
     doc="affine layer x W + b: x is (N, D) rows (flatten images first), W is (D, units), b is (units,)",
     grad_rule="x gets g W^T, W gets x^T g, b gets the column sums of g",
+    code=CodeRule("{x} @ {W} + {b}", (("x", "{g} @ {W}.T", "linear: x gets g W^T"),
+                                     ("W", "{x}.T @ {g}", "linear: W gets x^T g"),
+                                     ("b", "np.sum({g}, axis=0)", "linear: b gets the column sums of g"))),
     inputs=(Port("x", "rows of features, shape (N, D)"),),
     params=(ParamSpec("units", "int", 10, "number of outputs (columns of W)", min=1, max=100000),
             init_param("xavier_normal"), INIT_SCALE),
@@ -147,6 +151,8 @@ register(OpSpec(
     name="matmul", category="layers", title="a·b",
     doc="matrix product a @ b of an (n, k) and a (k, m) matrix",
     grad_rule="a gets g b^T, b gets a^T g",
+    code=CodeRule("{a} @ {b}", (("a", "{g} @ {b}.T", "matmul: a gets g b^T"),
+                               ("b", "{a}.T @ {g}", "matmul: b gets a^T g"))),
     inputs=(Port("a", "(n, k) matrix"), Port("b", "(k, m) matrix")),
     shape=_matmul_shape, forward=_matmul_fwd, backward=_matmul_bwd,
     examples=lambda rng: [{"inputs": {"a": rng.standard_normal((n, k)), "b": rng.standard_normal((k, m))},
@@ -185,6 +191,9 @@ register(OpSpec(
     name="flatten", category="layers", title="flatten",
     doc="(N, C, H, W) -> (N, C*H*W): one row per example, for a linear layer after convolutions",
     grad_rule="reshapes the gradient back to the input's shape",
+    code=CodeRule("{x}.reshape(len({x}), -1)",
+                  (("x", "{g}.reshape(np.shape({x}))", "flatten: the gradient reshaped back to the input's shape"),),
+                  torch="{x}.reshape(len({x}), -1)"),
     inputs=(Port("x", "an array whose first axis is the batch"),),
     shape=_flatten_shape, forward=_flatten_fwd, backward=_reshape_bwd,
     examples=lambda rng: [{"inputs": {"x": rng.standard_normal(s)}, "label": str(s)}
@@ -250,6 +259,9 @@ register(OpSpec(
     doc="the same numbers in a new shape, e.g. '-1, 1, 8, 8' turns (N, 64) rows into 8x8 images "
         "(-1: worked out from the size)",
     grad_rule="reshapes the gradient back to the input's shape",
+    code=CodeRule(lambda m: f"{m['x']}.reshape({parse_shape(m['_params']['shape'])!r})",
+                  (("x", "{g}.reshape(np.shape({x}))", "reshape: the gradient reshaped back to the input's shape"),),
+                  torch=lambda m: f"{m['x']}.reshape({parse_shape(m['_params']['shape'])!r})"),
     inputs=(Port("x", "any array"),),
     params=(ShapeParam("shape", "str", "-1", "the new shape: whole numbers separated by commas, one may be -1"),),
     shape=lambda params, shapes: _reshape_target(params, shapes[0]),
@@ -292,6 +304,9 @@ register(OpSpec(
     doc="e^x / sum e^x along the last axis (each row becomes probabilities); shifted by the row max for "
         "stability. For training, softmax_cross_entropy fuses this with the loss",
     grad_rule="x gets y * (g - sum(g * y)) row by row, y the softmax output",
+    code=CodeRule("_softmax({x})", (("x", "{out} * ({g} - np.sum({g} * {out}, axis=-1, keepdims=True))",
+                                    "softmax: x gets y (g - sum(g y)) row by row"),),
+                  torch="torch.softmax({x}, dim=-1)", helpers=("_softmax",)),
     inputs=(Port("x", "scores; probabilities are taken along the last axis"),),
     shape=lambda params, shapes: tuple(shapes[0]), forward=_softmax_fwd, backward=_softmax_bwd,
     examples=lambda rng: [{"inputs": {"x": rng.standard_normal(s)}, "label": str(s)}
@@ -348,6 +363,12 @@ register(OpSpec(
         "max(x w_1 + b_1, ..., x w_k + b_k); x is (N, D), W is (D, units*k) with unit u's pieces in "
         "columns u*k .. u*k+k-1. Generalises ReLU and leaky ReLU, k times the parameters",
     grad_rule="routes each output's gradient to its winning piece, which then backpropagates like a linear layer",
+    code=CodeRule("_maxout({x}, {W}, {b}, {k})",
+                  (("x", "_maxout_dz({x}, {W}, {b}, {k}, {g}) @ {W}.T", "maxout: the winning piece's dz times W^T"),
+                   ("W", "{x}.T @ _maxout_dz({x}, {W}, {b}, {k}, {g})", "maxout: W gets x^T dz"),
+                   ("b", "np.sum(_maxout_dz({x}, {W}, {b}, {k}, {g}), axis=0)", "maxout: b gets the column sums of dz")),
+                  torch="({x} @ {W} + {b}).reshape(len({x}), -1, {k}).max(dim=2).values",
+                  helpers=("_maxout", "_maxout_dz")),
     inputs=(Port("x", "rows of features, shape (N, D)"),),
     params=(ParamSpec("units", "int", 10, "number of outputs", min=1, max=100000),
             ParamSpec("k", "int", 2, "pieces per unit", min=1, max=64),

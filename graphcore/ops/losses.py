@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..export.coderule import EACH_TARGET, CodeRule
 from ..kernels import nn as KN
 from ..problems import GraphError, Problem
 from ..registry import OpSpec, ParamSpec, Port, ShapeError, register
@@ -114,6 +115,10 @@ register(OpSpec(
     doc="mean over the batch of -log softmax(scores)[label]: the softmax classifier's data loss "
         "(computed stably, shifting each row by its max)",
     grad_rule="scores get (softmax(scores) - onehot(label)) / N; labels get no gradient",
+    code=CodeRule("_softmax_ce({scores}, {labels})",
+                  (("scores", "_softmax_ce_dscores({scores}, {labels}) * {g}",
+                    "softmax loss: scores get (softmax - onehot(label)) / N"),),
+                  torch="F.cross_entropy({scores}, {labels})", helpers=("_softmax_ce", "_softmax_ce_dscores")),
     inputs=(Port("scores", "class scores, shape (N, C)"),
             Port("labels", "class index per row, shape (N,)", dtype="int", differentiable=False)),
     shape=_classify_shape("softmax_cross_entropy"), forward=_ce_fwd, backward=_ce_bwd,
@@ -154,6 +159,10 @@ register(OpSpec(
     doc="multiclass hinge loss: mean over the batch of sum over wrong classes j of "
         "max(0, s_j - s_label + delta)",
     grad_rule="each wrong class with a positive margin gets +1/N, the correct class -1/N per such class",
+    code=CodeRule("_svm_loss({scores}, {labels}, {delta})",
+                  (("scores", "_svm_dscores({scores}, {labels}, {delta}) * {g}",
+                    "SVM loss: +1/N per wrong class with a positive margin, -1/N per such class for the label"),),
+                  helpers=("_svm_loss", "_svm_dscores"), torch_helpers=("_svm_loss",)),
     inputs=(Port("scores", "class scores, shape (N, C)"),
             Port("labels", "class index per row, shape (N,)", dtype="int", differentiable=False)),
     params=(ParamSpec("delta", "float", 1.0, "the margin the correct class must win by", min=0.0),),
@@ -197,6 +206,10 @@ register(OpSpec(
     name="mse", category="losses", title="MSE",
     doc="mean squared error: mean of (pred - target)^2 over every element",
     grad_rule="pred gets 2 (pred - target) / n, target the negative of that",
+    code=CodeRule("np.mean(({pred} - {target}) ** 2)",
+                  (("pred", "2.0 * ({pred} - {target}) / np.size({pred}) * {g}", "MSE: pred gets 2 (pred - target) / n"),
+                   ("target", "-2.0 * ({pred} - {target}) / np.size({pred}) * {g}", "MSE: target gets the negative")),
+                  torch="torch.mean(({pred} - {target}) ** 2)"),
     inputs=(Port("pred", "predictions"), Port("target", "the values to match, same shape")),
     shape=_mse_shape, forward=_mse_fwd, backward=_mse_bwd,
     examples=lambda rng: [{"inputs": {"pred": rng.standard_normal(s), "target": rng.standard_normal(s)},
@@ -233,6 +246,9 @@ register(OpSpec(
     name="total_loss", category="losses", title="total loss",
     doc="data loss + regularisation loss; both parts stay visible (the trainer plots them apart)",
     grad_rule="passes the gradient unchanged to the data loss and to the regularisation loss",
+    code=CodeRule(lambda m: m["data"] + (f" + {m['reg']}" if m["reg"] else ""),
+                  (("data", "{g}", "total loss: passes the upstream unchanged"),
+                   ("reg", "{g}", "total loss: passes the upstream unchanged"))),
     inputs=(Port("data", "the data loss (a scalar)"),
             Port("reg", "the regularisation loss (a scalar); chain add gates for several", optional=True)),
     shape=_total_shape, forward=_total_fwd, backward=_total_bwd,
@@ -319,7 +335,7 @@ def _targets(ctx, params, x_wired: bool) -> list[tuple[str, str, dict]]:
 
 
 def _regularizer(name: str, title: str, doc: str, grad_rule: str, penalty, grad, extra_params=(),
-                 uses_tmp: bool = True, scale=None):
+                 uses_tmp: bool = True, scale=None, code=None):
     """penalty(w, params, tmp) -> float; grad(w, params, scale, out, tmp) writes scale * d penalty / d w
     into out. tmp is a scratch buffer shaped like w, so a training step allocates nothing (None when
     not `uses_tmp`). `scale(params)`, when given, says the gradient is scale(params) * w: layer weights
@@ -370,6 +386,7 @@ def _regularizer(name: str, title: str, doc: str, grad_rule: str, penalty, grad,
 
     return register(OpSpec(
         name=name, category="regularizers", title=title, doc=doc, grad_rule=grad_rule,
+        code=code,
         inputs=(Port("x", "a param node to penalise (optional: layer weights are chosen by targets)",
                      optional=True),),
         params=(ParamSpec("strength", "float", 1e-3, "regularisation strength (lambda)", min=0.0),
@@ -377,6 +394,19 @@ def _regularizer(name: str, title: str, doc: str, grad_rule: str, penalty, grad,
         shape=shape, forward=forward, backward=backward, examples=examples,
         onnx=onnx_rules.regularizer(name),
     ))
+
+
+def _reg_code(front: str, term: str, grad: str, rule: str) -> CodeRule:
+    """A regularizer's code: `front` * (the sum of `term` over x and every penalised weight {t});
+    `grad` is d penalty / d {t} times the upstream {g}. `term` is written with np. and turned into torch."""
+    def forward(lib):
+        def text(m):
+            ts = ([m["x"]] if m["x"] else []) + list(m["_targets"])
+            body = " + ".join(term.replace("np.", lib + ".").format(t=t, **m) for t in ts)
+            return f"{front.format(**m)} * ({body})" if ts else "0.0"
+        return text
+    return CodeRule(forward("np"), (("x", grad.replace("{t}", "{x}"), rule), (EACH_TARGET, grad, rule)),
+                    torch=forward("torch"))
 
 
 def _sumsq(w):
@@ -408,12 +438,19 @@ def _en_grad(w, p, s, out, tmp):
 _regularizer("l2", "L2",
              "0.5 * strength * sum W^2 (CS231n's convention: the 0.5 makes the gradient strength * W)",
              "each penalised weight gets strength * W: weight decay",
-             lambda w, p, tmp: 0.5 * p["strength"] * _sumsq(w), _l2_grad, uses_tmp=False,
+             lambda w, p, tmp: 0.5 * p["strength"] * _sumsq(w), _l2_grad,
+             code=_reg_code("0.5 * {strength}", "np.sum({t} ** 2)", "{strength} * {t} * {g}", "L2: strength * W"),
+             uses_tmp=False,
              scale=lambda p: p["strength"])
 _regularizer("l1", "L1", "strength * sum |W|: drives weights to exactly zero (sparse)",
              "each penalised weight gets strength * sign(W)",
-             lambda w, p, tmp: p["strength"] * _sumabs(w, tmp), _l1_grad)
+             lambda w, p, tmp: p["strength"] * _sumabs(w, tmp), _l1_grad,
+             code=_reg_code("{strength}", "np.sum(np.abs({t}))", "{strength} * np.sign({t}) * {g}",
+                            "L1: strength * sign(W)"))
 _regularizer("elastic_net", "elastic net", "strength * sum (beta W^2 + |W|): L1 and L2 together",
              "each penalised weight gets strength * (2 beta W + sign(W))",
              lambda w, p, tmp: p["strength"] * (p["beta"] * _sumsq(w) + _sumabs(w, tmp)), _en_grad,
+             code=_reg_code("{strength}", "({beta} * np.sum({t} ** 2) + np.sum(np.abs({t})))",
+                            "{strength} * (2.0 * {beta} * {t} + np.sign({t})) * {g}",
+                            "elastic net: strength * (2 beta W + sign(W))"),
              extra_params=(ParamSpec("beta", "float", 0.5, "weight of the squared term against |W|", min=0.0),))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..export.coderule import CodeRule
 from ..kernels import nn as KN
 from ..registry import OpSpec, ParamSpec, Port, ShapeError, WeightSpec, register
 from ._layerkit import fdata, weight
@@ -122,6 +123,14 @@ register(OpSpec(
         "running + (1 - momentum) * batch; eval mode uses the running statistics",
     grad_rule="train: dx = gamma/sqrt(var+eps)/M * (M g - sum g - xhat * sum(g xhat)); gamma gets "
               "sum(g xhat), beta sum(g); eval: dx = g gamma / sqrt(running_var + eps)",
+    code=CodeRule("_bn_eval({x}, {gamma}, {beta}, {running_mean}, {running_var}, {eps})",
+                  (("x", "{g} * _per_channel({gamma} / np.sqrt({running_var} + {eps}), {x})",
+                    "batchnorm (eval): upstream times gamma / sqrt(running_var + eps)"),
+                   ("gamma", "_channel_sum({g} * _bn_xhat({x}, {running_mean}, {running_var}, {eps}))",
+                    "batchnorm: gamma gets sum(g xhat)"),
+                   ("beta", "_channel_sum({g})", "batchnorm: beta gets sum(g)")),
+                  torch="_batchnorm({x}, {gamma}, {beta}, {running_mean}, {running_var}, {momentum}, {eps}, self.training)",
+                  helpers=("_bn_eval", "_bn_xhat", "_per_channel", "_channel_sum"), torch_helpers=("_batchnorm",)),
     inputs=(Port("x", "rows (N, D) or images (N, C, H, W)"),),
     params=(ParamSpec("momentum", "float", 0.9, "how much of the running statistics is kept per step",
                       min=0.0, max=1.0),
@@ -173,6 +182,9 @@ register(OpSpec(
         "(mask = (rand < p) / p, seeded per node); in eval mode passes x through unchanged",
     grad_rule="multiplies the gradient by the same mask (zero where dropped, 1/p where kept); "
               "unchanged in eval mode",
+    code=CodeRule("{x}", (("x", "{g}", "dropout (eval): passes the upstream unchanged"),),
+                  torch="F.dropout({x}, p=1.0 - {p}, training=self.training)",
+                  comment="dropout is the identity in eval mode"),
     inputs=(Port("x", "activations"),),
     params=(ParamSpec("p", "float", 0.5, "keep probability (1 = no dropout)", min=0.01, max=1.0),),
     shape=lambda params, shapes: tuple(shapes[0]), forward=_dropout_fwd, backward=_dropout_bwd,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._layerkit import fdata
+from ..export.coderule import CodeRule
 from ..registry import OpSpec, ParamSpec, Port, ShapeError, register
 from ..export import onnx_rules
 
@@ -69,11 +70,20 @@ def _mean_bwd(ctx, g, ins, out, params, tensors):
 
 register(OpSpec(name="sum", category="reductions", title="Σ", doc="sum of the elements (all, or along an axis)",
                 grad_rule="copies the gradient back to every element that was summed",
+                code=CodeRule("np.sum({x}, axis={axis}, keepdims={keepdims})",
+                              (("x", "_reduce_grad({g}, np.shape({x}), {axis}, {keepdims})",
+                                "sum: copies the upstream back to every summed element"),),
+                              torch="_sum({x}, {axis}, {keepdims})", helpers=("_reduce_grad",), torch_helpers=("_sum",)),
                 inputs=(Port("x"),), params=(AXIS, KEEPDIMS), shape=_shape, forward=_sum_fwd, backward=_sum_bwd,
                 examples=_cases,
                 onnx=onnx_rules.reduction("ReduceSum")))
 register(OpSpec(name="mean", category="reductions", title="mean", doc="mean of the elements (all, or along an axis)",
                 grad_rule="gives every averaged element the gradient divided by their count",
+                code=CodeRule("np.mean({x}, axis={axis}, keepdims={keepdims})",
+                              (("x", "_reduce_grad({g}, np.shape({x}), {axis}, {keepdims}, mean=True)",
+                                "mean: every averaged element gets the upstream divided by their count"),),
+                              torch="_mean({x}, {axis}, {keepdims})", helpers=("_reduce_grad",),
+                              torch_helpers=("_mean",)),
                 inputs=(Port("x"),), params=(AXIS, KEEPDIMS), shape=_shape, forward=_mean_fwd,
                 backward=_mean_bwd, examples=_cases,
                 onnx=onnx_rules.reduction("ReduceMean")))
