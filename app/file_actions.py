@@ -17,7 +17,7 @@ from . import settings as app_settings
 from .document import Document
 
 APP_NAME = "Backprop Studio"
-FILE_FILTER = "Backprop Studio graphs (*.json);;All files (*)"
+FILE_FILTER = "Backprop Studio graphs (*.json);;ONNX models (*.onnx);;All files (*)"
 
 
 def example_files() -> list[str]:
@@ -78,14 +78,19 @@ class FileActions:
         With unsaved changes the person is asked first (after the file has loaded fine).
         An example opens as an untitled copy so saving never overwrites the shipped file.
         """
+        imported = path.lower().endswith(".onnx")
         try:
-            graph = gc.load(path)
+            graph = _import_onnx(path) if imported else gc.load(path)
         except (gc.GraphFormatError, gc.GraphError, OSError, ValueError) as exc:
             self.show_error("Cannot open file", f"Could not open {os.path.basename(path)}.", str(exc))
             return False
         if not self.maybe_save():
             return False
-        if example:
+        if imported:  # a new, unsaved graph: saving asks where, and never writes over the model
+            doc = Document(graph, None, parent=self)
+            doc.title_hint = os.path.splitext(os.path.basename(path))[0] + ".json"
+            self._remember_dir(path)
+        elif example:
             doc = Document(graph, None, parent=self)
             doc.title_hint = os.path.basename(path)
         else:
@@ -206,6 +211,18 @@ class FileActions:
         if not files:
             act = menu.addAction("No examples found")
             act.setEnabled(False)
+
+
+def _import_onnx(path: str):
+    """An ONNX model as a graph (graphcore.export.onnx_import); its errors are ValueErrors or ImportErrors
+    (the optional onnx package missing), both shown like a bad graph file."""
+    from graphcore.export.onnx_import import import_onnx
+    from graphcore.export.onnx_support import OnnxUnavailable
+
+    try:
+        return import_onnx(path)
+    except OnnxUnavailable as exc:
+        raise ValueError(str(exc)) from None
 
 
 def _example_title(path: str) -> str:
