@@ -74,6 +74,7 @@ class LessonDock(QDockWidget):
         self.list.setObjectName("lessonList")
         self.list.setMaximumHeight(150)
         self.list.itemActivated.connect(lambda _item: self.start())
+        self.list.currentRowChanged.connect(lambda _row: self.schedule())
         self.lang_box = QComboBox(body)
         self.lang_box.setObjectName("lessonLanguage")
         for code in L.LANGS:
@@ -190,6 +191,7 @@ class LessonDock(QDockWidget):
         for i, les in enumerate(self.lessons):
             if les.id == lesson_id:
                 self.list.setCurrentRow(i)
+        self.refresh()
 
     def start(self) -> bool:
         """Open the selected lesson's graph as a new document (asking about unsaved changes, as Open
