@@ -73,6 +73,8 @@ class LessonDock(QDockWidget):
         self.list = QListWidget(body)
         self.list.setObjectName("lessonList")
         self.list.setMaximumHeight(150)
+        self.list.setWordWrap(True)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.itemActivated.connect(lambda _item: self.start())
         self.list.currentRowChanged.connect(lambda _row: self.schedule())
         self.lang_box = QComboBox(body)
