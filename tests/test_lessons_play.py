@@ -104,11 +104,40 @@ def test_training_actions_and_metric_checks_headlessly():
 
     world.open_graph(fileformat.load(example_path("spiral_linear.json")), "spiral")
     assert not world.has("training")
-    actions.perform(actions.parse({"set_training": {"lr": 0.5, "epochs": 1, "batch_size": 0}}, "$"), world)
-    actions.perform(actions.parse({"train": {"epochs": 3}}, "$"), world)
+    actions.perform(actions.parse({"set_training": {"lr": 0.5, "epochs": 1}}, "$"), world)
+    actions.perform(actions.parse({"train": {"epochs": 3, "batch_size": 0}}, "$"), world)
+    assert world.graph.meta["training"]["optimizer"]["lr"] == 0.5 and world.graph.meta["training"]["batch_size"] == 0
     assert world.has("training") and world.metrics["steps"] == 3
     ctx = checks.Context(world, {}, {})
     ok = checks.parse({"all": [{"compare": {"left": "metric:steps", "op": ">=", "right": 3}},
                                {"compare": {"left": "metric:loss", "op": "<", "right": "metric:initial_loss"}}]}, "$")
     assert checks.holds(ok, ctx), world.metrics
     assert quantities.current(quantities.parse("metric:train_acc"), world) is not None
+
+
+def test_a_step_may_open_another_graph_and_name_its_nodes(tmp_path):
+    doc = lesson_doc({"compare": {"left": "grad:w", "op": "==", "right": 0, "tol": 1e-12}})
+    doc["steps"][1]["show_me"] = [{"open_graph": {"example": "cs231n_circuit.json"}}, {"backward": {}}]
+    (tmp_path / "two.json").write_text(json.dumps(doc))
+    out = io.StringIO()
+    assert play(L.load(str(tmp_path / "two.json")), "en", out) == 0, out.getvalue()  # max(2, -1): w gets 0
+    doc["steps"][1]["check"] = {"compare": {"left": "grad:nobody", "op": "==", "right": 0}}
+    (tmp_path / "two.json").write_text(json.dumps(doc))
+    with pytest.raises(L.LessonFormatError, match="'nobody'"):
+        L.load(str(tmp_path / "two.json"))
+
+
+def test_the_gui_metric_chunks_fold_into_the_same_metrics():
+    """The app's child process sends pack_records chunks; the lesson reads the last point of each."""
+    from graphcore.lessons.world import absorb_chunk
+    from graphcore.train.session import pack_records
+
+    records = [(1, {"loss": 2.3, "acc": 0.1, "dead_relu": {"relu1": 0.0}}),
+               (2, {"loss": 1.9, "acc": 0.3, "dead_relu": {"relu1": 0.4}})]
+    metrics: dict = {}
+    absorb_chunk(metrics, {"step." + k: v for k, v in pack_records(records).items()})
+    absorb_chunk(metrics, {"epoch." + k: v for k, v in
+                           pack_records([(2, {"train_acc": 0.9, "val_acc": 0.7, "epoch": 1})]).items()})
+    assert metrics["loss"] == 1.9 and metrics["initial_loss"] == 2.3 and metrics["steps"] == 2
+    assert metrics["dead_relu"] == {"relu1": 0.4} and metrics["epochs"] == 1
+    assert metrics["gap"] == pytest.approx(0.9 - 0.7)

@@ -47,7 +47,6 @@ class LessonDock(QDockWidget):
         self.lessons: list[L.Lesson] = []
         self.load_error = ""
         self.run: L.LessonRun | None = None
-        self.document = None  # the document the running lesson opened
         self.progress = progress.load()
         self.lang = default_lang()
         self._build()
@@ -138,7 +137,15 @@ class LessonDock(QDockWidget):
     def hook_training(self, controller) -> None:
         self._training_hooked = True
         controller.finished.connect(self._training_finished)
-        controller.running_changed.connect(self.schedule)
+        controller.running_changed.connect(self._training_running)
+
+    def _training_running(self, on: bool) -> None:
+        if on:
+            self.world.training_started()
+            thread = getattr(self.window_.train_controller, "thread", None)
+            if thread is not None:
+                thread.chunk.connect(self.schedule)  # live metrics: checks on the loss, dead units...
+        self.schedule()
 
     def _training_finished(self, result: dict) -> None:
         self.world.training_finished(result)
@@ -212,14 +219,14 @@ class LessonDock(QDockWidget):
         except (L.LessonRuntimeError, GraphError, NumericError, ValueError) as exc:
             self.window_.show_status(f"Lesson: {exc}")
             self.run.open(0)
-        self.document = self.window_.document
         self._save_progress()
         self.refresh()
         return True
 
     # ---------------------------------------------------------------- buttons
     def _alive(self) -> bool:
-        return self.run is not None and self.document is self.window_.document
+        """A lesson runs, and the document it opened (at its start or by a Show me) is the one shown."""
+        return self.run is not None and self.world.last_opened is self.window_.document
 
     def next(self) -> None:
         if self._alive() and self.run.next():

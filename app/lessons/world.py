@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtWidgets import QGraphicsItem
 
-from graphcore.lessons.world import RecordedState, World, absorb_eval, merged_training
+from graphcore.lessons.world import RecordedState, World, absorb_chunk, absorb_eval, merged_training
 
 from .. import commands as cmds
 from ..canvas.nodes import NodeItem
@@ -18,7 +18,7 @@ class GuiWorld(RecordedState, World):
         self.window = window
         self.metrics: dict = {}
         self._stale = None  # the recorded pass the graph has changed under (a value edit keeps it shown)
-        self._graph = None
+        self.last_opened = None  # the document the lesson opened last (its graph the checks read)
 
     # ---------------------------------------------------------------- what the window shows
     @property
@@ -67,6 +67,7 @@ class GuiWorld(RecordedState, World):
         doc = Document(graph, None, parent=self.window)
         doc.title_hint = title
         self.window.set_document(doc)
+        self.last_opened = doc
         self.metrics = {}
 
     def _push(self, cmd) -> None:
@@ -112,6 +113,17 @@ class GuiWorld(RecordedState, World):
             raise ValueError("the Train panel is not ready yet")
         ctrl.dock.epochs_spin.setValue(int(epochs))
         ctrl.train()
+
+    def training_started(self) -> None:
+        """A new run (the student's Train click or Show me): metrics describe this run."""
+        self.metrics = {}
+        ctrl = getattr(self.window, "train_controller", None)
+        thread = getattr(ctrl, "thread", None)
+        if thread is not None:
+            thread.chunk.connect(self.training_chunk)
+
+    def training_chunk(self, chunk: dict) -> None:
+        absorb_chunk(self.metrics, chunk)
 
     def training_finished(self, result: dict) -> None:
         absorb_eval(self.metrics, result.get("final") or {})
