@@ -280,7 +280,8 @@ class LessonDock(QDockWidget):
         self.back_button.setText(ui["back"])
         self.next_button.setText(ui["next"])
         self.show_button.setText(ui["show"])
-        saved = self.progress.get(self.lessons[self.list.currentRow()].id, {}) if 0 <= self.list.currentRow() < len(self.lessons) else {}
+        row = self.list.currentRow()
+        saved = self.progress.get(self.lessons[row].id, {}) if 0 <= row < len(self.lessons) else {}
         self.start_button.setText(ui["resume"] if saved and not saved.get("done") and saved.get("step") else ui["open"])
         if not self._alive():
             self.title.setText(self.load_error or "")
