@@ -73,6 +73,7 @@ def _check_contents(names: list[str]) -> None:
     wanted = {"__init__.py", "datasets/digits.npz", "style/dark.qss", "style/light.qss"}
     wanted |= {os.path.relpath(p, res).replace(os.sep, "/") for p in glob.glob(os.path.join(res, "examples", "*.json"))}
     wanted |= {os.path.relpath(p, res).replace(os.sep, "/") for p in glob.glob(os.path.join(res, "icons", "*.svg"))}
+    wanted |= {"fonts/BackpropStudioCJK-Regular.otf", "fonts/OFL.txt"}  # the Chinese font and its license
     assert len(wanted) > 15 and "examples/cs231n_circuit.json" in wanted and "icons/ok.svg" in wanted
     assert shipped == wanted, f"missing: {sorted(wanted - shipped)}; unexpected: {sorted(shipped - wanted)}"
 
