@@ -1,4 +1,5 @@
-"""The headless command line: `run` and `check` here, `train`, `sanity`, `search` in train_cli.
+"""The headless command line: `run` and `check` here, `train`, `sanity`, `search` in train_cli,
+`lessons` in lessons_cli.
 
 main.py builds the one parser from `add_commands` (and the app's render); `main(argv)` here
 parses the headless commands alone, for scripts and tests that must not touch Qt.
@@ -157,9 +158,10 @@ def add_commands(sub) -> None:
                    help="largest relative error that passes")
     add_common(c)
     c.set_defaults(fn=cmd_check)
-    from . import train_cli
+    from . import lessons_cli, train_cli
 
     train_cli.add_commands(sub)
+    lessons_cli.add_commands(sub)
 
 
 def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
