@@ -1,0 +1,118 @@
+"""Build the inline graphs of lessons 7 to 15 and write them into their lesson files.
+
+    QT_QPA_PLATFORM=offscreen python tools/make_lesson_graphs.py
+
+Each lesson file in resources/lessons/ is hand-written; this script only replaces its "graph"
+with {"inline": GRAPH}, the graph built here and laid out by the editor's own auto layout (as
+resources/examples/tidy_layout.py does), then rewrites the file (indent 1, UTF-8). The graphs
+hold their data in the input nodes (the training split, or a preview batch), so a forward pass
+in the lesson shows real numbers before any training.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import numpy as np
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import graphcore as gc  # noqa: E402
+from graphcore import fileformat  # noqa: E402
+from graphcore.train.config import TrainConfig  # noqa: E402
+from graphcore.train.trainer import load_data  # noqa: E402
+
+LESSONS = os.path.join(REPO, "resources", "lessons")
+SPIRAL = {"name": "spiral", "n_per_class": 100, "classes": 3, "noise": 0.2, "seed": 0}
+
+
+def _data_inputs(g: gc.Graph, training: dict, preview: int | None = None) -> tuple[str, str]:
+    data = load_data(TrainConfig.from_dict(training))
+    X, y = data.X_train, data.y_train
+    if preview is not None:
+        X, y = X[:preview], y[:preview]
+    return (g.add("input", name="x", value=np.asarray(X, np.float64)), g.add("input", name="y", value=y))
+
+
+def _tower(g, x, act: str, sizes: list[int], tag: str = "", init: str = "xavier_normal", bn: bool = False):
+    """Hidden layers fc1, act1, fc2, act2... (`tag` appended to each name; bn1... when asked; one
+    layer: its activation is named after the op)."""
+    h = x
+    for i, units in enumerate(sizes, 1):
+        h = g.add("linear", name=f"fc{i}{tag}", inputs={"x": h}, units=units, init=init)
+        if bn:
+            h = g.add("batchnorm", name=f"bn{i}{tag}", inputs={"x": h})
+        h = g.add(act, name=f"{act}{i}{tag}" if len(sizes) > 1 else act, inputs={"x": h})
+    return h
+
+
+def _softmax_loss(g, h, y, name="loss", scores="scores", classes=3):
+    o = g.add("linear", name=scores, inputs={"x": h}, units=classes, init="normal", init_scale=0.01)
+    return g.add("softmax_cross_entropy", name=name, inputs={"scores": o, "labels": y})
+
+
+def _with_reg(g, ce, strength: float):
+    r = g.add("l2", name="reg", strength=strength)
+    return g.add("total_loss", name="loss", inputs={"data": ce, "reg": r})
+
+
+def relu_vs_tanh() -> gc.Graph:
+    """Lesson 7: two identical 2-100-3 nets, ReLU and tanh, on one summed loss: one run trains both
+    on exactly the same batches (the add gate hands each net only its own loss's gradient)."""
+    t = {"dataset": SPIRAL, "features": "x", "labels": "y", "loss": "loss", "val_fraction": 0.0,
+         "optimizer": {"kind": "momentum", "lr": 0.1, "momentum": 0.9}, "batch_size": 32, "epochs": 8,
+         "seed": 0, "dtype": "float32"}
+    g = gc.Graph()
+    g.meta["seed"] = 0
+    x, y = _data_inputs(g, t)
+    losses = [_softmax_loss(g, _tower(g, x, act, [100], tag=f"_{act}"), y, name=f"loss_{act}", scores=f"scores_{act}")
+              for act in ("relu", "tanh")]
+    g.add("add", name="loss", inputs={"a": losses[0], "b": losses[1]})
+    g.meta["training"] = t
+    return g
+
+
+def layout(g: gc.Graph) -> None:
+    from PySide6.QtGui import QUndoStack
+    from PySide6.QtWidgets import QApplication
+
+    from app.canvas.scene import GraphScene
+
+    QApplication.instance() or QApplication([])
+    scene = GraphScene(g, QUndoStack())
+    scene.auto_layout()
+    xs = [n.ui["x"] for n in g.nodes.values()]
+    ys = [n.ui["y"] for n in g.nodes.values()]
+    dx, dy = 40 - min(xs), 40 - min(ys)
+    for nid, n in g.nodes.items():
+        g.set_ui(nid, x=round(n.ui["x"] + dx, 1), y=round(n.ui["y"] + dy, 1))
+    scene.detach()
+
+
+GRAPHS = {
+    "07_relu_vs_tanh.json": relu_vs_tanh,
+}
+
+
+def main(argv: list[str]) -> int:
+    names = argv or sorted(GRAPHS)
+    for name in names:
+        path = os.path.join(LESSONS, name)
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+        g = GRAPHS[name]()
+        layout(g)
+        doc["graph"] = {"inline": fileformat.to_dict(g)}
+        text = json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
+        with open(path + ".tmp", "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(path + ".tmp", path)
+        print("wrote", name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
