@@ -75,6 +75,26 @@ def relu_vs_tanh() -> gc.Graph:
     return g
 
 
+def bowl() -> gc.Graph:
+    """Lesson 9: linear regression with exactly two weights, the param node w, the second feature
+    scaled by 0.2: the mean squared error is a long narrow bowl (curvatures about 25 : 1), where
+    plain SGD crawls along the shallow direction. Every racer starts from w = (-2, -2.5)."""
+    n, seed = 64, 0
+    t = {"dataset": {"name": "linear", "n": n, "dim": 2, "noise": 0.1, "seed": seed},
+         "features": "x", "labels": "y", "loss": "loss", "val_fraction": 0.0,
+         "optimizer": {"kind": "sgd", "lr": 0.1}, "batch_size": 0, "epochs": 40, "seed": seed, "dtype": "float64"}
+    g = gc.Graph()
+    g.meta["seed"] = seed
+    x, y = _data_inputs(g, t)
+    s = g.add("const", name="scale", value=np.array([1.0, 0.2]))
+    xs = g.add("mul", name="scaled", inputs={"a": x, "b": s})
+    w = g.add("param", name="w", value=np.array([[-2.0], [-2.5]]))
+    p = g.add("matmul", name="pred", inputs={"a": xs, "b": w})
+    g.add("mse", name="loss", inputs={"pred": p, "target": y})
+    g.meta["training"] = t
+    return g
+
+
 def layout(g: gc.Graph) -> None:
     from PySide6.QtGui import QUndoStack
     from PySide6.QtWidgets import QApplication
@@ -94,6 +114,7 @@ def layout(g: gc.Graph) -> None:
 
 GRAPHS = {
     "07_relu_vs_tanh.json": relu_vs_tanh,
+    "09_optimizer_race.json": bowl,
 }
 
 
