@@ -95,6 +95,21 @@ def bowl() -> gc.Graph:
     return g
 
 
+def deep_tanh() -> gc.Graph:
+    """Lesson 10: five tanh layers of 50 units (Xavier) on the spiral, so a forward pass shows how
+    the activations' spread changes from layer to layer under each initialisation."""
+    t = {"dataset": SPIRAL, "features": "x", "labels": "y", "loss": "loss", "val_fraction": 0.0,
+         "optimizer": {"kind": "momentum", "lr": 0.05, "momentum": 0.9}, "batch_size": 32, "epochs": 10,
+         "seed": 0, "dtype": "float32"}
+    g = gc.Graph()
+    g.meta["seed"] = 0
+    x, y = _data_inputs(g, t)
+    h = _tower(g, x, "tanh", [50] * 5)
+    _with_reg(g, _softmax_loss(g, h, y, name="data_loss"), 1e-4)
+    g.meta["training"] = t
+    return g
+
+
 def layout(g: gc.Graph) -> None:
     from PySide6.QtGui import QUndoStack
     from PySide6.QtWidgets import QApplication
@@ -115,6 +130,7 @@ def layout(g: gc.Graph) -> None:
 GRAPHS = {
     "07_relu_vs_tanh.json": relu_vs_tanh,
     "09_optimizer_race.json": bowl,
+    "10_initialization.json": deep_tanh,
 }
 
 
