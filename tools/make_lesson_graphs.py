@@ -110,6 +110,28 @@ def deep_tanh() -> gc.Graph:
     return g
 
 
+def batchnorm_towers() -> gc.Graph:
+    """Lesson 11: two five-layer ReLU nets (50 units, He init) on one summed loss, the second with
+    a batchnorm before every ReLU (bn1..bn5); one run trains both on the same batches."""
+    t = {"dataset": SPIRAL, "features": "x", "labels": "y", "loss": "loss", "val_fraction": 0.0,
+         "optimizer": {"kind": "sgd", "lr": 1.0}, "batch_size": 32, "epochs": 10, "seed": 0, "dtype": "float32"}
+    g = gc.Graph()
+    g.meta["seed"] = 0
+    x, y = _data_inputs(g, t)
+    losses = []
+    for tag, bn in (("_plain", False), ("_bn", True)):
+        h = x
+        for i in range(1, 6):
+            h = g.add("linear", name=f"fc{i}{tag}", inputs={"x": h}, units=50, init="he")
+            if bn:
+                h = g.add("batchnorm", name=f"bn{i}", inputs={"x": h})
+            h = g.add("relu", name=f"relu{i}{tag}", inputs={"x": h})
+        losses.append(_softmax_loss(g, h, y, name=f"loss{tag}", scores=f"scores{tag}"))
+    g.add("add", name="loss", inputs={"a": losses[0], "b": losses[1]})
+    g.meta["training"] = t
+    return g
+
+
 def layout(g: gc.Graph) -> None:
     from PySide6.QtGui import QUndoStack
     from PySide6.QtWidgets import QApplication
@@ -131,6 +153,7 @@ GRAPHS = {
     "07_relu_vs_tanh.json": relu_vs_tanh,
     "09_optimizer_race.json": bowl,
     "10_initialization.json": deep_tanh,
+    "11_batchnorm.json": batchnorm_towers,
 }
 
 
