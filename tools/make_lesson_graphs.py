@@ -132,6 +132,26 @@ def batchnorm_towers() -> gc.Graph:
     return g
 
 
+def overfit() -> gc.Graph:
+    """Lesson 12: a 2-100-100-3 ReLU net (about 10,000 weights) on 45 noisy spiral points, with 45
+    more held out for validation; a dropout node (keep probability 1 = off) and an L2 node (1e-5)
+    are in place for the student to turn up."""
+    t = {"dataset": {"name": "spiral", "n_per_class": 30, "classes": 3, "noise": 0.3, "seed": 0},
+         "features": "x", "labels": "y", "loss": "loss", "val_fraction": 0.5,
+         "optimizer": {"kind": "adam", "lr": 0.01}, "batch_size": 0, "epochs": 150, "seed": 0, "dtype": "float32"}
+    g = gc.Graph()
+    g.meta["seed"] = 0
+    x, y = _data_inputs(g, t)
+    h = g.add("linear", name="fc1", inputs={"x": x}, units=100, init="he")
+    h = g.add("relu", name="relu1", inputs={"x": h})
+    h = g.add("dropout", name="dropout", inputs={"x": h}, p=1.0)
+    h = g.add("linear", name="fc2", inputs={"x": h}, units=100, init="he")
+    h = g.add("relu", name="relu2", inputs={"x": h})
+    _with_reg(g, _softmax_loss(g, h, y, name="data_loss"), 1e-5)
+    g.meta["training"] = t
+    return g
+
+
 def layout(g: gc.Graph) -> None:
     from PySide6.QtGui import QUndoStack
     from PySide6.QtWidgets import QApplication
@@ -154,6 +174,7 @@ GRAPHS = {
     "09_optimizer_race.json": bowl,
     "10_initialization.json": deep_tanh,
     "11_batchnorm.json": batchnorm_towers,
+    "12_overfitting.json": overfit,
 }
 
 
