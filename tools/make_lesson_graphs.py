@@ -152,6 +152,22 @@ def overfit() -> gc.Graph:
     return g
 
 
+def babysit_moons() -> gc.Graph:
+    """Lesson 13: 20 examples of two moons, a 2-100-2 ReLU net (He init, class scores 0.01 * randn
+    so the first loss is about log 2), softmax + L2 1e-3."""
+    t = {"dataset": {"name": "moons", "n": 20, "noise": 0.2, "seed": 0}, "features": "x", "labels": "y",
+         "loss": "loss", "val_fraction": 0.0, "optimizer": {"kind": "adam", "lr": 0.05}, "batch_size": 0,
+         "epochs": 200, "seed": 0, "dtype": "float64"}
+    g = gc.Graph()
+    g.meta["seed"] = 0
+    x, y = _data_inputs(g, t)
+    h = g.add("linear", name="fc1", inputs={"x": x}, units=100, init="he")
+    h = g.add("relu", name="relu", inputs={"x": h})
+    _with_reg(g, _softmax_loss(g, h, y, name="data_loss", classes=2), 1e-3)
+    g.meta["training"] = t
+    return g
+
+
 def layout(g: gc.Graph) -> None:
     from PySide6.QtGui import QUndoStack
     from PySide6.QtWidgets import QApplication
@@ -175,6 +191,7 @@ GRAPHS = {
     "10_initialization.json": deep_tanh,
     "11_batchnorm.json": batchnorm_towers,
     "12_overfitting.json": overfit,
+    "13_babysitting.json": babysit_moons,
 }
 
 
