@@ -168,6 +168,21 @@ def babysit_moons() -> gc.Graph:
     return g
 
 
+def search_spiral() -> gc.Graph:
+    """Lesson 14: the 2-100-3 ReLU net of spiral_relu.json, with 20% of the spiral held out for
+    validation, since a search must be judged on data it does not train on."""
+    t = {"dataset": SPIRAL, "features": "x", "labels": "y", "loss": "loss", "val_fraction": 0.2,
+         "optimizer": {"kind": "momentum", "lr": 0.01, "momentum": 0.9}, "batch_size": 32, "epochs": 5,
+         "seed": 0, "dtype": "float32"}
+    g = gc.Graph()
+    g.meta["seed"] = 0
+    x, y = _data_inputs(g, t)
+    h = _tower(g, x, "relu", [100])
+    _with_reg(g, _softmax_loss(g, h, y, name="data_loss"), 1e-3)
+    g.meta["training"] = t
+    return g
+
+
 def layout(g: gc.Graph) -> None:
     from PySide6.QtGui import QUndoStack
     from PySide6.QtWidgets import QApplication
@@ -192,6 +207,7 @@ GRAPHS = {
     "11_batchnorm.json": batchnorm_towers,
     "12_overfitting.json": overfit,
     "13_babysitting.json": babysit_moons,
+    "14_search.json": search_spiral,
 }
 
 
