@@ -183,6 +183,27 @@ def search_spiral() -> gc.Graph:
     return g
 
 
+def digits_two_convs() -> gc.Graph:
+    """Lesson 15: 8 digit images (1 x 8 x 8) through two 3x3 convolutions of 8 filters (pad 1),
+    ReLUs, a 2x2 max pool and a linear layer. 8 images x 8 filters = 64 maps, so a layer's number
+    of outputs divided by 64 is the pixels of one map."""
+    t = {"dataset": {"name": "digits"}, "features": "x", "labels": "y", "loss": "loss", "val_fraction": 0.2,
+         "preprocess": {"center": True, "standardize": True, "per": "channel"},
+         "optimizer": {"kind": "adam", "lr": 0.01}, "batch_size": 32, "epochs": 3, "seed": 0, "dtype": "float32"}
+    g = gc.Graph()
+    g.meta["seed"] = 0
+    x, y = _data_inputs(g, t, preview=8)
+    h = g.add("conv2d", name="conv1", inputs={"images": x}, filters=8, size=3, stride=1, pad=1, init="he")
+    h = g.add("relu", name="relu1", inputs={"x": h})
+    h = g.add("conv2d", name="conv2", inputs={"images": h}, filters=8, size=3, stride=1, pad=1, init="he")
+    h = g.add("relu", name="relu2", inputs={"x": h})
+    h = g.add("max_pool", name="pool", inputs={"x": h}, size=2, stride=2)
+    h = g.add("flatten", name="flatten", inputs={"x": h})
+    _with_reg(g, _softmax_loss(g, h, y, name="data_loss", classes=10), 1e-3)
+    g.meta["training"] = t
+    return g
+
+
 def layout(g: gc.Graph) -> None:
     from PySide6.QtGui import QUndoStack
     from PySide6.QtWidgets import QApplication
@@ -208,6 +229,7 @@ GRAPHS = {
     "12_overfitting.json": overfit,
     "13_babysitting.json": babysit_moons,
     "14_search.json": search_spiral,
+    "15_convolution.json": digits_two_convs,
 }
 
 
