@@ -86,6 +86,7 @@ class MainWindow(FileActions, WindowActions, HelpDialogs, QMainWindow):
         self._restore_settings()
         self.set_document(Document(parent=self))
         self.run_view = self._install_run_view()
+        self.lesson_view = self._install_lesson_view()
         self.train_view = self._install_train_view()
         self._restore_state()  # after every dock and toolbar exists, so all get their saved places
 
@@ -128,6 +129,12 @@ class MainWindow(FileActions, WindowActions, HelpDialogs, QMainWindow):
         except ImportError:
             return None
         return install_run_view(self)
+
+    def _install_lesson_view(self):
+        """Help > Lessons (issue 11): the dock is built on first use."""
+        from .lessons.attach import install_lesson_view
+
+        return install_lesson_view(self)
 
     def _install_train_view(self):
         """The training docks (issue 5) hook themselves in via document_changed; absent, the editor still works.

@@ -168,11 +168,31 @@ def _parse_step_to(raw, path):
 
 
 def _parse_train(raw, path):
-    raw = _obj(raw, path, ("epochs",))
+    raw = _obj(raw, path, ("epochs",), tuple(k for k in TRAINING if k != "epochs") + ("optimizer",))
     n = _num(raw["epochs"], f"{path}.epochs", 1, 10_000)
     if n != int(n):
         raise ActionError("a whole number", f"{path}.epochs")
-    return int(n)
+    settings = _parse_set_training({k: v for k, v in raw.items() if k != "epochs"}, path)
+    return {"epochs": int(n), "settings": settings}
+
+
+def _train(arg, world: World) -> None:
+    if arg["settings"]:
+        world.set_training(dict(arg["settings"]))
+    world.train(arg["epochs"])
+
+
+def _parse_open_graph(raw, path):
+    from .format import check_graph_source
+
+    return check_graph_source(raw, path, ActionError)
+
+
+def _open_graph(arg, world: World) -> None:
+    from .format import load_graph_source
+
+    g = load_graph_source(arg)
+    world.open_graph(g, str(g.meta.get("title") or arg.get("example") or "lesson graph"))
 
 
 def _parse_select(raw, path):
@@ -213,5 +233,8 @@ register("backward", ActionKind(_nothing, lambda a, w: w.backward(), "run forwar
 register("step_to", ActionKind(_parse_step_to, lambda a, w: w.step_to(a),
                                "show the pass up to event N: {index: N} | {end: true}"))
 register("reset", ActionKind(_nothing, lambda a, w: w.reset(), "clear the shown pass: {}"))
-register("train", ActionKind(_parse_train, lambda a, w: w.train(a), "train more epochs: {epochs: N}"))
+register("train", ActionKind(_parse_train, _train,
+                             "train N epochs, a new run from the current weights: {epochs: N, lr?, optimizer?, ...}"))
+register("open_graph", ActionKind(_parse_open_graph, _open_graph,
+                                  "open another graph as the lesson's document: {example: FILE} | {inline: GRAPH}"))
 register("select", ActionKind(_parse_select, _select, "select {node: NAME} or {wire: \"NODE.PORT\"}", _wire_node))

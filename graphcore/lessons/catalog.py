@@ -32,8 +32,8 @@ def load_all(folder: str | None = None) -> list[Lesson]:
 
 
 def find(lesson_id: str, folder: str | None = None) -> Lesson:
-    """The lesson with this id (KeyError when none has it); only the files needed are validated
-    if the id matches a file name, else all of them."""
+    """The lesson with this id (KeyError when none has it). Every file is validated, so a bad file
+    is reported even when another lesson is asked for, and ids stay unique."""
     folder = folder or lessons_dir()
     for les in load_all(folder):
         if les.id == lesson_id:

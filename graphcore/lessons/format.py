@@ -73,7 +73,7 @@ def _err(msg: str, path: str, file: str | None) -> LessonFormatError:
     return LessonFormatError(msg, path, file=file)
 
 
-def load_graph_source(src: dict, file: str | None = None) -> Graph:
+def load_graph_source(src: dict, file: str | None = None, path: str = "graph") -> Graph:
     if "example" in src:
         from backprop_studio_resources import example_path
 
@@ -81,12 +81,24 @@ def load_graph_source(src: dict, file: str | None = None) -> Graph:
         try:
             return fileformat.load(path)
         except GraphFormatError as exc:
-            raise _err(f"the example {src['example']!r} does not load: {exc}", "graph.example", file) from None
+            raise _err(f"the example {src['example']!r} does not load: {exc}", f"{path}.example", file) from None
     try:
         return fileformat.from_dict(src["inline"])
     except GraphFormatError as exc:
         inner = exc.json_path if exc.json_path != "$" else ""
-        raise _err(exc.message, "graph.inline" + ("." + inner if inner else ""), file) from None
+        raise _err(exc.message, f"{path}.inline" + ("." + inner if inner else ""), file) from None
+
+
+def check_graph_source(raw: Any, path: str, error: type) -> dict:
+    """{"example": FILE} or {"inline": GRAPH}; raises error(message, json path)."""
+    if not isinstance(raw, dict) or len(raw) != 1 or not set(raw) <= {"example", "inline"}:
+        raise error("either {\"example\": FILE} or {\"inline\": GRAPH}", path)
+    if "example" in raw and (not isinstance(raw["example"], str) or not _EXAMPLE.match(raw["example"])):
+        raise error(f"a shipped example's file name like 'cs231n_circuit.json', not {excerpt(raw['example'])}",
+                    f"{path}.example")
+    if "inline" in raw and not isinstance(raw["inline"], dict):
+        raise error("a graph document (an object)", f"{path}.inline")
+    return dict(raw)
 
 
 # ---------------------------------------------------------------- reading
@@ -174,12 +186,10 @@ def from_dict(doc: Any, file: str | None = None) -> Lesson:
         raise _err("a whole number from 0 to 10000 (lessons are listed in this order)", "order", file)
     title = _texts(doc["title"], "title", file, template=False)
     summary = _texts(doc["summary"], "summary", file, template=False) if "summary" in doc else {}
-    src = _obj(doc["graph"], "graph", file, (), ("example", "inline"))
-    if len(src) != 1:
-        raise _err("either {\"example\": FILE} or {\"inline\": GRAPH}", "graph", file)
-    if "example" in src and (not isinstance(src["example"], str) or not _EXAMPLE.match(src["example"])):
-        raise _err(f"a shipped example's file name like 'cs231n_circuit.json', not {excerpt(src['example'])}",
-                   "graph.example", file)
+    try:
+        src = check_graph_source(doc["graph"], "graph", ValueError)
+    except ValueError as exc:
+        raise _err(exc.args[0], exc.args[1], file) from None
     steps_raw = doc["steps"]
     if not isinstance(steps_raw, list) or not 1 <= len(steps_raw) <= MAX_STEPS:
         raise _err(f"a list of 1 to {MAX_STEPS} steps", "steps", file)
@@ -190,7 +200,12 @@ def from_dict(doc: Any, file: str | None = None) -> Lesson:
             raise _err(f"the step id {s.id!r} is used twice", f"steps[{i}].id", file)
         seen.add(s.id)
     lesson = Lesson(lid, order, title, summary, dict(src), steps, file)
-    _check_names(lesson, lesson.load_graph())
+    graphs = [lesson.load_graph()]
+    for i, s in enumerate(steps):  # a step may open another graph: names may come from any of them
+        for j, (kind, arg) in enumerate(s.show_me):
+            if kind == "open_graph":
+                graphs.append(load_graph_source(arg, file, f"steps[{i}].show_me[{j}].open_graph"))
+    _check_names(lesson, graphs)
     return lesson
 
 
@@ -244,9 +259,9 @@ def _step(raw: Any, path: str, file) -> Step:
     return step
 
 
-def _check_names(lesson: Lesson, graph: Graph) -> None:
-    """Every node, port and weight a lesson names exists in the graph it opens."""
-    names = {n.name: n for n in graph.nodes.values()}
+def _check_names(lesson: Lesson, graphs: list[Graph]) -> None:
+    """Every node, port and weight a lesson names exists in a graph it opens."""
+    names = {n.name: n for graph in reversed(graphs) for n in graph.nodes.values()}
     for i, s in enumerate(lesson.steps):
         path = f"steps[{i}]"
         refs = [(q.nodes[0], q) for q in s.quantities() if q.nodes]

@@ -75,9 +75,11 @@ class HeadlessWorld(RecordedState, World):
     def train(self, epochs: int) -> None:
         from ..train.trainer import Trainer
 
-        if self._trainer is None:
-            self._trainer = Trainer(self.graph, on_step=lambda m: absorb_step(self.metrics, m),
-                                    on_epoch=lambda m: absorb_eval(self.metrics, m))
+        # one run per train action, from the current weights, like each Train click in the app:
+        # metrics (steps, initial_loss...) describe this run
+        self.metrics = {}
+        self._trainer = Trainer(self.graph, on_step=lambda m: absorb_step(self.metrics, m),
+                                on_epoch=lambda m: absorb_eval(self.metrics, m))
         result = self._trainer.run(epochs)
         absorb_eval(self.metrics, result.final)
         self.metrics["steps"] = self._trainer.steps_done

@@ -20,12 +20,21 @@ class LessonRun:
         self.lesson, self.world, self.lang = lesson, world, lang
         self.index = 0
         self._start: dict = {}
+        self._texts: dict = {}
 
     # ---------------------------------------------------------------- moving
     def open(self, index: int = 0) -> None:
         """Open the lesson's graph in the world and enter step `index` (0: the first)."""
         self.world.open_graph(self.lesson.load_graph(), self.lesson.title[self.lang])
         self.enter(index)
+
+    def resume(self, index: int) -> None:
+        """Open the lesson and bring it to step `index` by doing Show me for every step before it
+        (a saved lesson resumes where the student left it, with the state its checks expect)."""
+        self.open(0)
+        for i in range(max(0, min(int(index), len(self.lesson.steps) - 1))):
+            self.show_me()
+            self.enter(i + 1)
 
     def enter(self, index: int) -> None:
         """Make `index` the current step and remember its start values (for start:/delta: numbers)."""
@@ -35,6 +44,9 @@ class LessonRun:
             if q.prefix:
                 base = Q.Quantity(None, q.kind, q.arg, q.stat)
                 self._start[base.text()] = Q.current(base, self.world)  # type: ignore[arg-type]
+        # the instruction keeps the numbers it was given (a Show me that changes them would make
+        # "z beat w" read wrong); the explanation follows the live numbers
+        self._texts = {lang: T.fill(parts, self.number) for lang, parts in self.step.text.items()}
 
     def next(self) -> bool:
         """The next step, when this one's check passes and there is one. True when it moved."""
@@ -73,7 +85,8 @@ class LessonRun:
         return self._ctx().number(q)
 
     def text(self) -> str:
-        return T.fill(self.step.text[self.lang], self.number)
+        """The step's instruction, with the numbers as they were when the step began."""
+        return self._texts[self.lang]
 
     def explanation(self) -> str:
         parts = self.step.explain.get(self.lang)

@@ -98,6 +98,8 @@ def parse(text: Any) -> Quantity:
     if head == "metric" and not _METRIC.match(rest):
         raise QuantityError(f"unknown metric {rest!r}; one of: " + ", ".join(METRICS)
                             + ", or " + ", ".join(m + ".LAYER" for m in LAYER_METRICS))
+    if prefix and head in ("num", "position"):
+        raise QuantityError(f"{prefix}: applies to live quantities, not to {head}:")
     if head == "position" and rest not in POSITIONS:
         raise QuantityError(f"position: one of {', '.join(POSITIONS)}")
     return Quantity(prefix, head, rest, stat)

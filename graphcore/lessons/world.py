@@ -189,3 +189,36 @@ def absorb_eval(metrics: dict, m: dict) -> None:
         metrics["epochs"] = int(m["epoch"])
     if metrics.get("train_acc") is not None and metrics.get("val_acc") is not None:
         metrics["gap"] = metrics["train_acc"] - metrics["val_acc"]
+
+
+def absorb_chunk(metrics: dict, chunk: dict) -> None:
+    """Fold a training session's metric chunk ({"step.loss": (xs, ys), "step.dead_relu/relu1": ...,
+    "epoch.val_acc": ...}, what the GUI's child process sends) in: the last point of each series."""
+    step: dict = {}
+    epoch: dict = {}
+    last_x = None
+    for name, (xs, ys) in chunk.items():
+        if not len(ys):
+            continue
+        group, _, key = name.partition(".")
+        y = float(ys[-1])
+        target = step if group == "step" else epoch if group == "epoch" else None
+        if target is None:
+            continue
+        if "/" in key:
+            k, _, sub = key.partition("/")
+            target.setdefault(k, {})[sub] = y
+        else:
+            target[key] = y
+        if group == "step":
+            last_x = float(xs[-1]) if last_x is None else max(last_x, float(xs[-1]))
+    if step:
+        if last_x is not None:
+            step["step"] = int(last_x)
+        if "initial_loss" not in metrics and chunk.get("step.loss") is not None and len(chunk["step.loss"][1]):
+            metrics["initial_loss"] = float(chunk["step.loss"][1][0])
+        absorb_step(metrics, step)
+    if epoch:
+        if "epoch" in epoch:
+            epoch["epoch"] = int(epoch["epoch"])
+        absorb_eval(metrics, epoch)

@@ -1,0 +1,1 @@
+"""The lesson dock (Help > Lessons): plays graphcore.lessons inside the window."""

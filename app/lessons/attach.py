@@ -1,0 +1,45 @@
+"""Help > Lessons (actionLessons) opens the lesson dock, built on first use so startup does not
+read the lesson files."""
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction
+
+
+class LessonView(QObject):
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.window = window
+        self.dock = None
+        self.action = QAction("&Lessons…", window)
+        self.action.setObjectName("actionLessons")
+        self.action.setStatusTip("Guided lessons: build, run and explain the notes' experiments step by step")
+        self.action.triggered.connect(self.open)
+        window.addAction(self.action)
+        help_menu = window.menus.get("help")
+        if help_menu is not None:
+            first = help_menu.actions()[0] if help_menu.actions() else None
+            help_menu.insertAction(first, self.action)
+            help_menu.insertSeparator(first)
+
+    def open(self):
+        """Show the lesson dock (creating it the first time), tabbed with the inspector."""
+        from .dock import LessonDock
+
+        w = self.window
+        if self.dock is None:
+            self.dock = LessonDock(w)
+            w.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+            inspector = getattr(w, "inspector_dock", None)
+            if inspector is not None and w.dockWidgetArea(inspector) == Qt.DockWidgetArea.RightDockWidgetArea:
+                w.tabifyDockWidget(inspector, self.dock)
+            view = w.menus.get("view")
+            if view is not None:
+                view.addAction(self.dock.toggleViewAction())
+        self.dock.show()
+        self.dock.raise_()
+        return self.dock
+
+
+def install_lesson_view(window) -> LessonView:
+    return LessonView(window)

@@ -1,0 +1,321 @@
+"""The lesson dock (objectName lessonDock): the lessons with their progress, the current step's
+text, Back / Show me / Next, and the explanation once the check passes.
+
+The dock never polls the model: it re-evaluates the step when the graph, the shown pass, the
+selection or a training run changes (coalesced by a 0-ms single-shot timer), and a light timer
+only keeps the control highlights over their widgets."""
+from __future__ import annotations
+
+import shiboken6
+from PySide6.QtCore import QLocale, Qt, QTimer
+from PySide6.QtWidgets import (QComboBox, QDockWidget, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
+                               QPushButton, QVBoxLayout, QWidget)
+
+import graphcore.lessons as L
+from graphcore.problems import GraphError, NumericError
+
+from .. import settings as app_settings
+from . import progress
+from .highlight import Highlighter
+from .world import GuiWorld
+
+LANG_NAMES = {"en": "English", "zh": "中文"}
+UI = {  # the dock's own words
+    "en": {"lessons": "Lessons", "open": "Start", "resume": "Continue", "back": "◀ Back", "next": "Next ▶",
+           "show": "Show me", "step": "Step {i} of {n}", "done": "Lesson complete ✓", "todo": "Do the step, or press Show me.",
+           "pick": "Pick a lesson and press Start.", "gone": "This lesson's graph is no longer open: press Start."},
+    "zh": {"lessons": "课程", "open": "开始", "resume": "继续", "back": "◀ 上一步", "next": "下一步 ▶",
+           "show": "演示", "step": "第 {i} 步，共 {n} 步", "done": "本课完成 ✓", "todo": "完成这一步，或按“演示”。",
+           "pick": "选择一课，然后按“开始”。", "gone": "本课的图已经关闭：请按“开始”。"},
+}
+
+
+def default_lang() -> str:
+    saved = app_settings.settings().value("lessons/lang")
+    if saved in L.LANGS:
+        return saved
+    return "zh" if QLocale.system().language() == QLocale.Language.Chinese else "en"
+
+
+class LessonDock(QDockWidget):
+    def __init__(self, window) -> None:
+        super().__init__("Lessons", window)
+        self.setObjectName("lessonDock")
+        self.window_ = window
+        self.world = GuiWorld(window)
+        self.highlighter = Highlighter(window)
+        self.lessons: list[L.Lesson] = []
+        self.load_error = ""
+        self.run: L.LessonRun | None = None
+        self.progress = progress.load()
+        self.lang = default_lang()
+        self._build()
+        self._eval_timer = QTimer(self)
+        self._eval_timer.setSingleShot(True)
+        self._eval_timer.setInterval(0)
+        self._eval_timer.timeout.connect(self.refresh)
+        self._follow_timer = QTimer(self)  # only moves the control frames with their widgets
+        self._follow_timer.setInterval(250)
+        self._follow_timer.timeout.connect(self.highlighter.follow)
+        self._graph = None
+        self._training_hooked = False
+        window.document_changed.connect(self._document_changed)
+        self._hook_run_view()
+        self._document_changed(window.document)
+        self.reload()
+
+    # ---------------------------------------------------------------- building
+    def _build(self) -> None:
+        body = QWidget(self)
+        lay = QVBoxLayout(body)
+        top = QHBoxLayout()
+        self.list = QListWidget(body)
+        self.list.setObjectName("lessonList")
+        self.list.setMaximumHeight(150)
+        self.list.setWordWrap(True)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.itemActivated.connect(lambda _item: self.start())
+        self.list.currentRowChanged.connect(lambda _row: self.schedule())
+        self.lang_box = QComboBox(body)
+        self.lang_box.setObjectName("lessonLanguage")
+        for code in L.LANGS:
+            self.lang_box.addItem(LANG_NAMES[code], code)
+        self.lang_box.setCurrentIndex(L.LANGS.index(self.lang))
+        self.lang_box.currentIndexChanged.connect(lambda i: self.set_language(L.LANGS[i]))
+        self.start_button = QPushButton(body)
+        self.start_button.setObjectName("lessonStart")
+        self.start_button.clicked.connect(self.start)
+        top.addWidget(self.start_button)
+        top.addStretch(1)
+        top.addWidget(self.lang_box)
+        lay.addLayout(top)
+        lay.addWidget(self.list)
+        self.title = QLabel(body)
+        self.title.setObjectName("lessonTitle")
+        self.title.setWordWrap(True)
+        f = self.title.font()
+        f.setBold(True)
+        self.title.setFont(f)
+        self.step_label = QLabel(body)
+        self.step_label.setObjectName("lessonStepLabel")
+        self.text = QLabel(body)
+        self.text.setObjectName("lessonText")
+        self.text.setWordWrap(True)
+        self.text.setTextFormat(Qt.TextFormat.PlainText)
+        self.text.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.explain = QLabel(body)
+        self.explain.setObjectName("lessonExplain")
+        self.explain.setWordWrap(True)
+        self.explain.setTextFormat(Qt.TextFormat.PlainText)
+        self.explain.setStyleSheet("QLabel#lessonExplain { border-left: 3px solid #3fa34d; padding-left: 6px; }")
+        for w in (self.title, self.step_label, self.text, self.explain):
+            w.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            lay.addWidget(w)
+        lay.addStretch(1)
+        row = QHBoxLayout()
+        self.back_button = QPushButton(body)
+        self.back_button.setObjectName("lessonBack")
+        self.back_button.clicked.connect(self.back)
+        self.show_button = QPushButton(body)
+        self.show_button.setObjectName("lessonShowMe")
+        self.show_button.clicked.connect(self.show_me)
+        self.next_button = QPushButton(body)
+        self.next_button.setObjectName("lessonNext")
+        self.next_button.clicked.connect(self.next)
+        for b in (self.back_button, self.show_button, self.next_button):
+            row.addWidget(b)
+        lay.addLayout(row)
+        self.setWidget(body)
+
+    # ---------------------------------------------------------------- subscriptions
+    def _hook_run_view(self) -> None:
+        rv = getattr(self.window_, "run_view", None)
+        if rv is not None:
+            rv.controller.position_changed.connect(self.schedule)
+            rv.controller.cleared.connect(self.schedule)
+
+    def hook_training(self, controller) -> None:
+        self._training_hooked = True
+        controller.finished.connect(self._training_finished)
+        controller.running_changed.connect(self._training_running)
+
+    def _training_running(self, on: bool) -> None:
+        if on:
+            self.world.training_started()
+            thread = getattr(self.window_.train_controller, "thread", None)
+            if thread is not None:
+                thread.chunk.connect(self.schedule)  # live metrics: checks on the loss, dead units...
+        self.schedule()
+
+    def _training_finished(self, result: dict) -> None:
+        self.world.training_finished(result)
+        self.schedule()
+
+    def _document_changed(self, doc) -> None:
+        if self._graph is not None:
+            self._graph.changed.unsub(self._graph_changed)
+        self._graph = doc.graph if doc is not None else None
+        if self._graph is not None:
+            self._graph.changed.sub(self._graph_changed)
+        scene = self.window_.scene
+        if scene is not None:
+            scene.selectionChanged.connect(self.schedule)
+        self.highlighter.clear()
+        self.schedule()
+
+    def _graph_changed(self, *_args) -> None:
+        self.world.graph_changed()
+        self.schedule()
+
+    def schedule(self, *_args) -> None:
+        if shiboken6.isValid(self):
+            if not self._training_hooked and getattr(self.window_, "train_controller", None) is not None:
+                self.hook_training(self.window_.train_controller)  # the Train view is built after the window
+            self._eval_timer.start()
+
+    # ---------------------------------------------------------------- lessons
+    def reload(self) -> None:
+        try:
+            self.lessons = L.load_all()
+            self.load_error = ""
+        except L.LessonFormatError as exc:
+            self.lessons, self.load_error = [], str(exc)
+        self._fill_list()
+        self.refresh()
+
+    def _fill_list(self) -> None:
+        row = max(0, self.list.currentRow())
+        self.list.clear()
+        for i, les in enumerate(self.lessons):
+            p = self.progress.get(les.id, {})
+            mark = " ✓" if p.get("done") else (f"  {p['step'] + 1}/{len(les.steps)}" if p else "")
+            item = QListWidgetItem(f"{les.order}. {les.title[self.lang]}{mark}")
+            item.setData(Qt.ItemDataRole.UserRole, les.id)
+            item.setToolTip(les.summary.get(self.lang, ""))
+            self.list.addItem(item)
+        if self.lessons:
+            self.list.setCurrentRow(min(row, len(self.lessons) - 1))
+
+    def select_lesson(self, lesson_id: str) -> None:
+        for i, les in enumerate(self.lessons):
+            if les.id == lesson_id:
+                self.list.setCurrentRow(i)
+        self.refresh()
+
+    def start(self) -> bool:
+        """Open the selected lesson's graph as a new document (asking about unsaved changes, as Open
+        does) and go to its saved step (Show me replays the steps before it)."""
+        row = self.list.currentRow()
+        if not 0 <= row < len(self.lessons):
+            return False
+        if not self.window_.maybe_save():
+            return False
+        lesson = self.lessons[row]
+        saved = self.progress.get(lesson.id, {})
+        step = 0 if saved.get("done") else saved.get("step", 0)
+        self.run = L.LessonRun(lesson, self.world, self.lang)
+        try:
+            self.run.resume(step)
+        except (L.LessonRuntimeError, GraphError, NumericError, ValueError) as exc:
+            self.window_.show_status(f"Lesson: {exc}")
+            self.run.open(0)
+        self._save_progress()
+        self.refresh()
+        return True
+
+    # ---------------------------------------------------------------- buttons
+    def _alive(self) -> bool:
+        """A lesson runs, and the document it opened (at its start or by a Show me) is the one shown."""
+        return self.run is not None and self.world.last_opened is self.window_.document
+
+    def next(self) -> None:
+        if self._alive() and self.run.next():
+            self._save_progress()
+        self.refresh()
+
+    def back(self) -> None:
+        if self._alive() and self.run.back():
+            self._save_progress()
+        self.refresh()
+
+    def show_me(self) -> None:
+        if not self._alive():
+            return
+        try:
+            self.run.show_me()
+        except (L.LessonRuntimeError, GraphError, NumericError, ValueError) as exc:
+            self.window_.show_status(f"Show me: {exc}")
+        self.refresh()
+
+    def set_language(self, lang: str) -> None:
+        if lang not in L.LANGS:
+            return
+        self.lang = lang
+        s = app_settings.settings()
+        s.setValue("lessons/lang", lang)
+        if self.lang_box.currentIndex() != L.LANGS.index(lang):
+            self.lang_box.setCurrentIndex(L.LANGS.index(lang))
+        if self.run is not None:
+            self.run.lang = lang
+        self._fill_list()
+        self.refresh()
+
+    def _save_progress(self) -> None:
+        r = self.run
+        done = r.at_last and r.passed()
+        old = self.progress.get(r.lesson.id, {})
+        self.progress[r.lesson.id] = {"step": r.index, "done": bool(done or old.get("done"))}
+        try:
+            progress.save(self.progress)
+        except OSError as exc:
+            self.window_.show_status(f"Could not save the lesson progress: {exc.strerror or exc}")
+        self._fill_list()
+
+    # ---------------------------------------------------------------- showing
+    def refresh(self) -> None:
+        if not shiboken6.isValid(self):
+            return
+        ui = UI[self.lang]
+        self.setWindowTitle(ui["lessons"])
+        self.back_button.setText(ui["back"])
+        self.next_button.setText(ui["next"])
+        self.show_button.setText(ui["show"])
+        row = self.list.currentRow()
+        saved = self.progress.get(self.lessons[row].id, {}) if 0 <= row < len(self.lessons) else {}
+        self.start_button.setText(ui["resume"] if saved and not saved.get("done") and saved.get("step") else ui["open"])
+        if not self._alive():
+            self.title.setText(self.load_error or "")
+            self.step_label.setText("")
+            self.text.setText(ui["gone"] if self.run is not None else ui["pick"])
+            self.explain.hide()
+            for b in (self.back_button, self.show_button, self.next_button):
+                b.setEnabled(False)
+            self.highlighter.clear()
+            self._follow_timer.stop()
+            return
+        r = self.run
+        try:
+            passed = r.passed()
+        except (L.LessonRuntimeError, GraphError, NumericError, ValueError):
+            passed = False
+        self.title.setText(r.title)
+        self.step_label.setText(ui["step"].format(i=r.index + 1, n=len(r.lesson.steps)) if not (r.at_last and passed)
+                                else ui["done"])
+        self.text.setText(r.text())
+        explanation = r.explanation() if passed else ""
+        self.explain.setText(explanation if explanation else ("" if passed else ui["todo"]))
+        self.explain.setVisible(True)
+        self.explain.setStyleSheet("" if not passed else
+                                   "QLabel#lessonExplain { border-left: 3px solid #3fa34d; padding-left: 6px; }")
+        self.back_button.setEnabled(r.index > 0)
+        self.show_button.setEnabled(bool(r.step.show_me))
+        self.next_button.setEnabled(passed and not r.at_last)
+        if passed and r.at_last and not self.progress.get(r.lesson.id, {}).get("done"):
+            self._save_progress()
+        h = r.step.highlight
+        self.highlighter.show(self.world.graph, h["nodes"], h["wires"], h["controls"])
+        self._follow_timer.start()
+
+    @property
+    def passed(self) -> bool:
+        return self._alive() and self.run.passed()
