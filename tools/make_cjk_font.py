@@ -8,8 +8,13 @@ Source: Noto Sans CJK SC Regular (SIL Open Font License 1.1, (c) 2014-2021 Adobe
 from Debian's package `fonts-noto-cjk` (1:20220127+repack1-1):
 
     sudo apt-get install fonts-noto-cjk
-    pip install fonttools brotli            # a development tool only, not a runtime dependency
+    pip install fonttools                   # a development tool only, not a runtime dependency
     python tools/make_cjk_font.py           # writes resources/fonts/BackpropStudioCJK-Regular.otf
+
+or, without installing the fonts system-wide, from the package file:
+
+    apt-get download fonts-noto-cjk && dpkg-deb -x fonts-noto-cjk_*.deb noto
+    python tools/make_cjk_font.py --source noto/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 
 The subset keeps ASCII, Latin-1, Greek (the notes' sigma, alpha, eta), general punctuation,
 arrows and math operators the lessons use, CJK symbols and punctuation, full-width forms, every
@@ -124,6 +129,7 @@ def build(source: str, out: str, lessons_dir: str) -> tuple[int, int]:
     sub.populate(unicodes=points)
     sub.subset(font)
     rename(font)
+    font.recalcTimestamp = False  # keep the source's dates: the same input gives the same bytes
     os.makedirs(os.path.dirname(out), exist_ok=True)
     tmp = out + ".tmp"
     font.save(tmp)
