@@ -227,3 +227,12 @@ def test_a_control_the_window_does_not_have_is_not_highlighted(qtbot, data_dir):
     assert not [it for it in w.scene.items() if it.data(0) == MARK]
     w.document.undo_stack.setClean()
     w.document.mark_saved()
+
+
+def test_the_dock_is_a_tab_beside_the_inspector_even_after_reset_layout(qtbot, data_dir):
+    w = make_window(qtbot)
+    dock = w.lesson_view.open()
+    assert w.inspector_dock in w.tabifiedDockWidgets(dock)
+    w.reset_layout()
+    qtbot.wait(20)
+    assert w.inspector_dock in w.tabifiedDockWidgets(dock) and dock.isVisible()

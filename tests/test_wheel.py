@@ -39,9 +39,11 @@ from backprop_studio_resources import example_path
 from app import theme
 from app.main_window import example_files
 from graphcore.train.datasets import digits
+from graphcore.lessons import load_all
 urls = [u for t in theme.THEMES for u in re.findall(r"url\\(([^)]*)\\)", theme.stylesheet(t))]
 print(json.dumps({"files": mods, "circuit": example_path("cs231n_circuit.json"), "examples": example_files(),
-                  "style_urls": urls, "digits": list(digits().X.shape)}))
+                  "style_urls": urls, "digits": list(digits().X.shape),
+                  "lessons": [les.id for les in load_all()]}))
 """ % (PROJECT_MODULES,)
 
 
@@ -73,6 +75,7 @@ def _check_contents(names: list[str]) -> None:
     wanted = {"__init__.py", "datasets/digits.npz", "style/dark.qss", "style/light.qss"}
     wanted |= {os.path.relpath(p, res).replace(os.sep, "/") for p in glob.glob(os.path.join(res, "examples", "*.json"))}
     wanted |= {os.path.relpath(p, res).replace(os.sep, "/") for p in glob.glob(os.path.join(res, "icons", "*.svg"))}
+    wanted |= {os.path.relpath(p, res).replace(os.sep, "/") for p in glob.glob(os.path.join(res, "lessons", "*.json"))}
     wanted |= {"fonts/BackpropStudioCJK-Regular.otf", "fonts/OFL.txt"}  # the Chinese font and its license
     assert len(wanted) > 15 and "examples/cs231n_circuit.json" in wanted and "icons/ok.svg" in wanted
     assert shipped == wanted, f"missing: {sorted(wanted - shipped)}; unexpected: {sorted(shipped - wanted)}"
@@ -122,6 +125,8 @@ def test_the_wheel_installs_and_runs_outside_the_source_tree(tmp_path):
     assert [os.path.basename(p) for p in probe["examples"]] == [os.path.basename(n) for n in shipped]
     assert len(probe["style_urls"]) >= 4 and all(os.path.isfile(u) for u in probe["style_urls"]), probe["style_urls"]
     assert probe["digits"] == [1797, 1, 8, 8]
+    lessons = sorted(n for n in names if n.startswith("backprop_studio_resources/lessons/"))
+    assert len(probe["lessons"]) == len(lessons) >= 5 and "gates" in probe["lessons"]
 
     exe = str(venv / "bin" / "backprop-studio")
     version = wheels[0].name.split("-")[1]

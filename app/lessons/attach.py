@@ -16,6 +16,8 @@ class LessonView(QObject):
         self.action.setStatusTip("Guided lessons: build, run and explain the notes' experiments step by step")
         self.action.triggered.connect(self.open)
         window.addAction(self.action)
+        if hasattr(window, "layout_reset"):
+            window.layout_reset.connect(self._layout_reset)
         help_menu = window.menus.get("help")
         if help_menu is not None:
             first = help_menu.actions()[0] if help_menu.actions() else None
@@ -30,15 +32,27 @@ class LessonView(QObject):
         if self.dock is None:
             self.dock = LessonDock(w)
             w.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
-            inspector = getattr(w, "inspector_dock", None)
-            if inspector is not None and w.dockWidgetArea(inspector) == Qt.DockWidgetArea.RightDockWidgetArea:
-                w.tabifyDockWidget(inspector, self.dock)
+            self._tab()
             view = w.menus.get("view")
             if view is not None:
                 view.addAction(self.dock.toggleViewAction())
         self.dock.show()
         self.dock.raise_()
         return self.dock
+
+
+    def _tab(self) -> None:
+        """A tab beside the inspector: the canvas keeps its room."""
+        w, inspector = self.window, getattr(self.window, "inspector_dock", None)
+        if inspector is not None and w.dockWidgetArea(inspector) == Qt.DockWidgetArea.RightDockWidgetArea:
+            w.tabifyDockWidget(inspector, self.dock)
+
+    def _layout_reset(self) -> None:
+        """View > Reset Layout put the window's docks back: the lesson dock goes back to its tab."""
+        if self.dock is not None:
+            self._tab()
+            if self.dock.isVisible():
+                self.dock.raise_()
 
 
 def install_lesson_view(window) -> LessonView:
