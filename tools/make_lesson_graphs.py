@@ -37,14 +37,12 @@ def _data_inputs(g: gc.Graph, training: dict, preview: int | None = None) -> tup
     return (g.add("input", name="x", value=np.asarray(X, np.float64)), g.add("input", name="y", value=y))
 
 
-def _tower(g, x, act: str, sizes: list[int], tag: str = "", init: str = "xavier_normal", bn: bool = False):
-    """Hidden layers fc1, act1, fc2, act2... (`tag` appended to each name; bn1... when asked; one
-    layer: its activation is named after the op)."""
+def _tower(g, x, act: str, sizes: list[int], tag: str = "", init: str = "xavier_normal"):
+    """Hidden layers fc1, act1, fc2, act2... (`tag` appended to each name; with one layer its
+    activation is named after the op)."""
     h = x
     for i, units in enumerate(sizes, 1):
         h = g.add("linear", name=f"fc{i}{tag}", inputs={"x": h}, units=units, init=init)
-        if bn:
-            h = g.add("batchnorm", name=f"bn{i}{tag}", inputs={"x": h})
         h = g.add(act, name=f"{act}{i}{tag}" if len(sizes) > 1 else act, inputs={"x": h})
     return h
 
