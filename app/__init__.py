@@ -21,7 +21,9 @@ def application():
         app.setApplicationName("Backprop Studio")
         app.setOrganizationName("backprop-studio")
         app.setApplicationDisplayName("Backprop Studio")
-        from . import settings, theme
+        from . import cjk_font, settings, theme
+
+        cjk_font.install(app)  # Chinese lesson text renders even with no CJK font on the system
 
         theme.apply_theme(settings.theme_name(), app)
         from graphcore import limits
@@ -29,8 +31,9 @@ def application():
         if limits.explicit_memory_limit() is None:  # render --memory-limit wins over the stored setting
             settings.apply_memory_limit()  # the plan budget, inherited by the training process
     elif app.property("backpropTheme") is None:
-        from . import settings, theme
+        from . import cjk_font, settings, theme
 
+        cjk_font.install(app)
         theme.apply_theme(settings.theme_name(), app)
     return app
 

@@ -76,6 +76,7 @@ def _check_contents(names: list[str]) -> None:
     wanted |= {os.path.relpath(p, res).replace(os.sep, "/") for p in glob.glob(os.path.join(res, "examples", "*.json"))}
     wanted |= {os.path.relpath(p, res).replace(os.sep, "/") for p in glob.glob(os.path.join(res, "icons", "*.svg"))}
     wanted |= {os.path.relpath(p, res).replace(os.sep, "/") for p in glob.glob(os.path.join(res, "lessons", "*.json"))}
+    wanted |= {"fonts/BackpropStudioCJK-Regular.otf", "fonts/OFL.txt"}  # the Chinese font and its license
     assert len(wanted) > 15 and "examples/cs231n_circuit.json" in wanted and "icons/ok.svg" in wanted
     assert shipped == wanted, f"missing: {sorted(wanted - shipped)}; unexpected: {sorted(shipped - wanted)}"
 
