@@ -78,6 +78,25 @@ def test_highlighted_line_follows_every_step(win):
     assert dock.highlighted_line is None and dock.highlighted_text() == ""
 
 
+def test_the_dock_shows_the_staged_lines_and_the_whole_file_on_request(win):
+    dock = win.run_view.code
+    dock.raise_()
+    _pump(0.1)
+    text = dock.editor.toPlainText()
+    assert text.startswith("# ---- inputs, constants and weights") and "def fmt_number" not in text
+    assert text.rstrip().endswith("dy = x * dxy  # mul gate: upstream times the other input")
+    c = win.run_view.controller
+    while c.step() and c.cursor < 16:
+        pass
+    assert dock.highlighted_text().startswith("dx = y * dxy")
+    dock.whole_file.setChecked(True)  # the runnable file: imports above, the printing below
+    whole = dock.editor.toPlainText()
+    assert whole == dock.code.text and "import numpy as np" in whole and "def fmt_number" in whole
+    assert dock.highlighted_text().startswith("dx = y * dxy")  # the same event, the same line of code
+    dock.whole_file.setChecked(False)
+    assert dock.editor.toPlainText() == text and dock.highlighted_text().startswith("dx = y * dxy")
+
+
 def test_code_swaps_with_the_document_and_follows_edits(win, qtbot):
     dock = win.run_view.code
     dock.raise_()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QTextCursor, QTextFormat
-from PySide6.QtWidgets import QDockWidget, QLabel, QPlainTextEdit, QTextEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QDockWidget, QHBoxLayout, QLabel, QPlainTextEdit, QTextEdit, QVBoxLayout, QWidget
 
 from graphcore import GraphError
 from graphcore.export.numpy_code import StagedCode, staged_numpy
@@ -32,6 +32,12 @@ class CodeDock(QDockWidget):
                               body)
         self.caption.setObjectName("codeCaption")
         self.caption.setWordWrap(True)
+        # the staged lines alone by default; the whole runnable file (imports, printing) on request
+        self.whole_file = QCheckBox("Whole file", body)
+        self.whole_file.setObjectName("codeWholeFile")
+        self.whole_file.setToolTip("Show the whole runnable file (what File > Export > Staged numpy writes), "
+                                   "not only the staged forward and backward lines")
+        self.whole_file.toggled.connect(lambda _on: self.refresh())
         self.editor = QPlainTextEdit(body)
         self.editor.setObjectName("codeView")
         self.editor.setReadOnly(True)
@@ -39,11 +45,15 @@ class CodeDock(QDockWidget):
         font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         font.setStyleHint(QFont.StyleHint.Monospace)
         self.editor.setFont(font)
-        lay.addWidget(self.caption)
+        top = QHBoxLayout()
+        top.addWidget(self.caption, 1)
+        top.addWidget(self.whole_file)
+        lay.addLayout(top)
         lay.addWidget(self.editor, 1)
         self.setWidget(body)
         self.code: StagedCode | None = None
-        self.highlighted_line: int | None = None  # 1-based, None when no event is shown
+        self.highlighted_line: int | None = None  # 1-based in the file, None when no event is shown
+        self._first = 1  # the file line shown on the editor's first line
         self._graph = None
         self._stale = True
         self._target = None
@@ -98,12 +108,17 @@ class CodeDock(QDockWidget):
         target = rec.target if rec is not None and rec.target in graph.nodes else self.controller.target
         self._target = target
         bar = self.editor.verticalScrollBar().value()
+        self._first = 1
         try:
             self.code = staged_numpy(graph, target) if graph.nodes else None
             text = self.code.text if self.code else "# An empty graph: add nodes and their code appears here."
         except (ExportError, GraphError, ValueError) as exc:
             self.code = None
             text = "# No code yet: " + " ".join(str(exc).split())
+        if self.code is not None and not self.whole_file.isChecked():
+            first, last = self.code.body_lines
+            text = "\n".join(text.split("\n")[first - 1:last]) + "\n"
+            self._first = first
         if text != self.editor.toPlainText():
             self.editor.setPlainText(text)
             self.editor.verticalScrollBar().setValue(bar)
@@ -136,7 +151,7 @@ class CodeDock(QDockWidget):
     def highlighted_text(self) -> str:
         if self.highlighted_line is None:
             return ""
-        return self.editor.document().findBlockByNumber(self.highlighted_line - 1).text()
+        return self.editor.document().findBlockByNumber(self.highlighted_line - self._first).text()
 
     def _show_position(self, cursor: int) -> None:
         line = self.line_of(cursor)
@@ -144,7 +159,7 @@ class CodeDock(QDockWidget):
         if line is None:
             self.editor.setExtraSelections([])
             return
-        block = self.editor.document().findBlockByNumber(line - 1)
+        block = self.editor.document().findBlockByNumber(line - self._first)
         sel = QTextEdit.ExtraSelection()
         sel.format.setBackground(HIGHLIGHT)
         sel.format.setProperty(QTextFormat.Property.FullWidthSelection, True)

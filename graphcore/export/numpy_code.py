@@ -28,6 +28,9 @@ class StagedCode:
     seed_line: int | None = None
     edge_lines: dict[str, int] = field(default_factory=dict)  # Edge.key -> line of its gradient
     arrays: dict[str, np.ndarray] = field(default_factory=dict)  # what goes into the .npz
+    # the staged part (sources, forward, backward) as 1-based (first, last) lines: what the Code dock
+    # shows by default, without the imports above it and the printing code below it
+    body_lines: tuple[int, int] = (1, 1)
 
 
 class _Lines:
@@ -179,6 +182,7 @@ def staged_numpy(graph, target: str | None = None, npz_name: str = "weights.npz"
     code.forward_lines = {k: v + offset for k, v in code.forward_lines.items()}
     code.edge_lines = {k: v + offset for k, v in code.edge_lines.items()}
     code.seed_line += offset
+    code.body_lines = (offset + 1, offset + len(body.lines))
     out.add("")
     out.add("# every node's value and gradient, by its name in the graph (None: integer labels get no gradient)")
     out.add("values = {" + ", ".join(f"{keys[n]!r}: {plan.var[n]}" for n in plan.order) + "}")
