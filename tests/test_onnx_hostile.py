@@ -138,3 +138,21 @@ def test_cli_import_of_hostile_metadata_is_one_error_line_and_exit_2(tmp_path, c
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "g.json").exists()
+
+
+@pytest.mark.parametrize("dims", ["4611686018427387905, 4", "-1, 4611686018427387905, 4"])
+def test_a_reshape_whose_element_count_wraps_around_int64_is_a_shape_problem(dims):
+    # before: (2**62 + 1) * 4 wrapped to 4 in int64, so (1, 4) -> (2**62 + 1, 4) passed validation
+    g = gc.Graph()
+    x = g.add("input", name="x", value=np.ones((1, 4)))
+    g.add("reshape", name="r", inputs={"x": x}, shape=dims)
+    problems = g.validate()
+    assert [p.node for p in problems] == [g.find("r")], problems
+    assert "cannot reshape (1, 4) (4 elements)" in problems[0].message
+
+
+def test_an_onnx_reshape_to_huge_dims_names_the_true_element_count(tmp_path):
+    s = numpy_helper.from_array(np.array([2**62 + 1, 4], np.int64), "s")
+    path = _save(tmp_path, [helper.make_node("Reshape", ["x", "s"], ["y"], name="rs")], [_vi("x", [1, 4])],
+                 [_vi("y", ["a", "b"])], [s])
+    _refused(path, f"({(2**62 + 1) * 4} elements)")
