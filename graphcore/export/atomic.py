@@ -10,6 +10,11 @@ import tempfile
 def write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Replace `path` with `data` atomically; an existing target must be a regular file and keeps
     its permissions (the same rules as fileformat.save)."""
+    write_with(path, lambda f: f.write(data))
+
+
+def write_with(path: str | os.PathLike, fill) -> None:
+    """write_bytes, with `fill(binary file)` writing the content (large arrays straight to disk)."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     try:
@@ -28,7 +33,7 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> None:
     try:
         os.chmod(tmp, mode)
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            fill(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -76,16 +81,12 @@ def check_beside(npz: str | os.PathLike, out_path: str | os.PathLike) -> None:
 def write_code(out_path, text: str, npz, arrays: dict | None) -> list:
     """Write an exported code file and (when there are arrays) its marked .npz, each atomically
     through a temp file of its own (never a fixed name a link could be waiting at)."""
-    import io
-
     import numpy as np
 
     check_beside(npz, out_path)
     written = [out_path]
     if arrays is not None:
-        buf = io.BytesIO()
-        np.savez(buf, **arrays, **{NPZ_MARK: np.array(1)})
-        write_bytes(npz, buf.getvalue())
+        write_with(npz, lambda f: np.savez(f, **arrays, **{NPZ_MARK: np.array(1)}))
         written.append(npz)
     write_bytes(out_path, text.encode("utf-8"))
     return written
