@@ -71,3 +71,19 @@ def test_cli_refuses_to_replace_a_foreign_npz_in_one_line(tmp_path, capsys):
     assert rc == 2 and err.startswith("error: ") and err.count("\n") == 1, err
     assert "out.npz exists and was not written by an export" in err
     assert (tmp_path / "out.npz").read_bytes() == b"not an export"
+
+
+def test_infinite_constants_are_written_as_source_that_runs(tmp_path, capsys):
+    """repr(inf) is 'inf', a name the generated file does not define: it raised NameError."""
+    import runpy
+
+    g = gc.Graph()
+    x = g.add("input", name="x", value=np.array([1.0, -2.0]))
+    lo = g.add("const", name="lo", value=np.array(-np.inf))
+    hi = g.add("const", name="hi", value=np.array([np.inf, 0.5]))
+    g.add("min", name="m", inputs={"a": g.add("max", name="x_lo", inputs={"a": x, "b": lo}), "b": hi})
+    (py,) = export_numpy(g, tmp_path / "inf.py")
+    ns = runpy.run_path(str(py), run_name="not_main")
+    np.testing.assert_array_equal(ns["hi"], [np.inf, 0.5])
+    assert ns["lo"] == -np.inf
+    np.testing.assert_array_equal(ns["m"], np.minimum(np.maximum([1.0, -2.0], -np.inf), [np.inf, 0.5]))
