@@ -156,3 +156,14 @@ def test_an_onnx_reshape_to_huge_dims_names_the_true_element_count(tmp_path):
     path = _save(tmp_path, [helper.make_node("Reshape", ["x", "s"], ["y"], name="rs")], [_vi("x", [1, 4])],
                  [_vi("y", ["a", "b"])], [s])
     _refused(path, f"({(2**62 + 1) * 4} elements)")
+
+
+def test_inputs_that_declare_gigabytes_in_all_are_refused_before_any_is_made(tmp_path):
+    """A 768-byte model with 12 inputs of 50M numbers each used 5 GB and died with MemoryError."""
+    from graphcore.tensorfile import MAX_ELEMENTS
+
+    n = 12
+    path = _save(tmp_path, [helper.make_node("Relu", [f"x{i}"], [f"y{i}"], name=f"r{i}") for i in range(n)],
+                 [_vi(f"x{i}", [MAX_ELEMENTS]) for i in range(n)], [_vi(f"y{i}", ["a"]) for i in range(n)])
+    assert path.stat().st_size < 1000
+    _refused(path, "input 'x1'", f"{2 * MAX_ELEMENTS:,} numbers in all")

@@ -127,6 +127,9 @@ class Importer:
                     self.fail(f"{where}: weight {w} has shape {shape}, but its input makes the layer's {w} {have}")
 
     def inputs(self) -> None:
+        """Each ONNX input becomes an input node holding zeros of its shape: all the shapes are read
+        and their total bounded first (a file of a few hundred bytes could ask for gigabytes)."""
+        made, declared = [], 0
         for v in self.model.graph.input:
             if v.name in self.inits:
                 continue  # an initializer listed as an input (IR < 4): a weight
@@ -143,9 +146,14 @@ class Importer:
                           for d in tt.shape.dim)  # a symbolic (batch) axis gets 1
             if math.prod(shape) > MAX_ELEMENTS:
                 self.fail(f"{where}: shape {shape} is too large")
-            value = np.zeros(shape, dtype=np.int64 if np.dtype(np_type).kind in "iu" else np.float64)
-            nid = self.graph.add("input", name=self.name_ok(v.name, where), value=value)
-            self.tensor_node[v.name] = nid
+            declared += math.prod(shape)
+            if declared > MAX_ELEMENTS:
+                self.fail(f"{where}: the inputs declare {declared:,} numbers in all; at most {MAX_ELEMENTS:,} "
+                          "are made")
+            made.append((v.name, where, shape, np.int64 if np.dtype(np_type).kind in "iu" else np.float64))
+        for name, where, shape, dtype in made:
+            nid = self.graph.add("input", name=self.name_ok(name, where), value=np.zeros(shape, dtype=dtype))
+            self.tensor_node[name] = nid
 
     def composites(self) -> dict[str, dict]:
         """ONNX node name -> the exporter's record of the graph node it belongs to."""
