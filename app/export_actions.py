@@ -10,6 +10,7 @@ import os
 from PySide6.QtWidgets import QFileDialog
 
 from graphcore import GraphError
+from graphcore.problems import NumericError
 
 KINDS = {  # kind -> (menu text, dialog title, file filter, suffix)
     "onnx": ("&ONNX…", "Export ONNX model", "ONNX model (*.onnx)", ".onnx"),
@@ -65,7 +66,7 @@ class ExportActions:
             self.show_error("Cannot export", f"The {label} exporter needs a package that is not installed.",
                             str(exc))
             return False
-        except (GraphError, ValueError, OSError) as exc:
+        except (GraphError, NumericError, ValueError, OSError) as exc:  # NumericError: NaN in the pass
             self.show_error("Cannot export", f"Could not write {os.path.basename(path)}.", str(exc))
             return False
         names = ", ".join(os.path.basename(str(p)) for p in (written or [path]))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from .cli_common import UsageError
+from .cli_common import UsageError, printable
 from .lessons import LANGS, HeadlessWorld, LessonFormatError, LessonRun, LessonRuntimeError, find, load_all
 from .problems import GraphError, NumericError
 
@@ -38,8 +38,9 @@ def play(lesson, lang: str, out=None) -> int:
         print(f"\n[{n}] {run.text()}", file=out)
         try:
             run.show_me()
-        except (LessonRuntimeError, GraphError, NumericError) as exc:
-            print(f"FAIL step {n} ({run.step.id}): Show me failed: {exc}", file=out)
+        except (LessonRuntimeError, GraphError, NumericError, ValueError) as exc:  # ValueError: a train
+            # action on a graph that cannot train (ConfigError), as the dock catches it
+            print(f"FAIL step {n} ({run.step.id}): Show me failed: {printable(exc)}", file=out)
             return 1
         if not run.passed():
             print(f"FAIL step {n} ({run.step.id}): the check does not hold after Show me", file=out)

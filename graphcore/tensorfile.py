@@ -16,6 +16,7 @@ from .limits import EXCERPT, excerpt
 
 INLINE_LIMIT = 64  # tensors with more elements are stored as base64
 MAX_ELEMENTS = 50_000_000  # refuse absurd shapes before allocating
+MAX_DIMS = 8
 DTYPES = {"float64": np.float64, "float32": np.float32, "int64": np.int64, "int32": np.int32}
 
 
@@ -60,8 +61,8 @@ def decode_tensor(obj: Any, path: str) -> np.ndarray:
     dtype = np.dtype(DTYPES[dtype_name])
     shape = obj.get("shape")
     _expect(shape, list, path + ".shape")
-    if len(shape) > 8:
-        raise GraphFormatError(f"at most 8 dimensions, got {len(shape)}", path + ".shape")
+    if len(shape) > MAX_DIMS:
+        raise GraphFormatError(f"at most {MAX_DIMS} dimensions, got {len(shape)}", path + ".shape")
     size = 1
     for i, s in enumerate(shape):
         if not isinstance(s, int) or isinstance(s, bool) or s < 0:

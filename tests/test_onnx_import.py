@@ -252,7 +252,7 @@ def test_cli_export_exits_2_naming_the_node_it_cannot_export(tmp_path, capsys, m
     with pytest.raises(SystemExit) as exit_:
         cli.main(["export", str(tmp_path / "g.json"), "--to", "nope", "--out", str(tmp_path / "m.onnx")])
     assert exit_.value.code == 2
-    assert "invalid choice: 'nope' (choose from 'onnx')" in _one_error_line(capsys)
+    assert "invalid choice: 'nope' (choose from 'numpy', 'onnx', 'torch')" in _one_error_line(capsys)
 
 
 def test_a_float32_export_gives_back_the_params_as_written(tmp_path):

@@ -188,7 +188,8 @@ class LessonDock(QDockWidget):
         self.list.clear()
         for i, les in enumerate(self.lessons):
             p = self.progress.get(les.id, {})
-            mark = " ✓" if p.get("done") else (f"  {p['step'] + 1}/{len(les.steps)}" if p else "")
+            step = min(p.get("step", 0), len(les.steps) - 1)  # a progress file from an older lesson may say more
+            mark = " ✓" if p.get("done") else (f"  {step + 1}/{len(les.steps)}" if p else "")
             item = QListWidgetItem(f"{les.order}. {les.title[self.lang]}{mark}")
             item.setData(Qt.ItemDataRole.UserRole, les.id)
             item.setToolTip(les.summary.get(self.lang, ""))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 
 from .. import settings as app_settings
@@ -21,10 +22,13 @@ def path() -> str:
 
 def load() -> dict[str, dict]:
     try:
-        with open(path(), "rb") as f:
+        # O_NONBLOCK: a FIFO at the path would block open() (and the GUI) until someone writes to it
+        with os.fdopen(os.open(path(), os.O_RDONLY | os.O_NONBLOCK), "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                return {}
             raw = f.read(MAX_BYTES + 1)
         doc = json.loads(raw.decode("utf-8")) if len(raw) <= MAX_BYTES else None
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: JSON nested deeper than the stack
         return {}
     lessons = doc.get("lessons") if isinstance(doc, dict) else None
     if not isinstance(lessons, dict):

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from . import np_helpers
+from .atomic import write_code
 from .coderule import EACH_TARGET, render
 from .plan import SMALL, ExportPlan, build_plan, literal
 
@@ -224,16 +225,4 @@ def export_numpy(graph, out_path, target: str | None = None) -> list[Path]:
     out_path = Path(out_path)
     npz = out_path.with_suffix(".npz")
     code = staged_numpy(graph, target, npz.name)
-    written = []
-    if code.arrays:
-        _atomic(npz, lambda f: np.savez(f, **code.arrays))
-        written.append(npz)
-    _atomic(out_path, lambda f: f.write(code.text.encode("utf-8")))
-    return [out_path] + written
-
-
-def _atomic(path: Path, write) -> None:
-    tmp = path.with_name(path.name + ".part")
-    with open(tmp, "wb") as f:
-        write(f)
-    tmp.replace(path)
+    return write_code(out_path, code.text, npz, code.arrays or None)

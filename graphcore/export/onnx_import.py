@@ -19,9 +19,9 @@ import numpy as np
 
 from ..fileformat import MAX_NODES
 from ..graph import Graph
-from ..limits import check_name, excerpt
+from ..limits import MAX_NAME, check_name, excerpt
 from ..problems import GraphError
-from ..tensorfile import MAX_ELEMENTS
+from ..tensorfile import MAX_DIMS, MAX_ELEMENTS
 from ..train import datapath
 from .onnx_import_ops import Unsupported, readers
 from .onnx_support import COMPOSITES_KEY, IMPORT_OPSETS, require_onnx
@@ -47,6 +47,7 @@ class Importer:
         self.consts: dict[str, np.ndarray] = {}  # outputs of Constant nodes
         self.tensor_node: dict[str, str] = {}  # ONNX tensor -> graph node id
         self.bytes_read = 0
+        self.given: dict[str, tuple[str, dict[str, tuple]]] = {}  # node id -> (where, weight -> shape)
 
     def fail(self, msg: str):
         raise OnnxImportError(f"{self.shown}: {msg}")
@@ -57,6 +58,8 @@ class Importer:
         n = math.prod(int(d) for d in t.dims)
         if n > MAX_ELEMENTS:
             self.fail(f"tensor {excerpt(t.name)} has {n:,} elements; at most {MAX_ELEMENTS:,} are read")
+        if len(t.dims) > MAX_DIMS:
+            self.fail(f"tensor {excerpt(t.name)} has {len(t.dims)} dimensions; a graph holds at most {MAX_DIMS}")
         try:
             arr = self.onnx.numpy_helper.to_array(t)
         except Exception as exc:  # a malformed tensor: protobuf and onnx raise many kinds
@@ -83,6 +86,8 @@ class Importer:
     # ------------------------------------------------------------ graph nodes
     def name_ok(self, name: str, where: str) -> str:
         why = check_name(name, "a node name") if isinstance(name, str) and name else "an empty name"
+        if not why and len(name) > MAX_NAME:
+            why = f"a node name is {len(name):,} characters long; the limit is {MAX_NAME}"
         if why:
             self.fail(f"{where}: {why}")
         return name
@@ -108,8 +113,23 @@ class Importer:
         except GraphError as exc:
             self.fail(f"{where} (as {op}): {exc}")
         self.tensor_node[name] = nid
+        if weights:
+            self.given[nid] = (where, {w: np.shape(a) for w, a in weights.items()})
+
+    def check_weights_kept(self) -> None:
+        """A weight whose shape does not fit the layer's input would be redrawn at random by the
+        graph (right for an editor, wrong for a file): refuse it, naming the ONNX node."""
+        for nid, (where, shapes) in self.given.items():
+            node = self.graph.nodes[nid]
+            for w, shape in shapes.items():
+                have = node.tensors[w].shape
+                if have != shape:
+                    self.fail(f"{where}: weight {w} has shape {shape}, but its input makes the layer's {w} {have}")
 
     def inputs(self) -> None:
+        """Each ONNX input becomes an input node holding zeros of its shape: all the shapes are read
+        and their total bounded first (a file of a few hundred bytes could ask for gigabytes)."""
+        made, declared = [], 0
         for v in self.model.graph.input:
             if v.name in self.inits:
                 continue  # an initializer listed as an input (IR < 4): a weight
@@ -117,6 +137,8 @@ class Importer:
             tt = v.type.tensor_type if v.type.HasField("tensor_type") else None
             if tt is None or not tt.HasField("shape"):
                 self.fail(f"{where}: only tensor inputs with a known rank are supported")
+            if len(tt.shape.dim) > MAX_DIMS:
+                self.fail(f"{where}: {len(tt.shape.dim)} dimensions; a graph holds at most {MAX_DIMS}")
             np_type = self.onnx.helper.tensor_dtype_to_np_dtype(tt.elem_type) if tt.elem_type else None
             if np_type is None or np.dtype(np_type).kind not in "fiu":
                 self.fail(f"{where}: only number inputs are supported")
@@ -124,9 +146,14 @@ class Importer:
                           for d in tt.shape.dim)  # a symbolic (batch) axis gets 1
             if math.prod(shape) > MAX_ELEMENTS:
                 self.fail(f"{where}: shape {shape} is too large")
-            value = np.zeros(shape, dtype=np.int64 if np.dtype(np_type).kind in "iu" else np.float64)
-            nid = self.graph.add("input", name=self.name_ok(v.name, where), value=value)
-            self.tensor_node[v.name] = nid
+            declared += math.prod(shape)
+            if declared > MAX_ELEMENTS:
+                self.fail(f"{where}: the inputs declare {declared:,} numbers in all; at most {MAX_ELEMENTS:,} "
+                          "are made")
+            made.append((v.name, where, shape, np.int64 if np.dtype(np_type).kind in "iu" else np.float64))
+        for name, where, shape, dtype in made:
+            nid = self.graph.add("input", name=self.name_ok(name, where), value=np.zeros(shape, dtype=dtype))
+            self.tensor_node[name] = nid
 
     def composites(self) -> dict[str, dict]:
         """ONNX node name -> the exporter's record of the graph node it belongs to."""
@@ -142,12 +169,14 @@ class Importer:
                 and all(isinstance(k, str) and isinstance(x, str) for k, x in
                         list(c["inputs"].items()) + list(c["weights"].items()))
                 and all(isinstance(x, str) for x in c["onnx_nodes"]) for c in items)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested beyond Python's stack
             ok = False
         if not ok:
             self.fail(f"metadata {COMPOSITES_KEY!r} is not the list this app writes")
         out = {}
         for c in items:
+            if c["name"] not in c["onnx_nodes"]:
+                self.fail(f"metadata {COMPOSITES_KEY!r}: graph node {excerpt(c['name'])} is not among its ONNX nodes")
             for n in c["onnx_nodes"]:
                 out[n] = c
         return out
@@ -177,9 +206,10 @@ class Importer:
             c = groups.get(node.name)
             if c is not None:
                 if node.name == c["name"]:  # the group's last node: the graph node itself
-                    weights = {}
-                    for w, t in c["weights"].items():
-                        weights[w] = self.weight(t, f"weight {w}")
+                    try:
+                        weights = {w: self.weight(t, f"weight {w}") for w, t in c["weights"].items()}
+                    except Unsupported as exc:
+                        self.fail(f"{where}: {exc}")
                     self.add(c["op"], c["name"], c["inputs"], c["params"], weights, where)
                 continue
             if node.op_type == "Constant":
@@ -294,8 +324,10 @@ def import_onnx(path: str | os.PathLike, policy: datapath.DataPolicy | None = No
     except onnx.checker.ValidationError as exc:
         imp.fail(f"not a valid ONNX model: {excerpt(str(exc).strip().splitlines()[0], 200)}")
     try:
-        imp.inputs()
-        imp.nodes()
+        with imp.graph.weights_deferred():
+            imp.inputs()
+            imp.nodes()
+        imp.check_weights_kept()
     except GraphError as exc:  # a value the graph refuses (a name, a shape)
         imp.fail(str(exc))
     if len(imp.graph.nodes) > MAX_NODES:

@@ -127,6 +127,21 @@ def literal(a: np.ndarray) -> str:
     """A small array as exact Python source (repr of each float round-trips)."""
     a = np.asarray(a)
     if a.ndim == 0:
-        return repr(a.item()) if a.dtype.kind != "f" else repr(float(a))
+        return repr(a.item()) if a.dtype.kind != "f" else _float(float(a))
     dtype = ", dtype=np.int64" if a.dtype.kind in "iu" else (", dtype=bool" if a.dtype.kind == "b" else "")
+    if a.dtype.kind == "f" and not np.isfinite(a).all():  # repr gives inf / nan: names, not numbers
+        return f"np.array({_nested(a.tolist())}{dtype})"
     return f"np.array({a.tolist()!r}{dtype})"
+
+
+def _float(x: float) -> str:
+    """Python source for a float; inf and nan (whose repr is not source) spelled as float('inf')."""
+    if x != x:
+        return "float('nan')"
+    if x in (float("inf"), float("-inf")):
+        return "float('inf')" if x > 0 else "-float('inf')"
+    return repr(x)
+
+
+def _nested(v) -> str:
+    return "[" + ", ".join(_nested(x) for x in v) + "]" if isinstance(v, list) else _float(v)

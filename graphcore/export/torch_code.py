@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from . import torch_runtime
-from .numpy_code import _atomic
+from .atomic import write_code
 from .plan import ExportError, build_plan
 
 _NO_GRAD_LINE = "    @torch.no_grad() if torch is not None else (lambda f: f)"
@@ -151,6 +151,4 @@ def export_torch(graph, out_path, target: str | None = None) -> list[Path]:
     out_path = Path(out_path)
     npz = out_path.with_suffix(".npz")
     text, arrays = torch_source(graph, npz.name, target)
-    _atomic(npz, lambda f: np.savez(f, **arrays))
-    _atomic(out_path, lambda f: f.write(text.encode("utf-8")))
-    return [out_path, npz]
+    return write_code(out_path, text, npz, arrays)

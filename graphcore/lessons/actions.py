@@ -12,6 +12,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..tensorfile import MAX_DIMS
+
 from .errors import LessonRuntimeError
 from .world import World
 
@@ -110,6 +112,8 @@ def _parse_set_value(raw, path):
             raise ActionError("a number or a nested list of numbers", f"{path}.value") from None
         if arr.size > MAX_VALUE_ITEMS or not np.all(np.isfinite(arr)):
             raise ActionError(f"at most {MAX_VALUE_ITEMS} finite numbers", f"{path}.value")
+        if arr.ndim > MAX_DIMS:  # numpy's broadcasting stops at 32; a graph file holds 8
+            raise ActionError(f"at most {MAX_DIMS} dimensions, got {arr.ndim}", f"{path}.value")
         return {"node": _name(raw["node"], f"{path}.node"), "value": arr}
     return {"node": _name(raw["node"], f"{path}.node"), k: _num(raw[k], f"{path}.{k}")}
 

@@ -7,6 +7,7 @@ A parsed check is a (kind, parsed argument) pair; `holds(check, ctx)` evaluates 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -46,7 +47,13 @@ def register(name: str, kind: CheckKind) -> None:
     CHECKS[name] = kind
 
 
+MAX_DEPTH = 8  # all / any / not inside one another; deeper ran out of stack when evaluated (300 deep)
+_NESTING = re.compile(r"\.(?:all|any|not)\b")
+
+
 def parse(raw: Any, path: str) -> tuple:
+    if len(_NESTING.findall(path)) > MAX_DEPTH:  # the path spells the nesting: check.any[0].not...
+        raise CheckError(f"all, any and not nest at most {MAX_DEPTH} deep", path)
     if not isinstance(raw, dict) or len(raw) != 1:
         raise CheckError("a check is an object with exactly one key, its kind: " + ", ".join(CHECKS), path)
     (name, arg), = raw.items()

@@ -33,6 +33,9 @@ MAX_ACTIONS = 16
 MAX_LESSON_TEXT = 4000
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _CONTROL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
+# terminal escapes and other control characters (a line break is fine) and the bidirectional
+# overrides that make text read differently from how it is stored
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _EXAMPLE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}\.json$")
 
 
@@ -160,6 +163,12 @@ def _texts(v: Any, path: str, file, template: bool) -> dict:
             raise _err("a non-empty string", f"{path}.{lang}", file)
         if len(s) > MAX_LESSON_TEXT:
             raise _err(f"{len(s):,} characters; the limit is {MAX_LESSON_TEXT:,} (it starts {excerpt(s[:40])})",
+                       f"{path}.{lang}", file)
+        m = _UNPRINTABLE.search(s)
+        if m:
+            code = m.group(0).encode("unicode_escape").decode("ascii")
+            raise _err(f"control characters are not allowed in lesson text (found {code} at character "
+                       f"{m.start() + 1}); they would reach the terminal or reorder what is shown",
                        f"{path}.{lang}", file)
         if template:
             try:

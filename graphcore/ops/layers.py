@@ -241,8 +241,8 @@ class ShapeParam(ParamSpec):
 
 def _reshape_target(params, shape) -> tuple[int, ...]:
     dims = parse_shape(params["shape"])
-    size = int(np.prod(shape, dtype=np.int64))
-    known = int(np.prod([d for d in dims if d != -1], dtype=np.int64))
+    size = math.prod(int(d) for d in shape)  # Python ints: an int64 product of huge dims wraps around
+    known = math.prod(d for d in dims if d != -1)
     if -1 in dims:
         if known == 0 or size % known:
             raise ShapeError(f"cannot reshape {tuple(shape)} ({size} elements) to ({params['shape']}): "

@@ -17,6 +17,7 @@ arrays, strings): it pickles to the training process, which projects its weights
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -48,6 +49,9 @@ class Plane:
         g11 = sum(float(np.vdot(self.d1[k], self.d1[k])) for k in self.keys)
         g22 = sum(float(np.vdot(self.d2[k], self.d2[k])) for k in self.keys)
         g12 = sum(float(np.vdot(self.d1[k], self.d2[k])) for k in self.keys)
+        if not all(math.isfinite(v) for v in (g11, g22, g12)):  # filter-normalised to weights near 1e200
+            raise LandscapeError("the plane's directions are too long to measure (their squared length "
+                                 "overflows): the weights are too large; choose two weights instead")
         if g11 <= 0 or g22 <= 0:
             raise LandscapeError("a direction of the plane is zero (every weight it covers is zero): "
                                  "choose two weights instead, or initialise the net first")
@@ -123,6 +127,19 @@ def resolve_axis(graph: Graph, axis, which: str) -> tuple[Key, int, str]:
     return (nid, weight), int(index), f"{name}.{weight}[{int(index)}]"
 
 
+def _finite_origin(graph: Graph, keys) -> dict[Key, np.ndarray]:
+    """float64 copies of the plane's arrays; NaN or Inf in one (a run that diverged, a file's values)
+    would make every cell NaN and every projected point NaN, so it is refused by name."""
+    origin = {}
+    for k in keys:
+        a = np.array(graph.nodes[k[0]].tensors[k[1]], np.float64)
+        if not np.isfinite(a).all():
+            raise LandscapeError(f"{graph.nodes[k[0]].name}.{k[1]} holds NaN or Inf: a landscape needs finite "
+                                 "weights (initialise the net again, or undo the run that diverged)")
+        origin[k] = a
+    return origin
+
+
 def weight_plane(graph: Graph, first, second) -> Plane:
     """The plane of two single weights, each (node name or id, weight name, flat index)."""
     _trainable(graph)
@@ -131,7 +148,7 @@ def weight_plane(graph: Graph, first, second) -> Plane:
     if (k1, i1) == (k2, i2):
         raise LandscapeError(f"both axes are {lab1}: choose two different weights")
     keys = tuple(dict.fromkeys((k1, k2)))
-    origin = {k: np.array(graph.nodes[k[0]].tensors[k[1]], np.float64) for k in keys}
+    origin = _finite_origin(graph, keys)
     d1 = {k: np.zeros_like(origin[k]) for k in keys}
     d2 = {k: np.zeros_like(origin[k]) for k in keys}
     d1[k1].reshape(-1)[i1] = 1.0
@@ -157,7 +174,7 @@ def random_plane(graph: Graph, seed: int = 0, normalize: bool = True) -> Plane:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2 ** 63:
         raise LandscapeError(f"seed must be an integer >= 0, got {seed!r:.40}")
     keys = tuple(_trainable(graph))
-    origin = {k: np.array(graph.nodes[k[0]].tensors[k[1]], np.float64) for k in keys}
+    origin = _finite_origin(graph, keys)
     rng = np.random.default_rng([int(seed), 11])
     dirs = []
     for _ in range(2):
