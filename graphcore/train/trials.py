@@ -97,13 +97,14 @@ class LocalRunner:
             pool.join()
 
 
-def dask_client(address: str, timeout: float = CONNECT_TIMEOUT):
+def dask_client(address: str, timeout: float | None = None):
     """A Client for the scheduler at `address`; SearchError (one line) when it cannot be had."""
     try:
         from dask.distributed import Client
     except ImportError:
         raise SearchError('a Dask search needs the "distributed" package: '
                           'pip install "backprop-studio[distributed]"') from None
+    timeout = CONNECT_TIMEOUT if timeout is None else timeout
     try:
         return Client(address, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
@@ -115,7 +116,7 @@ class DaskRunner:
     """Trials as tasks on a Dask cluster; pass `address` (connects, and closes when done) or `client`."""
 
     def __init__(self, address: str | None = None, client=None, retries: int = 2,
-                 timeout: float = CONNECT_TIMEOUT) -> None:
+                 timeout: float | None = None) -> None:
         if client is None and not address:
             raise SearchError("a Dask search needs a scheduler address (tcp://host:8786)")
         self.address = address
@@ -140,7 +141,7 @@ class DaskRunner:
         futures = [self.client.submit(run_trial, job, pure=False, retries=self.retries) for job in jobs]
         self.futures = futures
         pending = set(futures)
-        ac = as_completed(futures)
+        ac = as_completed(futures, loop=self.client.loop)  # this client, not a process-wide default
         try:
             while pending:
                 if stop():
