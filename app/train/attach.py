@@ -51,6 +51,9 @@ class TrainView(QObject):
             self.controller.running_changed.connect(window.set_training_lock)
         self.controller.running_changed.connect(self._show_run)
         self._add_menu(window)
+        from ..babysit.attach import install_babysit  # Train > Babysit… and Hyperparameter search…
+
+        self.babysit = install_babysit(window, self)
         window.train_controller = self.controller
         window.document_changed.connect(self._document_changed)
         window.installEventFilter(self)
