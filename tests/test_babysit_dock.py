@@ -80,6 +80,8 @@ def test_each_verdict_fills_its_card_and_a_new_document_clears_them(win, qtbot):
     assert "expected 1.10" in card.numbers.text() and "classes 3" in card.numbers.text()
     assert card.explanation.text() == "Starts at log(3)." and "within 15%" in card.toolTip()
     assert bv.dock.cards["update_ratio"].badge.text() == "WARN"
+    assert bv.dock.chips["initial_loss"].text() == "log C PASS" and bv.dock.chips["update_ratio"].text() == "ratio WARN"
+    assert bv.dock.chips["gradient_check"].text() == "grad"  # the summary strip: every verdict at a glance
     assert bv.dock.cards["gradient_check"].verdict == "waiting"  # not sent: not shown as decided
     assert bv.dock.status.text() == "Done: 1 passed, 1 to look at, 0 failed."
     win.actionNew.trigger()

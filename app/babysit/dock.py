@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QDockWidget, QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy,
-                               QVBoxLayout, QWidget)
+                               QToolButton, QVBoxLayout, QWidget)
 
 from graphcore.numfmt import fmt_number
 from graphcore.train.checks import TITLES
 
 BADGE = {"pass": ("PASS", "#2e7d32"), "warn": ("WARN", "#b26a00"), "fail": ("FAIL", "#c62828"),
          "n/a": ("N/A", "#6b7280"), "running": ("…", "#3b82f6"), "waiting": ("–", "#4b5058")}
+SHORT = {"initial_loss": "log C", "reg_raises_loss": "reg", "overfit": "overfit", "update_ratio": "ratio",
+         "loss_curve": "curve", "gradient_check": "grad"}
 NUMBER_NAMES = {"loss": "loss", "expected": "expected", "ratio": "ratio", "classes": "classes",
                 "loss_reg_off": "loss λ=0", "loss_reg_on": "loss λ on", "strength": "λ", "examples": "examples",
                 "epochs": "epochs", "start_loss": "start", "accuracy": "accuracy", "first": "first", "last": "last",
@@ -125,6 +127,19 @@ class BabysitDock(QDockWidget):
         self.status.setObjectName("babysitStatus")
         self.status.setWordWrap(True)
         outer.addWidget(self.status)
+        # every verdict at a glance (the dock is often short); a chip scrolls to its card
+        strip = QHBoxLayout()
+        strip.setSpacing(3)
+        self.chips: dict[str, QToolButton] = {}
+        for check in TITLES:
+            chip = QToolButton()
+            chip.setObjectName(f"babysitChip_{check}")
+            chip.setAutoRaise(True)
+            chip.clicked.connect(lambda _=False, c=check: self._scroll_to(c))
+            strip.addWidget(chip)
+            self.chips[check] = chip
+        strip.addStretch(1)
+        outer.addLayout(strip)
         cards = QWidget()
         self.cards_layout = QVBoxLayout(cards)
         self.cards_layout.setContentsMargins(0, 0, 0, 0)
@@ -133,7 +148,7 @@ class BabysitDock(QDockWidget):
         for card in self.cards.values():
             self.cards_layout.addWidget(card)
         self.cards_layout.addStretch(1)
-        scroll = QScrollArea()
+        self.scroll = scroll = QScrollArea()
         scroll.setObjectName("babysitScroll")
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -146,6 +161,17 @@ class BabysitDock(QDockWidget):
         self.run_button.clicked.connect(self.run_requested)
         self.stop_button.clicked.connect(self.stop)
         self.clear()
+
+    def _scroll_to(self, check: str) -> None:
+        self.scroll.ensureWidgetVisible(self.cards[check], 0, 0)
+
+    def _show_chip(self, check: str) -> None:
+        card = self.cards[check]
+        text, colour = BADGE.get(card.verdict, BADGE["n/a"])
+        chip = self.chips[check]
+        chip.setText(f"{SHORT[check]} {text}" if card.verdict not in ("waiting", "running") else SHORT[check])
+        chip.setToolTip(f"{card.title.text()}: {card.explanation.text() or card.verdict}")
+        chip.setStyleSheet(f"QToolButton {{ background:{colour}; color:white; border-radius:3px; padding:1px 4px; }}")
 
     # ---------------------------------------------------------------- the run
     def is_running(self) -> bool:
@@ -160,7 +186,9 @@ class BabysitDock(QDockWidget):
         thread.finished_with.connect(self._on_finished)
         self.run_button.setEnabled(False)
         self.stop_button.setEnabled(True)
-        self.cards[next(iter(self.cards))].set_state("running")
+        first = next(iter(self.cards))
+        self.cards[first].set_state("running")
+        self._show_chip(first)
         self.status.setText("Running the checks on a copy of the graph…")
         thread.start()
 
@@ -183,6 +211,8 @@ class BabysitDock(QDockWidget):
         self.results.clear()
         for card in self.cards.values():
             card.set_state("waiting")
+        for check in self.chips:
+            self._show_chip(check)
         if self.thread is None:
             self._idle("Press Run checks: initial loss, regularisation, overfitting 20 examples, the "
                        "update/weight ratio, the loss curve and a gradient check.")
@@ -201,12 +231,15 @@ class BabysitDock(QDockWidget):
         i = order.index(v["check"]) if v["check"] in order else -1
         if 0 <= i < len(order) - 1:
             self.cards[order[i + 1]].set_state("running")
+        for check in self.chips:
+            self._show_chip(check)
 
     def _on_finished(self, outcome) -> None:
         self.thread = None
-        for card in self.cards.values():
+        for check, card in self.cards.items():
             if card.verdict == "running":
                 card.set_state("waiting")
+            self._show_chip(check)
         if outcome is None:
             counts = {k: sum(1 for v in self.results.values() if v["verdict"] == k) for k in ("pass", "warn", "fail")}
             self._idle(f"Done: {counts['pass']} passed, {counts['warn']} to look at, {counts['fail']} failed.")
