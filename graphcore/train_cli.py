@@ -280,6 +280,8 @@ def cmd_sanity(args) -> int:
     base = os.path.dirname(os.path.abspath(args.file))
     data = _data(g, cfg, base, args)
     check_training_memory(g, cfg, data)
+    if args.all:
+        return _sanity_all(g, cfg, base, data, args)
     init = babysit.initial_loss_check(g, cfg, base_dir=base, data=data, policy=args.data_policy)
     if not args.json:
         print(init["message"])
@@ -294,6 +296,23 @@ def cmd_sanity(args) -> int:
                                "loss": over["loss"], "acc": over["acc"], "message": over["message"]}})
     else:
         print(over["message"])
+    return 0 if ok else 1
+
+
+def _sanity_all(g, cfg, base, data, args) -> int:
+    """`sanity --all`: every babysitting check (graphcore.train.checks), one verdict line each as it is decided."""
+    from .train import checks
+
+    got = []
+    for v in checks.iter_checks(g, cfg, base_dir=base, data=data, policy=args.data_policy, n=args.n,
+                                epochs=args.overfit_epochs):
+        got.append(v)
+        if not args.json:
+            print(f"{v.verdict.upper():4s}  {v.title}: {v.explanation}", flush=True)
+    ok = not any(v.verdict == "fail" for v in got)
+    if args.json:
+        emit_json({"command": "sanity", "file": args.file, "ok": ok, "applicable": True,
+                   "checks": [v.to_dict() for v in got]})
     return 0 if ok else 1
 
 
@@ -380,6 +399,9 @@ def add_commands(sub) -> None:
     s.add_argument("file", help="graph file (.json) with meta.training")
     s.add_argument("--n", type=whole(1), default=20, help="size of the tiny subset to overfit")
     s.add_argument("--overfit-epochs", type=whole(1), default=200, help="full-batch epochs on the tiny subset")
+    s.add_argument("--all", action="store_true",
+                   help="every check, each a verdict (pass/warn/fail/n/a) with its numbers and rule: also the "
+                        "update/weight ratio, the loss curve's shape and a gradient check (exit 1 on a fail)")
     _add_data_flags(s)
     add_common(s)
     s.set_defaults(fn=_with_data_policy(cmd_sanity), errors=errors)

@@ -192,3 +192,14 @@ def test_iter_checks_yields_every_check_in_order_and_stops_between_two():
     assert [v.check for v in every] == list(checks.TITLES)
     assert all(v.verdict in checks.VERDICTS and v.rule and v.explanation for v in every)
     assert all(isinstance(v.to_dict()["numbers"], dict) for v in every)
+
+
+def test_sanity_all_prints_every_verdict(capsys):
+    import json
+
+    from graphcore.cli import main as cli_main
+
+    code = cli_main(["sanity", os.path.join(EX, "spiral_linear.json"), "--all", "--overfit-epochs", "50", "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert [c["check"] for c in doc["checks"]] == list(checks.TITLES)
+    assert code == (0 if doc["ok"] else 1) and doc["ok"] == all(c["verdict"] != "fail" for c in doc["checks"])
