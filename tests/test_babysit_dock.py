@@ -118,3 +118,16 @@ def test_run_checks_shows_what_graphcore_decides(win, qtbot):
         assert got[check]["verdict"] == v.verdict, check
         assert bv.dock.cards[check].explanation.text() == v.explanation
     assert got["initial_loss"]["numbers"]["expected"] == pytest.approx(1.0986, abs=1e-4)
+
+
+def test_the_open_dock_leaves_the_canvas_its_share_at_1280x720(win, qtbot):
+    from app import window_layout
+
+    win.open_file(SPIRAL)
+    bv = win.train_view.babysit
+    bv.actionBabysit.trigger()
+    bv.dock.start(FakeChecks(verdicts()))
+    qtbot.wait(200)
+    fw, fh = window_layout.canvas_share(win)
+    assert fw >= 0.6 and fh >= 0.6, f"canvas {win.view.width()}x{win.view.height()}"
+    assert bv.dock.chips["update_ratio"].width() <= bv.dock.width() // 3

@@ -7,7 +7,7 @@ process (threads.ChecksThread). What it shows belongs to the document: `clear()`
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QDockWidget, QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy,
+from PySide6.QtWidgets import (QDockWidget, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy,
                                QToolButton, QVBoxLayout, QWidget)
 
 from graphcore.numfmt import fmt_number
@@ -127,19 +127,23 @@ class BabysitDock(QDockWidget):
         self.status.setObjectName("babysitStatus")
         self.status.setWordWrap(True)
         outer.addWidget(self.status)
-        # every verdict at a glance (the dock is often short); a chip scrolls to its card
-        strip = QHBoxLayout()
+        # every verdict at a glance (the dock is often short); a chip scrolls to its card. Three to a row,
+        # and never wider than the dock: the strip must not push the canvas below its share of the window
+        strip_box = QWidget()
+        strip_box.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        strip = QGridLayout(strip_box)
+        strip.setContentsMargins(0, 0, 0, 0)
         strip.setSpacing(3)
         self.chips: dict[str, QToolButton] = {}
-        for check in TITLES:
+        for i, check in enumerate(TITLES):
             chip = QToolButton()
             chip.setObjectName(f"babysitChip_{check}")
             chip.setAutoRaise(True)
+            chip.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
             chip.clicked.connect(lambda _=False, c=check: self._scroll_to(c))
-            strip.addWidget(chip)
+            strip.addWidget(chip, i // 3, i % 3)
             self.chips[check] = chip
-        strip.addStretch(1)
-        outer.addLayout(strip)
+        outer.addWidget(strip_box)
         cards = QWidget()
         self.cards_layout = QVBoxLayout(cards)
         self.cards_layout.setContentsMargins(0, 0, 0, 0)
