@@ -25,10 +25,7 @@ class BabysitView(QObject):
         super().__init__(window)
         self.window = window
         self.train_dock = train_view.train_dock
-        self.dock = BabysitDock(window)
-        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
-        window.tabifyDockWidget(self.train_dock, self.dock)
-        self.dock.hide()  # Train > Babysit… opens it
+        self._dock: BabysitDock | None = None  # made on first use: see `dock`
         self.dialog = SearchDialog(window)
         self.runner_factory = None  # where trials run; None: local processes or the dialog's Dask address
         self.actionBabysit = QAction("&Babysit…", window)
@@ -43,13 +40,26 @@ class BabysitView(QObject):
         menu = train_view.menu
         menu.addSeparator()
         menu.addActions([self.actionBabysit, self.actionSearch])
-        self.dock.run_requested.connect(self.run_checks)
         self.dialog.start_requested.connect(self.start_search)
         self.dialog.apply_requested.connect(self.apply_best)
         window.document_changed.connect(self._document_changed)
         window.installEventFilter(self)
 
     # ---------------------------------------------------------------- opening
+    @property
+    def dock(self) -> BabysitDock:
+        """The Babysit dock, made when first asked for (Train > Babysit…): a window that never babysits
+        keeps exactly the docks and saved layout it had. It comes back where the saved layout had it, or
+        as a tab beside the Train panel."""
+        if self._dock is None:
+            d = self._dock = BabysitDock(self.window)
+            d.run_requested.connect(self.run_checks)
+            if not self.window.restoreDockWidget(d):
+                self.window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, d)
+                self.window.tabifyDockWidget(self.train_dock, d)
+            d.hide()
+        return self._dock
+
     def open_dock(self) -> None:
         self.dock.show()
         self.dock.raise_()
@@ -127,14 +137,16 @@ class BabysitView(QObject):
 
     # ---------------------------------------------------------------- the document's
     def _document_changed(self, _doc) -> None:
-        self.dock.stop()
-        self.dock.clear()
+        if self._dock is not None:
+            self._dock.stop()
+            self._dock.clear()
         self.dialog.stop()
         self.dialog.clear()
 
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt name)
         if obj is self.window and event.type() == QEvent.Type.Close and event.isAccepted():
-            self.dock.stop()
+            if self._dock is not None:
+                self._dock.stop()
             self.dialog.stop()
         return False
 
