@@ -18,7 +18,20 @@ SPIRAL = os.path.join(EXAMPLES_DIR, "spiral_2layer.json")
 
 
 @pytest.fixture
-def win(qtbot, monkeypatch):
+def numpy_kernels():
+    """These tests run trials inline on the search's QThread (the app runs them in worker processes).
+    numba does not promise that compiling on a second thread is safe while the GUI thread runs Python
+    (a segfault was seen here, as in test_train_gui's inline tests): the numpy twins compile nothing."""
+    from graphcore import kernels
+
+    before = kernels.backend()
+    kernels.use("numpy")
+    yield
+    kernels.use(before)
+
+
+@pytest.fixture
+def win(qtbot, monkeypatch, numpy_kernels):
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
     w = app.create_main_window(offer_recovery=False)
     qtbot.addWidget(w)
