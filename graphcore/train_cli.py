@@ -280,6 +280,8 @@ def cmd_sanity(args) -> int:
     base = os.path.dirname(os.path.abspath(args.file))
     data = _data(g, cfg, base, args)
     check_training_memory(g, cfg, data)
+    if args.all:
+        return _sanity_all(g, cfg, base, data, args)
     init = babysit.initial_loss_check(g, cfg, base_dir=base, data=data, policy=args.data_policy)
     if not args.json:
         print(init["message"])
@@ -297,8 +299,25 @@ def cmd_sanity(args) -> int:
     return 0 if ok else 1
 
 
+def _sanity_all(g, cfg, base, data, args) -> int:
+    """`sanity --all`: every babysitting check (graphcore.train.checks), one verdict line each as it is decided."""
+    from .train import checks
+
+    got = []
+    for v in checks.iter_checks(g, cfg, base_dir=base, data=data, policy=args.data_policy, n=args.n,
+                                epochs=args.overfit_epochs):
+        got.append(v)
+        if not args.json:
+            print(f"{v.verdict.upper():4s}  {v.title}: {v.explanation}", flush=True)
+    ok = not any(v.verdict == "fail" for v in got)
+    if args.json:
+        emit_json({"command": "sanity", "file": args.file, "ok": ok, "applicable": True,
+                   "checks": [v.to_dict() for v in got]})
+    return 0 if ok else 1
+
+
 def cmd_search(args) -> int:
-    from .train import search
+    from .train import search, trials
 
     check_order("--lr-min", args.lr_min, "--lr-max", args.lr_max)
     check_order("--reg-min", args.reg_min, "--reg-max", args.reg_max)
@@ -307,26 +326,34 @@ def cmd_search(args) -> int:
     _check_lr(args.lr_min, cfg.dtype, "--lr-min")
     _check_lr(args.lr_max, cfg.dtype, "--lr-max")
     base = os.path.dirname(os.path.abspath(args.file))
-    workers = min(args.workers or os.cpu_count() or 1, args.trials)
+    workers = 1 if args.dask else min(args.workers or os.cpu_count() or 1, args.trials)
     # a bad dataset or a net too big for its share of memory is one line here, not one per worker process
     check_training_memory(g, cfg, _data(g, cfg, base, args), workers)
-    bar = progress(2, "search", "stage", args.quiet)
+    try:
+        runner = trials.make_runner(args.workers, args.dask)  # an unreachable scheduler: one line, exit 2
+    except trials.SearchError as exc:
+        raise UsageError(str(exc)) from None
+    bar = progress(2 * args.trials, "search", "trial", args.quiet)
 
     def log(text: str) -> None:
-        if text.startswith("coarse:"):
-            bar.update(1)
         if not args.quiet:
             bar.write(text, file=sys.stderr)
+
+    def on_trial(t: dict) -> None:  # each trial as it finishes, in finishing order
+        bar.update(1)
+        log(f"  {t['stage']} trial: lr {fmt_number(t['lr'])} reg {fmt_number(t['reg'])} -> "
+            f"val_acc {pct(t['val_acc'])} ({t['status']})")
 
     try:
         with shared_memory(workers):
             res = search.coarse_to_fine(g, cfg, trials=args.trials, epochs=args.epochs_per_trial,
                                         lr_range=(args.lr_min, args.lr_max), reg_range=(args.reg_min, args.reg_max),
                                         workers=args.workers, seed=args.search_seed, base_dir=base, log=log,
-                                        policy=args.data_policy)
-        bar.update(2 - bar.n)
+                                        policy=args.data_policy, runner=runner, on_trial=on_trial)
     finally:
         bar.close()
+        if isinstance(runner, trials.DaskRunner):
+            runner.close()
     keys = ("stage", "lr", "reg", "status", "val_acc", "val_loss", "train_acc")
     if args.json:
         emit_json({"command": "search", "file": args.file, "trials": [{k: t.get(k) for k in keys}
@@ -372,6 +399,9 @@ def add_commands(sub) -> None:
     s.add_argument("file", help="graph file (.json) with meta.training")
     s.add_argument("--n", type=whole(1), default=20, help="size of the tiny subset to overfit")
     s.add_argument("--overfit-epochs", type=whole(1), default=200, help="full-batch epochs on the tiny subset")
+    s.add_argument("--all", action="store_true",
+                   help="every check, each a verdict (pass/warn/fail/n/a) with its numbers and rule: also the "
+                        "update/weight ratio, the loss curve's shape and a gradient check (exit 1 on a fail)")
     _add_data_flags(s)
     add_common(s)
     s.set_defaults(fn=_with_data_policy(cmd_sanity), errors=errors)
@@ -388,6 +418,9 @@ def add_commands(sub) -> None:
     r.add_argument("--reg-max", type=positive, default=1e-1, help="largest regularisation strength")
     r.add_argument("--workers", type=whole(1), help="processes (default: the number of cores)")
     r.add_argument("--search-seed", type=whole(0), default=0, help="seed of the sampled settings")
+    r.add_argument("--dask", metavar="ADDRESS",
+                   help="run the trials on the Dask scheduler at ADDRESS (tcp://host:8786) instead of local "
+                        'processes; needs pip install "backprop-studio[distributed]" (default: local processes)')
     _add_data_flags(r)
     add_common(r, quiet=True)
     r.set_defaults(fn=_with_data_policy(cmd_search), errors=errors)

@@ -51,9 +51,11 @@ class TrainView(QObject):
             self.controller.running_changed.connect(window.set_training_lock)
         self.controller.running_changed.connect(self._show_run)
         self._add_menu(window)
+        from ..babysit.attach import install_babysit  # Train > Babysit… and Hyperparameter search…
         from .landscape_view import install_landscape_view
 
         self.landscape = install_landscape_view(window, self.controller)  # View > Loss landscape
+        self.babysit = install_babysit(window, self)
         window.train_controller = self.controller
         window.document_changed.connect(self._document_changed)
         window.installEventFilter(self)

@@ -3,14 +3,14 @@
 As the notes advise: sample lr and reg log-uniformly (random search beats a
 grid), train a few epochs each, rank on the validation split, then search again
 in a narrower range around the best. Trials run in separate processes, one per
-core, each with its BLAS/numba threads set to 1 so they do not fight. Each trial's
+core, each with its BLAS/numba threads set to 1 so they do not fight, or on a Dask
+cluster (trials.py); results arrive as each trial finishes, and Stop cancels the rest. Each trial's
 job carries the data policy (limits, files the user allowed) and the graph's folder
 as plain arguments: a worker reads no data setting from its environment.
 """
 from __future__ import annotations
 
 import math
-import multiprocessing as mp
 import os
 from typing import Callable
 
@@ -20,9 +20,7 @@ from ..fileformat import dumps, loads
 from ..graph import Graph
 from .config import TrainConfig
 from .datapath import DataPolicy
-
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
-               "VECLIB_MAXIMUM_THREADS")
+from .trials import THREAD_VARS, DaskRunner, make_runner  # noqa: F401 (THREAD_VARS: importable here)
 
 
 def reg_nodes(g: Graph) -> list[str]:
@@ -40,7 +38,7 @@ def run_trial(job: dict) -> dict:
         g.nodes[nid].params["strength"] = job["reg"]
     res = Trainer(g, cfg, base_dir=job.get("base_dir"), policy=job.get("policy")).run()
     f = res.final or {}
-    return {"stage": job["stage"], "lr": job["lr"], "reg": job["reg"], "status": res.status,
+    return {"stage": job["stage"], "index": job.get("index", 0), "lr": job["lr"], "reg": job["reg"], "status": res.status,
             "val_acc": f.get("val_acc"), "val_loss": f.get("val_loss"), "train_acc": f.get("train_acc"),
             "pid": os.getpid(), "threads": os.environ.get("OPENBLAS_NUM_THREADS")}
 
@@ -56,31 +54,9 @@ def _score(t: dict) -> tuple:
     return (-acc, loss)
 
 
-def _map(jobs: list[dict], workers: int) -> list[dict]:
-    if workers <= 1 or len(jobs) <= 1:
-        return [run_trial(j) for j in jobs]
-    saved = {k: os.environ.get(k) for k in THREAD_VARS}
-    ctx = mp.get_context("spawn")  # no fork of a threaded (GUI) process
-    try:
-        for k in THREAD_VARS:
-            os.environ[k] = "1"  # the workers inherit this environment when they start
-        pool = ctx.Pool(processes=min(workers, len(jobs)))
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    with pool:
-        return pool.map(run_trial, jobs, chunksize=1)
-
-
-def random_search(graph: Graph, cfg: TrainConfig, trials: int, lr_range: tuple[float, float],
-                  reg_range: tuple[float, float] | None, epochs: int, workers: int | None = None,
-                  seed: int = 0, stage: str = "coarse", base_dir: str | None = None,
-                  policy: DataPolicy | None = None) -> list[dict]:
-    """`trials` short runs at log-uniform (lr, reg); `base_dir` and `policy` bound the data each worker
-    reads exactly as they bound a Trainer's (each worker's copy remembers the graph's file)."""
+def _jobs(graph: Graph, cfg: TrainConfig, trials: int, lr_range: tuple[float, float],
+          reg_range: tuple[float, float] | None, epochs: int, seed: int, stage: str, base_dir: str | None,
+          policy: DataPolicy | None) -> list[dict]:
     rng = np.random.default_rng([seed & 0xFFFFFFFF, 0 if stage == "coarse" else 1])
     lrs = sample(rng, *lr_range, trials)
     regs = sample(rng, *reg_range, trials) if reg_range is not None else [0.0] * trials
@@ -91,32 +67,72 @@ def random_search(graph: Graph, cfg: TrainConfig, trials: int, lr_range: tuple[f
     if base["val_fraction"] == 0:
         base["val_fraction"] = 0.2  # ranking needs held-out data
     jobs = []
-    for lr, reg in zip(lrs, regs):
+    for i, (lr, reg) in enumerate(zip(lrs, regs)):
         c = dict(base)
         c["optimizer"] = {**base["optimizer"], "lr": lr}
-        jobs.append({"graph": text, "config": c, "lr": lr, "reg": reg, "stage": stage, "base_dir": base_dir,
-                     "file": graph.file, "policy": policy})
-    return _map(jobs, workers or os.cpu_count() or 1)
+        jobs.append({"graph": text, "config": c, "lr": lr, "reg": reg, "stage": stage, "index": i,
+                     "base_dir": base_dir, "file": graph.file, "policy": policy})
+    return jobs
+
+
+def random_search(graph: Graph, cfg: TrainConfig, trials: int, lr_range: tuple[float, float],
+                  reg_range: tuple[float, float] | None, epochs: int, workers: int | None = None,
+                  seed: int = 0, stage: str = "coarse", base_dir: str | None = None,
+                  policy: DataPolicy | None = None, runner=None, on_trial: Callable[[dict], None] | None = None,
+                  stop: Callable[[], bool] | None = None) -> list[dict]:
+    """`trials` short runs at log-uniform (lr, reg); `base_dir` and `policy` bound the data each worker
+    reads exactly as they bound a Trainer's (each worker's copy remembers the graph's file).
+    `on_trial(result)` is called as each trial finishes; `stop()` true cancels the rest. Returns the
+    finished trials in the order they were sampled."""
+    jobs = _jobs(graph, cfg, trials, lr_range, reg_range, epochs, seed, stage, base_dir, policy)
+    runner = runner or make_runner(workers)
+    out = []
+    for t in runner.stream(jobs, stop):
+        out.append(t)
+        if on_trial is not None:
+            on_trial(t)
+    return sorted(out, key=lambda t: t["index"])
 
 
 def coarse_to_fine(graph: Graph, cfg: TrainConfig, trials: int = 8, epochs: int = 5,
                    lr_range: tuple[float, float] = (1e-4, 1.0), reg_range: tuple[float, float] = (1e-5, 1e-1),
                    workers: int | None = None, seed: int = 0, base_dir: str | None = None,
                    log: Callable[[str], None] | None = None, fine_width: float = 0.5,
-                   policy: DataPolicy | None = None) -> dict:
-    """A coarse search over the given ranges, then a fine one within +-`fine_width` decades of the best."""
+                   policy: DataPolicy | None = None, dask: str | None = None, runner=None,
+                   on_trial: Callable[[dict], None] | None = None, stop: Callable[[], bool] | None = None) -> dict:
+    """A coarse search over the given ranges, then a fine one within +-`fine_width` decades of the best.
+
+    Trials run on `runner` (trials.py), or on the Dask scheduler at `dask`, or on `workers` local
+    processes. `on_trial` sees each result as it finishes; `stop()` true cancels what is left (the
+    result then has "stopped": True and no fine stage)."""
     has_reg = bool(reg_nodes(graph))
     if log and not has_reg:
         log("the graph has no regulariser node: searching the learning rate only")
-    coarse = random_search(graph, cfg, trials, lr_range, reg_range if has_reg else None, epochs, workers, seed,
-                           "coarse", base_dir, policy)
-    best = min(coarse, key=_score)
-    if log:
-        log(f"coarse: best lr {best['lr']:.3g} reg {best['reg']:.3g} val_acc {best['val_acc']}")
-    f = 10 ** fine_width
-    fine_lr = (best["lr"] / f, best["lr"] * f)
-    fine_reg = (best["reg"] / f, best["reg"] * f) if has_reg else None
-    fine = random_search(graph, cfg, trials, fine_lr, fine_reg, epochs, workers, seed, "fine", base_dir, policy)
+    own = runner is None
+    runner = runner or make_runner(workers, dask)
+    stopped = stop or (lambda: False)
+    try:
+        coarse = random_search(graph, cfg, trials, lr_range, reg_range if has_reg else None, epochs, workers, seed,
+                               "coarse", base_dir, policy, runner, on_trial, stop)
+        fine: list[dict] = []
+        fine_lr = fine_reg = None
+        if coarse and not stopped():
+            best = min(coarse, key=_score)
+            if log:
+                log(f"coarse: best lr {best['lr']:.3g} reg {best['reg']:.3g} val_acc {best['val_acc']}")
+            f = 10 ** fine_width
+            fine_lr = (best["lr"] / f, best["lr"] * f)
+            fine_reg = (best["reg"] / f, best["reg"] * f) if has_reg else None
+            fine = random_search(graph, cfg, trials, fine_lr, fine_reg, epochs, workers, seed, "fine", base_dir,
+                                 policy, runner, on_trial, stop)
+    finally:
+        if own and isinstance(runner, DaskRunner):
+            runner.close()
     allt = coarse + fine
-    return {"trials": sorted(allt, key=_score), "best": min(allt, key=_score), "fine_lr_range": fine_lr,
-            "fine_reg_range": fine_reg}
+    return {"trials": sorted(allt, key=_score), "best": min(allt, key=_score) if allt else None,
+            "fine_lr_range": fine_lr, "fine_reg_range": fine_reg, "stopped": bool(stopped())}
+
+
+def best_of(trials: list[dict]) -> dict | None:
+    """The trial a search would pick (highest validation accuracy, then lowest validation loss)."""
+    return min(trials, key=_score) if trials else None
