@@ -21,8 +21,9 @@ def application():
         app.setApplicationName("Backprop Studio")
         app.setOrganizationName("backprop-studio")
         app.setApplicationDisplayName("Backprop Studio")
-        from . import cjk_font, settings, theme
+        from . import cjk_font, gc_guard, settings, theme
 
+        gc_guard.install()  # cyclic garbage (Qt wrappers among it) is collected on this thread only
         cjk_font.install(app)  # Chinese lesson text renders even with no CJK font on the system
 
         theme.apply_theme(settings.theme_name(), app)
@@ -31,8 +32,9 @@ def application():
         if limits.explicit_memory_limit() is None:  # render --memory-limit wins over the stored setting
             settings.apply_memory_limit()  # the plan budget, inherited by the training process
     elif app.property("backpropTheme") is None:
-        from . import cjk_font, settings, theme
+        from . import cjk_font, gc_guard, settings, theme
 
+        gc_guard.install()
         cjk_font.install(app)
         theme.apply_theme(settings.theme_name(), app)
     return app
