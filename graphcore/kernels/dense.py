@@ -81,9 +81,15 @@ def _linear_bwd_loop(x, g, W, dW, db, dx, T):
     else:  # accumulate dW^T in T, rows of length K, then transpose it into dW
         for j in range(m):
             t = T[j]
-            for k in range(kk):
-                t[k] = 0.0
-        for i in range(n):
+            if n == 0:
+                for k in range(kk):
+                    t[k] = 0.0
+            else:  # the first row of x starts the sums (no separate zeroing pass)
+                a = g[0, j]
+                x0 = x[0]
+                for k in range(kk):
+                    t[k] = a * x0[k]
+        for i in range(1, n):
             xr = x[i]
             for j in range(m):
                 a = g[i, j]
@@ -101,9 +107,15 @@ def _linear_bwd_loop(x, g, W, dW, db, dx, T):
                 T[j, k] = W[k, j]
         for i in range(n):
             d = dx[i]
-            for k in range(kk):
-                d[k] = 0.0
-            for j in range(m):
+            if m == 0:
+                for k in range(kk):
+                    d[k] = 0.0
+            else:  # the first column of g starts the sums
+                a = g[i, 0]
+                t = T[0]
+                for k in range(kk):
+                    d[k] = a * t[k]
+            for j in range(1, m):
                 a = g[i, j]
                 t = T[j]
                 for k in range(kk):
