@@ -10,7 +10,8 @@ Each loop keeps the innermost index on the longer of the two dimensions, over co
 (a transposed copy of the other operand goes to the scratch buffer `T`), so numba vectorises
 it. `fastmath` allows only reassociation and contraction (a dot product may be vectorised,
 an FMA used): NaN and Inf still propagate, so the NaN/Inf check sees them. The results agree
-with BLAS to rounding, not bit for bit (BLAS itself differs by library and machine).
+with BLAS to rounding, not bit for bit (BLAS itself differs by library and machine), so the
+op picks a side by the work N * K * M (Kernel.sized): the same shapes always get the same bits.
 """
 from __future__ import annotations
 
