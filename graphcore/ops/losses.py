@@ -6,9 +6,12 @@ visible: see `breakdown`.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..kernels import nn as KN
+from ..kernels import softmax as KS
 from ..problems import GraphError, Problem
 from ..registry import OpSpec, ParamSpec, Port, ShapeError, register
 
@@ -83,6 +86,15 @@ def _ce_fwd(ctx, ins, params, tensors):
     sf = _float(ctx, scores)
     labels = _labels(ctx, ins[1])
     d = ctx.buf("dscores", sf.shape, sf.dtype)
+    if sf.size >= KS.CE_WIDE:  # many scores: numpy's SIMD exp between two compiled loops
+        fns = (KS.ce_shift.get(), KS.ce_finish.get())
+        loss, bad = _ce_wide(sf, labels, d, *fns)
+        if bad >= 0:
+            _bad_label(ctx, labels, bad, sf.shape[1])
+        out = _scalar_out(ctx, loss)
+        if sf is scores and labels is ins[1]:
+            ctx.repeat(_ce_wide_again, (d, *fns, out), fed=True)
+        return out
     fn = KN.softmax_ce_fwd.get()
     loss, bad = fn(sf, labels, d)
     if bad >= 0:
@@ -101,6 +113,22 @@ def _ce_fwd_again(ins, d, fn, out):
     return out
 
 
+def _ce_wide(scores, labels, d, shift, finish):
+    picked, bad = shift(scores, labels, d)
+    if bad >= 0:
+        return math.nan, bad
+    np.exp(d, out=d)
+    return finish(d, labels, picked), -1
+
+
+def _ce_wide_again(ins, d, shift, finish, out):
+    loss, bad = _ce_wide(ins[0], ins[1], d, shift, finish)
+    if bad >= 0:
+        return None  # the rule runs and names the bad label
+    out[()] = loss
+    return out
+
+
 def _ce_bwd(ctx, g, ins, out, params, tensors):
     return [_scaled(ctx, "dscores_g", ctx.bufs["dscores"], g), None]
 
@@ -113,7 +141,7 @@ register(OpSpec(
     inputs=(Port("scores", "class scores, shape (N, C)"),
             Port("labels", "class index per row, shape (N,)", dtype="int", differentiable=False)),
     shape=_classify_shape("softmax_cross_entropy"), forward=_ce_fwd, backward=_ce_bwd,
-    examples=lambda rng: _classify_examples(rng), kernels=(KN.softmax_ce_fwd,),
+    examples=lambda rng: _classify_examples(rng), kernels=(KN.softmax_ce_fwd, KS.ce_shift, KS.ce_finish),
 ))
 
 
