@@ -27,16 +27,24 @@ def _linear_fwd_loop(x, W, b, out, T):
     """out (N, M) = x (N, K) @ W (K, M) + b (M,); T (M, K) is scratch for W transposed."""
     n, kk = x.shape
     m = W.shape[1]
-    if m >= kk:  # long output rows: each row of out is b plus rows of W scaled by x's entries
+    if m >= kk:  # long output rows: each row of out is b plus rows of W scaled by x's entries,
+        k2 = kk - kk % 2  # two rows of W per pass over it (the same additions in the same order)
         for i in range(n):
             o = out[i]
             for j in range(m):
                 o[j] = b[j]
-            for k in range(kk):
-                a = x[i, k]
-                w = W[k]
+            for k in range(0, k2, 2):
+                a0 = x[i, k]
+                a1 = x[i, k + 1]
+                w0 = W[k]
+                w1 = W[k + 1]
                 for j in range(m):
-                    o[j] += a * w[j]
+                    o[j] = o[j] + a0 * w0[j] + a1 * w1[j]
+            if k2 < kk:
+                a0 = x[i, kk - 1]
+                w0 = W[kk - 1]
+                for j in range(m):
+                    o[j] += a0 * w0[j]
     else:  # few outputs, long inputs: one dot product per output, over contiguous rows
         for k in range(kk):
             for j in range(m):
@@ -63,23 +71,37 @@ def _linear_bwd_loop(x, g, W, dW, db, dx, T):
     m = g.shape[1]
     for j in range(m):
         db[j] = 0.0
-    for i in range(n):
-        gr = g[i]
-        for j in range(m):
-            db[j] += gr[j]
-    if m >= kk:  # dW's rows are the long ones: accumulate them directly
+    if m >= kk:  # dW's rows are the long ones: accumulate them (and db) two rows of g per pass
         for k in range(kk):
             d = dW[k]
             for j in range(m):
                 d[j] = 0.0
+        n2 = n - n % 2
+        for i in range(0, n2, 2):
+            g0 = g[i]
+            g1 = g[i + 1]
+            for j in range(m):
+                db[j] = db[j] + g0[j] + g1[j]
+            for k in range(kk):
+                d = dW[k]
+                a0 = x[i, k]
+                a1 = x[i + 1, k]
+                for j in range(m):
+                    d[j] = d[j] + a0 * g0[j] + a1 * g1[j]
+        if n2 < n:
+            g0 = g[n - 1]
+            for j in range(m):
+                db[j] += g0[j]
+            for k in range(kk):
+                d = dW[k]
+                a0 = x[n - 1, k]
+                for j in range(m):
+                    d[j] += a0 * g0[j]
+    else:  # accumulate dW^T in T, rows of length K, then transpose it into dW
         for i in range(n):
             gr = g[i]
-            for k in range(kk):
-                a = x[i, k]
-                d = dW[k]
-                for j in range(m):
-                    d[j] += a * gr[j]
-    else:  # accumulate dW^T in T, rows of length K, then transpose it into dW
+            for j in range(m):
+                db[j] += gr[j]
         for j in range(m):
             t = T[j]
             if n == 0:
