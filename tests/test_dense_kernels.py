@@ -11,7 +11,7 @@ from graphcore.kernels import dense as KD
 
 # (N, K, M): outputs wider than inputs (row loops; odd K and N leave one row for a pass alone),
 # narrower (dot products), square, one row, no rows
-SHAPES = [(5, 2, 7), (7, 3, 8), (6, 9, 3), (4, 4, 4), (1, 3, 2), (0, 3, 2)]
+SHAPES = [(5, 2, 7), (7, 3, 8), (6, 9, 3), (3, 9, 4), (4, 4, 4), (1, 3, 2), (0, 3, 2)]
 TOL = {np.float64: 1e-12, np.float32: 2e-5}
 
 

@@ -138,7 +138,16 @@ def _linear_bwd_loop(x, g, W, dW, db, dx, T):
                 t = T[0]
                 for k in range(kk):
                     d[k] = a * t[k]
-            for j in range(1, m):
+            j = 1
+            while j + 1 < m:  # then two rows of W^T per pass
+                a0 = g[i, j]
+                a1 = g[i, j + 1]
+                t0 = T[j]
+                t1 = T[j + 1]
+                for k in range(kk):
+                    d[k] = d[k] + a0 * t0[k] + a1 * t1[k]
+                j += 2
+            if j < m:
                 a = g[i, j]
                 t = T[j]
                 for k in range(kk):
