@@ -8,7 +8,8 @@ direction: the forward with its bias, the backward with dW, db and dx together.
 
 Each loop keeps the innermost index on the longer of the two dimensions, over contiguous rows
 (a transposed copy of the other operand goes to the scratch buffer `T`), so numba vectorises
-it. `fastmath` allows only reassociation and contraction (a dot product may be vectorised,
+it, and sums two rows per pass over the row it accumulates into (`o = o + a0 r0 + a1 r1`: the
+same additions in the same order as one row at a time, with half the loads and stores). `fastmath` allows only reassociation and contraction (a dot product may be vectorised,
 an FMA used): NaN and Inf still propagate, so the NaN/Inf check sees them. The results agree
 with BLAS to rounding, not bit for bit (BLAS itself differs by library and machine), so the
 op picks a side by the work N * K * M (Kernel.sized): the same shapes always get the same bits.
@@ -112,7 +113,18 @@ def _linear_bwd_loop(x, g, W, dW, db, dx, T):
                 x0 = x[0]
                 for k in range(kk):
                     t[k] = a * x0[k]
-        for i in range(1, n):
+        i = 1
+        while i + 1 < n:  # then two rows of x per pass
+            x0 = x[i]
+            x1 = x[i + 1]
+            for j in range(m):
+                a0 = g[i, j]
+                a1 = g[i + 1, j]
+                t = T[j]
+                for k in range(kk):
+                    t[k] = t[k] + a0 * x0[k] + a1 * x1[k]
+            i += 2
+        if i < n:
             xr = x[i]
             for j in range(m):
                 a = g[i, j]
