@@ -21,7 +21,8 @@ EXPECTED = {
     "graphcore.ops.layers": ["linear", "matmul", "flatten", "reshape", "softmax", "maxout"],
     "graphcore.ops.conv": ["conv2d", "max_pool", "avg_pool"],
     "graphcore.ops.norm": ["batchnorm", "dropout"],
-    "graphcore.ops.losses": ["softmax_cross_entropy", "svm_loss", "mse", "total_loss", "l2", "l1", "elastic_net"],
+    "graphcore.ops.losses": ["softmax_cross_entropy", "svm_loss", "mse", "total_loss"],
+    "graphcore.ops.regularizers": ["l2", "l1", "elastic_net"],
 }
 
 

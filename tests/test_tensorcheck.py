@@ -323,7 +323,8 @@ def test_boundscheck_subprocess(tmp_path):
     assert probe.stdout.strip() == "bounds checked", probe.stdout + probe.stderr
     r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
                         "-m", "not slow", "-k", "fuzz or kernels or hypothesis or seeds or every or truncated or "
-                        "bit_flips or wrong_types or garbage", "tests/test_tensorcheck.py", "tests/test_fileformat_fuzz.py"],
+                        "bit_flips or wrong_types or garbage or dense or softmax", "tests/test_tensorcheck.py",
+                        "tests/test_fileformat_fuzz.py", "tests/test_dense_kernels.py", "tests/test_softmax_wide.py"],
                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
 

@@ -230,7 +230,7 @@ def total_loss(b: NodeOnnx):
 def regularizer(kind: str):
     """One penalty per array (the wired x first, then each target weight, as the forward sums them)."""
     def rule(b: NodeOnnx):
-        from ..ops.losses import resolve_targets
+        from ..ops.regularizers import resolve_targets
 
         b.tag()
         p = b.params

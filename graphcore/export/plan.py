@@ -72,7 +72,7 @@ class ExportPlan:
         spec = self.spec(nid)
         if spec.category != "regularizers":
             return []
-        from ..ops.losses import resolve_targets
+        from ..ops.regularizers import resolve_targets
 
         wired = self.graph.input_edge(nid, "x") is not None
         return resolve_targets(self.graph, self.graph.nodes[nid].params, wired, nid)

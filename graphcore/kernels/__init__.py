@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from . import conv, elementwise, nn, optim  # noqa: F401  (declaring the kernels registers them)
+from . import conv, dense, elementwise, nn, optim, softmax  # noqa: F401  (declaring the kernels registers them)
 from .kernel import _state as _kstate
 from .kernel import ALL, SMALL, Kernel, backend, configure_cache_dir, numba_available, set_backend  # noqa: F401
 

@@ -17,7 +17,7 @@ import sys
 
 import numpy as np
 
-from . import ALL, configure_cache_dir, elementwise, kernel, nn, optim
+from . import ALL, configure_cache_dir, dense, elementwise, kernel, nn, optim, softmax
 from . import names as kernel_names
 
 DTYPES = (np.float64, np.float32)
@@ -43,7 +43,7 @@ def stamp_key() -> str:
     from importlib.metadata import version
 
     h = hashlib.sha1()
-    for mod in (kernel, elementwise, nn, optim):
+    for mod in (kernel, dense, elementwise, nn, optim, softmax):
         with open(mod.__file__, "rb") as f:
             h.update(f.read())
     h.update(version("numba").encode())

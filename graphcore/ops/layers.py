@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from ..export.coderule import CodeRule
+from ..kernels import dense as KD
 from ..kernels import nn as KN
 from ..registry import OpSpec, ParamSpec, Port, ShapeError, WeightSpec, register
 from ._layerkit import INIT_SCALE, colsum, fdata, init_param, rows, weight
@@ -39,11 +40,28 @@ def _linear_fwd(ctx, ins, params, tensors):
     Wf = W if W.dtype == dt else W.astype(dt)
     bf = b if b.dtype == dt else b.astype(dt)
     out = ctx.buf("out", (xf.shape[0], Wf.shape[1]), dt)
+    if _small(xf, Wf) and bf.flags.c_contiguous:  # one compiled call beats BLAS's overhead
+        T = ctx.buf("T", Wf.shape[::-1], dt)
+        fn = KD.linear_fwd.sized(xf.shape[0] * Wf.size)  # by work done, the same side for the same shapes
+        fn(xf, Wf, bf, out, T)
+        if xf is x and Wf is W and bf is b:
+            ctx.repeat(_linear_small_fwd_again, (W, b, out, T, fn), fed=True)
+        return out
     np.dot(xf, Wf, out=out)
     fn = KN.bias_add.quick(out.size)  # out += b, without a broadcasting ufunc's overhead
     fn(out, bf)
     if xf is x and Wf is W and bf is b:
         ctx.repeat(_linear_fwd_again, (W, b, out, fn), fed=True)
+    return out
+
+
+def _small(x, W) -> bool:
+    """Is the layer small enough for graphcore.kernels.dense (C-contiguous operands)?"""
+    return x.shape[0] * W.shape[0] * W.shape[1] <= KD.DENSE_SMALL and W.flags.c_contiguous
+
+
+def _linear_small_fwd_again(ins, W, b, out, T, fn):
+    fn(ins[0], W, b, out, T)
     return out
 
 
@@ -62,9 +80,20 @@ def _linear_bwd(ctx, g, ins, out, params, tensors):
     Wf = W if W.dtype == dt else W.astype(dt)
     dW = ctx.buf("dW", Wf.shape, dt)
     db = ctx.buf("db", (Wf.shape[1],), dt)
+    wg = ctx.wgrads
+    if _small(xf, Wf) and gf.flags.c_contiguous:  # dW, db and dx in one compiled call
+        dx = ctx.buf("dx", xf.shape, dt) if ctx.need_grad[0] else ctx.buf("no_dx", (0, xf.shape[1]), dt)
+        T = ctx.buf("T", Wf.shape[::-1], dt)
+        fn = KD.linear_bwd.sized(xf.shape[0] * Wf.size)  # (not quick(): loop and twin differ in the last bits)
+        fn(xf, gf, Wf, dW, db, dx, T)
+        wg["W"] = dW
+        wg["b"] = db
+        res = [dx if ctx.need_grad[0] else None]  # the executor only reads the list
+        if xf is x and gf is g and Wf is W:
+            ctx.repeat(_linear_small_bwd_again, (g, W, dW, db, dx, T, fn, wg, res), fed=True)
+        return res
     np.dot(xf.T, gf, out=dW)
     colsum(ctx, gf, db)
-    wg = ctx.wgrads
     wg["W"] = dW
     wg["b"] = db
     dx = ctx.buf("dx", xf.shape, dt) if ctx.need_grad[0] else None
@@ -74,6 +103,13 @@ def _linear_bwd(ctx, g, ins, out, params, tensors):
         return [None]
     np.dot(gf, Wf.T, out=dx)
     return [dx]
+
+
+def _linear_small_bwd_again(ins, g, W, dW, db, dx, T, fn, wg, res):
+    fn(ins[0], g, W, dW, db, dx, T)
+    wg["W"] = dW
+    wg["b"] = db
+    return res
 
 
 def _linear_bwd_again(ins, g, WT, dW, db, ones, dx, wg):
@@ -107,7 +143,7 @@ register(OpSpec(
                         fan=lambda shape: (shape[0], shape[1]), doc="weights, (D, units)"),
              WeightSpec("b", shape=lambda p, s: (p["units"],), init="zeros", doc="biases, (units,)")),
     shape=_linear_shape, forward=_linear_fwd, backward=_linear_bwd, examples=_linear_examples,
-    kernels=(KN.bias_add,),
+    kernels=(KN.bias_add, KD.linear_fwd, KD.linear_bwd),
     onnx=onnx_rules.linear,
 ))
 
