@@ -12,31 +12,31 @@ NO_RECOVERY_ENV = "BACKPROP_NO_AUTOSAVE_RECOVERY_PROMPT"
 
 
 def application():
-    """The QApplication, created (with names and the saved theme) if there is none yet."""
+    """The QApplication, created (with names and the saved theme) if there is none yet.
+
+    Called again on an existing application (pytest-qt makes its own), it completes what is
+    missing: the GC guard and the Chinese font once each, the theme unless one was applied.
+    """
     from PySide6.QtWidgets import QApplication
 
+    from . import cjk_font, gc_guard, settings, theme
+
     app = QApplication.instance()
-    if app is None:
+    created = app is None
+    if created:
         app = QApplication(sys.argv[:1])
         app.setApplicationName("Backprop Studio")
         app.setOrganizationName("backprop-studio")
         app.setApplicationDisplayName("Backprop Studio")
-        from . import cjk_font, gc_guard, settings, theme
-
-        gc_guard.install()  # cyclic garbage (Qt wrappers among it) is collected on this thread only
-        cjk_font.install(app)  # Chinese lesson text renders even with no CJK font on the system
-
+    gc_guard.install()  # cyclic garbage (Qt wrappers among it) is collected on this thread only
+    cjk_font.install(app)  # Chinese lesson text renders even with no CJK font on the system
+    if created or app.property("backpropTheme") is None:
         theme.apply_theme(settings.theme_name(), app)
+    if created:
         from graphcore import limits
 
         if limits.explicit_memory_limit() is None:  # render --memory-limit wins over the stored setting
             settings.apply_memory_limit()  # the plan budget, inherited by the training process
-    elif app.property("backpropTheme") is None:
-        from . import cjk_font, gc_guard, settings, theme
-
-        gc_guard.install()
-        cjk_font.install(app)
-        theme.apply_theme(settings.theme_name(), app)
     return app
 
 

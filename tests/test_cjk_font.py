@@ -150,3 +150,27 @@ def test_a_hanzi_renders_as_its_strokes_not_a_box(app):
         assert inner.sum() > 20, f"{ch}: ink only on the border, like a missing-glyph box"
         inks[ch] = ink
     assert (inks["梯"] != inks["度"]).sum() > 50 and (inks["度"] != inks["王"]).sum() > 50
+
+
+def test_an_application_made_and_themed_elsewhere_still_gets_the_font_and_the_gc_guard():
+    """pytest-qt (or an embedding script) makes the QApplication and a theme may be applied before
+    app.application() is called: the font and the GUI-thread collector are still installed (the
+    theme being set once made application() skip both, and Chinese fell back to a system font)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import gc, sys\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "qt = QApplication(sys.argv[:1])\n"
+        "from app import theme, cjk_font\n"
+        "theme.apply_theme('dark', qt)\n"
+        "import app\n"
+        "assert app.application() is qt\n"
+        "print(qt.font().families()[-1], gc.isenabled())\n"
+    )
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr[-400:]
+    assert out.stdout.split("\n")[-2] == f"{cjk_font.FAMILY} False"
