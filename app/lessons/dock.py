@@ -9,7 +9,7 @@ from __future__ import annotations
 import shiboken6
 from PySide6.QtCore import QLocale, Qt, QTimer
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-                               QPushButton, QVBoxLayout, QWidget)
+                               QMessageBox, QPushButton, QVBoxLayout, QWidget)
 
 import graphcore.lessons as L
 from graphcore.problems import GraphError, NumericError
@@ -202,13 +202,16 @@ class LessonDock(QDockWidget):
                 self.list.setCurrentRow(i)
         self.refresh()
 
-    def start(self) -> bool:
+    def start(self, unsaved: str | None = None) -> bool:
         """Open the selected lesson's graph as a new document (asking about unsaved changes, as Open
-        does) and go to its saved step (Show me replays the steps before it)."""
+        does, unless `unsaved` answers: "save", "discard" or "cancel") and go to its saved step
+        (Show me replays the steps before it)."""
         row = self.list.currentRow()
         if not 0 <= row < len(self.lessons):
             return False
-        if not self.window_.maybe_save():
+        B = QMessageBox.StandardButton
+        answer = {None: None, "save": B.Save, "discard": B.Discard, "cancel": B.Cancel}[unsaved]
+        if not self.window_.maybe_save(answer):
             return False
         lesson = self.lessons[row]
         saved = self.progress.get(lesson.id, {})

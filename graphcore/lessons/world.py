@@ -29,6 +29,10 @@ class World:
     def set_param(self, node: str, name: str, value: Any) -> None:
         raise NotImplementedError
 
+    def set_op(self, node: str, op: str, params: dict) -> None:
+        """Swap the node's op for a compatible one, its wires kept (Graph.set_op)."""
+        raise NotImplementedError
+
     def set_training(self, settings: dict) -> None:
         """Merge settings into graph.meta["training"]: lr, optimizer, batch_size, epochs, seed."""
         raise NotImplementedError
