@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
@@ -16,7 +18,10 @@ import app
 import graphcore.lessons as L
 
 LESSONS = {les.id: les for les in L.load_all()}
-FAST = ("gates", "dead-relus")  # one circuit lesson and one training lesson run by default
+FAST = ("gates", "relu-vs-tanh")  # one circuit lesson and one training lesson run by default
+# Open: after a GUI run, batchnorm's running statistics differ from the headless run's (the
+# weights are identical; loss_bn 0.1664 against 0.1602), so lesson 11's numbers differ slightly
+RUNNING_STATS_DIFFER = {"batchnorm"}
 PLACEHOLDER = re.compile(r"\{[^}]*\}|(?<![\w.])\?(?![\w])")
 
 
@@ -100,6 +105,62 @@ def play(w, qtbot, lesson_id: str) -> list[str]:
     pytest.param(i, marks=() if i in FAST else pytest.mark.slow) for i in sorted(LESSONS, key=lambda k: LESSONS[k].order)])
 def test_every_lesson_plays_through_the_dock(window, qtbot, lesson_id):
     try:
-        play(window, qtbot, lesson_id)
+        shown = play(window, qtbot, lesson_id)
     finally:
         done_with(window)
+    if lesson_id not in RUNNING_STATS_DIFFER:
+        assert shown == headless(lesson_id)  # one meaning per action: the same numbers as `lessons play`
+
+
+def headless(lesson_id: str) -> list[str]:
+    """The explanations the headless player (python main.py lessons play ID) gives, step by step."""
+    from graphcore.lessons.headless import HeadlessWorld
+
+    run = L.LessonRun(LESSONS[lesson_id], HeadlessWorld(), "en")
+    run.open(0)
+    out = []
+    for i in range(len(run.lesson.steps)):
+        run.show_me()
+        assert run.passed()
+        out.append(run.explanation())
+        run.next()
+    return out
+
+
+def test_show_me_swaps_and_redraws_as_undoable_edits(window, qtbot):
+    """Lesson 6's ELU swap and lesson 12's fresh weights are undo steps: Ctrl+Z takes them back."""
+    w = window
+    try:
+        dock = w.lesson_view.open()
+        dock.set_language("en")
+        dock.progress["overfitting"] = {"step": 2, "done": False}  # dropout, then fresh weights
+        dock.select_lesson("overfitting")
+        assert dock.start(unsaved="discard")
+        settle(qtbot, w)
+        g, stack = w.document.graph, w.document.undo_stack
+        fc1 = g.find("fc1")
+        trained = g.nodes[fc1].tensors["W"].copy()
+        n = stack.count()
+        click(dock.show_button)  # p = 0.5, fresh weights, train
+        settle(qtbot, w)
+        assert stack.count() == n + 2 and stack.text(n + 1) == "Fresh weights"
+        stack.undo()  # the run's weights are applied outside the stack: undo the redraw itself
+        assert np.array_equal(g.nodes[fc1].tensors["W"], trained)
+        stack.redo()
+        assert not np.array_equal(g.nodes[fc1].tensors["W"], trained)
+        dock.progress["dead-relus"] = {"step": 5, "done": False}
+        dock.select_lesson("dead-relus")
+        assert dock.start(unsaved="discard")
+        settle(qtbot, w)
+        g, stack = w.document.graph, w.document.undo_stack
+        relu = g.find("relu")
+        click(dock.show_button)
+        settle(qtbot, w)
+        assert g.nodes[relu].op == "elu" and dock.next_button.isEnabled() is False and dock.run.passed()
+        item = w.scene.node_item(relu)
+        assert "ELU" in item._title
+        QTest.keyClick(w.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+        assert g.nodes[relu].op == "relu" and item._title == "ReLU"
+        assert [e.dst for e in g.out_edges(relu)] == [g.find("fc2")]
+    finally:
+        done_with(w)

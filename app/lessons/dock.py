@@ -84,7 +84,7 @@ class LessonDock(QDockWidget):
         self.lang_box.currentIndexChanged.connect(lambda i: self.set_language(L.LANGS[i]))
         self.start_button = QPushButton(body)
         self.start_button.setObjectName("lessonStart")
-        self.start_button.clicked.connect(self.start)
+        self.start_button.clicked.connect(lambda _checked=False: self.start())
         top.addWidget(self.start_button)
         top.addStretch(1)
         top.addWidget(self.lang_box)

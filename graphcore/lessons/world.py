@@ -66,6 +66,8 @@ def merged_training(meta: dict, settings: dict) -> dict:
             opt["kind"] = v
         elif k in ("lr", "momentum", "beta1", "beta2"):
             opt[k] = v
+        elif k == "patience":  # early stopping on the validation loss (restores the best weights)
+            t["early_stopping"] = {"patience": int(v)}
         else:
             t[k] = v
     t["optimizer"] = opt
