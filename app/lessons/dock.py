@@ -9,7 +9,8 @@ from __future__ import annotations
 import shiboken6
 from PySide6.QtCore import QLocale, Qt, QTimer
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-                               QMessageBox, QPushButton, QVBoxLayout, QWidget)
+                               QFrame, QMessageBox, QPushButton, QScrollArea,
+                               QVBoxLayout, QWidget)
 
 import graphcore.lessons as L
 from graphcore.problems import GraphError, NumericError
@@ -71,7 +72,7 @@ class LessonDock(QDockWidget):
         top = QHBoxLayout()
         self.list = QListWidget(body)
         self.list.setObjectName("lessonList")
-        self.list.setMaximumHeight(150)
+        self.list.setMaximumHeight(96)
         self.list.setWordWrap(True)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.itemActivated.connect(lambda _item: self.start())
@@ -108,10 +109,22 @@ class LessonDock(QDockWidget):
         self.explain.setWordWrap(True)
         self.explain.setTextFormat(Qt.TextFormat.PlainText)
         self.explain.setStyleSheet("QLabel#lessonExplain { border-left: 3px solid #3fa34d; padding-left: 6px; }")
+        # the step scrolls in its own area: at 1280x720 the dock shares its column with other panels
+        page = QWidget()
+        page_lay = QVBoxLayout(page)
+        page_lay.setContentsMargins(0, 0, 4, 0)
         for w in (self.title, self.step_label, self.text, self.explain):
             w.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            lay.addWidget(w)
-        lay.addStretch(1)
+            page_lay.addWidget(w)
+        page_lay.addStretch(1)
+        self.step_scroll = QScrollArea(body)
+        self.step_scroll.setObjectName("lessonStepScroll")
+        self.step_scroll.setWidgetResizable(True)
+        self.step_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.step_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.step_scroll.setWidget(page)
+        self.step_scroll.setMinimumHeight(110)
+        lay.addWidget(self.step_scroll, 1)
         row = QHBoxLayout()
         self.back_button = QPushButton(body)
         self.back_button.setObjectName("lessonBack")
@@ -149,6 +162,8 @@ class LessonDock(QDockWidget):
 
     def _training_finished(self, result: dict) -> None:
         self.world.training_finished(result)
+        if self._alive() and self.isVisible():
+            self.raise_()  # a run brought the Train tab to the front: the explanation comes back
         self.schedule()
 
     def _document_changed(self, doc) -> None:
