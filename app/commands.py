@@ -410,3 +410,39 @@ class PasteCommand(GraphCommand):
 __all__ = ["AddNodeCommand", "ConnectCommand", "DisconnectCommand", "GraphCommand", "MoveNodesCommand",
            "PasteCommand", "RemoveNodesCommand", "RenameCommand", "SetParamCommand", "SetValueCommand",
            "push_command"]
+
+
+class ReinitializeCommand(GraphCommand):
+    """Draw every layer's weights afresh from a seed (a lesson's `reinitialize`); undo puts the old
+    weights (through the tensor diff), the optimizer state and the seed back."""
+
+    def __init__(self, graph: Graph, seed: int | None, text: str = "Fresh weights") -> None:
+        super().__init__(graph, text)
+        self.seed = seed
+        self._old_seed = graph.meta.get("seed")
+        self._old_state = {k: dict(v) for k, v in graph.opt_state.items()}
+
+    def _do(self) -> None:
+        self.graph.opt_state.clear()
+        self.graph.reinitialize(self.seed)
+
+    def _undo(self) -> None:
+        self.graph.meta["seed"] = self._old_seed
+        self.graph.opt_state.clear()
+        self.graph.opt_state.update({k: dict(v) for k, v in self._old_state.items()})
+
+
+class SetOpCommand(GraphCommand):
+    """Swap a node's op for a compatible one (Graph.set_op: wires kept); undo swaps it back."""
+
+    def __init__(self, graph: Graph, node_id: str, op: str, params: dict | None = None) -> None:
+        node = graph.node(node_id)
+        super().__init__(graph, f"Make {node.name} {op}")
+        self.node_id, self.op, self.params = node_id, op, dict(params or {})
+        self._old = (node.op, dict(node.params))
+
+    def _do(self) -> None:
+        self.graph.set_op(self.node_id, self.op, self.params)
+
+    def _undo(self) -> None:
+        self.graph.set_op(self.node_id, *self._old)

@@ -38,12 +38,14 @@ class FileActions:
             self, APP_NAME, f"Save the changes to {self.document.display_name} before closing it?",
             B.Save | B.Discard | B.Cancel, B.Save)
 
-    def maybe_save(self) -> bool:
-        """True if it is fine to discard the current document (saved, discarded, or unmodified)."""
+    def maybe_save(self, answer: QMessageBox.StandardButton | None = None) -> bool:
+        """True if it is fine to discard the current document (saved, discarded, or unmodified).
+        `answer` (Save, Discard or Cancel) is given instead of asking: scripts and tests."""
         if self.document is None or not self.document.modified:
             return True
         B = QMessageBox.StandardButton
-        answer = self.ask_unsaved_changes()
+        if answer is None:
+            answer = self.ask_unsaved_changes()
         if answer == B.Save:
             return self.save()
         return answer == B.Discard

@@ -45,7 +45,7 @@ def main(out_dir: str = HERE) -> None:
                 dock.set_language(lang)
                 dock.progress[lesson_id] = {"step": step, "done": False}
                 dock.select_lesson(lesson_id)
-                dock.start()
+                dock.start(unsaved="discard")
                 if shown:
                     dock.show_me()
                 _pump(qapp, 1.2)

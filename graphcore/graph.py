@@ -260,6 +260,43 @@ class Graph(GraphQueries, GraphArrays):
             self.node_changed.emit(node_id, f"param:{name}")
             raise
 
+    def set_op(self, node_id: str, op: str, params: dict | None = None) -> None:
+        """Swap a node's op for a compatible one (relu -> leaky_relu or elu), keeping its wires.
+
+        Compatible: the new op has every input port the node's wires enter and every output port its
+        wires leave from, and neither op has weights (a swap never has to guess arrays). Params the
+        new op shares keep their values, `params` overrides them, the rest take defaults."""
+        node = self.node(node_id)
+        spec, old_spec = registry.get(op), node.spec
+        why = None
+        if spec is None:
+            why = f"unknown op {op!r}"
+        elif old_spec is None or old_spec.weights or spec.weights or spec.source or old_spec.source:
+            why = f"{node.op} cannot be swapped for {op}: only ops without weights or values swap"
+        else:
+            wired = [p for (dst, p) in self._in_edges if dst == node_id]
+            outs = {e.src_port for e in self.out_edges(node_id)}
+            missing = [p for p in wired if p not in spec.input_names] + [p for p in outs if p not in spec.outputs]
+            if missing:
+                why = f"{op} has no port {missing[0]!r}, which a wire of {node.name!r} uses"
+        if why is not None:
+            raise GraphError.named(self, [Problem(node_id, None, why)])
+        new_params = {}
+        try:
+            for p in spec.params:
+                given = (params or {}).get(p.name, node.params.get(p.name, p.default))
+                new_params[p.name] = p.validate(given)
+        except ValueError as exc:
+            raise GraphError.named(self, [Problem(node_id, None, str(exc))]) from None
+        unknown = sorted(set(params or {}) - {p.name for p in spec.params})
+        if unknown:
+            raise GraphError.named(self, [Problem(node_id, None, f"{op} has no parameter {unknown[0]!r}")])
+        node.op, node.params = op, new_params
+        self._bump(node, params=True)
+        self.structure_version += 1  # the plan runs another op here
+        self._touch()
+        self.node_changed.emit(node_id, "op")
+
     def set_ui(self, node_id: str, **ui: Any) -> None:
         """Positions are kept on the canvas a file may hold (uilimits), so a saved graph always loads."""
         from .uilimits import MAX_COORD

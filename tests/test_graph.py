@@ -152,3 +152,29 @@ def test_positions_stay_on_a_canvas_a_file_can_hold(tmp_path):
     assert g.nodes[a].ui["x"] == -1e6 and g.nodes[a].ui["y"] == 12
     gc.save(g, str(tmp_path / "g.json"))
     assert gc.load(str(tmp_path / "g.json")).nodes[a].ui["x"] == -1e6
+
+
+def test_set_op_swaps_an_activation_keeping_its_wires_and_refuses_what_does_not_fit():
+    from graphcore.problems import GraphError
+
+    g = gc.Graph()
+    x = g.add("input", "x", value=np.array([[-1.0, 2.0]]))
+    r = g.add("relu", "r", inputs={"x": x})
+    s = g.add("tanh", "s", inputs={"x": r})
+    seen = []
+    g.node_changed.sub(lambda nid, what: seen.append((nid, what)))
+    before = g.structure_version
+    g.set_op(r, "leaky_relu", {"alpha": 0.1})
+    assert g.nodes[r].op == "leaky_relu" and g.nodes[r].params == {"alpha": 0.1}
+    assert g.input_edge(r, "x").src == x and [e.dst for e in g.out_edges(r)] == [s]
+    assert (r, "op") in seen and g.structure_version > before
+    assert np.allclose(gc.Executor(g).forward()[r], [[-0.1, 2.0]])  # the plan runs the new op
+    g.set_op(r, "elu")  # alpha is shared: it keeps 0.1
+    assert g.nodes[r].params == {"alpha": 0.1}
+    with pytest.raises(GraphError, match="weights"):
+        g.set_op(r, "linear")
+    with pytest.raises(GraphError, match="unknown op"):
+        g.set_op(r, "nope")
+    with pytest.raises(GraphError, match="no parameter"):
+        g.set_op(r, "relu", {"alpha": 0.5})
+    assert g.nodes[r].op == "elu"  # a refused swap changes nothing

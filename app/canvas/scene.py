@@ -194,7 +194,7 @@ class GraphScene(SceneEdits, SceneWiring, QGraphicsScene):
                     item.setPos(p)
                     self.syncing = False
             return
-        if what == "name" or what.startswith("param:") or what == "tensor:value":
+        if what in ("name", "op", "tensor:value") or what.startswith("param:"):
             item.refresh()
             self.node_moved(nid)  # ports may have moved with the new size
             self._schedule_validation()

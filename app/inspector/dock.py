@@ -89,6 +89,9 @@ class InspectorDock(InspectorCommits, QDockWidget):
     def _on_node_changed(self, node_id: str, what: str) -> None:
         if node_id != self.node_id or what == "ui":
             return
+        if what == "op":  # another op: other params, another form
+            self.show_node(node_id)
+            return
         if what.startswith("tensor:"):
             self._refresh_tensor(what[len("tensor:"):])
             return

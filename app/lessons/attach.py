@@ -38,7 +38,14 @@ class LessonView(QObject):
                 view.addAction(self.dock.toggleViewAction())
         self.dock.show()
         self.dock.raise_()
+        self._give_room()
         return self.dock
+
+    def _give_room(self) -> None:
+        """The step's text and explanation need height: the lesson's tab column takes about 55%
+        of the window's height (the panel below it keeps the rest)."""
+        w = self.window
+        w.resizeDocks([self.dock], [max(320, int(w.height() * 0.55))], Qt.Orientation.Vertical)
 
 
     def _tab(self) -> None:
@@ -53,6 +60,7 @@ class LessonView(QObject):
             self._tab()
             if self.dock.isVisible():
                 self.dock.raise_()
+                self._give_room()
 
 
 def install_lesson_view(window) -> LessonView:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import shiboken6
 from PySide6.QtCore import QLocale, Qt, QTimer
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-                               QPushButton, QVBoxLayout, QWidget)
+                               QFrame, QMessageBox, QPushButton, QScrollArea,
+                               QVBoxLayout, QWidget)
 
 import graphcore.lessons as L
 from graphcore.problems import GraphError, NumericError
@@ -71,7 +72,7 @@ class LessonDock(QDockWidget):
         top = QHBoxLayout()
         self.list = QListWidget(body)
         self.list.setObjectName("lessonList")
-        self.list.setMaximumHeight(150)
+        self.list.setMaximumHeight(96)
         self.list.setWordWrap(True)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.itemActivated.connect(lambda _item: self.start())
@@ -84,7 +85,7 @@ class LessonDock(QDockWidget):
         self.lang_box.currentIndexChanged.connect(lambda i: self.set_language(L.LANGS[i]))
         self.start_button = QPushButton(body)
         self.start_button.setObjectName("lessonStart")
-        self.start_button.clicked.connect(self.start)
+        self.start_button.clicked.connect(lambda _checked=False: self.start())
         top.addWidget(self.start_button)
         top.addStretch(1)
         top.addWidget(self.lang_box)
@@ -108,10 +109,22 @@ class LessonDock(QDockWidget):
         self.explain.setWordWrap(True)
         self.explain.setTextFormat(Qt.TextFormat.PlainText)
         self.explain.setStyleSheet("QLabel#lessonExplain { border-left: 3px solid #3fa34d; padding-left: 6px; }")
+        # the step scrolls in its own area: at 1280x720 the dock shares its column with other panels
+        page = QWidget()
+        page_lay = QVBoxLayout(page)
+        page_lay.setContentsMargins(0, 0, 4, 0)
         for w in (self.title, self.step_label, self.text, self.explain):
             w.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            lay.addWidget(w)
-        lay.addStretch(1)
+            page_lay.addWidget(w)
+        page_lay.addStretch(1)
+        self.step_scroll = QScrollArea(body)
+        self.step_scroll.setObjectName("lessonStepScroll")
+        self.step_scroll.setWidgetResizable(True)
+        self.step_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.step_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.step_scroll.setWidget(page)
+        self.step_scroll.setMinimumHeight(110)
+        lay.addWidget(self.step_scroll, 1)
         row = QHBoxLayout()
         self.back_button = QPushButton(body)
         self.back_button.setObjectName("lessonBack")
@@ -149,6 +162,8 @@ class LessonDock(QDockWidget):
 
     def _training_finished(self, result: dict) -> None:
         self.world.training_finished(result)
+        if self._alive() and self.isVisible():
+            self.raise_()  # a run brought the Train tab to the front: the explanation comes back
         self.schedule()
 
     def _document_changed(self, doc) -> None:
@@ -203,13 +218,16 @@ class LessonDock(QDockWidget):
                 self.list.setCurrentRow(i)
         self.refresh()
 
-    def start(self) -> bool:
+    def start(self, unsaved: str | None = None) -> bool:
         """Open the selected lesson's graph as a new document (asking about unsaved changes, as Open
-        does) and go to its saved step (Show me replays the steps before it)."""
+        does, unless `unsaved` answers: "save", "discard" or "cancel") and go to its saved step
+        (Show me replays the steps before it)."""
         row = self.list.currentRow()
         if not 0 <= row < len(self.lessons):
             return False
-        if not self.window_.maybe_save():
+        B = QMessageBox.StandardButton
+        answer = {None: None, "save": B.Save, "discard": B.Discard, "cancel": B.Cancel}[unsaved]
+        if not self.window_.maybe_save(answer):
             return False
         lesson = self.lessons[row]
         saved = self.progress.get(lesson.id, {})

@@ -4,8 +4,10 @@ emits the graph's events like a hand-made one."""
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtCore import QEventLoop
 from PySide6.QtWidgets import QGraphicsItem
 
+from graphcore.train.session import graph_reg_strength
 from graphcore.lessons.world import RecordedState, World, absorb_chunk, absorb_eval, merged_training
 
 from .. import commands as cmds
@@ -81,12 +83,19 @@ class GuiWorld(RecordedState, World):
     def set_param(self, node: str, name: str, value) -> None:
         self._push(cmds.SetParamCommand(self.graph, node, name, value))
 
+    def set_op(self, node: str, op: str, params: dict) -> None:
+        self._push(cmds.SetOpCommand(self.graph, node, op, params))
+
     def set_training(self, settings: dict) -> None:
         t = merged_training(self.graph.meta, settings)
         self.graph.meta["training"] = t
         ctrl = getattr(self.window, "train_controller", None)
         if ctrl is not None:
-            ctrl.dock.load_settings(t)
+            self._load_dock(ctrl, t)
+
+    def _load_dock(self, ctrl, training: dict) -> None:
+        """The Train dock shows the settings the lesson trains with (λ is the graph's regulariser's)."""
+        ctrl.dock.load_settings(training, reg_strength=graph_reg_strength(self.graph))
 
     def forward(self) -> None:
         self.controller.forward()
@@ -108,11 +117,31 @@ class GuiWorld(RecordedState, World):
         self.controller.reset()
 
     def train(self, epochs: int) -> None:
+        """A new run as the headless player makes it: the lesson's settings (graph.meta["training"],
+        which set_training keeps) and the current weights (fresh weights are a `reinitialize`
+        action). Waits, with the events flowing, until the run ends, so the next action of a
+        Show me (a Forward after training) sees the trained weights."""
         ctrl = getattr(self.window, "train_controller", None)
         if ctrl is None:
             raise ValueError("the Train panel is not ready yet")
-        ctrl.dock.epochs_spin.setValue(int(epochs))
-        ctrl.train()
+        if ctrl.is_running():
+            raise ValueError("a training run is going on: Stop it first")
+        self._load_dock(ctrl, merged_training(self.graph.meta, {"epochs": int(epochs)}))
+        loop = QEventLoop()
+        ctrl.running_changed.connect(loop.quit)
+        try:
+            if not ctrl.train(fresh=False, lesson=True):
+                raise ValueError("training could not start (see the status bar)")
+            while ctrl.is_running():
+                loop.exec()
+        finally:
+            ctrl.running_changed.disconnect(loop.quit)
+
+    def reinitialize(self, seed: int | None) -> None:
+        """Fresh weights as one undoable edit; the next run starts afresh (its metrics too)."""
+        self._push(cmds.ReinitializeCommand(self.graph, seed))
+        self.metrics = {}
+        self.controller.reset()
 
     def training_started(self) -> None:
         """A new run (the student's Train click or Show me): metrics describe this run."""

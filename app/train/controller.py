@@ -44,6 +44,8 @@ class TrainController(QObject):
         self.flow_updates = 0
         self._label = ""
         self.plane_provider = None  # () -> the loss landscape's Plane or None (landscape_view.py)
+        self._pause_on_explode = True  # the current run's choice
+        self.inline = False  # tests: train on the worker thread itself (with graphcore.kernels.use("numpy"))
         dock.actionTrain.triggered.connect(self.train)
         dock.actionPause.toggled.connect(self.set_paused)
         dock.actionStepEpoch.triggered.connect(self.step_epoch)
@@ -93,8 +95,10 @@ class TrainController(QObject):
         return self.thread is not None
 
     # ------------------------------------------------------------ actions
-    def train(self, pause_after_epoch: bool = False) -> bool:
-        """Start a run with the dock's settings; False (and a message) when it cannot start."""
+    def train(self, pause_after_epoch: bool = False, fresh: bool | None = None, lesson: bool = False) -> bool:
+        """Start a run with the dock's settings; False (and a message) when it cannot start.
+        `fresh` overrides the dock's "Fresh weights from the seed" box (a lesson's train action continues);
+        a `lesson` run does not pause when the loss explodes (lesson 6 means it to, as the headless player)."""
         if self.thread is not None or self.graph is None:
             return False
         try:
@@ -103,13 +107,18 @@ class TrainController(QObject):
             self._say(f"Cannot train: {exc}")
             return False
         gui = dict(s["gui"], pause_after_epoch=pause_after_epoch,
-                   pause_on_explode=self.dock.pause_explode_check.isChecked())
+                   pause_on_explode=self.dock.pause_explode_check.isChecked() and not lesson)
+        self._pause_on_explode = gui["pause_on_explode"]
+        if fresh is not None:
+            gui["fresh"] = bool(fresh)
+            if not fresh:
+                gui["init"] = None  # an initializer choice would redraw the weights too
         plane = self.plane_provider() if self.plane_provider is not None else None
         if plane is not None:  # the run projects its weights onto it: two numbers per step come back
             gui["landscape"] = plane
         path = getattr(self.document, "path", None)
         base_dir = os.path.dirname(path) if path else None
-        t = TrainThread(self.graph, s["training"], gui, base_dir=base_dir, parent=self)
+        t = TrainThread(self.graph, s["training"], gui, base_dir=base_dir, inline=self.inline, parent=self)
         t.chunk.connect(self._on_chunk)
         t.progress.connect(self._on_progress)
         t.snapshot.connect(self._on_snapshot)
@@ -230,7 +239,7 @@ class TrainController(QObject):
     def _on_warning(self, text: str) -> None:
         if self._current_sender() is None:
             return
-        if text.startswith(EXPLODE_PREFIX) and self.dock.pause_explode_check.isChecked():
+        if text.startswith(EXPLODE_PREFIX) and self._pause_on_explode:
             # the run has already paused itself (gui["pause_on_explode"]); this shows it
             self.dock.actionPause.setChecked(True)
             text += " Paused: lower the learning rate (it applies from the next step), then Resume or Stop."

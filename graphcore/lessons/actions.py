@@ -139,7 +139,8 @@ def _parse_set_param(raw, path):
 
 
 TRAINING = {"lr": (1e-12, 1e4), "momentum": (0.0, 1.0), "batch_size": (0, 1 << 20), "epochs": (0, 100_000),
-            "seed": (0, 2**31 - 1)}
+            "seed": (0, 2**31 - 1), "patience": (0, 10_000)}
+WHOLE = ("batch_size", "epochs", "seed", "patience")
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
 
 
@@ -153,8 +154,8 @@ def _parse_set_training(raw, path):
             out[k] = v
         else:
             x = _num(v, f"{path}.{k}", *TRAINING[k])
-            out[k] = int(x) if k in ("batch_size", "epochs", "seed") else x
-            if k in ("batch_size", "epochs", "seed") and x != int(x):
+            out[k] = int(x) if k in WHOLE else x
+            if k in WHOLE and x != int(x):
                 raise ActionError("a whole number", f"{path}.{k}")
     return out
 
@@ -231,7 +232,7 @@ register("set_param", ActionKind(_parse_set_param,
                                  lambda a, w: w.set_param(node_of(w, a["node"]), a["param"], a["value"]),
                                  "set a node's parameter: {node, param, value}", lambda a: [a["node"]]))
 register("set_training", ActionKind(_parse_set_training, lambda a, w: w.set_training(dict(a)),
-                                    "training settings: lr, optimizer, momentum, batch_size, epochs, seed"))
+                                    "training settings: lr, optimizer, momentum, batch_size, epochs, seed, patience (early stopping)"))
 register("forward", ActionKind(_nothing, lambda a, w: w.forward(), "run the forward pass: {}"))
 register("backward", ActionKind(_nothing, lambda a, w: w.backward(), "run forward and backward: {}"))
 register("step_to", ActionKind(_parse_step_to, lambda a, w: w.step_to(a),

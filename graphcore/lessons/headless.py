@@ -46,6 +46,11 @@ class HeadlessWorld(RecordedState, World):
         self._trainer = None
         self._changed()
 
+    def set_op(self, node: str, op: str, params: dict) -> None:
+        self.graph.set_op(node, op, params)
+        self._trainer = None
+        self._changed()
+
     def set_training(self, settings: dict) -> None:
         self.graph.meta["training"] = merged_training(self.graph.meta, settings)
         self._trainer = None

@@ -29,6 +29,10 @@ class World:
     def set_param(self, node: str, name: str, value: Any) -> None:
         raise NotImplementedError
 
+    def set_op(self, node: str, op: str, params: dict) -> None:
+        """Swap the node's op for a compatible one, its wires kept (Graph.set_op)."""
+        raise NotImplementedError
+
     def set_training(self, settings: dict) -> None:
         """Merge settings into graph.meta["training"]: lr, optimizer, batch_size, epochs, seed."""
         raise NotImplementedError
@@ -62,6 +66,8 @@ def merged_training(meta: dict, settings: dict) -> dict:
             opt["kind"] = v
         elif k in ("lr", "momentum", "beta1", "beta2"):
             opt[k] = v
+        elif k == "patience":  # early stopping on the validation loss (restores the best weights)
+            t["early_stopping"] = {"patience": int(v)}
         else:
             t[k] = v
     t["optimizer"] = opt

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-RELU_OPS = ("relu",)
+# ReLU-like units: one whose input is <= 0 for every example is dead (ReLU: no gradient, for good)
+# or idle (leaky ReLU, ELU: the slope for x < 0 still passes a gradient, so it can come back)
+RELU_OPS = ("relu", "leaky_relu", "elu")
 SQUASH_OPS = ("tanh", "sigmoid")
 
 
@@ -18,7 +20,7 @@ def correct(scores: np.ndarray, labels: np.ndarray) -> int:
 
 
 def dead_fraction(out: np.ndarray) -> float:
-    """Fraction of ReLU units that output zero for every example of the batch."""
+    """Fraction of ReLU-like units whose output is <= 0 (input <= 0) for every example of the batch."""
     if out.ndim < 2 or out.shape[0] == 0:
         return float(np.all(out <= 0)) if out.size else 0.0
     return float(np.count_nonzero(out.max(axis=0) <= 0)) / (out.size // out.shape[0])
