@@ -6,16 +6,15 @@ The format is specified in docs/file-format.md; tensors are coded in graphcore.t
 """
 from __future__ import annotations
 
-import errno
 import json
 import math
 import os
 import stat
 import sys
-import tempfile
 from typing import Any
 
 from . import jsonkeys, registry, tensorcheck
+from .atomicfile import write_with
 from .graph import Edge, Graph, Node
 from .uilimits import check_position
 from .limits import MAX_NAME, MAX_TEXT, check_name, check_text, clip_quotes, excerpt, fmt_bytes, memory_limit
@@ -304,36 +303,9 @@ def _lone_surrogate(doc: Any) -> bool:
 
 
 def save(graph: Graph, path: str | os.PathLike) -> None:
-    """Write atomically: a temp file in the same folder, flushed, then renamed over."""
-    path = os.fspath(path)
-    text = dumps(graph)
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        st = None
-    if st is not None and not stat.S_ISREG(st.st_mode):  # renaming over it would replace a device or a pipe
-        raise OSError(errno.EINVAL, "not a regular file (a device, pipe or socket); not replaced", path)
-    if st is not None:
-        mode = stat.S_IMODE(st.st_mode)  # an overwritten file keeps its permissions
-    else:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask  # a new file gets what open() would give it, not mkstemp's 0600
-    fd, tmp = tempfile.mkstemp(prefix=".~" + os.path.basename(path), suffix=".tmp", dir=folder)
-    try:
-        os.chmod(tmp, mode)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Write atomically: a temp file in the same folder, flushed, then renamed over (atomicfile)."""
+    data = dumps(graph).encode("utf-8")
+    write_with(path, lambda f: f.write(data))
 
 
 LOAD_FACTOR = 5  # peak memory of a load / file size (measured 4.8 on a 213 MB file of base64 tensors)
