@@ -11,6 +11,7 @@ import threading
 from PySide6.QtCore import QThread, Signal
 
 import graphcore as gc
+from ..childproc import end_process
 
 
 class ChecksThread(QThread):
@@ -68,12 +69,7 @@ class ChecksThread(QThread):
                     break
         finally:
             recv.close()
-            if proc.is_alive():
-                proc.terminate()
-            proc.join(2)
-            if proc.is_alive():
-                proc.kill()
-                proc.join(2)
+            end_process(proc)
         self.outcome = outcome
         self.finished_with.emit(outcome)
 

@@ -15,6 +15,7 @@ import threading
 from PySide6.QtCore import QThread, Signal
 
 import graphcore as gc
+from ..childproc import end_process
 
 
 def run_job(graph: gc.Graph, job: dict, policy=None, base_dir: str | None = None, should_stop=None):
@@ -106,9 +107,4 @@ class LandscapeThread(QThread):
             return "error", f"the landscape process ended unexpectedly (exit code {proc.exitcode})"
         finally:
             recv.close()
-            if proc.is_alive():
-                proc.terminate()
-            proc.join(2)
-            if proc.is_alive():
-                proc.kill()
-                proc.join(1)
+            end_process(proc)

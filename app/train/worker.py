@@ -29,6 +29,7 @@ import graphcore as gc
 from graphcore.train import datapath
 
 from . import datapaths
+from ..childproc import end_process
 
 STACK_BYTES = 64 * 1024 * 1024  # inline mode: numba compiles kernels on first use, on this thread
 _COMMANDS = ("stop", "pause", "resume", "epoch")
@@ -212,10 +213,7 @@ class TrainThread(QThread):
                 self._dispatch(kind, payload)
         finally:
             out_recv.close()
-            proc.join(5)
-            if proc.is_alive():
-                proc.kill()
-                proc.join(2)
+            end_process(proc, wait=5, terminate=False)  # it sent "done" or its pipe closed: it is ending
             try:
                 self._cmd_send.close()
             except OSError:
