@@ -19,6 +19,11 @@ from .record import PassRecord, record
 LIVE_INTERVAL_MS = 33  # live re-run throttle: about 30 Hz
 DEFAULT_SPEED = 4.0  # Play: events per second
 PULSE_PX = 7.0  # the gradient pulse's radius on screen, in pixels (presentation mode scales it)
+# Forward in the editor shows inference, as `main.py run` (default --mode eval) and the headless lesson
+# player do: batchnorm normalises with its running statistics and dropout is the identity. A train-mode
+# pass would write new running statistics into the document on every Forward (lesson 11's GUI numbers
+# differed from the headless player's by exactly those two extra updates).
+EDITOR_MODE = "eval"
 
 
 class RunController(PassPainting, RunErrors, QObject):
@@ -37,7 +42,7 @@ class RunController(PassPainting, RunErrors, QObject):
         super().__init__(parent)
         self.graph = graph
         self.scene = None
-        self.executor = gc.Executor(graph)
+        self.executor = gc.Executor(graph, mode=EDITOR_MODE)
         self.rec: PassRecord | None = None
         self.cursor = -1
         self.target: str | None = None  # node to differentiate; None: the only sink (or the only loss)
@@ -88,7 +93,7 @@ class RunController(PassPainting, RunErrors, QObject):
         self._live_timer.stop()
         self._unsubscribe()
         self.graph = graph
-        self.executor = gc.Executor(graph)
+        self.executor = gc.Executor(graph, mode=EDITOR_MODE)
         self.rec = None
         self.cursor = -1
         self.target = None

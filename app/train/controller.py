@@ -287,7 +287,9 @@ class TrainController(QObject):
         self.node_requested.emit(nid)
 
     def _apply(self, result: dict) -> bool:
-        """Copy the learned arrays into the document graph (GUI thread, one edit per array)."""
+        """Copy the learned arrays into the document graph (GUI thread, one edit per array), as the run
+        left them: in the training dtype, as `Trainer(g).run()` leaves a graph headless (a cast back to
+        the document's float64 made the next Forward differ from the headless one in the 8th digit)."""
         g = self.graph
         tensors = result.get("tensors")
         if g is None or tensors is None or result.get("source_version") != g.structure_version:
@@ -297,9 +299,6 @@ class TrainController(QObject):
             if node is None:
                 continue
             for w, arr in arrays.items():
-                old = node.tensors.get(w)
-                if old is not None and old.dtype != arr.dtype and old.dtype.kind == "f":
-                    arr = arr.astype(old.dtype)
                 g.set_tensor(nid, w, arr)
         g.opt_state.clear()
         g.opt_state.update(result.get("opt_state") or {})
