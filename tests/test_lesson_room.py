@@ -3,7 +3,7 @@ yield and get their share back when it ends), and a step that talks about a plot
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtTest import QTest
 
 import app
@@ -75,6 +75,11 @@ def test_a_step_shows_the_plots_it_talks_about(qtbot, data_dir):
     qtbot.waitUntil(lambda: "units" in plots.visible_plots())  # step 2: the dead units' plot
     assert plots.plot_buttons["units"].isChecked()
     assert not plots.visibleRegion().isEmpty()  # in front of Problems and Narration
+    train_frame = next(f for f in dock.highlighter.frames if f.target is w.train_view.train_dock)
+    assert w.train_view.train_dock.visibleRegion().isEmpty()  # behind the lesson's tab: its tab is framed
+    assert train_frame.isVisible() and train_frame.height() < 60, train_frame.geometry()
+    step_area = QRect(dock.step_scroll.mapTo(w, QPoint(0, 0)), dock.step_scroll.size())
+    assert not train_frame.geometry().intersects(step_area)
     plots.show_plot("units", False)  # the student hides it: going back and forth on the lesson's
     QTest.mouseClick(dock.back_button, Qt.MouseButton.LeftButton)  # steps shows it again
     QTest.mouseClick(dock.next_button, Qt.MouseButton.LeftButton)
