@@ -52,9 +52,9 @@ def main(out_dir: str = HERE) -> None:
                 dock.start(unsaved="discard")
                 if shown:
                     dock.show_me()
-                    if not dock.passed:  # Show me trains in its own event loop: the run is over here
-                        print(f"warning: {lesson_id} step {step + 1}: the check did not pass", file=sys.stderr)
-                _pump(qapp, 1.2)
+                _pump(qapp, 1.2)  # Show me trains in its own event loop; the run's last results arrive now
+                if shown and not dock.passed:
+                    print(f"warning: {lesson_id} step {step + 1}: the check did not pass", file=sys.stderr)
                 w.view.frame_all()
                 _pump(qapp, 0.3)
                 out = os.path.join(out_dir, f"lesson-{lesson_id}-{lang}-{w_px}.png")

@@ -74,6 +74,7 @@ class Highlighter:
                 it.scene().removeItem(it)
         for f in self.frames:
             if shiboken6.isValid(f):
+                f.hide()  # now: a deleteLater posted inside Show me's training loop waits for the outer loop
                 f.deleteLater()
         self.items, self.frames, self.nodes, self.wires, self.controls = [], [], [], [], []
 
