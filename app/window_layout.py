@@ -19,6 +19,7 @@ LEFT, RIGHT, BOTTOM = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.R
                        Qt.DockWidgetArea.BottomDockWidgetArea)
 # Default column sizes as fractions of the window (the rest is the canvas).
 LEFT_FRACTION, RIGHT_FRACTION, BOTTOM_FRACTION = 0.11, 0.27, 0.28
+LESSON_SHARE = 0.72  # the most of the right column a running lesson's step takes from the panels below it
 
 
 def _dock(window: QMainWindow, name: str) -> QDockWidget | None:
@@ -100,11 +101,18 @@ def size_columns(window: QMainWindow) -> None:
 
 def split_right(window: QMainWindow) -> None:
     """Settings above, the boundary below: the boundary gets the larger share of the right column
-    (nothing to split while the boundary is hidden for a graph that does not train)."""
+    (nothing to split while the boundary is hidden for a graph that does not train). A running
+    lesson in the top tab group takes the height its step needs, up to LESSON_SHARE of the column:
+    the panels below yield while it runs and get their share back when it ends."""
     right = _column(window, RIGHT)
     if len(right) >= 2:
         usable = window.height() - 120
-        window.resizeDocks(right[:2], [int(usable * 0.38), int(usable * 0.62)], Qt.Orientation.Vertical)
+        top = int(usable * 0.38)
+        lessons = getattr(window, "lesson_view", None)
+        wanted = lessons.room_for(right[0]) if lessons is not None else None
+        if wanted:
+            top = max(top, min(wanted, int(usable * LESSON_SHARE)))
+        window.resizeDocks(right[:2], [top, usable - top], Qt.Orientation.Vertical)
 
 
 def _column(window: QMainWindow, area: Qt.DockWidgetArea) -> list[QDockWidget]:

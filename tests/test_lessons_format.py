@@ -56,6 +56,11 @@ def test_the_minimal_lesson_loads(tmp_path):
     assert les.steps[1].highlight == {"nodes": ["x"], "wires": ["xy.a"], "controls": ["actionForward"]}
 
 
+def test_a_step_names_the_plots_it_shows(tmp_path):
+    les = L.load(write(tmp_path, changed(**{"steps/1/plots": ["units", "histograms", "units"]})))
+    assert les.steps[1].plots == ["units", "histograms"] and les.steps[0].plots == []
+
+
 @pytest.mark.parametrize("edit, where, words", [
     ({"steps/1/check": {"compare": {"left": "valu:x", "op": "==", "right": 1}}}, "steps[1].check.compare.left",
      "unknown quantity kind"),
@@ -72,6 +77,9 @@ def test_the_minimal_lesson_loads(tmp_path):
     ({"steps/0/id": "run", "steps/1/id": "run"}, "steps[1].id", "used twice"),
     ({"steps/0/text/en": "dx = {num:missing}"}, "steps[0]", "num:missing"),
     ({"format_version": 99}, "format_version", "not supported"),
+    ({"steps/1/plots": ["units", "weights"]}, "steps[1].plots[1]", "names no plot"),
+    ({"steps/1/plots": "units"}, "steps[1].plots", "a list of plot names"),
+    ({"steps/1/plots": [{"units": 1}]}, "steps[1].plots[0]", "names no plot"),
 ])
 def test_an_error_names_the_file_and_the_json_path(tmp_path, edit, where, words):
     exc = refused(tmp_path, changed(**edit))

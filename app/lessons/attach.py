@@ -2,8 +2,10 @@
 read the lesson files."""
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction
+
+from .. import window_layout
 
 
 class LessonView(QObject):
@@ -31,6 +33,8 @@ class LessonView(QObject):
         w = self.window
         if self.dock is None:
             self.dock = LessonDock(w)
+            self.dock.room_wanted.connect(self._give_room)
+            self.dock.toggleViewAction().toggled.connect(lambda _on: self._give_room())
             w.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
             self._tab()
             view = w.menus.get("view")
@@ -42,11 +46,20 @@ class LessonView(QObject):
         return self.dock
 
     def _give_room(self) -> None:
-        """The step's text and explanation need height: the lesson's tab column takes about 55%
-        of the window's height (the panel below it keeps the rest)."""
-        w = self.window
-        w.resizeDocks([self.dock], [max(320, int(w.height() * 0.55))], Qt.Orientation.Vertical)
+        """Split the right column again once the dock has laid out its new step (window_layout
+        asks `room_for` how much the lesson wants). Two turns later: a closed tab's neighbour is
+        only shown, and the column only measurable, after the first."""
+        QTimer.singleShot(0, self, lambda: QTimer.singleShot(0, self, lambda: window_layout.split_right(self.window)))
 
+    def room_for(self, top) -> int | None:
+        """The height a running lesson wants when its dock is in the tab group `top` heads (the top of
+        the right column), or None: no lesson runs, and the column keeps its default split."""
+        d = self.dock
+        if d is None or not d.wants_room():
+            return None
+        if top is not d and d not in self.window.tabifiedDockWidgets(top):
+            return None
+        return d.wanted_height()
 
     def _tab(self) -> None:
         """A tab beside the inspector: the canvas keeps its room."""

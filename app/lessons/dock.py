@@ -7,7 +7,7 @@ only keeps the control highlights over their widgets."""
 from __future__ import annotations
 
 import shiboken6
-from PySide6.QtCore import QLocale, Qt, QTimer
+from PySide6.QtCore import QLocale, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
                                QFrame, QMessageBox, QPushButton, QScrollArea,
                                QVBoxLayout, QWidget)
@@ -18,6 +18,7 @@ from graphcore.problems import GraphError, NumericError
 from .. import settings as app_settings
 from . import progress
 from .highlight import Highlighter
+from .stage import bring_plots
 from .world import GuiWorld
 
 LANG_NAMES = {"en": "English", "zh": "中文"}
@@ -39,6 +40,8 @@ def default_lang() -> str:
 
 
 class LessonDock(QDockWidget):
+    room_wanted = Signal()  # the step shown changed, or the lesson ended: the column is split again
+
     def __init__(self, window) -> None:
         super().__init__("Lessons", window)
         self.setObjectName("lessonDock")
@@ -50,6 +53,7 @@ class LessonDock(QDockWidget):
         self.run: L.LessonRun | None = None
         self.progress = progress.load()
         self.lang = default_lang()
+        self._shown_key: tuple | None = None  # (lesson, step, passed, language) last shown
         self._build()
         self._eval_timer = QTimer(self)
         self._eval_timer.setSingleShot(True)
@@ -311,6 +315,9 @@ class LessonDock(QDockWidget):
                 b.setEnabled(False)
             self.highlighter.clear()
             self._follow_timer.stop()
+            if self._shown_key is not None:
+                self._shown_key = None
+                self.room_wanted.emit()
             return
         r = self.run
         try:
@@ -334,6 +341,28 @@ class LessonDock(QDockWidget):
         h = r.step.highlight
         self.highlighter.show(self.world.graph, h["nodes"], h["wires"], h["controls"])
         self._follow_timer.start()
+        key = (r.lesson.id, r.index, passed, self.lang)
+        if key != self._shown_key:
+            if self._shown_key is None or key[:2] != self._shown_key[:2]:
+                bring_plots(self.window_, r.step.plots)
+            self._shown_key = key
+            self.room_wanted.emit()
+
+    # ---------------------------------------------------------------- room
+    def wants_room(self) -> bool:
+        """A lesson runs in this dock and the person has not closed it."""
+        return shiboken6.isValid(self) and self.toggleViewAction().isChecked() and self._alive()
+
+    def wanted_height(self) -> int:
+        """The dock's height with the whole step (text and explanation) in view, no scrolling."""
+        page = self.step_scroll.widget()
+        width = max(80, self.step_scroll.viewport().width())
+        lay = page.layout()
+        content = lay.heightForWidth(width) if lay.hasHeightForWidth() else page.sizeHint().height()
+        body = self.widget().layout().sizeHint().height()  # the list and the buttons at their full height
+        title = self.height() - self.widget().height()
+        tab_bar = 32  # resizeDocks counts the tab bar of the group the dock sits in
+        return title + body - self.step_scroll.sizeHint().height() + content + tab_bar
 
     @property
     def passed(self) -> bool:

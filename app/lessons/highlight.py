@@ -6,7 +6,7 @@ from __future__ import annotations
 import shiboken6
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QAction, QColor, QPainter, QPainterPath, QPainterPathStroker, QPen
-from PySide6.QtWidgets import QGraphicsPathItem, QWidget
+from PySide6.QtWidgets import QDockWidget, QGraphicsPathItem, QTabBar, QWidget
 
 AMBER = QColor(255, 176, 32)
 MARK = "lessonHighlight"  # item.data(0) of every canvas highlight (tests find them by it)
@@ -30,10 +30,27 @@ class ControlFrame(QWidget):
         if not shiboken6.isValid(t) or not t.isVisible():
             self.hide()
             return
-        top = t.mapTo(self.parentWidget(), t.rect().topLeft())
-        self.setGeometry(QRect(top, t.size()).adjusted(-3, -3, 3, 3))
+        rect = QRect(t.mapTo(self.parentWidget(), t.rect().topLeft()), t.size())
+        if isinstance(t, QDockWidget) and t.visibleRegion().isEmpty():
+            rect = self._tab_of(t)  # a dock behind another tab: frame its tab, not the one in front
+            if rect is None:
+                self.hide()
+                return
+        self.setGeometry(rect.adjusted(-3, -3, 3, 3))
         self.show()
         self.raise_()
+
+    def _tab_of(self, dock: QDockWidget) -> QRect | None:
+        """Where the window's tab bars show this dock's tab (matched by its title), in window coordinates."""
+        window = self.parentWidget()
+        for bar in window.findChildren(QTabBar):
+            if bar.parentWidget() is not window or not bar.isVisible():
+                continue
+            for i in range(bar.count()):
+                if bar.tabText(i) == dock.windowTitle():
+                    r = bar.tabRect(i)
+                    return QRect(bar.mapTo(window, r.topLeft()), r.size())
+        return None
 
     def paintEvent(self, _event) -> None:  # noqa: N802
         p = QPainter(self)
@@ -57,6 +74,7 @@ class Highlighter:
                 it.scene().removeItem(it)
         for f in self.frames:
             if shiboken6.isValid(f):
+                f.hide()  # now: a deleteLater posted inside Show me's training loop waits for the outer loop
                 f.deleteLater()
         self.items, self.frames, self.nodes, self.wires, self.controls = [], [], [], [], []
 

@@ -37,6 +37,9 @@ _CONTROL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
 # overrides that make text read differently from how it is stored
 _UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _EXAMPLE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}\.json$")
+# what a step may bring to the front while it is shown: the training plots (by their toggle's key in
+# the plots dock) and the per-layer histograms of "What the net sees"
+PLOTS = ("loss", "acc", "lr", "grad", "ratio", "units", "histograms")
 
 
 @dataclass
@@ -48,6 +51,7 @@ class Step:
     show_me: list
     highlight: dict  # nodes: [names], wires: ["NODE.PORT"], controls: [objectNames]
     numbers: dict = field(default_factory=dict)  # name -> parsed expression
+    plots: list = field(default_factory=list)  # names from PLOTS brought to the front for this step
 
     def quantities(self) -> list[Q.Quantity]:
         qs = C.quantities_in(self.check)
@@ -219,7 +223,7 @@ def from_dict(doc: Any, file: str | None = None) -> Lesson:
 
 
 def _step(raw: Any, path: str, file) -> Step:
-    _obj(raw, path, file, ("id", "text", "check"), ("explain", "show_me", "highlight", "numbers"))
+    _obj(raw, path, file, ("id", "text", "check"), ("explain", "show_me", "highlight", "numbers", "plots"))
     sid = raw["id"]
     if not isinstance(sid, str) or not _ID.match(sid):
         raise _err(f"a step id of lowercase letters, digits, '_' and '-', not {excerpt(sid)}", f"{path}.id", file)
@@ -261,7 +265,13 @@ def _step(raw: Any, path: str, file) -> Step:
             raise _err(exc.args[0], exc.args[1] if len(exc.args) > 1 else f"{path}.numbers.{name}", file) from None
         if any(q.kind == "num" for q in Q.expr_quantities(numbers[name])):
             raise _err("a named number may not name another (num:...)", f"{path}.numbers.{name}", file)
-    step = Step(sid, text, explain, check, show_me, highlight, numbers)
+    plots = raw.get("plots", [])
+    if not isinstance(plots, list) or len(plots) > len(PLOTS):
+        raise _err(f"a list of plot names ({', '.join(PLOTS)})", f"{path}.plots", file)
+    for j, name in enumerate(plots):
+        if name not in PLOTS:
+            raise _err(f"names no plot: {excerpt(name)}; a plot is one of {', '.join(PLOTS)}", f"{path}.plots[{j}]", file)
+    step = Step(sid, text, explain, check, show_me, highlight, numbers, list(dict.fromkeys(plots)))
     for q in step.quantities():
         if q.kind == "num" and q.arg not in numbers:
             raise _err(f"'num:{q.arg}' names no number in this step's \"numbers\"", path, file)

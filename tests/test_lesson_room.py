@@ -1,0 +1,96 @@
+"""A running lesson at 1280x720: its step is read without scrolling (the panels below the lesson
+yield and get their share back when it ends), and a step that talks about a plot shows it."""
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtTest import QTest
+
+import app
+from app import window_layout
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("BACKPROP_STUDIO_DATA_DIR", str(tmp_path))
+    return tmp_path
+
+
+def start_lesson(qtbot, lesson_id):
+    w = app.create_main_window(offer_recovery=False)
+    qtbot.addWidget(w)
+    w.resize(1280, 720)
+    w.show()
+    qtbot.waitExposed(w)
+    qtbot.waitUntil(lambda: w.train_view is not None)
+    w.lesson_view.action.trigger()
+    dock = w.lesson_view.dock
+    dock.set_language("en")
+    dock.select_lesson(lesson_id)
+    QTest.mouseClick(dock.start_button, Qt.MouseButton.LeftButton)
+    boundary = w.train_view.boundary_dock
+    qtbot.waitUntil(lambda: boundary.isVisible() and not boundary.visibleRegion().isEmpty())
+    return w, dock
+
+
+def overflow(dock) -> int:
+    """Pixels of the step (text and explanation) out of view."""
+    return dock.step_scroll.verticalScrollBar().maximum()
+
+
+def close(w):
+    w.document.mark_saved()
+    w.close()
+
+
+def test_a_running_lesson_gets_the_room_its_step_needs_and_gives_it_back(qtbot, data_dir):
+    w, dock = start_lesson(qtbot, "dead-relus")  # a training lesson: "What the net sees" shares the column
+    boundary = w.train_view.boundary_dock
+    qtbot.waitUntil(lambda: overflow(dock) == 0 and dock.height() > 300)
+    assert boundary.height() >= 120  # it yields, it does not vanish
+    assert window_layout.state_fits(w)  # the canvas keeps its share
+    widths = window_layout.column_sizes(w)
+    QTest.mouseClick(dock.next_button, Qt.MouseButton.LeftButton)  # a "read" step: Next passes it
+    qtbot.waitUntil(lambda: dock.run.index == 1)
+    qtbot.wait(20)
+    assert overflow(dock) == 0
+    w.reset_layout()  # View > Reset Layout during a lesson keeps the lesson's room
+    qtbot.wait(50)
+    assert overflow(dock) == 0 and dock.isVisible()
+    assert window_layout.column_sizes(w) == pytest.approx(widths, abs=4)
+    lesson_top = boundary.geometry().top()
+    dock.toggleViewAction().trigger()  # the lesson ends: the column's default split comes back
+    usable = w.height() - 120
+    qtbot.waitUntil(lambda: boundary.geometry().top() < lesson_top - 60)
+    assert boundary.height() >= int(usable * 0.55), (boundary.height(), usable)  # its default 62%, near enough
+    assert window_layout.state_fits(w)
+    close(w)
+
+
+def test_a_step_shows_the_plots_it_talks_about(qtbot, data_dir):
+    w, dock = start_lesson(qtbot, "dead-relus")
+    plots = w.train_view.plots_dock
+    assert "units" not in plots.visible_plots()  # step 1 reads about ReLU; nothing to show yet
+    QTest.mouseClick(dock.next_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "units" in plots.visible_plots())  # step 2: the dead units' plot
+    assert plots.plot_buttons["units"].isChecked()
+    assert not plots.visibleRegion().isEmpty()  # in front of Problems and Narration
+    train_frame = next(f for f in dock.highlighter.frames if f.target is w.train_view.train_dock)
+    assert w.train_view.train_dock.visibleRegion().isEmpty()  # behind the lesson's tab: its tab is framed
+    assert train_frame.isVisible() and train_frame.height() < 60, train_frame.geometry()
+    step_area = QRect(dock.step_scroll.mapTo(w, QPoint(0, 0)), dock.step_scroll.size())
+    assert not train_frame.geometry().intersects(step_area)
+    plots.show_plot("units", False)  # the student hides it: going back and forth on the lesson's
+    QTest.mouseClick(dock.back_button, Qt.MouseButton.LeftButton)  # steps shows it again
+    QTest.mouseClick(dock.next_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "units" in plots.visible_plots())
+    close(w)
+
+
+def test_the_initialisation_lesson_opens_the_histograms(qtbot, data_dir):
+    w, dock = start_lesson(qtbot, "initialization")
+    tabs = w.train_view.boundary_dock.tabs
+    hist = w.train_view.boundary_dock.hist_view
+    qtbot.waitUntil(lambda: tabs.currentWidget() is hist.parentWidget())
+    assert hist.isVisible()
+    close(w)
