@@ -12,6 +12,7 @@ from PySide6.QtCore import QThread, Signal
 
 import graphcore as gc
 from ..childproc import end_process
+from graphcore import spawnsafe
 
 
 class ChecksThread(QThread):
@@ -41,7 +42,7 @@ class ChecksThread(QThread):
                            args=(send, self._graph_bytes, *self.args))
         outcome: object = "the checks' process ended unexpectedly"
         try:
-            proc.start()
+            spawnsafe.start(proc)  # the child never re-runs the launching script
         except Exception as exc:  # noqa: BLE001 (reported in the panel, one line)
             recv.close()
             self.outcome = f"the checks' process could not start: {type(exc).__name__}: {exc}".splitlines()[0]

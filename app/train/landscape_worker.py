@@ -16,6 +16,7 @@ from PySide6.QtCore import QThread, Signal
 
 import graphcore as gc
 from ..childproc import end_process
+from graphcore import spawnsafe
 
 
 def run_job(graph: gc.Graph, job: dict, policy=None, base_dir: str | None = None, should_stop=None):
@@ -90,7 +91,7 @@ class LandscapeThread(QThread):
         recv, send = ctx.Pipe(duplex=False)
         proc = ctx.Process(target=child_main, name="backprop-landscape", daemon=True,
                            args=(send, self._graph_bytes, self.job, self.policy, self.base_dir))
-        proc.start()
+        spawnsafe.start(proc)  # the child never re-runs the launching script
         self._proc = proc
         send.close()
         try:

@@ -30,6 +30,7 @@ from graphcore.train import datapath
 
 from . import datapaths
 from ..childproc import end_process
+from graphcore import spawnsafe
 
 STACK_BYTES = 64 * 1024 * 1024  # inline mode: numba compiles kernels on first use, on this thread
 _COMMANDS = ("stop", "pause", "resume", "epoch")
@@ -193,7 +194,7 @@ class TrainThread(QThread):
         proc = self._ctx.Process(target=target, name="backprop-train", daemon=True,
                                  args=(out_send, self._cmd_recv, self._graph_bytes, self.training, self.gui,
                                        self.base_dir, self.snapshots, self.data_policy))
-        proc.start()
+        spawnsafe.start(proc)  # the child never re-runs the launching script
         self._proc = proc
         out_send.close()  # the child holds the write end: EOF here means it has gone
         self._cmd_recv.close()

@@ -19,6 +19,7 @@ import os
 import queue
 import time
 from typing import Callable, Iterator
+from ..spawnsafe import main_script_hidden
 
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
                "VECLIB_MAXIMUM_THREADS")
@@ -59,7 +60,8 @@ class LocalRunner:
         try:
             for k in THREAD_VARS:
                 os.environ[k] = "1"  # the workers inherit this environment when they start
-            return ctx.Pool(processes=n)
+            with main_script_hidden():  # the workers never re-run the launching script
+                return ctx.Pool(processes=n)
         finally:
             for k, v in saved.items():
                 if v is None:
