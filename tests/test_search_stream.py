@@ -105,3 +105,17 @@ def test_local_pool_streams_in_finishing_order_and_stop_ends_the_long_trial():
     assert [t["index"] for t in got] == [1]  # the short trial came first, though it was submitted second
     assert got[0]["pid"] != os.getpid()
     assert not multiprocessing.active_children()  # the long trial's process was ended, not waited for
+
+
+def test_a_malformed_dask_address_is_refused_at_once_in_one_line(capsys):
+    """No connection attempt: 'notanaddress' used to wait 20 s and print a TimeoutError from the
+    half-built Client's __del__ after the error line."""
+    import os
+
+    from graphcore.cli import main as cli_main
+
+    xor = os.path.join(os.path.dirname(__file__), "..", "resources", "examples", "xor_mlp.json")
+    code = cli_main(["search", xor, "--dask", "notanaddress", "--trials", "1"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert err[0].startswith("error: --dask 'notanaddress' is not a scheduler address (missing port number")

@@ -107,11 +107,27 @@ def dask_client(address: str, timeout: float | None = None):
         raise SearchError('a Dask search needs the "distributed" package: '
                           'pip install "backprop-studio[distributed]"') from None
     timeout = CONNECT_TIMEOUT if timeout is None else timeout
+    _check_address(address)
     try:
         return Client(address, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
         detail = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
         raise SearchError(f"cannot reach the Dask scheduler at {address!r} within {timeout:g} s ({detail})") from None
+
+
+def _check_address(address: str) -> None:
+    """Refuse a malformed address at once: a Client half-built from one waited 20 s and printed a
+    TimeoutError traceback from its __del__ after the error line."""
+    from distributed.comm import parse_address
+    from distributed.comm.addressing import parse_host_port
+
+    try:
+        scheme, location = parse_address(address)
+        if scheme in ("tcp", "tls"):
+            parse_host_port(location)
+    except ValueError as exc:
+        raise SearchError(f"--dask {address!r} is not a scheduler address ({exc}); expected host:port such as "
+                          "tcp://127.0.0.1:8786") from None
 
 
 class DaskRunner:
