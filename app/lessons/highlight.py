@@ -27,11 +27,12 @@ class ControlFrame(QWidget):
 
     def follow(self) -> None:
         t = self.target
-        if not shiboken6.isValid(t) or not t.isVisible():
+        dock = isinstance(t, QDockWidget)
+        if not shiboken6.isValid(t) or (not t.isVisible() and not dock):
             self.hide()
             return
         rect = QRect(t.mapTo(self.parentWidget(), t.rect().topLeft()), t.size())
-        if isinstance(t, QDockWidget) and t.visibleRegion().isEmpty():
+        if dock and (not t.isVisible() or t.visibleRegion().isEmpty()):
             rect = self._tab_of(t)  # a dock behind another tab: frame its tab, not the one in front
             if rect is None:
                 self.hide()
@@ -135,6 +136,8 @@ class Highlighter:
                         return btn
             return None
         widget = w.findChild(QWidget, name)
+        if isinstance(widget, QDockWidget):  # shown, or a tab behind another: ControlFrame frames its tab
+            return widget
         return widget if widget is not None and widget.isVisible() else None
 
     def follow(self) -> None:
