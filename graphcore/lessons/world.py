@@ -7,6 +7,7 @@ HeadlessWorld (headless.py) implements the actions with graphcore alone; the GUI
 """
 from __future__ import annotations
 
+import abc
 from typing import Any
 
 import numpy as np
@@ -15,46 +16,58 @@ from ..graph import Graph
 from ..passrecord import PassRecord
 
 
-class World:
-    """What show-me actions call. Node arguments are ids (the player resolves names)."""
+class World(abc.ABC):
+    """What show-me actions call. Node arguments are ids (the player resolves names). Every world
+    implements every action: a world missing one cannot be made (abc refuses it)."""
 
     graph: Graph
 
+    @abc.abstractmethod
     def open_graph(self, graph: Graph, title: str) -> None:
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def set_value(self, node: str, value: np.ndarray) -> None:
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def set_param(self, node: str, name: str, value: Any) -> None:
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def set_op(self, node: str, op: str, params: dict) -> None:
         """Swap the node's op for a compatible one, its wires kept (Graph.set_op)."""
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def set_training(self, settings: dict) -> None:
         """Merge settings into graph.meta["training"]: lr, optimizer, batch_size, epochs, seed."""
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def forward(self) -> None:
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def backward(self) -> None:
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def step_to(self, index: int | None) -> None:
         """Show the pass up to event `index` (None: its last event)."""
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def reset(self) -> None:
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def train(self, epochs: int) -> None:
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def select(self, kind: str, node: str, port: str | None = None) -> None:
-        raise NotImplementedError
+        ...
 
 
 def merged_training(meta: dict, settings: dict) -> dict:
