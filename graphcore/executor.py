@@ -15,6 +15,10 @@ What is cached, and under which key:
 - a float32 executor's copies of a float64 document's layer arrays (the document
   is never changed by a cast): per node, refreshed in place whenever the node's
   version changes, rebuilt when the graph's config_version does;
+- the last forward and backward pass as traces (graphcore.passtrace): the plan, the
+  graph's config_version, the kernel backend, the mode (and for backward the target
+  and the forward trace it read); a trace runs each step's call again and gives up,
+  for the generic loops (graphcore.executor_loops), at the first object that differs;
 - nothing else: a float source value is cast to a float32 executor's dtype on
   every pass, so an in-place edit is never missed.
 Train-mode batchnorm updates its running statistics in the document's arrays and
@@ -32,15 +36,17 @@ from typing import Iterator
 import numpy as np
 
 from . import kernels as _kernels
-from . import inputgrads, numcheck
+from . import inputgrads, numcheck, passtrace
 from .graph import Edge, Graph, readonly
 from .executor_casts import Float32Casts
+from .executor_loops import GenericLoops
+from .executor_plan import PlanSteps
 from .executor_results import Results
 from .stepctx import Ctx, Replay, StepEvent, _loud, _quiet, _Step, unbroadcast  # noqa: F401  (re-exported)
-from .problems import GraphError, Problem
+from .problems import GraphError
 from .registry import ShapeError
 
-class Executor(Float32Casts, Results):
+class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
     """Forward and backward passes over a Graph.
 
     `dtype` is float64 (default) or float32 for speed. `mode` is "train" or
@@ -101,6 +107,14 @@ class Executor(Float32Casts, Results):
         self._input_grads = True
         self._casts: list[_Step] = []  # float32: steps reading cast copies of the document's arrays
         self._cast_config = -1  # the graph's config_version when the casts were last rebuilt
+        # graphcore.passtrace: the last passes recorded, the forward trace whose outputs `values`
+        # holds (None after a generic or stepped pass), and traces abandoned in a row
+        self._ftrace: passtrace.ForwardTrace | None = None
+        self._btrace: passtrace.BackwardTrace | None = None
+        self._values_trace: passtrace.ForwardTrace | None = None
+        self._trace_misses = 0
+        self._trace_last_key: tuple | None = None
+        self.traced_passes = 0  # forward and backward passes run from a trace (tests, benches)
         self.mode = mode
 
     @property
@@ -133,105 +147,6 @@ class Executor(Float32Casts, Results):
             st.ctx.train = value == "train"
 
     # ---------------------------------------------------------------- plan
-    def plan(self) -> list[_Step]:
-        if self._plan_version != self.graph.structure_version:
-            self._compile()
-        return self._plan
-
-    def _compile(self) -> None:
-        g = self.graph
-        problems = [p for p in g.validate() if not _is_shape_problem(p)]
-        order, cycle = g._topo()
-        if problems or cycle:
-            raise GraphError(problems or [g._cycle_problem(cycle)])
-        from .tensorcheck import check_plan  # weights against their layers, memory budget (issue 8)
-        check_plan(g, self.dtype)
-        old = self._index
-        plan = []
-        seed = self.seed if self.seed is not None else int(g.meta.get("seed", 0))
-        for k, nid in enumerate(order):
-            node = g.nodes[nid]
-            spec = node.spec
-            edges = [g.input_edge(nid, p.name) for p in spec.inputs]
-            srcs = [e.src if e else None for e in edges]
-            prev = old.get(nid)
-            ctx = prev.ctx if prev is not None and prev.spec is spec else Ctx(nid, self.dtype, self)
-            ctx.train = self._mode == "train"
-            if ctx.rng is None:
-                import zlib
-                ctx.rng = np.random.default_rng([seed & 0xFFFFFFFF, zlib.crc32(nid.encode())])
-            plan.append(_Step(node, spec, srcs, edges, ctx))
-        self._casts = []
-        self._cast_config = -1
-        self._plan = plan
-        self._index = {st.nid: st for st in plan}
-        self._pos = {st.nid: k for k, st in enumerate(plan)}  # plan position, where backward starts
-        self._sources = [st for st in plan if st.source]
-        self._stateful = [st for st in plan if st.spec.updates_state]
-        used = {e.src for e in g.edges}
-        self._sink_steps = [st for st in plan if st.nid not in used]
-        self._shapes_seen = None
-        self._fwd_key = None
-        self._views.clear()
-        self._mark_need_grad()
-        self._plan_version = g.structure_version
-        self.compiles += 1
-        self.values = {k: v for k, v in self.values.items() if k in self._index}
-        self.grads.clear()
-        self._clear_edge_grads()
-
-    def _mark_need_grad(self) -> None:
-        wants: dict[str, bool] = {}
-        for st in self._plan:
-            spec = st.spec
-            if st.source:
-                wants[st.nid] = self._input_grads or any(w.trainable for w in spec.weights)
-            else:
-                wants[st.nid] = any(w.trainable for w in spec.weights) or any(
-                    s is not None and wants[s] for s in st.srcs)
-            st.ctx.need_grad = tuple(s is not None and (self._input_grads or wants[s]) for s in st.srcs)
-        inputgrads.prepare(self)
-
-    @property
-    def plan_version(self) -> int:
-        """Changes whenever the plan is rebuilt (its steps, and their arrays' dicts, are new)."""
-        return self.compiles
-
-    def tensors_of(self, node: str) -> dict[str, np.ndarray]:
-        """The node's weight and state arrays as this executor reads them (a float32 executor's cast
-        copies of float64 arrays); the document's own dict when no cast is needed."""
-        st = self._index.get(node)
-        return st.tensors if st is not None else self.graph.nodes[node].tensors
-
-    # ---------------------------------------------------------------- forward
-    def _source_value(self, st: _Step) -> np.ndarray:
-        """The source's value in the executor's dtype: a float of the other width is cast into a
-        buffer on every pass (no cache, so an in-place edit of the value is always seen)."""
-        v = st.tensors["value"]
-        if v.dtype.kind != "f" or v.dtype == self.dtype:
-            return v
-        out = st.ctx.buf("cast", v.shape, self.dtype)
-        np.copyto(out, v, casting="unsafe")
-        return out
-
-    def _check_shapes(self, st: _Step, ins: list) -> None:
-        """Run the node's shape rule, and check its weight and state arrays against its layer
-        (graphcore.tensorcheck), unless both passed for these input shapes, params and arrays
-        (their shapes and dtypes: a replaced array is checked before any kernel sees it)."""
-        tensors = st.tensors
-        key = (tuple(None if a is None else a.shape for a in ins), st.node.params_version,
-               tuple([(k, a.shape, a.dtype.str) for k, a in tensors.items()]) if st.spec.weights else ())
-        if key == st.in_shapes:
-            return
-        try:
-            st.spec.shape(st.params, list(key[0]))
-        except ShapeError as exc:
-            raise GraphError([Problem(st.nid, exc.port, str(exc), "shape")]) from None
-        if st.spec.weights:
-            from .tensorcheck import check_node
-            check_node(st.node, list(key[0]))
-        st.in_shapes = key
-
     def _forward_key(self) -> tuple:
         """What a forward pass depends on besides array contents: every documented change of a value,
         param or array (set_value, editing, mark_updated...) bumps data_version."""
@@ -249,9 +164,6 @@ class Executor(Float32Casts, Results):
             if cast:
                 st.cast_version = st.node.version  # the copies already hold what was written back
 
-    def _shape_failed(self, st: _Step, exc: ShapeError) -> GraphError:
-        return GraphError([Problem(st.nid, exc.port, f"{st.node.name}: {exc}", "shape")])
-
     def forward(self) -> dict[str, np.ndarray]:
         """Compute every node's value; raises NumericError naming the first NaN/Inf node."""
         for _ in self._forward_pass(False):
@@ -261,7 +173,8 @@ class Executor(Float32Casts, Results):
     def _forward_pass(self, emit: bool, total: int = 0) -> Iterator[StepEvent]:
         """The forward pass, the one implementation: forward() runs it with `emit` False (it never
         yields), steps() with `emit` True (one StepEvent per node, the caller's numpy error state
-        restored around each yield)."""
+        restored around each yield). forward() first tries the trace of the last pass
+        (graphcore.passtrace), which does what this loop would, or gives up before it differs."""
         plan = self.plan()
         self._grads.clear()
         if self._deferred:
@@ -275,58 +188,23 @@ class Executor(Float32Casts, Results):
         values = self.values
         if emit:  # a stepped pass shows no value before its event
             values.clear()
-        dtype = self.dtype
-        seen = (self.graph.config_version, self._plan_version,
-                tuple([st.tensors["value"].shape for st in self._sources]))
-        check = seen != self._shapes_seen
         if self._f32 and (self._casts or self.graph.config_version != self._cast_config):
             self._refresh_casts()
         gen = _kernels.generation
-        token = _quiet()
-        i = 0
-        try:
-            # per-node dispatch cost matters for small nets: everything inline
-            for st in plan:
-                if st.source:
-                    v = st.tensors["value"]
-                    out = v if v.dtype.kind != "f" or v.dtype is dtype or v.dtype == dtype \
-                        else self._source_value(st)
-                else:
-                    one = st.one
-                    if one is not None:
-                        ins = [values[one]]
-                    elif st.full:
-                        ins = [values[s] for s in st.srcs]
-                    else:
-                        ins = [None if s is None else values[s] for s in st.srcs]
-                    if check:
-                        self._check_shapes(st, ins)
-                    r = st.frep
-                    out = None
-                    if r is not None and r.pv == st.node.params_version and r.gen == gen:
-                        out = r.run(ins, None, None, st.tensors)  # repeat the call while its key holds
-                    if out is None:
-                        ctx = st.ctx
-                        ctx.rep = None
-                        out = st.fwd(ctx, ins, st.params, st.tensors)
-                        r = ctx.rep
-                        if r is not None and st.replayable:
-                            st.frep = Replay(r, ins, st.tensors, out, st.node.params_version, gen)
-                            ctx.rep = None
-                        else:
-                            st.frep = None
-                values[st.nid] = out
-                if emit:
-                    _loud(token)
-                    token = None
-                    yield StepEvent("forward", i, total, st.nid, value=out)
-                    i += 1
-                    token = _quiet()
-        except ShapeError as exc:  # a shape rule let through what the forward cannot do
-            raise self._shape_failed(st, exc) from None
-        finally:
-            if token is not None:
-                _loud(token)
+        tkey = (self.compiles, self.graph.config_version, gen, self._mode)
+        if tkey != self._trace_last_key:  # a new plan, params, backend or mode: traces may hold again
+            self._trace_last_key = tkey
+            self._trace_misses = 0
+        if not emit and self._ftrace is not None and passtrace.ENABLED and self._run_forward_trace(tkey):
+            seen = self._shapes_seen  # the trace ran only on the shapes the last pass had checked
+        else:
+            seen = (self.graph.config_version, self._plan_version,
+                    tuple([st.tensors["value"].shape for st in self._sources]))
+            yield from self._forward_loop(plan, emit, total, seen != self._shapes_seen, gen)
+            self._values_trace = None
+            if not emit and self._trace_misses < passtrace.MAX_MISSES and passtrace.ENABLED \
+                    and all(st.source or st.frep is not None or st.replayable for st in plan):
+                self._ftrace = self._values_trace = passtrace.ForwardTrace(self, tkey)
         # the pass is complete: commit batchnorm's statistics, remember what the pass read (the
         # commit's own version bump included), then check for NaN/Inf
         if self._mode == "train" and self._stateful:
@@ -336,6 +214,26 @@ class Executor(Float32Casts, Results):
         self._fwd_key = (self.graph.data_version, self._plan_version, self._mode, _kernels.generation)
         if self.check != "none":
             numcheck.check_forward(self)
+
+    def _run_forward_trace(self, tkey: tuple) -> bool:
+        tr = self._ftrace
+        ok = False
+        if tr.key == tkey:
+            token = _quiet()
+            try:
+                ok = tr.run(self)
+            except ShapeError:  # the generic pass runs it again and names the node
+                ok = False
+            finally:
+                _loud(token)
+        if ok:
+            self._trace_misses = 0
+            self._values_trace = tr
+            self.traced_passes += 1
+        else:
+            self._trace_misses += 1
+            self._ftrace = self._btrace = None
+        return ok
 
     def _check_forward(self) -> None:
         """Check the sinks; name the first NaN/Inf node when one is not finite (graphcore.numcheck)."""
@@ -392,15 +290,6 @@ class Executor(Float32Casts, Results):
         the first node; with `emit`, a "seed" event and then one event per wire's gradient."""
         target = self._resolve_target(target)
         self.target = target
-        self._grads.clear()
-        if self._deferred:
-            self._deferred.clear()
-        self._edge_grads.clear()
-        self._edge_pending.clear()
-        self._clear_wgrads()
-        touched = self._wgrad_ctxs
-        grads, values = self._grads, self.values
-        pending = self._edge_pending
         # gradients into data inputs wait until read (graphcore.inputgrads); steps() makes them all
         lazy = False
         if self._lazy_steps:
@@ -408,81 +297,51 @@ class Executor(Float32Casts, Results):
             self._eager_next = False
             if lazy is not self._need_lazy:
                 inputgrads.install(self, lazy)
-            if lazy:
-                self._deferred_key = self._fwd_key  # backward() has just checked it is current
-                self._deferred_args = (target, seed)
-        grads[target] = self._seed(target, seed)
-        if emit:
-            yield StepEvent("seed", i, total, target, grad=grads[target])
-            i += 1
+        self._begin_backward(target, seed, lazy)
         bsteps = self._bsteps
         if bsteps[0] is not self._plan or bsteps[1] != target:
-            plan = self._plan
-            bsteps = self._bsteps = (plan, target,
-                                     [plan[k] for k in range(self._pos[target], -1, -1) if not plan[k].source])
-        npass = self._pass
-        gen = _kernels.generation
-        token = _quiet()
-        try:
-            for st in bsteps[2]:
-                g = grads.get(st.nid)
-                if g is None:
-                    continue
-                srcs = st.srcs
-                one = st.one
-                if one is not None:
-                    ins = [values[one]]
-                elif st.full:
-                    ins = [values[s] for s in srcs]
-                else:
-                    ins = [None if s is None else values[s] for s in srcs]
-                ctx = st.ctx
-                out = values[st.nid]
-                r = st.brep
-                gl = None
-                # a recorded call holds while its key does, and while the rule is asked for the same
-                # input gradients (graphcore.inputgrads switches need_grad between eager and lazy passes)
-                if r is not None and r.pv == st.node.params_version and r.gen == gen and r.need == ctx.need_grad:
-                    gl = r.run(ins, g, out, st.tensors)  # repeat the call while its key holds
-                if gl is None:
-                    ctx.rep = None
-                    gl = st.bwd(ctx, g, ins, out, st.params, st.tensors)
-                    r = ctx.rep
-                    if r is not None and st.replayable:
-                        st.brep = Replay(r, ins, st.tensors, gl, st.node.params_version, gen, g, out, True)
-                        st.brep.need = ctx.need_grad
-                        ctx.rep = None
-                    else:
-                        st.brep = None
-                if ctx.wgrads and ctx.wpass != npass:
-                    ctx.wpass = npass
-                    touched.append(ctx)
-                if len(gl) != len(srcs):
-                    raise AssertionError(f"op {st.spec.name!r} backward returned {len(gl)} gradients "
-                                         f"for {len(srcs)} inputs")
-                if st.lazy is not None:
-                    inputgrads.after_rule(self, lazy, st, g, ins, out, gl)
-                for k, edge, src in st.wired:
-                    gi = gl[k]
-                    if gi is None:
-                        continue
-                    x = ins[k]
-                    if gi.shape != x.shape:
-                        gi = unbroadcast(gi, x.shape)
-                    pending.append((edge, gi))
-                    prev = grads.get(src)
-                    grads[src] = gi if prev is None else prev + gi
-                    if emit:
-                        _loud(token)
-                        token = None
-                        yield StepEvent("backward", i, total, src, grad=gi, edge=edge)
-                        i += 1
-                        token = _quiet()
-        finally:
-            if token is not None:
-                _loud(token)
+            bsteps = self._bsteps = (self._plan, target, self._backward_order(target))
+        rec = None
+        if not emit and seed is None:
+            tr = self._btrace
+            ftr = self._values_trace
+            if ftr is not None and tr is not None and tr.key == (ftr, target, lazy) and passtrace.ENABLED:
+                token = _quiet()
+                try:
+                    ok = tr.run(self, lazy, self._pass)
+                finally:
+                    _loud(token)
+                if ok:
+                    self.traced_passes += 1
+                    if self.check != "none":
+                        self._check_backward()
+                    return
+                self._btrace = None
+                self._begin_backward(target, seed, lazy)  # forget what the abandoned trace did
+            if ftr is not None and self._trace_misses < passtrace.MAX_MISSES and passtrace.ENABLED:
+                rec = passtrace.BackwardRecorder()
+        if emit:
+            yield StepEvent("seed", i, total, target, grad=self._grads[target])
+            i += 1
+        yield from self._backward_loop(bsteps[2], emit, i, total, lazy, rec)
+        if rec is not None and rec.ok:
+            self._btrace = passtrace.BackwardTrace(self, (self._values_trace, target, lazy),
+                                                   self._values_trace, rec)
         if self.check != "none":
             self._check_backward()
+
+    def _begin_backward(self, target: str, seed, lazy: bool) -> None:
+        """Forget the last backward pass (gradients, wires, weight gradients) and seed the target."""
+        self._grads.clear()
+        if self._deferred:
+            self._deferred.clear()
+        self._edge_grads.clear()
+        self._edge_pending.clear()
+        self._clear_wgrads()
+        if lazy:
+            self._deferred_key = self._fwd_key  # backward() has just checked it is current
+            self._deferred_args = (target, seed)
+        self._grads[target] = self._seed(target, seed)
 
     def _clear_wgrads(self) -> None:
         """Forget the last pass' weight gradients, so a weight the new target does not
@@ -506,7 +365,3 @@ class Executor(Float32Casts, Results):
         yield from self._forward_pass(True, total)
         if backward:
             yield from self._backward_pass(target, seed, True, len(plan), total)
-
-
-def _is_shape_problem(p: Problem) -> bool:
-    return p.code == "shape"

@@ -16,6 +16,7 @@ import numpy as np
 
 from . import kernels as _kernels
 from .kernels.nn import nonfinite as _NONFINITE
+from .kernels.nn import nonfinite4 as _NONFINITE4
 from .problems import NumericError
 from .stepctx import _loud, _quiet
 
@@ -52,28 +53,27 @@ def check_backward(ex: "Executor") -> None:
 
 
 def leaves_finite(ex: "Executor") -> bool:
-    """Are the gradients that reach sources and weights all finite? (ex._leaf_check: ~0.3 us an array)"""
+    """Are the gradients that reach sources and weights all finite? (ex._leaf_check: one compiled
+    call per four small arrays). A layer's own weight gradient is checked next to its fused total
+    with a regularizer's (own + k * w): checking both costs less than telling them apart."""
     grads = ex._grads
     arrays = [g for st in ex._sources if (g := grads.get(st.nid)) is not None]
-    npass = ex._pass
-    fused = ex._fused_wgrads
-    for ctx in ex._wgrad_ctxs:
-        if ctx.wpass == npass:
-            if fused:  # a fused total (own + k * w) is non-finite whenever its own part is: check it once
-                arrays += [a for w, a in ctx.wgrads.items() if (ctx.node_id, w) not in fused]
-            else:
-                arrays += ctx.wgrads.values()
-    arrays += ex.extra_wgrads.values()
-    arrays += [f[0] for f in fused.values()]
+    for ctx in ex._wgrad_ctxs:  # the contexts this pass gave weight gradients (Executor._clear_wgrads)
+        arrays += ctx.wgrads.values()
+    if ex.extra_wgrads:
+        arrays += ex.extra_wgrads.values()
+    if ex._fused_wgrads:
+        arrays += [f[0] for f in ex._fused_wgrads.values()]
     return ex._leaf_check(arrays)
 
 
 class FiniteCheck:
     """all(finite(a) for a in arrays), for the same arrays pass after pass (a pass reuses its
-    buffers): their flat views and the kernel are kept while the arrays are the same objects, so a
-    small array costs one compiled loop (~0.3 us) and a large one a dot product (BLAS)."""
+    buffers): their flat views, grouped four by four per dtype, are kept while the arrays are the
+    same objects, so a handful of small arrays costs one compiled call (~0.3 us) and a large one
+    a dot product (BLAS)."""
 
-    __slots__ = ("_arrays", "_small", "_large", "_other", "_fn", "_gen")
+    __slots__ = ("_arrays", "_groups", "_large", "_other", "_gen")
 
     def __init__(self) -> None:
         self._arrays: list = []
@@ -83,8 +83,9 @@ class FiniteCheck:
         if self._gen != _kernels.generation or len(arrays) != len(self._arrays) \
                 or not all(map(is_, arrays, self._arrays)):
             self._prepare(arrays)
-        if self._small and any(map(self._fn, self._small)):
-            return False
+        for fn, four in self._groups:
+            if fn(*four):
+                return False
         if self._large:
             token = _quiet()  # a sum of squares that overflows is expected (huge but finite values)
             try:
@@ -96,15 +97,24 @@ class FiniteCheck:
         return all(map(finite, self._other)) if self._other else True
 
     def _prepare(self, arrays: list) -> None:
-        small, large, other = [], [], []
+        small: dict = {}  # dtype -> flat views
+        large, other = [], []
         for a in arrays:
             if a.dtype.kind != "f" or a.ndim == 0 or not a.flags.c_contiguous:
                 other.append(a)  # finite(): exact for any layout; an int array is always finite
+            elif a.size <= 4096:
+                small.setdefault(a.dtype, []).append(a.reshape(-1))
             else:
-                (small if a.size <= 4096 else large).append(a.reshape(-1))
+                large.append(a.reshape(-1))
+        groups = []
+        for dtype, flats in small.items():
+            fn = _NONFINITE4.quick(sum(f.size for f in flats))
+            empty = np.empty(0, dtype)
+            for k in range(0, len(flats), 4):
+                four = flats[k:k + 4]
+                groups.append((fn, tuple(four + [empty] * (4 - len(four)))))
         self._arrays = list(arrays)
-        self._small, self._large, self._other = small, large, other
-        self._fn = _NONFINITE.quick(max([f.size for f in small], default=1))
+        self._groups, self._large, self._other = groups, large, other
         self._gen = _kernels.generation
 
 

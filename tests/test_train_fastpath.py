@@ -121,6 +121,19 @@ def test_exact_kernels_match_numpy_bit_for_bit(name, dtype):
             for fn in (kernels.numba_kernel(name), kernels.numpy_kernel(name)):
                 with np.errstate(over="ignore", invalid="ignore"):
                     assert bool(fn(a)) is want, (fn, special)
+    elif name == "nonfinite4":
+        big = np.finfo(dtype).max / 2
+        sizes = (1001, 0, 7, 300)
+        for slot in range(4):  # a NaN/Inf (or a huge finite value) in each of the four slots
+            for special, want in ((None, False), (np.nan, True), (np.inf, True), (-np.inf, True), (big, False)):
+                four = [rng.standard_normal(n).astype(dtype) for n in sizes]
+                if special is not None and four[slot].size:
+                    four[slot][-1] = special
+                elif special is not None:
+                    want = False  # the empty slot holds nothing
+                for fn in (kernels.numba_kernel(name), kernels.numpy_kernel(name)):
+                    with np.errstate(over="ignore", invalid="ignore"):
+                        assert bool(fn(*four)) is want, (fn, slot, special)
     else:
         pytest.fail(f"exact kernel {name!r} has no bit-for-bit case here")
 

@@ -92,18 +92,20 @@ def test_a_warm_executor_equals_a_fresh_one_after_any_edit(name, which, kind, dt
         assume(False)
     warm = gc.Executor(g, dtype=dtype, mode=mode)
     run(warm, s)
+    run(warm, s)  # the second pass may run from the trace the first recorded (graphcore.passtrace)
     before = kernels.backend()
     try:
         assume(edit(g, op, kind))
-        after_warm = run(warm, s)
+        after_warm = [run(warm, s), run(warm, s)]  # the first pass after the change, and the next
         after_fresh = run(gc.Executor(g, dtype=dtype, mode=mode), s)
     finally:
         kernels.use(before)
-    assert after_warm.keys() == after_fresh.keys()
-    for key, a in after_fresh.items():
-        b = after_warm[key]
-        assert a.dtype == b.dtype and a.shape == b.shape, key
-        np.testing.assert_array_equal(b, a, err_msg=f"{name} after {kind}: {key}")
+    for k, warm_pass in enumerate(after_warm):
+        assert warm_pass.keys() == after_fresh.keys()
+        for key, a in after_fresh.items():
+            b = warm_pass[key]
+            assert a.dtype == b.dtype and a.shape == b.shape, key
+            np.testing.assert_array_equal(b, a, err_msg=f"{name} after {kind}, pass {k + 1}: {key}")
 
 
 def test_every_kind_of_edit_is_exercised_by_some_op():

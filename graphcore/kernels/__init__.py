@@ -19,7 +19,7 @@ from .kernel import ALL, SMALL, Kernel, backend, configure_cache_dir, numba_avai
 generation = 0  # bumps when use() switches backend: callers caching a kernel compare it
 
 # kernels the engine itself calls (not an op's): the NaN/Inf check and the fused L2 gradient
-ENGINE = (nn.nonfinite, nn.axpy_into)
+ENGINE = (nn.nonfinite, nn.nonfinite4, nn.axpy_into)
 
 
 def use(name: str) -> None:

@@ -17,7 +17,7 @@ import numpy as np
 from .kernel import Kernel
 
 _pending: dict = {}  # loops waiting for their twin
-EXACT = ("bias_add", "axpy_into", "nonfinite")  # loop and twin give the same bits (Kernel.exact)
+EXACT = ("bias_add", "axpy_into", "nonfinite", "nonfinite4")  # loop and twin give the same bits (Kernel.exact)
 
 
 def _loop(fn):
@@ -25,9 +25,14 @@ def _loop(fn):
     return fn
 
 
+# x - x is NaN exactly for NaN and Inf: reassociating the sum (so it vectorises) keeps that,
+# where the flags that assume no NaN/Inf would fold it to 0
+FASTMATH = {"nonfinite": {"reassoc"}, "nonfinite4": {"reassoc"}}
+
+
 def _twin(fn) -> Kernel:
     name = fn.__name__
-    return Kernel(name, _pending.pop(name), fn, exact=name in EXACT)
+    return Kernel(name, _pending.pop(name), fn, exact=name in EXACT, fastmath=FASTMATH.get(name, False))
 
 
 # ------------------------------------------------------------ small fused adds
@@ -77,6 +82,28 @@ def nonfinite(a):
 def nonfinite(a):  # noqa: F811
     # a finite dot product (~0.4 us) means no NaN/Inf; only an overflow needs the exact test
     return not math.isfinite(a.dot(a)) and not bool(np.isfinite(a).all())
+
+
+@_loop
+def nonfinite4(a, b, c, d):
+    """nonfinite over four flat arrays of one dtype in one call: a pass's weight gradients are
+    a handful of small arrays, and a compiled call's dispatch (~0.25 us) costs more than a loop
+    over a few hundred elements. Unused slots get an empty array."""
+    acc = 0.0
+    for i in range(a.size):
+        acc += a[i] - a[i]
+    for i in range(b.size):
+        acc += b[i] - b[i]
+    for i in range(c.size):
+        acc += c[i] - c[i]
+    for i in range(d.size):
+        acc += d[i] - d[i]
+    return acc != acc
+
+
+@_twin
+def nonfinite4(a, b, c, d):  # noqa: F811
+    return nonfinite.twin(a) or nonfinite.twin(b) or nonfinite.twin(c) or nonfinite.twin(d)
 
 
 # ------------------------------------------------------------- softmax + CE
@@ -394,6 +421,8 @@ bias_add.example = (lambda dtype: (np.random.default_rng(12).standard_normal((3,
 axpy_into.example = (lambda dtype: (np.arange(6, dtype=dtype), np.linspace(-1, 1, 6).astype(dtype),
                                     np.dtype(dtype).type(1e-3), np.empty(6, dtype)))
 nonfinite.example = (lambda dtype: (np.array([0.5, np.inf, -1.0], dtype=dtype),))
+nonfinite4.example = (lambda dtype: (np.arange(3, dtype=dtype), np.empty(0, dtype),
+                                     np.array([0.5, np.nan], dtype=dtype), np.ones(5, dtype)))
 
 
 KERNELS = tuple(v for v in dict(globals()).values() if isinstance(v, Kernel))
