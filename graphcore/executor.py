@@ -112,7 +112,7 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
         self._ftrace: passtrace.ForwardTrace | None = None
         self._btrace: passtrace.BackwardTrace | None = None
         self._values_trace: passtrace.ForwardTrace | None = None
-        self._trace_misses = 0
+        self._trace_misses = self._btrace_misses = 0  # forward and backward traces abandoned in a row
         self._trace_last_key: tuple | None = None
         self.traced_passes = 0  # forward and backward passes run from a trace (tests, benches)
         self.mode = mode
@@ -165,17 +165,24 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
                 st.cast_version = st.node.version  # the copies already hold what was written back
 
     def forward(self) -> dict[str, np.ndarray]:
-        """Compute every node's value; raises NumericError naming the first NaN/Inf node."""
-        for _ in self._forward_pass(False):
-            pass
+        """Compute every node's value; raises NumericError naming the first NaN/Inf node.
+        The trace of the last pass runs when it applies (graphcore.passtrace), else the generic loop."""
+        tkey = self._begin_forward(False)
+        if self._ftrace is not None and passtrace.ENABLED and self._run_forward_trace(tkey):
+            self._end_forward(self._shapes_seen)  # the trace ran only on shapes the last pass checked
+        else:
+            for _ in self._generic_forward(False, 0, tkey):
+                pass
         return self.values
 
     def _forward_pass(self, emit: bool, total: int = 0) -> Iterator[StepEvent]:
-        """The forward pass, the one implementation: forward() runs it with `emit` False (it never
-        yields), steps() with `emit` True (one StepEvent per node, the caller's numpy error state
-        restored around each yield). forward() first tries the trace of the last pass
-        (graphcore.passtrace), which does what this loop would, or gives up before it differs."""
-        plan = self.plan()
+        """The forward pass as steps() runs it: one StepEvent per node (see _forward_loop)."""
+        tkey = self._begin_forward(emit)
+        yield from self._generic_forward(emit, total, tkey)
+
+    def _begin_forward(self, emit: bool) -> tuple:
+        """Forget the last pass's gradients; returns the key a forward trace must hold."""
+        self.plan()
         self._grads.clear()
         if self._deferred:
             self._deferred.clear()
@@ -185,28 +192,30 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
             self.extra_wgrads.clear()
         if self._fused_wgrads:
             self._fused_wgrads.clear()
-        values = self.values
         if emit:  # a stepped pass shows no value before its event
-            values.clear()
+            self.values.clear()
         if self._f32 and (self._casts or self.graph.config_version != self._cast_config):
             self._refresh_casts()
-        gen = _kernels.generation
-        tkey = (self.compiles, self.graph.config_version, gen, self._mode)
+        tkey = (self.compiles, self.graph.config_version, _kernels.generation, self._mode)
         if tkey != self._trace_last_key:  # a new plan, params, backend or mode: traces may hold again
             self._trace_last_key = tkey
-            self._trace_misses = 0
-        if not emit and self._ftrace is not None and passtrace.ENABLED and self._run_forward_trace(tkey):
-            seen = self._shapes_seen  # the trace ran only on the shapes the last pass had checked
-        else:
-            seen = (self.graph.config_version, self._plan_version,
-                    tuple([st.tensors["value"].shape for st in self._sources]))
-            yield from self._forward_loop(plan, emit, total, seen != self._shapes_seen, gen)
-            self._values_trace = None
-            if not emit and self._trace_misses < passtrace.MAX_MISSES and passtrace.ENABLED \
-                    and all(st.source or st.frep is not None or st.replayable for st in plan):
-                self._ftrace = self._values_trace = passtrace.ForwardTrace(self, tkey)
-        # the pass is complete: commit batchnorm's statistics, remember what the pass read (the
-        # commit's own version bump included), then check for NaN/Inf
+            self._trace_misses = self._btrace_misses = 0
+        return tkey
+
+    def _generic_forward(self, emit: bool, total: int, tkey: tuple) -> Iterator[StepEvent]:
+        plan = self._plan
+        seen = (self.graph.config_version, self._plan_version,
+                tuple([st.tensors["value"].shape for st in self._sources]))
+        yield from self._forward_loop(plan, emit, total, seen != self._shapes_seen, tkey[2])
+        self._values_trace = None
+        if not emit and self._trace_misses < passtrace.MAX_MISSES and passtrace.ENABLED \
+                and all(st.source or st.frep is not None or st.replayable for st in plan):
+            self._ftrace = self._values_trace = passtrace.ForwardTrace(self, tkey)
+        self._end_forward(seen)
+
+    def _end_forward(self, seen: tuple) -> None:
+        """The pass is complete: commit batchnorm's statistics, remember what the pass read (the
+        commit's own version bump included), then check for NaN/Inf."""
         if self._mode == "train" and self._stateful:
             self._commit_state()
         self._shapes_seen = seen
@@ -280,14 +289,20 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
         if k is None or k[0] != g.data_version or k[1] != self._plan_version or k[2] != self._mode \
                 or k[3] != _kernels.generation or self._plan_version != g.structure_version:
             self.forward()
-        for _ in self._backward_pass(target, seed, False):
-            pass
+        target, lazy = self._begin_backward(target, seed, False)
+        if seed is not None or not self._run_backward_trace(target, lazy):
+            for _ in self._generic_backward(target, seed, False, lazy):
+                pass
         return self._grads_view
 
     def _backward_pass(self, target: str | None, seed, emit: bool, i: int = 0,
                        total: int = 0) -> Iterator[StepEvent]:
-        """The backward pass, the one implementation (see _forward_pass): from the target back to
-        the first node; with `emit`, a "seed" event and then one event per wire's gradient."""
+        """The backward pass as steps() runs it: a "seed" event, then one per wire's gradient."""
+        target, lazy = self._begin_backward(target, seed, emit)
+        yield from self._generic_backward(target, seed, emit, lazy, i, total)
+
+    def _begin_backward(self, target: str | None, seed, emit: bool) -> tuple[str, bool]:
+        """Resolve the target, choose lazy or eager input gradients, forget the last pass, seed."""
         target = self._resolve_target(target)
         self.target = target
         # gradients into data inputs wait until read (graphcore.inputgrads); steps() makes them all
@@ -297,40 +312,13 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
             self._eager_next = False
             if lazy is not self._need_lazy:
                 inputgrads.install(self, lazy)
-        self._begin_backward(target, seed, lazy)
+        self._reset_backward(target, seed, lazy)
         bsteps = self._bsteps
         if bsteps[0] is not self._plan or bsteps[1] != target:
-            bsteps = self._bsteps = (self._plan, target, self._backward_order(target))
-        rec = None
-        if not emit and seed is None:
-            tr = self._btrace
-            ftr = self._values_trace
-            if ftr is not None and tr is not None and tr.key == (ftr, target, lazy) and passtrace.ENABLED:
-                token = _quiet()
-                try:
-                    ok = tr.run(self, lazy, self._pass)
-                finally:
-                    _loud(token)
-                if ok:
-                    self.traced_passes += 1
-                    if self.check != "none":
-                        self._check_backward()
-                    return
-                self._btrace = None
-                self._begin_backward(target, seed, lazy)  # forget what the abandoned trace did
-            if ftr is not None and self._trace_misses < passtrace.MAX_MISSES and passtrace.ENABLED:
-                rec = passtrace.BackwardRecorder()
-        if emit:
-            yield StepEvent("seed", i, total, target, grad=self._grads[target])
-            i += 1
-        yield from self._backward_loop(bsteps[2], emit, i, total, lazy, rec)
-        if rec is not None and rec.ok:
-            self._btrace = passtrace.BackwardTrace(self, (self._values_trace, target, lazy),
-                                                   self._values_trace, rec)
-        if self.check != "none":
-            self._check_backward()
+            self._bsteps = (self._plan, target, self._backward_order(target))
+        return target, lazy
 
-    def _begin_backward(self, target: str, seed, lazy: bool) -> None:
+    def _reset_backward(self, target: str, seed, lazy: bool) -> None:
         """Forget the last backward pass (gradients, wires, weight gradients) and seed the target."""
         self._grads.clear()
         if self._deferred:
@@ -342,6 +330,44 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
             self._deferred_key = self._fwd_key  # backward() has just checked it is current
             self._deferred_args = (target, seed)
         self._grads[target] = self._seed(target, seed)
+
+    def _run_backward_trace(self, target: str, lazy: bool) -> bool:
+        """The trace of the last backward pass, when it read the outputs `values` holds now."""
+        tr = self._btrace
+        ftr = self._values_trace
+        if tr is None or ftr is None or tr.key != (ftr, target, lazy) or not passtrace.ENABLED:
+            return False
+        token = _quiet()
+        try:
+            ok = tr.run(self, lazy, self._pass)
+        finally:
+            _loud(token)
+        if not ok:
+            self._btrace = None
+            self._btrace_misses += 1
+            self._reset_backward(target, None, lazy)  # forget what the abandoned trace did
+            return False
+        self._btrace_misses = 0
+        self.traced_passes += 1
+        if self.check != "none":
+            self._check_backward()
+        return True
+
+    def _generic_backward(self, target: str, seed, emit: bool, lazy: bool, i: int = 0,
+                          total: int = 0) -> Iterator[StepEvent]:
+        rec = None
+        if not emit and seed is None and self._values_trace is not None \
+                and self._btrace_misses < passtrace.MAX_MISSES and passtrace.ENABLED:
+            rec = passtrace.BackwardRecorder()
+        if emit:
+            yield StepEvent("seed", i, total, target, grad=self._grads[target])
+            i += 1
+        yield from self._backward_loop(self._bsteps[2], emit, i, total, lazy, rec)
+        if rec is not None and rec.ok:
+            self._btrace = passtrace.BackwardTrace(self, (self._values_trace, target, lazy),
+                                                   self._values_trace, rec)
+        if self.check != "none":
+            self._check_backward()
 
     def _clear_wgrads(self) -> None:
         """Forget the last pass' weight gradients, so a weight the new target does not

@@ -236,3 +236,35 @@ def test_training_gives_the_same_weights_with_and_without_traces(untraced):
     assert traced.keys() == plain.keys()
     for k in traced:
         np.testing.assert_array_equal(traced[k], plain[k], err_msg=str(k))
+
+
+def test_a_backward_trace_that_keeps_failing_stops_being_recorded(monkeypatch):
+    """A backward rule that hands back a new array every pass makes each backward trace fail at
+    that step: the executor stops recording after MAX_MISSES, and every pass stays right."""
+    from graphcore import registry
+
+    spec = registry.get("tanh")
+    rule = spec.backward
+
+    def fresh_arrays(ctx, g, ins, out, params, tensors):
+        gl = [np.array(gi, copy=True) if gi is not None else None for gi in rule(ctx, g, ins, out, params, tensors)]
+        ctx.rep = None  # nothing to repeat: the results are new arrays
+        return gl
+
+    monkeypatch.setattr(spec, "backward", fresh_arrays)
+    g = gc.Graph()
+    x = g.add("param", name="x", value=np.array([0.5, -1.0]))
+    t = g.add("tanh", name="t", inputs={"x": x})
+    s = g.add("sigmoid", name="s", inputs={"x": t})
+    g.add("sum", name="total", inputs={"x": s})
+    ex = gc.Executor(g)
+    recorded = []
+    orig = passtrace.BackwardTrace.__init__
+    monkeypatch.setattr(passtrace.BackwardTrace, "__init__", lambda self, *a: (recorded.append(1), orig(self, *a))[1])
+    for _ in range(10):
+        ex.forward()
+        ex.backward("total")
+    assert len(recorded) == passtrace.MAX_MISSES
+    t_ = np.tanh([0.5, -1.0])
+    sig = 1 / (1 + np.exp(-t_))
+    np.testing.assert_allclose(ex.grads[x], sig * (1 - sig) * (1 - t_ ** 2))

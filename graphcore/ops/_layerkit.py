@@ -44,3 +44,10 @@ def rows(shape, what: str, port: str = "x") -> tuple[int, int]:
         hint = " (put a flatten node before it)" if len(shape) > 2 else ""
         raise ShapeError(f"{what} expects rows of features, shape (N, D); got {tuple(shape)}{hint}", port=port)
     return shape
+
+
+def views_only(*_) -> None:
+    """The repeat (Ctx.repeat) of a step whose result is a view of its inputs (a reshape, a
+    broadcast): while the step reads the very same arrays the recorded result still shows their
+    current contents, so there is nothing to redo and the executor hands back the same object."""
+

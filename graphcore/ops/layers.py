@@ -17,7 +17,7 @@ from ..export.coderule import CodeRule
 from ..kernels import dense as KD
 from ..kernels import nn as KN
 from ..registry import OpSpec, ParamSpec, Port, ShapeError, WeightSpec, register
-from ._layerkit import INIT_SCALE, colsum, fdata, init_param, rows, weight
+from ._layerkit import INIT_SCALE, colsum, fdata, init_param, rows, views_only, weight
 from ..export import onnx_rules
 
 
@@ -211,16 +211,24 @@ def _reshape_fwd(ctx, ins, params, tensors):
     cached = ctx.saved.get("reshape")
     if cached is None or cached[0] != key:
         cached = ctx.saved["reshape"] = (key, _reshape_target(params, x.shape))
-    return x.reshape(cached[1])
+    return _view(ctx, x, x.reshape(cached[1]))
 
 
 def _reshape_bwd(ctx, g, ins, out, params, tensors):
-    return [g.reshape(ins[0].shape)]
+    return [_view(ctx, g, g.reshape(ins[0].shape))]
 
 
 def _flatten_fwd(ctx, ins, params, tensors):
     x = ins[0]
-    return x.reshape(x.shape[0], -1) if x.ndim > 1 else x.reshape(-1, 1)
+    return _view(ctx, x, x.reshape(x.shape[0], -1) if x.ndim > 1 else x.reshape(-1, 1))
+
+
+def _view(ctx, a: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """r, a reshape of a: the same object again while a is (Ctx.repeat), when it is a view (a
+    C-contiguous array reshapes without a copy; a copy would not follow a's contents)."""
+    if a.flags.c_contiguous:
+        ctx.repeat(views_only, ())
+    return r
 
 
 register(OpSpec(

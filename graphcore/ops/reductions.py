@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._layerkit import fdata
+from ._layerkit import fdata, views_only
 from ..export.coderule import CodeRule
 from ..registry import OpSpec, ParamSpec, Port, ShapeError, register
 from ..export import onnx_rules
@@ -46,26 +46,42 @@ def _cases(rng):
     return out
 
 
+def _reduce_fwd(ctx, ins, params, reduce):
+    """np.sum or np.mean into the step's own buffer (the same bits as without `out`), repeated
+    (Ctx.repeat) while the step reads the same array."""
+    x0 = ins[0]
+    x = fdata(ctx, x0)  # an int64 input would wrap around silently
+    axis, keep = params.get("axis"), bool(params.get("keepdims"))
+    out = ctx.buf("out", _shape(params, [x.shape]), x.dtype)
+    reduce(x, axis=axis, keepdims=keep, out=out)
+    if x is x0:
+        ctx.repeat(reduce, (x, axis, None, out, keep))
+    return out
+
+
 def _sum_fwd(ctx, ins, params, tensors):
-    x = fdata(ctx, ins[0])  # an int64 input would wrap around silently
-    return np.asarray(np.sum(x, axis=params.get("axis"), keepdims=bool(params.get("keepdims"))))
+    return _reduce_fwd(ctx, ins, params, np.sum)
 
 
 def _sum_bwd(ctx, g, ins, out, params, tensors):
     x = ins[0]
+    ctx.repeat(views_only, ())  # a broadcast view of g: it follows g's contents
     return [np.broadcast_to(_expand(g, x.shape, params), x.shape)]
 
 
 def _mean_fwd(ctx, ins, params, tensors):
-    x = fdata(ctx, ins[0])
-    return np.asarray(np.mean(x, axis=params.get("axis"), keepdims=bool(params.get("keepdims"))))
+    return _reduce_fwd(ctx, ins, params, np.mean)
 
 
 def _mean_bwd(ctx, g, ins, out, params, tensors):
     x = ins[0]
     axis = params.get("axis")
     n = x.size if axis is None else x.shape[axis]
-    return [np.broadcast_to(_expand(g, x.shape, params) / max(n, 1), x.shape)]
+    ge = _expand(g, x.shape, params)
+    d = ctx.buf("g_n", ge.shape, ge.dtype)
+    np.divide(ge, max(n, 1), out=d)
+    ctx.repeat(np.divide, (ge, max(n, 1), d))
+    return [np.broadcast_to(d, x.shape)]
 
 
 register(OpSpec(name="sum", category="reductions", title="Σ", doc="sum of the elements (all, or along an axis)",
