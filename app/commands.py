@@ -1,124 +1,24 @@
 """Undo commands: every edit of the graph is one QUndoCommand calling a graphcore mutation.
 
 Commands take the Graph and plain data (ids, names, numbers, JSON text), never
-scene items, so they work without a canvas. A mutation that graphcore refuses
-does not raise out of `QUndoStack.push`: the command records `error` and marks
-itself obsolete, so the stack drops it (`push_command` returns the message).
-
-Some mutations make graphcore re-create layer weights (wiring a new input shape,
-changing `units`). Each command records which arrays its first redo replaced and
-puts the old ones back on undo, so undo/redo restores the exact graph.
+scene items, so they work without a canvas. Their base, GraphCommand (app/command_base.py),
+turns a refused mutation into `error` (`push_command` returns it) and restores the
+arrays graphcore re-created, so undo/redo restores the exact graph.
 """
 from __future__ import annotations
 
 from typing import Any, Iterable
 
-import numpy as np
-from PySide6.QtGui import QUndoCommand, QUndoStack
+from PySide6.QtGui import QUndoCommand
 
 from graphcore import fileformat
 from graphcore.graph import Edge, Graph, Node
 from graphcore.problems import GraphError
 
+from .command_base import GraphCommand, _xy, merge_diffs, push_command
+
 MERGE_SET_PARAM = 4101
 MERGE_SET_VALUE = 4102
-
-
-def _xy(pos: Any) -> tuple[float, float]:
-    """(x, y) floats from a tuple, list or QPointF."""
-    if hasattr(pos, "x") and callable(pos.x):
-        return float(pos.x()), float(pos.y())
-    x, y = pos
-    return float(x), float(y)
-
-
-def push_command(stack: QUndoStack, cmd: "GraphCommand") -> str | None:
-    """Push and return None, or the reason graphcore refused the edit (nothing is pushed then)."""
-    stack.push(cmd)
-    return cmd.error
-
-
-# ---------------------------------------------------------------- tensor bookkeeping
-def _tensor_refs(graph: Graph) -> dict[str, dict[str, np.ndarray]]:
-    return {nid: dict(n.tensors) for nid, n in graph.nodes.items()}
-
-
-def _tensor_diff(before: dict, graph: Graph) -> dict[tuple[str, str], tuple]:
-    """(node, name) -> (old array or None, new array or None) for arrays a mutation replaced."""
-    diff = {}
-    for nid, node in graph.nodes.items():
-        old = before.get(nid)
-        if old is None:
-            continue
-        for name in set(old) | set(node.tensors):
-            a, b = old.get(name), node.tensors.get(name)
-            if a is not b:
-                diff[(nid, name)] = (a, b)
-    return diff
-
-
-def _apply_tensors(graph: Graph, diff: dict, index: int) -> None:
-    """Put back side (0: before, 1: after) of a diff; source values first (they re-derive weights)."""
-    def is_source(nid: str) -> bool:
-        spec = graph.nodes[nid].spec
-        return bool(spec and spec.source)
-
-    items = [(k, v) for k, v in diff.items() if k[0] in graph.nodes]
-    items.sort(key=lambda kv: not is_source(kv[0][0]))
-    for (nid, name), pair in items:
-        target = pair[index]
-        node = graph.nodes[nid]
-        if target is None:
-            if name in node.tensors:
-                del node.tensors[name]
-                graph.node_changed.emit(nid, f"tensor:{name}")
-                graph.changed.emit()
-        elif node.tensors.get(name) is not target:
-            graph.set_tensor(nid, name, target)
-            node.tensors[name] = target  # the very array, so later diffs compare by identity
-
-
-def _merge_diffs(first: dict, second: dict) -> dict:
-    out = dict(first)
-    for k, (a, b) in second.items():
-        out[k] = (first[k][0], b) if k in first else (a, b)
-    return out
-
-
-class GraphCommand(QUndoCommand):
-    """Base: runs `_do`/`_undo` and keeps the arrays graphcore re-created in between."""
-
-    def __init__(self, graph: Graph, text: str) -> None:
-        super().__init__(text)
-        self.graph = graph
-        self.error: str | None = None
-        self._diff: dict | None = None
-
-    def redo(self) -> None:
-        before = _tensor_refs(self.graph) if self._diff is None else None
-        try:
-            self._do()
-        except (GraphError, ValueError, KeyError) as exc:
-            self.error = str(exc)
-            self.setObsolete(True)
-            return
-        if self._diff is None:
-            self._diff = _tensor_diff(before, self.graph)
-        else:
-            _apply_tensors(self.graph, self._diff, 1)
-
-    def undo(self) -> None:
-        if self.error is not None:
-            return
-        self._undo()
-        if self._diff:
-            _apply_tensors(self.graph, self._diff, 0)
-
-    def _do(self) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _undo(self) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
 
 
 # ---------------------------------------------------------------- commands
@@ -273,7 +173,7 @@ class SetParamCommand(GraphCommand):
         if other.error is not None:
             return False
         self.new = other.new
-        self._diff = _merge_diffs(self._diff or {}, other._diff or {})
+        self._diff = merge_diffs(self._diff or {}, other._diff or {})
         return True
 
     def _do(self) -> None:
@@ -301,7 +201,7 @@ class SetValueCommand(GraphCommand):
         if not isinstance(other, SetValueCommand) or other.node_id != self.node_id or other.error is not None:
             return False
         self.new = other.new
-        self._diff = _merge_diffs(self._diff or {}, other._diff or {})
+        self._diff = merge_diffs(self._diff or {}, other._diff or {})
         return True
 
     def _do(self) -> None:

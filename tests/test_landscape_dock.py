@@ -1,7 +1,7 @@
 """View > Loss landscape (app/train/landscape_view.py, landscape_dock.py) driven offscreen with pytest-qt:
 the action opens the dock, Compute and Race draw, a new document clears it, and a training run's
 path grows live. Jobs and runs go inline on the worker threads with the numpy kernels (as the inline
-tests of test_train_gui.py do); one test computes in the real child process."""
+tests of test_train_gui_lifecycle.py do); one test computes in the real child process."""
 from __future__ import annotations
 
 import functools
@@ -53,7 +53,7 @@ class Window(QMainWindow):
 @pytest.fixture
 def numpy_kernels():
     """Inline jobs run on a QThread of this process: the numpy twins, so numba compiles nothing off the
-    main thread (see test_train_gui.py's fixture of the same name)."""
+    main thread (see test_train_gui_lifecycle.py's fixture of the same name)."""
     from graphcore import kernels
 
     before = kernels.backend()

@@ -1,7 +1,7 @@
 """Every lesson, played in the lesson dock as a student would: Start, then on every step Next is
 off until the step is done, Show me does it, Next comes on and the explanation shows the live
 numbers (no placeholder left unfilled). Training runs inline on the numpy kernels (as
-tests/test_train_gui.py's inline tests do), so the runs are deterministic and no child process
+tests/test_train_gui_lifecycle.py's inline tests do), so the runs are deterministic and no child process
 starts."""
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ PLACEHOLDER = re.compile(r"\{[^}]*\}|(?<![\w.])\?(?![\w])")
 
 @pytest.fixture
 def numpy_kernels():
-    """Inline training compiles nothing off the main thread (see tests/test_train_gui.py)."""
+    """Inline training compiles nothing off the main thread (see tests/test_train_gui_lifecycle.py)."""
     from graphcore import kernels
 
     before = kernels.backend()

@@ -69,7 +69,7 @@ def test_bad_arguments_exit_2(args, needle, capsys, tmp_path, monkeypatch):
 
 
 def test_backward_pass_renders_the_labels(tmp_path):
-    # the labels themselves are checked in tests/test_run_step.py (render --pass backward)
+    # the labels themselves are checked in tests/test_run_window.py (render --pass backward)
     out = tmp_path / "g.png"
     assert render.main([CIRCUIT, "--out", str(out), "--pass", "backward"]) == 0
     assert out.stat().st_size > 5000
@@ -77,7 +77,7 @@ def test_backward_pass_renders_the_labels(tmp_path):
 
 @pytest.fixture
 def passes(monkeypatch):
-    """Record which pass render overlays (the labels themselves are tested in test_run_step.py)."""
+    """Record which pass render overlays (the labels themselves are tested in test_run_window.py)."""
     seen = []
     real = render.apply_pass
     monkeypatch.setattr(render, "apply_pass", lambda g, scene, which: seen.append(which) or real(g, scene, which))

@@ -12,7 +12,7 @@ from app.run.controller import RunController
 from app.run.gradcheck_view import GradCheckView
 from app.run.toolbar import RunToolbar
 
-from test_run_step import circuit, placed, wire_from
+from run_step_helpers import circuit, placed, wire_from
 
 GREEN = flow.CHECK_OK.lower()
 RED = flow.CHECK_BAD.lower()

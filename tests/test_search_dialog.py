@@ -21,7 +21,7 @@ SPIRAL = os.path.join(EXAMPLES_DIR, "spiral_2layer.json")
 def numpy_kernels():
     """These tests run trials inline on the search's QThread (the app runs them in worker processes).
     numba does not promise that compiling on a second thread is safe while the GUI thread runs Python
-    (a segfault was seen here, as in test_train_gui's inline tests): the numpy twins compile nothing."""
+    (a segfault was seen here, as in test_train_gui_lifecycle's inline tests): the numpy twins compile nothing."""
     from graphcore import kernels
 
     before = kernels.backend()

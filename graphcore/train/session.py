@@ -26,8 +26,11 @@ from . import trainer as trainer_mod
 from .config import ConfigError, TrainConfig
 from .datapath import DataPolicy
 from .datasets import DatasetError
+from .job_setup import apply_reg_strength, prepare_graph
+from .job_setup import graph_reg_strength  # noqa: F401  (re-exported: app code imports it from here)
 from .optim import OptimizerError
 from .plane import Plane, PlaneTracker
+from .records import pack_records
 from .schedules import ScheduleError
 
 CHUNK_SECONDS = 1 / 30  # metrics to the GUI at most this often
@@ -37,39 +40,6 @@ SAMPLE_IMAGES = 16
 EXPLODE_FACTOR = 3.0  # loss above this multiple of the first loss: "exploding"
 RISING_EPOCHS = 5  # training loss growing this many epochs in a row ...
 RISING_FACTOR = 2.0  # ... to this multiple of its best so far: "diverging"
-
-
-def pack_records(records: list[tuple[float, dict]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Turn [(iteration, metrics dict)] into {series name: (xs, ys)}.
-
-    Scalar values become series under their key; dict values (per layer or per
-    parameter) become "<key>/<sub>" series. Non-numbers are ignored. Runs in the
-    training process so the GUI only copies arrays."""
-    xs: dict[str, list[float]] = {}
-    ys: dict[str, list[float]] = {}
-
-    def put(name, x, v):
-        try:
-            f = float(v)
-        except (TypeError, ValueError):
-            return
-        lx = xs.get(name)
-        if lx is None:
-            lx = xs[name] = []
-            ys[name] = []
-        lx.append(x)
-        ys[name].append(f)
-
-    for x, rec in records:
-        for key, val in rec.items():
-            if isinstance(val, dict):
-                for sub, v in val.items():
-                    put(f"{key}/{sub}", x, v)
-            elif isinstance(val, (int, float, np.floating, np.integer)) and not isinstance(val, bool):
-                put(key, x, val)
-            elif isinstance(val, np.ndarray) and val.ndim == 0:
-                put(key, x, val)
-    return {k: (np.asarray(xs[k], np.float64), np.asarray(ys[k], np.float64)) for k in xs}
 
 
 def named_problems(exc: GraphError, graph: Graph) -> str:
@@ -83,41 +53,6 @@ def named_problems(exc: GraphError, graph: Graph) -> str:
             where += f" port {p.port!r}: " if p.port is not None else ": "
         out.append(where + p.message)
     return "; ".join(out) or str(exc)
-
-
-def prepare_graph(graph: Graph, gui: dict, seed: int) -> None:
-    """Apply the dock's GUI-only choices to the worker's copy: initializer, fresh weights, L2 strength."""
-    init = gui.get("init")
-    if init:
-        for node in graph.nodes.values():
-            spec = node.spec
-            if spec is not None and spec.param("init") is not None:
-                node.params["init"] = init
-    if gui.get("fresh", True) or init:
-        graph.opt_state.clear()
-        graph.reinitialize(None if graph.meta.get("seed") == seed else seed)
-
-
-def graph_reg_strength(graph: Graph) -> float | None:
-    """The strength of the graph's first regulariser node (None when it has none)."""
-    for n in graph.nodes.values():
-        if n.spec is not None and n.spec.category == "regularizers":
-            return float(n.params.get("strength", 0.0))
-    return None
-
-
-def apply_reg_strength(graph: Graph, training: dict, strength: float) -> dict:
-    """Set the strength of every regulariser node; with none in the graph it becomes weight decay."""
-    regs = [n for n in graph.nodes.values() if n.spec is not None and n.spec.category == "regularizers"]
-    training = dict(training)
-    if regs:
-        for n in regs:
-            n.params["strength"] = float(strength)
-    else:
-        opt = dict(training.get("optimizer") or {})
-        opt["weight_decay"] = float(strength)
-        training["optimizer"] = opt
-    return training
 
 
 class TrainJob:
