@@ -81,7 +81,7 @@ def _targets(ctx, params, x_wired: bool) -> list[tuple[str, str, dict]]:
 def _same_targets(ex, key: tuple) -> bool:
     """Do the targets resolved under `key` (see _targets) still hold?"""
     g = ex.graph
-    return g.structure_version == key[0] and g.config_version == key[1] and ex.plan_version == key[2]
+    return g.structure_version == key[0] and g.config_version == key[1] and ex.compiles == key[2]
 
 
 def _penalty_again(ins, ex, key, items, penalty, params, out):
@@ -98,6 +98,19 @@ def _penalty_again(ins, ex, key, items, penalty, params, out):
     return out
 
 
+def _sumsq_again(ins, ex, key, items, coef, out):
+    """_penalty_again for a penalty coef * sum w^2 (L2), from flat views made once: the same bits."""
+    if not _same_targets(ex, key):
+        return None
+    total = 0.0
+    for tens, w, arr, flat in items:
+        if tens[w] is not arr:
+            return None
+        total += coef * float(flat.dot(flat))
+    out[()] = total
+    return out
+
+
 def _scaled_again(ins, g, ctx, key, targets, scale, params, result):
     """The backward's repeatable call (x unwired, gradient k * W): what the rule does, unresolved."""
     if not _same_targets(ctx.executor, key):
@@ -109,11 +122,13 @@ def _scaled_again(ins, g, ctx, key, targets, scale, params, result):
 
 
 def _regularizer(name: str, title: str, doc: str, grad_rule: str, penalty, grad, extra_params=(),
-                 uses_tmp: bool = True, scale=None, code=None):
+                 uses_tmp: bool = True, scale=None, code=None, sumsq=None):
     """penalty(w, params, tmp) -> float; grad(w, params, scale, out, tmp) writes scale * d penalty / d w
     into out. tmp is a scratch buffer shaped like w, so a training step allocates nothing (None when
     not `uses_tmp`). `scale(params)`, when given, says the gradient is scale(params) * w: layer weights
-    then get it through ctx.add_scaled_weight_grad, fused with their own gradient."""
+    then get it through ctx.add_scaled_weight_grad, fused with their own gradient. `sumsq(params)`,
+    when given, says penalty is sumsq(params) * _sumsq(w), computed so: the forward's repeat then
+    keeps flat views of the weights."""
 
     def forward(ctx, ins, params, tensors):
         x = ins[0]
@@ -129,7 +144,12 @@ def _regularizer(name: str, title: str, doc: str, grad_rule: str, penalty, grad,
             items.append((tens, w, arr, tmp))
         out = _scalar_out(ctx, total)
         if x is None:
-            ctx.repeat(_penalty_again, (ctx.executor, ctx.saved["targets"][0], items, penalty, params, out), fed=True)
+            key = ctx.saved["targets"][0]
+            if sumsq is not None and all(arr.flags.c_contiguous for _, _, arr, _ in items):
+                flats = [(tens, w, arr, arr.reshape(-1)) for tens, w, arr, _ in items]
+                ctx.repeat(_sumsq_again, (ctx.executor, key, flats, sumsq(params), out), fed=True)
+            else:
+                ctx.repeat(_penalty_again, (ctx.executor, key, items, penalty, params, out), fed=True)
         return out
 
     def backward(ctx, g, ins, out, params, tensors):
@@ -201,6 +221,10 @@ def _sumabs(w, tmp):
     return float(tmp.sum())
 
 
+def _l2_coef(p) -> float:
+    return 0.5 * p["strength"]
+
+
 def _l2_grad(w, p, s, out, tmp):
     np.multiply(w, p["strength"] * s, out=out)
 
@@ -220,10 +244,10 @@ def _en_grad(w, p, s, out, tmp):
 _regularizer("l2", "L2",
              "0.5 * strength * sum W^2 (CS231n's convention: the 0.5 makes the gradient strength * W)",
              "each penalised weight gets strength * W: weight decay",
-             lambda w, p, tmp: 0.5 * p["strength"] * _sumsq(w), _l2_grad,
+             lambda w, p, tmp: _l2_coef(p) * _sumsq(w), _l2_grad,
              code=_reg_code("0.5 * {strength}", "np.sum({t} ** 2)", "{strength} * {t} * {g}", "L2: strength * W"),
              uses_tmp=False,
-             scale=lambda p: p["strength"])
+             scale=lambda p: p["strength"], sumsq=_l2_coef)
 _regularizer("l1", "L1", "strength * sum |W|: drives weights to exactly zero (sparse)",
              "each penalised weight gets strength * sign(W)",
              lambda w, p, tmp: p["strength"] * _sumabs(w, tmp), _l1_grad,

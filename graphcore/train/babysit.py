@@ -77,7 +77,7 @@ def initial_loss_check(graph: Graph, cfg: TrainConfig | dict | None = None, base
     regs = _reg_nodes(g)
     if regs:
         for nid in regs:
-            g.nodes[nid].params["strength"] = g.nodes[nid].params["strength"] * 10 + 1e-3
+            g.set_param(nid, "strength", g.nodes[nid].params["strength"] * 10 + 1e-3)
         total10, _, _ = losses()
         higher = total10 > total
         ok = ok and higher
@@ -95,7 +95,7 @@ def overfit_tiny(graph: Graph, cfg: TrainConfig | dict | None = None, n: int = 2
     g = graph.copy()
     g.opt_state.clear()
     for nid in _reg_nodes(g):
-        g.nodes[nid].params["strength"] = 0.0
+        g.set_param(nid, "strength", 0.0)
     full = data or load_data(cfg, base_dir, task=detect_roles(g, cfg)["task"], policy=policy, graph_file=graph.file)
     tiny = Data(full.X_train[:n], full.y_train[:n], full.X_train[:0], full.y_train[:0], full.task,
                 full.n_classes, full.prep)

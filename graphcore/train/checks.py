@@ -74,7 +74,7 @@ class _Forward:
         """None keeps the file's strengths."""
         if strength is not None:
             for nid in _reg_nodes(self.g):
-                self.g.nodes[nid].params["strength"] = strength
+                self.g.set_param(nid, "strength", strength)
 
     def losses(self) -> tuple[float, float]:
         """(total, data) loss."""

@@ -12,7 +12,7 @@ def prepare_graph(graph: Graph, gui: dict, seed: int) -> None:
         for node in graph.nodes.values():
             spec = node.spec
             if spec is not None and spec.param("init") is not None:
-                node.params["init"] = init
+                graph.set_param(node.id, "init", init)
     if gui.get("fresh", True) or init:
         graph.opt_state.clear()
         graph.reinitialize(None if graph.meta.get("seed") == seed else seed)
@@ -32,7 +32,7 @@ def apply_reg_strength(graph: Graph, training: dict, strength: float) -> dict:
     training = dict(training)
     if regs:
         for n in regs:
-            n.params["strength"] = float(strength)
+            graph.set_param(n.id, "strength", float(strength))
     else:
         opt = dict(training.get("optimizer") or {})
         opt["weight_decay"] = float(strength)

@@ -35,7 +35,7 @@ def run_trial(job: dict) -> dict:
     g.file = job.get("file")  # read from text here, but the data paths are the original file's
     cfg = TrainConfig.from_dict(job["config"])
     for nid in reg_nodes(g):
-        g.nodes[nid].params["strength"] = job["reg"]
+        g.set_param(nid, "strength", job["reg"])
     res = Trainer(g, cfg, base_dir=job.get("base_dir"), policy=job.get("policy")).run()
     f = res.final or {}
     return {"stage": job["stage"], "index": job.get("index", 0), "lr": job["lr"], "reg": job["reg"], "status": res.status,
