@@ -51,9 +51,11 @@ def pct(v) -> str:
 
 def _config(g, args) -> TrainConfig:
     raw = g.meta.get("training")
+    if raw is None and getattr(args, "data", None):
+        raw = {}  # an imported ONNX model carries no settings: --data and TrainConfig's defaults
     if raw is None:
-        raise ConfigError("the graph has no training settings (meta.training); save it from the Train panel "
-                          "or add them to the file")
+        raise ConfigError("the graph has no training settings (meta.training); save it from the Train panel, "
+                          "add them to the file, or give the data with --data PATH to train with the defaults")
     if not isinstance(raw, dict):
         raise ConfigError("meta.training must be an object")
     cfg = TrainConfig.from_dict(raw)
@@ -162,7 +164,7 @@ def cmd_train(args) -> int:
                          "give them different names")
     g = load_valid_graph(args.file, args)
     cfg = _config(g, args)
-    file_dataset = g.meta["training"].get("dataset")
+    file_dataset = (g.meta.get("training") or {}).get("dataset")
     if args.seed is not None:
         g.reinitialize(args.seed)
         g.opt_state.clear()
