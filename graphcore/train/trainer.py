@@ -82,6 +82,7 @@ class Trainer(LiveControl):
         self._prepared = False
         self._settings_lock = threading.Lock()
         self._pending: dict | None = None  # settings requested, applied before the next step
+        self._home_dtypes: dict[tuple[str, str], np.dtype] = {}  # (node, array) -> its dtype before training
 
     # ------------------------------------------------------------ setup
     def prepare(self) -> None:
@@ -141,8 +142,10 @@ class Trainer(LiveControl):
         """Training updates the graph's arrays in place, in the training dtype: every float layer
         array (weights, batchnorm statistics) and trainable param value of another float width is
         replaced by its cast, through the graph's versioned path (announced by commit_weights with
-        the trained weights). The executor then reads them directly, with no cast copy per step."""
+        the trained weights). The executor then reads them directly, with no cast copy per step.
+        Each cast array's own dtype is remembered: `run` gives it back when it returns."""
         g = self.graph
+        home = self._home_dtypes
         trainable = set(g.trainable())
         for nid, node in g.nodes.items():
             spec = node.spec
@@ -155,10 +158,26 @@ class Trainer(LiveControl):
                     continue
                 if (nid, w.name) not in trainable and (spec.source or w.shape is None):
                     continue
+                home.setdefault((nid, w.name), a.dtype)
                 node.tensors[w.name] = a.astype(self.dtype)
                 changed.append(w.name)
             if changed:
                 g.mark_updated(nid, changed, emit=False)
+
+    def _return_dtype(self) -> None:
+        """Give each array `_adopt_dtype` cast its own dtype back (float64 in a document): a float32 run
+        leaves the graph as it found it but for the trained values, and a float32 value widens exactly,
+        so the next run's cast gives it the same bits again."""
+        g = self.graph
+        back: dict[str, list[str]] = {}
+        for (nid, w), dt in self._home_dtypes.items():
+            node = g.nodes.get(nid)
+            a = node.tensors.get(w) if node is not None else None
+            if a is not None and a.dtype != dt:
+                node.tensors[w] = a.astype(dt)
+                back.setdefault(nid, []).append(w)
+        for nid, names in back.items():
+            g.mark_updated(nid, names, emit=False)
 
     def _emit(self, kind: str, payload: dict) -> None:
         for cb in self.callbacks:
@@ -300,8 +319,11 @@ class Trainer(LiveControl):
             g.mark_updated(nid, None, emit=False)
 
     def run(self, epochs: int | None = None) -> TrainResult:
-        """Train for `epochs` (default: the settings') more epochs; blocking (use a worker thread)."""
+        """Train for `epochs` (default: the settings') more epochs; blocking (use a worker thread).
+        While it runs (and while paused) the graph's float arrays are in the training dtype; when it
+        returns they are back in their own (a float32 run writes float64 copies into a float64 graph)."""
         self.prepare()
+        self._adopt_dtype()  # again after an earlier run gave the arrays back (a no-op right after prepare)
         cfg = self.config
         epochs = cfg.epochs if epochs is None else epochs
         d = self.data
@@ -399,6 +421,7 @@ class Trainer(LiveControl):
         finally:
             self._feat_t["value"], self._lab_t["value"] = saved_inputs
             self.state = "done"
+            self._return_dtype()
             self.graph.commit_weights()  # one weights_changed for the whole run (or since the last pause)
         self._record_progress()
         result = TrainResult(status, self.epochs_done, self.steps_done, list(self.history), final, message)
