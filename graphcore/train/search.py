@@ -41,6 +41,15 @@ def trial_epochs(cfg: TrainConfig, n_examples: int, steps: int = TRIAL_STEPS) ->
     return max(1, min(want, cfg.epochs // 2))
 
 
+def auto_trial_epochs(graph: Graph, cfg: TrainConfig, base_dir: str | None = None,
+                      policy: DataPolicy | None = None) -> int:
+    """trial_epochs for the data set the settings name (read once, as a trial would read it)."""
+    from .roles import detect_roles, load_data
+
+    data = load_data(cfg, base_dir, task=detect_roles(graph, cfg).get("task"), policy=policy, graph_file=graph.file)
+    return trial_epochs(cfg, len(data.X_train) + len(data.X_val))
+
+
 def reg_nodes(g: Graph) -> list[str]:
     return [nid for nid, n in g.nodes.items() if n.spec is not None and n.spec.category == "regularizers"]
 
