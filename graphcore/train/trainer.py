@@ -40,7 +40,7 @@ from ..problems import NumericError
 from .. import numcheck
 from . import datasets as ds_mod
 from . import metrics as M
-from . import optim, preprocess, schedules
+from . import optim, preprocess, schedules, trainingdtype
 from .callbacks import Callback, TrainResult, _Fn  # noqa: F401  (re-exported: the trainer's API)
 from .config import ConfigError, TrainConfig
 from .control import LiveControl
@@ -139,45 +139,10 @@ class Trainer(LiveControl):
         self._prepared = True
 
     def _adopt_dtype(self) -> None:
-        """Training updates the graph's arrays in place, in the training dtype: every float layer
-        array (weights, batchnorm statistics) and trainable param value of another float width is
-        replaced by its cast, through the graph's versioned path (announced by commit_weights with
-        the trained weights). The executor then reads them directly, with no cast copy per step.
-        Each cast array's own dtype is remembered: `run` gives it back when it returns."""
-        g = self.graph
-        home = self._home_dtypes
-        trainable = set(g.trainable())
-        for nid, node in g.nodes.items():
-            spec = node.spec
-            if spec is None:
-                continue
-            changed = []
-            for w in spec.weights:
-                a = node.tensors.get(w.name)
-                if a is None or a.dtype.kind != "f" or a.dtype == self.dtype:
-                    continue
-                if (nid, w.name) not in trainable and (spec.source or w.shape is None):
-                    continue
-                home.setdefault((nid, w.name), a.dtype)
-                node.tensors[w.name] = a.astype(self.dtype)
-                changed.append(w.name)
-            if changed:
-                g.mark_updated(nid, changed, emit=False)
+        trainingdtype.adopt(self.graph, self.dtype, self._home_dtypes)
 
     def _return_dtype(self) -> None:
-        """Give each array `_adopt_dtype` cast its own dtype back (float64 in a document): a float32 run
-        leaves the graph as it found it but for the trained values, and a float32 value widens exactly,
-        so the next run's cast gives it the same bits again."""
-        g = self.graph
-        back: dict[str, list[str]] = {}
-        for (nid, w), dt in self._home_dtypes.items():
-            node = g.nodes.get(nid)
-            a = node.tensors.get(w) if node is not None else None
-            if a is not None and a.dtype != dt:
-                node.tensors[w] = a.astype(dt)
-                back.setdefault(nid, []).append(w)
-        for nid, names in back.items():
-            g.mark_updated(nid, names, emit=False)
+        trainingdtype.give_back(self.graph, self._home_dtypes)
 
     def _emit(self, kind: str, payload: dict) -> None:
         for cb in self.callbacks:
