@@ -102,6 +102,8 @@ class FileActions:
             self._fill_recent_menu()
         self.set_document(doc)
         said = self.statusBar().currentMessage()  # a panel's report on the new file (e.g. its meta.training)
+        if imported:
+            said = "ONNX carries no data set or training settings: choose them in the Train panel"
         self.show_status(f"Opened {os.path.basename(path)}" + (f". {said}" if said else ""))
         return True
 

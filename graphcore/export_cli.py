@@ -7,10 +7,15 @@ one `error:` line and exit 2, decided before writing.
 from __future__ import annotations
 
 import os
+import sys
 
 from .cli_common import UsageError, add_common, check_output, emit_json, load_valid_graph, printable
 from .export.onnx_support import OnnxUnavailable
 from .train import datapath
+
+# what an imported graph lacks, said on the command line and in the app (README: ONNX)
+ONNX_NOTICE = ("ONNX carries no data set or training settings: choose them in the app's Train panel, or run "
+               "main.py train GRAPH --data FILE (default settings; --epochs, --lr, --batch-size change them)")
 
 
 def _onnx(graph, out_path, target=None):
@@ -81,6 +86,7 @@ def cmd_import(args) -> int:
         emit_json({"command": "import", "file": args.file, "out": args.out, "nodes": len(g.nodes)})
     else:
         print(f"wrote {printable(args.out)}: {len(g.nodes)} nodes from {printable(os.path.basename(args.file))}")
+    print(f"note: {ONNX_NOTICE}", file=sys.stderr)
     return 0
 
 

@@ -51,9 +51,11 @@ def pct(v) -> str:
 
 def _config(g, args) -> TrainConfig:
     raw = g.meta.get("training")
+    if raw is None and getattr(args, "data", None):
+        raw = {}  # an imported ONNX model carries no settings: --data and TrainConfig's defaults
     if raw is None:
-        raise ConfigError("the graph has no training settings (meta.training); save it from the Train panel "
-                          "or add them to the file")
+        raise ConfigError("the graph has no training settings (meta.training); save it from the Train panel, "
+                          "add them to the file, or give the data with --data PATH to train with the defaults")
     if not isinstance(raw, dict):
         raise ConfigError("meta.training must be an object")
     cfg = TrainConfig.from_dict(raw)
@@ -162,7 +164,7 @@ def cmd_train(args) -> int:
                          "give them different names")
     g = load_valid_graph(args.file, args)
     cfg = _config(g, args)
-    file_dataset = g.meta["training"].get("dataset")
+    file_dataset = (g.meta.get("training") or {}).get("dataset")
     if args.seed is not None:
         g.reinitialize(args.seed)
         g.opt_state.clear()
@@ -328,7 +330,9 @@ def cmd_search(args) -> int:
     base = os.path.dirname(os.path.abspath(args.file))
     workers = 1 if args.dask else min(args.workers or os.cpu_count() or 1, args.trials)
     # a bad dataset or a net too big for its share of memory is one line here, not one per worker process
-    check_training_memory(g, cfg, _data(g, cfg, base, args), workers)
+    data = _data(g, cfg, base, args)
+    check_training_memory(g, cfg, data, workers)
+    epochs = args.epochs_per_trial or search.trial_epochs(cfg, len(data.X_train) + len(data.X_val))
     try:
         runner = trials.make_runner(args.workers, args.dask)  # an unreachable scheduler: one line, exit 2
     except trials.SearchError as exc:
@@ -339,6 +343,8 @@ def cmd_search(args) -> int:
         if not args.quiet:
             bar.write(text, file=sys.stderr)
 
+    log(f"{args.trials} coarse then {args.trials} fine trials ({2 * args.trials} in all), {epochs} epochs each")
+
     def on_trial(t: dict) -> None:  # each trial as it finishes, in finishing order
         bar.update(1)
         log(f"  {t['stage']} trial: lr {fmt_number(t['lr'])} reg {fmt_number(t['reg'])} -> "
@@ -346,7 +352,7 @@ def cmd_search(args) -> int:
 
     try:
         with shared_memory(workers):
-            res = search.coarse_to_fine(g, cfg, trials=args.trials, epochs=args.epochs_per_trial,
+            res = search.coarse_to_fine(g, cfg, trials=args.trials, epochs=epochs,
                                         lr_range=(args.lr_min, args.lr_max), reg_range=(args.reg_min, args.reg_max),
                                         workers=args.workers, seed=args.search_seed, base_dir=base, log=log,
                                         policy=args.data_policy, runner=runner, on_trial=on_trial)
@@ -374,6 +380,8 @@ def cmd_search(args) -> int:
 
 
 def add_commands(sub) -> None:
+    from .train.search import TRIAL_STEPS
+
     errors = (ConfigError, DatasetError)
     t = sub.add_parser("train", help="train with the settings stored in the file; progress bar on stderr",
                        description="Train the graph with its meta.training settings, then print the last "
@@ -410,8 +418,12 @@ def add_commands(sub) -> None:
                                    "log-uniform: a coarse stage over the ranges, then a fine stage around the "
                                    "best; one process per trial.")
     r.add_argument("file", help="graph file (.json) with meta.training")
-    r.add_argument("--trials", type=whole(1), default=8, help="trials per stage")
-    r.add_argument("--epochs-per-trial", type=whole(1), default=5, help="epochs each trial trains")
+    r.add_argument("--trials", type=whole(1), default=8,
+                   help="trials PER STAGE: a coarse stage over the ranges, then a fine stage around its best, "
+                        "so 2 x TRIALS trainings in all")
+    r.add_argument("--epochs-per-trial", type=whole(1),
+                   help=f"epochs each trial trains (default: enough for about {TRIAL_STEPS:,} optimizer steps, a "
+                        "full-batch epoch being one step, but at most half the file's meta.training.epochs)")
     r.add_argument("--lr-min", type=positive, default=1e-4, help="smallest learning rate of the coarse stage")
     r.add_argument("--lr-max", type=positive, default=1.0, help="largest learning rate of the coarse stage")
     r.add_argument("--reg-min", type=positive, default=1e-5, help="smallest regularisation strength")

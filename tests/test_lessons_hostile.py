@@ -94,6 +94,11 @@ def test_a_train_action_on_a_graph_that_cannot_train_fails_its_step_cleanly(tmp_
     assert "FAIL step 1/1 (forward): Show me failed: meta.training" in out
 
 
-def test_a_failing_action_never_prints_an_escape_code(tmp_path):
-    rc, out = _play(tmp_path, _with_step(show_me=[{"set_param": {"node": "f", "param": "p\x1b[31m", "value": 1}}]))
-    assert rc == 1 and "\x1b" not in out and "p\\x1b[31m" in out, out
+def test_a_refused_action_never_prints_an_escape_code(tmp_path):
+    # a param the op lacks is refused when the file loads (it used to fail "Show me"), quoted escaped
+    p = tmp_path / "play.json"
+    doc = _with_step(show_me=[{"set_param": {"node": "f", "param": "p\x1b[31m", "value": 1}}])
+    p.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(lf.LessonFormatError) as info:
+        lf.load(p)
+    assert "\x1b" not in str(info.value) and "p\\x1b[31m" in str(info.value), str(info.value)

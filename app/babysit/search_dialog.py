@@ -121,8 +121,11 @@ class SearchDialog(QDialog):
         self.trials_spin.setValue(8)
         self.epochs_spin = QSpinBox()
         self.epochs_spin.setObjectName("searchEpochs")
-        self.epochs_spin.setRange(1, 100000)
-        self.epochs_spin.setValue(5)
+        self.epochs_spin.setRange(0, 100000)
+        self.epochs_spin.setSpecialValueText("auto")  # 0: graphcore.train.search.trial_epochs decides
+        self.epochs_spin.setValue(0)
+        self.epochs_spin.setToolTip("Epochs each trial trains. auto: enough for about 1,000 optimizer steps (a "
+                                    "full-batch epoch is one step), at most half the Train panel's epochs")
         runs.addWidget(self.trials_spin)
         runs.addWidget(QLabel("trials per stage, each"))
         runs.addWidget(self.epochs_spin)
@@ -225,6 +228,7 @@ class SearchDialog(QDialog):
         thread.stage.connect(self._on_stage)
         thread.finished_with.connect(self._on_finished)
         self._set_running(True)
+        self._where = where
         self.status.setText(f"Searching on {where}…")
         thread.start()
 
@@ -305,7 +309,9 @@ class SearchDialog(QDialog):
         self.apply_button.setEnabled(self.best is not None and self.best.get("val_acc") is not None)
 
     def _on_stage(self, text: str) -> None:
-        if text.startswith("coarse:"):
+        if text.endswith("epochs per trial") and not self.trials:  # the length "auto" chose, before any trial
+            self.status.setText(f"Searching on {getattr(self, '_where', 'worker processes')}, {text}…")
+        elif text.startswith("coarse:"):
             self.status.setText(f"Coarse stage done ({len(self.trials)} trials); the fine stage searches around "
                                 "the best…")
 

@@ -112,7 +112,9 @@ class SearchThread(QThread):
             else:
                 runner = trials.LocalRunner(o.get("workers") or 1)  # a pool even for one: never this GIL
             cfg = TrainConfig.from_dict(self.training)
-            kw = dict(trials=o["trials"], epochs=o["epochs"], lr_range=o["lr_range"], workers=o.get("workers"),
+            epochs = o["epochs"] or search.auto_trial_epochs(self.graph, cfg, self.base_dir, self.policy)  # 0: auto
+            self.stage.emit(f"{epochs} epochs per trial")
+            kw = dict(trials=o["trials"], epochs=epochs, lr_range=o["lr_range"], workers=o.get("workers"),
                       seed=o.get("seed", 0), base_dir=self.base_dir, policy=self.policy, runner=runner,
                       on_trial=self.trial.emit, stop=self._stop.is_set)
             if o.get("fine", True):

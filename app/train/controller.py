@@ -288,8 +288,8 @@ class TrainController(QObject):
 
     def _apply(self, result: dict) -> bool:
         """Copy the learned arrays into the document graph (GUI thread, one edit per array), as the run
-        left them: in the training dtype, as `Trainer(g).run()` leaves a graph headless (a cast back to
-        the document's float64 made the next Forward differ from the headless one in the 8th digit)."""
+        left them: `Trainer.run()` gives a float32 run's arrays back as float64 copies, in the child as
+        headless, so the next Forward here equals the headless one."""
         g = self.graph
         tensors = result.get("tensors")
         if g is None or tensors is None or result.get("source_version") != g.structure_version:

@@ -172,11 +172,16 @@ def _parse_step_to(raw, path):
     return int(_num(raw["index"], f"{path}.index", -1, 1e6))
 
 
+MAX_TRAIN_EPOCHS = 500  # a Show me trains while the student waits; the shipped lessons use at most 200
+
+
 def _parse_train(raw, path):
     raw = _obj(raw, path, ("epochs",), tuple(k for k in TRAINING if k != "epochs") + ("optimizer",))
-    n = _num(raw["epochs"], f"{path}.epochs", 1, 10_000)
-    if n != int(n):
-        raise ActionError("a whole number", f"{path}.epochs")
+    n = raw["epochs"]
+    if isinstance(n, bool) or not isinstance(n, (int, float)) or n != n or not 1 <= n <= MAX_TRAIN_EPOCHS \
+            or n != int(n):
+        raise ActionError(f"a whole number of epochs from 1 to {MAX_TRAIN_EPOCHS} (a Show me trains while the "
+                          f"student waits), not {str(n)[:40]}", f"{path}.epochs")
     settings = _parse_set_training({k: v for k, v in raw.items() if k != "epochs"}, path)
     return {"epochs": int(n), "settings": settings}
 

@@ -23,6 +23,7 @@ from . import checks as C
 from . import quantities as Q
 from . import templates as T
 from .errors import LessonFormatError
+from .param_checks import check_action_params
 
 FORMAT = "backprop-studio-lesson"
 FORMAT_VERSION = 1
@@ -219,6 +220,7 @@ def from_dict(doc: Any, file: str | None = None) -> Lesson:
             if kind == "open_graph":
                 graphs.append(load_graph_source(arg, file, f"steps[{i}].show_me[{j}].open_graph"))
     _check_names(lesson, graphs)
+    check_action_params(lesson, graphs)
     return lesson
 
 

@@ -4,7 +4,8 @@ A `Landscape` prepares one private copy of a graph that trains (its meta.trainin
 and the loss; see graphcore.train.trainer) once: the data, one executor, one fixed batch (the whole
 training split when it is small, else a seeded sample of `points` examples). Every grid cell then
 writes the plane's weights into that copy's arrays in place and runs one eval-mode forward pass:
-no cell plans again. Costs are bounded and checked first (LandscapeError names the limit).
+no cell plans again. Costs are bounded and checked first, the model's size counted (cells x examples x
+weights): LandscapeError names each factor and the limit.
 
     from graphcore.train.landscape import Landscape
     from graphcore.train.plane import random_plane, weight_plane
@@ -39,7 +40,11 @@ from .trainer import Trainer
 
 MIN_RESOLUTION, MAX_RESOLUTION = 3, 101
 MAX_POINTS = 4096  # examples in the fixed batch
-MAX_WORK = 4_000_000  # grid cells x examples (or race steps x optimizers x examples)
+MAX_WORK = 4_000_000  # grid cells x examples (or race steps x optimizers x examples): the per-pass overhead
+# grid cells x examples x weights (a race step counts 3 passes: forward, backward, the loss): what a pass
+# computes grows with the model; 101x101 cells of 256 examples of the largest shipped example
+# (digits_cnn, 5,450 weights) is 1.4e10, while a 2-million-weight net stops at about 6x6 cells
+MAX_COST = 20_000_000_000
 MAX_RACE_STEPS = 2000
 MAX_SPAN = 1e6
 
@@ -71,6 +76,20 @@ def _number(value, what: str, lo: float, hi: float) -> float:
             or not math.isfinite(value) or not lo < value <= hi:
         raise LandscapeError(f"{what} must be a number in ({lo:g}, {hi:g}], got {value!r:.40}")
     return float(value)
+
+
+def _check_cost(evals: int, n: int, weights: int, what: str, fix: str, passes: int = 1) -> None:
+    """Refuse `evals` evaluations of `n` examples when evals x n is over MAX_WORK, or when
+    evals x passes x n x weights is over MAX_COST, naming every factor."""
+    work, cost = evals * n, evals * passes * n * max(weights, 1)
+    if work > MAX_WORK:
+        raise LandscapeError(f"{what} of {n} examples each is {work:,} evaluations, over the limit of "
+                             f"{MAX_WORK:,}: {fix}")
+    if cost > MAX_COST:
+        each = f"{passes} passes x " if passes != 1 else ""
+        raise LandscapeError(f"{what} of {n} examples each, with {weights:,} weights, is about {cost:.3g} "
+                             f"multiply-adds ({each}examples x weights each), over the limit of {MAX_COST:.3g}: "
+                             f"{fix}")
 
 
 def _count(value, what: str, lo: int, hi: int) -> int:
@@ -110,6 +129,7 @@ class Landscape:
         # every array a pass reads besides the data (weights, batchnorm's running statistics): put back
         # after each race, so one Landscape's answers never depend on what it was asked before
         self._start = {k: np.array(a, copy=True) for k, a in {**t._snapshot(), **self._arrays()}.items()}
+        self.weights = sum(int(a.size) for a in self._arrays().values())  # the model's size, for the cost
 
     @property
     def n(self) -> int:
@@ -164,9 +184,10 @@ class Landscape:
         sx, sy = span if isinstance(span, (tuple, list)) and len(span) == 2 else (span, span)
         sx = _number(sx, "span", 0.0, MAX_SPAN)
         sy = _number(sy, "span", 0.0, MAX_SPAN)
-        if res * res * self.n > MAX_WORK:
-            raise LandscapeError(f"{res}x{res} cells of {self.n} examples each is {res * res * self.n:,} "
-                                 f"evaluations, over the limit of {MAX_WORK:,}: lower the resolution or the points")
+        fit = math.isqrt(max(min(MAX_WORK // self.n, MAX_COST // (self.n * max(self.weights, 1))), 0))
+        _check_cost(res * res, self.n, self.weights, f"{res}x{res} cells",
+                    "lower the resolution or the points" + (f" (at {self.n} points: a grid of at most {fit}x{fit})"
+                                                            if fit >= MIN_RESOLUTION else ""))
         if not isinstance(center, (tuple, list)) or len(center) != 2:
             raise LandscapeError(f"center must be two plane coordinates (a, b), got {center!r:.40}")
         cx = _number(center[0], "center", -MAX_SPAN - 1, MAX_SPAN)
@@ -205,10 +226,8 @@ class Landscape:
         for k, s in settings.items():
             if k not in KINDS or not isinstance(s, dict):
                 raise LandscapeError(f"settings: expected {{optimizer kind: {{setting: value}}}}, got {k!r:.40}")
-        work = steps * len(kinds) * self.n
-        if work > MAX_WORK:
-            raise LandscapeError(f"{len(kinds)} optimizers x {steps} steps x {self.n} examples is {work:,} "
-                                 f"evaluations, over the limit of {MAX_WORK:,}: fewer steps or points")
+        _check_cost(steps * len(kinds), self.n, self.weights, f"{len(kinds)} optimizers x {steps} steps",
+                    "fewer steps or points", passes=3)  # a step: forward, backward, then the loss again
         t = self.trainer
         lr0 = optim.base_lr(t.config.optimizer)
         built = {}

@@ -23,6 +23,33 @@ from .datapath import DataPolicy
 from .trials import THREAD_VARS, DaskRunner, make_runner  # noqa: F401 (THREAD_VARS: importable here)
 
 
+TRIAL_STEPS = 1000  # optimizer steps a default trial aims for: 5 full-batch steps leave every trial at log C
+
+
+def search_val_fraction(cfg: TrainConfig) -> float:
+    """The validation share a search ranks on: the settings' own, or 0.2 when they hold none out."""
+    return cfg.val_fraction if cfg.val_fraction else 0.2
+
+
+def trial_epochs(cfg: TrainConfig, n_examples: int, steps: int = TRIAL_STEPS) -> int:
+    """Default epochs per trial: about `steps` optimizer steps (a full-batch epoch is one step, a
+    mini-batch epoch ceil(n_train / batch_size)), but at most half the settings' own epochs, so a
+    trial never costs more than half the real run; at least 1."""
+    n_train = max(1, n_examples - int(round(n_examples * search_val_fraction(cfg))))
+    per_epoch = math.ceil(n_train / cfg.batch_size) if cfg.batch_size else 1
+    want = math.ceil(steps / per_epoch)
+    return max(1, min(want, cfg.epochs // 2))
+
+
+def auto_trial_epochs(graph: Graph, cfg: TrainConfig, base_dir: str | None = None,
+                      policy: DataPolicy | None = None) -> int:
+    """trial_epochs for the data set the settings name (read once, as a trial would read it)."""
+    from .roles import detect_roles, load_data
+
+    data = load_data(cfg, base_dir, task=detect_roles(graph, cfg).get("task"), policy=policy, graph_file=graph.file)
+    return trial_epochs(cfg, len(data.X_train) + len(data.X_val))
+
+
 def reg_nodes(g: Graph) -> list[str]:
     return [nid for nid, n in g.nodes.items() if n.spec is not None and n.spec.category == "regularizers"]
 
@@ -64,8 +91,7 @@ def _jobs(graph: Graph, cfg: TrainConfig, trials: int, lr_range: tuple[float, fl
     base = cfg.to_dict()
     base["epochs"] = epochs
     base["early_stopping"] = None
-    if base["val_fraction"] == 0:
-        base["val_fraction"] = 0.2  # ranking needs held-out data
+    base["val_fraction"] = search_val_fraction(cfg)  # ranking needs held-out data
     jobs = []
     for i, (lr, reg) in enumerate(zip(lrs, regs)):
         c = dict(base)

@@ -40,7 +40,7 @@ from ..problems import NumericError
 from .. import numcheck
 from . import datasets as ds_mod
 from . import metrics as M
-from . import optim, preprocess, schedules
+from . import optim, preprocess, schedules, trainingdtype
 from .callbacks import Callback, TrainResult, _Fn  # noqa: F401  (re-exported: the trainer's API)
 from .config import ConfigError, TrainConfig
 from .control import LiveControl
@@ -82,6 +82,7 @@ class Trainer(LiveControl):
         self._prepared = False
         self._settings_lock = threading.Lock()
         self._pending: dict | None = None  # settings requested, applied before the next step
+        self._home_dtypes: dict[tuple[str, str], np.dtype] = {}  # (node, array) -> its dtype before training
 
     # ------------------------------------------------------------ setup
     def prepare(self) -> None:
@@ -138,27 +139,10 @@ class Trainer(LiveControl):
         self._prepared = True
 
     def _adopt_dtype(self) -> None:
-        """Training updates the graph's arrays in place, in the training dtype: every float layer
-        array (weights, batchnorm statistics) and trainable param value of another float width is
-        replaced by its cast, through the graph's versioned path (announced by commit_weights with
-        the trained weights). The executor then reads them directly, with no cast copy per step."""
-        g = self.graph
-        trainable = set(g.trainable())
-        for nid, node in g.nodes.items():
-            spec = node.spec
-            if spec is None:
-                continue
-            changed = []
-            for w in spec.weights:
-                a = node.tensors.get(w.name)
-                if a is None or a.dtype.kind != "f" or a.dtype == self.dtype:
-                    continue
-                if (nid, w.name) not in trainable and (spec.source or w.shape is None):
-                    continue
-                node.tensors[w.name] = a.astype(self.dtype)
-                changed.append(w.name)
-            if changed:
-                g.mark_updated(nid, changed, emit=False)
+        trainingdtype.adopt(self.graph, self.dtype, self._home_dtypes)
+
+    def _return_dtype(self) -> None:
+        trainingdtype.give_back(self.graph, self._home_dtypes)
 
     def _emit(self, kind: str, payload: dict) -> None:
         for cb in self.callbacks:
@@ -300,8 +284,11 @@ class Trainer(LiveControl):
             g.mark_updated(nid, None, emit=False)
 
     def run(self, epochs: int | None = None) -> TrainResult:
-        """Train for `epochs` (default: the settings') more epochs; blocking (use a worker thread)."""
+        """Train for `epochs` (default: the settings') more epochs; blocking (use a worker thread).
+        While it runs (and while paused) the graph's float arrays are in the training dtype; when it
+        returns they are back in their own (a float32 run writes float64 copies into a float64 graph)."""
         self.prepare()
+        self._adopt_dtype()  # again after an earlier run gave the arrays back (a no-op right after prepare)
         cfg = self.config
         epochs = cfg.epochs if epochs is None else epochs
         d = self.data
@@ -399,6 +386,7 @@ class Trainer(LiveControl):
         finally:
             self._feat_t["value"], self._lab_t["value"] = saved_inputs
             self.state = "done"
+            self._return_dtype()
             self.graph.commit_weights()  # one weights_changed for the whole run (or since the last pause)
         self._record_progress()
         result = TrainResult(status, self.epochs_done, self.steps_done, list(self.history), final, message)
