@@ -129,9 +129,12 @@ class BackwardTrace:
                     inject.append((ins, k, s))
             r = st.brep
             call = r.run if r is not None else _rule_call(st, True)
-            expect = tuple((k, gl[k]) for k, _, _ in st.wired)
+            # a recorded call hands back the very list it returned; a rule, a new list of the same arrays
+            expect = () if r is not None else tuple((k, gl[k]) for k, _, _ in st.wired)
             pairs = [(edge, gl[k]) for k, edge, _ in st.wired if gl[k] is not None]
-            steps.append((st, call, ins, g, ex.values[st.nid], st.tensors, st.ctx, st.ctx.need_grad, expect, pairs))
+            flags = (1 if st.ctx.wgrads else 0) | (2 if st.lazy is not None else 0)
+            steps.append((call, ins, g, ex.values[st.nid], st.tensors, st.ctx, st.ctx.need_grad, gl, expect, pairs,
+                          flags, st))
         self.inject = inject
         self.steps = steps
         self.grads = dict(grads)
@@ -145,20 +148,22 @@ class BackwardTrace:
             ins[k] = values[s]
         pending = ex._edge_pending
         touched = ex._wgrad_ctxs
-        for st, call, ins, g, out, tensors, ctx, need, expect, pairs in self.steps:
+        for call, ins, g, out, tensors, ctx, need, gl0, expect, pairs, flags, st in self.steps:
             if ctx.need_grad is not need:
                 return False
             gl = call(ins, g, out, tensors)
-            if gl is None:
-                return False
-            for k, want in expect:
-                if gl[k] is not want:
+            if gl is not gl0:
+                if gl is None or not expect:
                     return False
-            if ctx.wgrads and ctx.wpass != npass:
-                ctx.wpass = npass
-                touched.append(ctx)
-            if st.lazy is not None:  # a data input's gradient, deferred (graphcore.inputgrads)
-                inputgrads.after_rule(ex, lazy, st, g, list(ins), out, gl)
+                for k, want in expect:
+                    if gl[k] is not want:
+                        return False
+            if flags:
+                if flags & 1 and ctx.wgrads and ctx.wpass != npass:  # weight gradients, filed as the loop does
+                    ctx.wpass = npass
+                    touched.append(ctx)
+                if flags & 2:  # a data input's gradient, deferred (graphcore.inputgrads)
+                    inputgrads.after_rule(ex, lazy, st, g, list(ins), out, gl)
             pending += pairs
         ex._grads.update(self.grads)
         return True
