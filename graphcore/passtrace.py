@@ -53,6 +53,12 @@ def _rule_call(st: "_Step", backward: bool):
     return call
 
 
+def _outputs(ex: "Executor", st: "_Step") -> tuple[int, ...]:
+    """The step's input ports fed by other steps' outputs: the trace checks those objects as the
+    steps return them, so the step's recorded call need not check them again (Replay.trusted)."""
+    return tuple(k for k, s in enumerate(st.srcs) if s is not None and not ex._index[s].source)
+
+
 class ForwardTrace:
     """A forward pass as (call, argument list, arrays, expected output) per non-source step."""
 
@@ -71,7 +77,7 @@ class ForwardTrace:
                 if s is not None and ex._index[s].source:
                     slots.setdefault(s, []).append((ins, k))
             r = st.frep
-            call = r.run if r is not None else _rule_call(st, False)
+            call = r.trusted(_outputs(ex, st)) if r is not None else _rule_call(st, False)
             steps.append((call, ins, st.tensors, values[st.nid]))
         self.sources = [(st, st.tensors, values[st.nid].shape, values[st.nid].dtype, tuple(slots.get(st.nid, ())))
                         for st in ex._sources]
@@ -128,7 +134,7 @@ class BackwardTrace:
                 if s is not None and ex._index[s].source:
                     inject.append((ins, k, s))
             r = st.brep
-            call = r.run if r is not None else _rule_call(st, True)
+            call = r.trusted(_outputs(ex, st), g, ex.values[st.nid]) if r is not None else _rule_call(st, True)
             # a recorded call hands back the very list it returned; a rule, a new list of the same arrays
             expect = () if r is not None else tuple((k, gl[k]) for k, _, _ in st.wired)
             pairs = [(edge, gl[k]) for k, edge, _ in st.wired if gl[k] is not None]

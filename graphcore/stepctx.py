@@ -158,50 +158,68 @@ class Replay:
     generated per record as straight-line code (a generic loop cost ~0.5 us a step); the source
     holds only indices, every value is bound by name in its namespace."""
 
-    __slots__ = ("run", "pv", "gen", "need")
+    __slots__ = ("run", "pv", "gen", "need", "_rec")
 
     def __init__(self, rep: tuple, ins: list, tensors: dict, result, pv: int, gen: int,
                  g=None, out=None, backward: bool = False) -> None:
-        fn, args, fed = rep
-        ns: dict = {"FN": fn, "ARGS": args, "RESULT": result}
-        lines = ["    def run(ins, g, out, tensors):"]
-        for k, a in enumerate(ins):
-            lines.append(f"        a = ins[{k}]")
-            if a is None:
-                lines.append("        if a is not None: return None")
-                continue
-            ns[f"A{k}"], ns[f"S{k}"], ns[f"D{k}"] = a, a.shape, a.dtype
-            if fed:
-                lines.append(f"        if a is None or a.shape != S{k} or a.dtype is not D{k} or not a.flags.c_contiguous:"
-                             " return None")
-            else:
-                lines.append(f"        if a is not A{k} or a.shape != S{k} or a.dtype is not D{k}: return None")
-        if backward:
-            for name, a in (("g", g), ("out", out)):
-                ns[f"{name}_A"], ns[f"{name}_S"], ns[f"{name}_D"] = a, a.shape, a.dtype
-                lines.append(f"        if {name} is not {name}_A or {name}.shape != {name}_S or {name}.dtype is not"
-                             f" {name}_D: return None")
-        lines.append(f"        if len(tensors) != {len(tensors)}: return None")
-        for j, (key, t) in enumerate(tensors.items()):
-            ns[f"K{j}"], ns[f"T{j}"], ns[f"TS{j}"], ns[f"TD{j}"] = key, t, t.shape, t.dtype
-            lines.append(f"        t = tensors.get(K{j})")
-            lines.append(f"        if t is not T{j} or t.shape != TS{j} or t.dtype is not TD{j}: return None")
-        if fed:
-            lines.append("        return FN(ins, *ARGS)")
-        else:
-            lines.append("        FN(*ARGS)")
-            lines.append("        return RESULT")
-        names = tuple(ns)
-        src = f"def make({', '.join(names)}):\n" + "\n".join(lines) + "\n    return run\n"
-        make = _MAKERS.get(src)
-        if make is None:  # one compile per shape of key (a few per graph), then a closure per record
-            scope: dict = {}
-            exec(src, scope)  # noqa: S102 - generated from indices only, see the docstring
-            make = _MAKERS[src] = scope["make"]
-        self.run = make(**ns)
+        self._rec = (rep, list(ins), dict(tensors), result, g, out, backward)
+        self.run = _make_run(*self._rec, (), False)
         self.pv = pv
         self.gen = gen
         self.need = None  # backward: the ctx.need_grad it was recorded under (the executor sets it)
+
+    def trusted(self, known: tuple[int, ...], g=None, out=None):
+        """run() without the checks a pass trace (graphcore.passtrace) has already made: of the
+        inputs at `known` (the very objects recorded: outputs the trace has verified) and, when `g`
+        and `out` are the recorded gradient and output (constants in the trace), of those too."""
+        rep, ins, tensors, result, rg, rout, backward = self._rec
+        gout = backward and g is rg and out is rout
+        if not known and not gout:
+            return self.run
+        return _make_run(rep, ins, tensors, result, rg, rout, backward, known, gout)
+
+
+def _make_run(rep: tuple, ins: list, tensors: dict, result, g, out, backward: bool, known: tuple, gout: bool):
+    """Replay.run as straight-line code: the inputs at `known`, and g and out when `gout`, unchecked."""
+    fn, args, fed = rep
+    ns: dict = {"FN": fn, "ARGS": args, "RESULT": result}
+    lines = ["    def run(ins, g, out, tensors):"]
+    for k, a in enumerate(ins):
+        if k in known:
+            continue
+        lines.append(f"        a = ins[{k}]")
+        if a is None:
+            lines.append("        if a is not None: return None")
+            continue
+        ns[f"A{k}"], ns[f"S{k}"], ns[f"D{k}"] = a, a.shape, a.dtype
+        if fed:
+            lines.append(f"        if a is None or a.shape != S{k} or a.dtype is not D{k} or not a.flags.c_contiguous:"
+                         " return None")
+        else:
+            lines.append(f"        if a is not A{k} or a.shape != S{k} or a.dtype is not D{k}: return None")
+    if backward and not gout:
+        for name, a in (("g", g), ("out", out)):
+            ns[f"{name}_A"], ns[f"{name}_S"], ns[f"{name}_D"] = a, a.shape, a.dtype
+            lines.append(f"        if {name} is not {name}_A or {name}.shape != {name}_S or {name}.dtype is not"
+                         f" {name}_D: return None")
+    lines.append(f"        if len(tensors) != {len(tensors)}: return None")
+    for j, (key, t) in enumerate(tensors.items()):
+        ns[f"K{j}"], ns[f"T{j}"], ns[f"TS{j}"], ns[f"TD{j}"] = key, t, t.shape, t.dtype
+        lines.append(f"        t = tensors.get(K{j})")
+        lines.append(f"        if t is not T{j} or t.shape != TS{j} or t.dtype is not TD{j}: return None")
+    if fed:
+        lines.append("        return FN(ins, *ARGS)")
+    else:
+        lines.append("        FN(*ARGS)")
+        lines.append("        return RESULT")
+    names = tuple(ns)
+    src = f"def make({', '.join(names)}):\n" + "\n".join(lines) + "\n    return run\n"
+    make = _MAKERS.get(src)
+    if make is None:  # one compile per shape of key (a few per graph), then a closure per record
+        scope: dict = {}
+        exec(src, scope)  # noqa: S102 - generated from indices only, see Replay's docstring
+        make = _MAKERS[src] = scope["make"]
+    return make(**ns)
 
 
 @dataclass
