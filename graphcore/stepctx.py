@@ -122,6 +122,35 @@ class Ctx:
         np.multiply(w, k, out=d)
         self.add_weight_grad(node_id, weight, d)
 
+    def fused_calls(self, targets: list, k: float) -> list | None:
+        """After add_scaled_weight_grad(nid, w, tens[w], k) for each (nid, w, tens) of `targets`:
+        what each call did, when every one of them fused (else None), for fused_again."""
+        ex = self.executor
+        calls = []
+        for nid, weight, tens in targets:
+            key = (nid, weight)
+            st = ex._index.get(nid)
+            c = self.saved.get(key)
+            w = tens[weight]
+            if st is None or key not in ex._fused_wgrads or c is None or c[3] is None or c[1] is not w or c[2] != k:
+                return None
+            calls.append((key, st.ctx, weight, c[0], tens, w, c[3], c[4], (c[5], w, k)))
+        return calls
+
+    def fused_again(self, calls: list) -> bool:
+        """The fused add_scaled_weight_grad calls of fused_calls again, when each would fuse the same
+        arrays this pass (checked for all before any runs); False, with nothing done, otherwise."""
+        ex = self.executor
+        fused, extra, npass = ex._fused_wgrads, ex.extra_wgrads, ex._pass
+        for key, octx, weight, own, tens, w, _, _, _ in calls:
+            if key in fused or key in extra or octx.wpass != npass or octx.wgrads.get(weight) is not own \
+                    or tens[weight] is not w:
+                return False
+        for key, _, _, _, _, _, kernel, args, entry in calls:
+            kernel(*args)
+            fused[key] = entry
+        return True
+
     def buf(self, key: str, shape: tuple, dtype=None) -> np.ndarray:
         """A buffer kept across passes; reallocated only when shape or dtype change."""
         b = self.bufs.get(key)

@@ -108,6 +108,10 @@ def test_traced_passes_equal_generic_ones_through_every_kind_of_change(dtype, un
                 untraced(lambda: (plain.forward(), plain.backward("loss")))
                 b = untraced(lambda: snapshot(plain, "loss"))
                 same(a, b, f"after edit {k}")
+            fresh = gc.Executor(g1, dtype=dtype)  # no repeat of any kind: every rule runs
+            fresh.forward()
+            fresh.backward("loss")
+            same(a, snapshot(fresh, "loss"), f"after edit {k}, against a fresh executor")
             edits1[k]()
             if edits1[k].__name__ != "backend":  # the backend is global: switched once for both
                 edits2[k]()
