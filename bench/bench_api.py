@@ -6,9 +6,9 @@ What a script or the GUI's Forward/Backward pays per pass: `Executor(g, dtype)`
 with the default NaN/Inf check, `forward()` then `backward(loss)`, on a fixed
 batch. PyTorch does the same pass (zero the gradients, loss, backward) in the same
 dtype. Each (implementation, workload, dtype) runs in its own subprocess with one
-thread (OMP/OPENBLAS/MKL/NUMBA), and the rounds alternate graph and torch so that
-the machine's load drifts over both; the figure is the median over rounds of each
-round's median per-pass time. Workloads (as bench_train.py):
+thread (OMP/OPENBLAS/MKL/NUMBA), pinned to one core (_torch_ref.pinned), and the rounds
+alternate graph and torch so that the machine's load drifts over both; the figure is the
+median over rounds of each round's median per-pass time. Workloads (as bench_train.py):
     spiral_b32   CS231n spiral net 2-100-3 (ReLU, softmax + L2), batch 32
     spiral_full  the same, batch 300
     mlp          784-256-10 (ReLU, softmax), batch 128
@@ -25,7 +25,7 @@ import statistics
 import subprocess
 import sys
 
-from _torch_ref import thread_env, torch_python, torch_step, torch_version
+from _torch_ref import pinned, thread_env, torch_python, torch_step, torch_version
 from _workloads import GOALS, ROOT, WORKLOADS, build_graph, median_us
 
 def _data(np, workload: str, dtype):
@@ -61,7 +61,8 @@ def bench_torch(workload: str, dtype_name: str, steps: int) -> float:
 
 def run_one(impl: str, workload: str, dtype: str, steps: int) -> float | None:
     r = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", impl, workload, dtype, str(steps)],
-                       capture_output=True, text=True, env=thread_env(1), cwd=ROOT, timeout=900)
+                       capture_output=True, text=True, env=thread_env(1), cwd=ROOT, timeout=900,
+                       preexec_fn=pinned(1))
     if r.returncode != 0:
         print(f"  {impl} {workload} {dtype} failed: {r.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
         return None

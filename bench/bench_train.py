@@ -23,7 +23,7 @@ import os
 import subprocess
 import sys
 
-from _torch_ref import thread_env, torch_python, torch_step, torch_version
+from _torch_ref import pinned, thread_env, torch_python, torch_step, torch_version
 from _workloads import REG, ROOT, WORKLOADS, build_graph, median_us
 
 IMPLS = ("graph", "graph_diag", "numpy", "torch")
@@ -163,7 +163,8 @@ def worker(impl: str, workload: str, threads: int, steps: int) -> None:
 
 def run_one(python: str, impl: str, workload: str, threads: int, steps: int) -> float | None:
     r = subprocess.run([python, os.path.abspath(__file__), "--worker", impl, workload, str(threads), str(steps)],
-                       capture_output=True, text=True, env=thread_env(threads), cwd=ROOT, timeout=600)
+                       capture_output=True, text=True, env=thread_env(threads), cwd=ROOT, timeout=600,
+                       preexec_fn=pinned(threads))
     if r.returncode != 0:
         print(f"  {impl} {workload} failed: {r.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
         return None
