@@ -65,6 +65,7 @@ class LessonDock(QDockWidget):
         self._graph = None
         self._training_hooked = False
         window.document_changed.connect(self._document_changed)
+        self.toggleViewAction().toggled.connect(self._opened_or_closed)
         self._hook_run_view()
         self._document_changed(window.document)
         self.reload()
@@ -180,6 +181,13 @@ class LessonDock(QDockWidget):
         if scene is not None:
             scene.selectionChanged.connect(self.schedule)
         self.highlighter.clear()
+        self.schedule()
+
+    def _opened_or_closed(self, opened: bool) -> None:
+        """Closing the dock closes the lesson's highlights with it; reopening shows them again."""
+        if not opened:
+            self.highlighter.clear()
+            self._follow_timer.stop()
         self.schedule()
 
     def _graph_changed(self, *_args) -> None:
@@ -339,8 +347,15 @@ class LessonDock(QDockWidget):
         if passed and r.at_last and not self.progress.get(r.lesson.id, {}).get("done"):
             self._save_progress()
         h = r.step.highlight
-        self.highlighter.show(self.world.graph, h["nodes"], h["wires"], h["controls"])
-        self._follow_timer.start()
+        if self.toggleViewAction().isChecked():
+            # a finished lesson asks for no more clicks: its last step keeps the canvas glow, not the frames
+            controls = [] if (r.at_last and passed) else h["controls"]
+            self.highlighter.show(self.world.graph, h["nodes"], h["wires"], controls)
+            self._follow_timer.start()
+            QTimer.singleShot(0, self, self.highlighter.follow)  # once the tabs a step raised are laid out
+        else:  # closed: nothing of the lesson stays drawn over the window
+            self.highlighter.clear()
+            self._follow_timer.stop()
         key = (r.lesson.id, r.index, passed, self.lang)
         if key != self._shown_key:
             if self._shown_key is None or key[:2] != self._shown_key[:2]:
