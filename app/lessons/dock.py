@@ -314,6 +314,7 @@ class LessonDock(QDockWidget):
         row = self.list.currentRow()
         saved = self.progress.get(self.lessons[row].id, {}) if 0 <= row < len(self.lessons) else {}
         self.start_button.setText(ui["resume"] if saved and not saved.get("done") and saved.get("step") else ui["open"])
+        self._narrate_in(self.lang if self._alive() and self.toggleViewAction().isChecked() else "en")
         if not self._alive():
             self.title.setText(self.load_error or "")
             self.step_label.setText("")
@@ -362,6 +363,13 @@ class LessonDock(QDockWidget):
                 bring_plots(self.window_, r.step.plots)
             self._shown_key = key
             self.room_wanted.emit()
+
+    def _narrate_in(self, lang: str) -> None:
+        """The Narration dock speaks the running lesson's language, and English again once it ends."""
+        rv = getattr(self.window_, "run_view", None)
+        narration = getattr(rv, "narration", None)
+        if narration is not None and shiboken6.isValid(narration):
+            narration.set_language(lang)
 
     # ---------------------------------------------------------------- room
     def wants_room(self) -> bool:
