@@ -19,17 +19,11 @@ from .. import settings as app_settings
 from . import progress
 from .highlight import Highlighter
 from .stage import bring_plots
+from .words import LANG_NAMES, UI
 from .world import GuiWorld
 
-LANG_NAMES = {"en": "English", "zh": "中文"}
-UI = {  # the dock's own words
-    "en": {"lessons": "Lessons", "open": "Start", "resume": "Continue", "back": "◀ Back", "next": "Next ▶",
-           "show": "Show me", "step": "Step {i} of {n}", "done": "Lesson complete ✓", "todo": "Do the step, or press Show me.",
-           "pick": "Pick a lesson and press Start.", "gone": "This lesson's graph is no longer open: press Start."},
-    "zh": {"lessons": "课程", "open": "开始", "resume": "继续", "back": "◀ 上一步", "next": "下一步 ▶",
-           "show": "演示", "step": "第 {i} 步，共 {n} 步", "done": "本课完成 ✓", "todo": "完成这一步，或按“演示”。",
-           "pick": "选择一课，然后按“开始”。", "gone": "本课的图已经关闭：请按“开始”。"},
-}
+LIST_MIN_ROWS = 4  # the lesson list's least height, in rows (at 1280x720 the step needs the rest)
+LIST_SPARE_H = 620  # px of window height the rest of the window needs before the list grows past that
 
 
 def default_lang() -> str:
@@ -77,7 +71,6 @@ class LessonDock(QDockWidget):
         top = QHBoxLayout()
         self.list = QListWidget(body)
         self.list.setObjectName("lessonList")
-        self.list.setMaximumHeight(96)
         self.list.setWordWrap(True)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.itemActivated.connect(lambda _item: self.start())
@@ -223,6 +216,24 @@ class LessonDock(QDockWidget):
             self.list.addItem(item)
         if self.lessons:
             self.list.setCurrentRow(min(row, len(self.lessons) - 1))
+        self._fit_list()
+
+    def _fit_list(self) -> None:
+        """Every lesson in view when the window has the height (all 15 at 1920x1080), never fewer than
+        LIST_MIN_ROWS: the window's height beyond LIST_SPARE_H goes to the list."""
+        rows = [self.list.sizeHintForRow(i) for i in range(self.list.count())]
+        if not rows:
+            return
+        frame = 2 * self.list.frameWidth() + 2
+        every = sum(rows) + frame + max(rows)  # a row of slack: a title that wraps once still fits
+        least = sum(rows[:LIST_MIN_ROWS]) + frame
+        height = max(least, min(every, self.window_.height() - LIST_SPARE_H))
+        if height != self.list.height() or self.list.minimumHeight() != height:
+            self.list.setFixedHeight(height)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt name): the window was resized (or the column)
+        super().resizeEvent(event)
+        QTimer.singleShot(0, self, self._fit_list)  # once the list has its new width (rows wrap to it)
 
     def select_lesson(self, lesson_id: str) -> None:
         for i, les in enumerate(self.lessons):
