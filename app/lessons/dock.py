@@ -18,7 +18,7 @@ from graphcore.problems import GraphError, NumericError
 from .. import settings as app_settings
 from . import progress
 from .highlight import Highlighter
-from .stage import bring_plots
+from .stage import bring_plots, put_away_plots
 from .words import LANG_NAMES, UI
 from .world import GuiWorld
 
@@ -371,7 +371,7 @@ class LessonDock(QDockWidget):
         key = (r.lesson.id, r.index, passed, self.lang)
         if key != self._shown_key:
             if self._shown_key is None or key[:2] != self._shown_key[:2]:
-                bring_plots(self.window_, r.step.plots)
+                bring_plots(self.window_, r.step.plots) or put_away_plots(self.window_)
             self._shown_key = key
             self.room_wanted.emit()
 
