@@ -102,17 +102,25 @@ def size_columns(window: QMainWindow) -> None:
 def split_right(window: QMainWindow) -> None:
     """Settings above, the boundary below: the boundary gets the larger share of the right column
     (nothing to split while the boundary is hidden for a graph that does not train). A running
-    lesson in the top tab group takes the height its step needs, up to LESSON_SHARE of the column:
-    the panels below yield while it runs and get their share back when it ends."""
+    lesson in the top tab group (or the Babysit dock in front there) takes the height it needs, up to
+    LESSON_SHARE of the column: the panels below yield while it runs and get their share back when it ends."""
     right = _column(window, RIGHT)
     if len(right) >= 2:
         usable = window.height() - 120
         top = int(usable * 0.38)
-        lessons = getattr(window, "lesson_view", None)
-        wanted = lessons.room_for(right[0]) if lessons is not None else None
+        wanted = [room_for(right[0]) for room_for in _room_askers(window)]
+        wanted = max((x for x in wanted if x), default=None)
         if wanted:
             top = max(top, min(wanted, int(usable * LESSON_SHARE)))
         window.resizeDocks(right[:2], [top, usable - top], Qt.Orientation.Vertical)
+
+
+def _room_askers(window: QMainWindow) -> list:
+    """The views whose dock may ask for more of the right column's top: a running lesson, the Babysit
+    dock in front (each `room_for(top)` returns a height or None)."""
+    train = getattr(window, "train_view", None)
+    views = (getattr(window, "lesson_view", None), getattr(train, "babysit", None))
+    return [v.room_for for v in views if v is not None and hasattr(v, "room_for")]
 
 
 def _column(window: QMainWindow, area: Qt.DockWidgetArea) -> list[QDockWidget]:

@@ -27,10 +27,21 @@ def cmd_lessons(args) -> int:
     return play(lesson, args.lang)
 
 
+WORDS = {  # the player's own lines, in the language of the lesson's texts
+    "en": {"show_failed": "FAIL step {n} ({id}): Show me failed: {why}",
+           "check_failed": "FAIL step {n} ({id}): the check does not hold after Show me",
+           "ok": "ok: {steps} steps, every check passed"},
+    "zh": {"show_failed": "失败：第 {n} 步（{id}）：演示出错：{why}",
+           "check_failed": "失败：第 {n} 步（{id}）：演示之后检查仍不成立",
+           "ok": "完成：共 {steps} 步，每一步的检查都通过了"},
+}
+
+
 def play(lesson, lang: str, out=None) -> int:
     """Show me and verify every step; 0 when all pass, 1 at the first that does not."""
     out = out or sys.stdout
     run = LessonRun(lesson, HeadlessWorld(), lang)
+    words = WORDS.get(lang, WORDS["en"])
     run.open()
     print(f"# {run.title}", file=out)
     while True:
@@ -40,17 +51,17 @@ def play(lesson, lang: str, out=None) -> int:
             run.show_me()
         except (LessonRuntimeError, GraphError, NumericError, ValueError) as exc:  # ValueError: a train
             # action on a graph that cannot train (ConfigError), as the dock catches it
-            print(f"FAIL step {n} ({run.step.id}): Show me failed: {printable(exc)}", file=out)
+            print(words["show_failed"].format(n=n, id=run.step.id, why=printable(exc)), file=out)
             return 1
         if not run.passed():
-            print(f"FAIL step {n} ({run.step.id}): the check does not hold after Show me", file=out)
+            print(words["check_failed"].format(n=n, id=run.step.id), file=out)
             return 1
         if run.step.explain:
             print(f"  -> {run.explanation()}", file=out)
         if run.at_last:
             break
         run.next()
-    print(f"\nok: {len(lesson.steps)} steps, every check passed", file=out)
+    print("\n" + words["ok"].format(steps=len(lesson.steps)), file=out)
     return 0
 
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction
 
 from graphcore.train import datapath
 
+from .. import window_layout
 from ..train import datapaths
 from .apply import ApplySearchResultCommand
 from .dock import BabysitDock
@@ -54,6 +55,8 @@ class BabysitView(QObject):
         if self._dock is None:
             d = self._dock = BabysitDock(self.window)
             d.run_requested.connect(self.run_checks)
+            d.room_wanted.connect(self._give_room)
+            d.visibilityChanged.connect(lambda _on: self._give_room())  # in front or not: its room follows
             if not self.window.restoreDockWidget(d):
                 self.window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, d)
                 self.window.tabifyDockWidget(self.train_dock, d)
@@ -63,6 +66,20 @@ class BabysitView(QObject):
     def open_dock(self) -> None:
         self.dock.show()
         self.dock.raise_()
+
+    def _give_room(self) -> None:
+        """Split the right column again once the dock has laid out (window_layout asks `room_for`)."""
+        QTimer.singleShot(0, self, lambda: QTimer.singleShot(0, self, lambda: window_layout.split_right(self.window)))
+
+    def room_for(self, top) -> int | None:
+        """The height the Babysit dock wants while it is in front in the tab group `top` heads (the top
+        of the right column): its cards, not a sliver above "What the net sees". None otherwise."""
+        d = self._dock
+        if d is None or not d.isVisible() or d.visibleRegion().isEmpty():
+            return None
+        if top is not d and d not in self.window.tabifiedDockWidgets(top):
+            return None
+        return d.wanted_height()
 
     def open_search(self) -> None:
         self.dialog.show()

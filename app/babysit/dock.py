@@ -52,7 +52,7 @@ class CheckCard(QFrame):
         self.setObjectName(f"babysitCheck_{check}")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         lay = QVBoxLayout(self)
-        lay.setContentsMargins(8, 6, 8, 6)
+        lay.setContentsMargins(8, 4, 8, 4)
         lay.setSpacing(2)
         top = QHBoxLayout()
         self.badge = QLabel()
@@ -103,6 +103,7 @@ class BabysitDock(QDockWidget):
     (attach.BabysitView) gathers the document's settings and calls `start(thread)`."""
 
     run_requested = Signal()
+    room_wanted = Signal()  # the cards' text changed: the right column may be split again
 
     def __init__(self, parent=None) -> None:
         super().__init__("Babysit", parent)
@@ -165,6 +166,17 @@ class BabysitDock(QDockWidget):
         self.run_button.clicked.connect(self.run_requested)
         self.stop_button.clicked.connect(self.stop)
         self.clear()
+
+    def wanted_height(self) -> int:
+        """The dock's height with every card in view at its current width, no scrolling."""
+        cards = self.scroll.widget()
+        width = max(80, self.scroll.viewport().width())
+        lay = cards.layout()
+        content = lay.heightForWidth(width) if lay.hasHeightForWidth() else cards.sizeHint().height()
+        body = self.widget().layout().sizeHint().height()
+        title = self.height() - self.widget().height()
+        tab_bar = 32  # resizeDocks counts the tab bar of the group the dock sits in
+        return title + body - self.scroll.sizeHint().height() + content + tab_bar
 
     def _scroll_to(self, check: str) -> None:
         self.scroll.ensureWidgetVisible(self.cards[check], 0, 0)
@@ -237,6 +249,7 @@ class BabysitDock(QDockWidget):
             self.cards[order[i + 1]].set_state("running")
         for check in self.chips:
             self._show_chip(check)
+        self.room_wanted.emit()
 
     def _on_finished(self, outcome) -> None:
         self.thread = None

@@ -18,18 +18,12 @@ from graphcore.problems import GraphError, NumericError
 from .. import settings as app_settings
 from . import progress
 from .highlight import Highlighter
-from .stage import bring_plots
+from .stage import bring_plots, put_away_plots
+from .words import LANG_NAMES, UI
 from .world import GuiWorld
 
-LANG_NAMES = {"en": "English", "zh": "中文"}
-UI = {  # the dock's own words
-    "en": {"lessons": "Lessons", "open": "Start", "resume": "Continue", "back": "◀ Back", "next": "Next ▶",
-           "show": "Show me", "step": "Step {i} of {n}", "done": "Lesson complete ✓", "todo": "Do the step, or press Show me.",
-           "pick": "Pick a lesson and press Start.", "gone": "This lesson's graph is no longer open: press Start."},
-    "zh": {"lessons": "课程", "open": "开始", "resume": "继续", "back": "◀ 上一步", "next": "下一步 ▶",
-           "show": "演示", "step": "第 {i} 步，共 {n} 步", "done": "本课完成 ✓", "todo": "完成这一步，或按“演示”。",
-           "pick": "选择一课，然后按“开始”。", "gone": "本课的图已经关闭：请按“开始”。"},
-}
+LIST_MIN_ROWS = 4  # the lesson list's least height, in rows (at 1280x720 the step needs the rest)
+LIST_SPARE_H = 620  # px of window height the rest of the window needs before the list grows past that
 
 
 def default_lang() -> str:
@@ -65,6 +59,7 @@ class LessonDock(QDockWidget):
         self._graph = None
         self._training_hooked = False
         window.document_changed.connect(self._document_changed)
+        self.toggleViewAction().toggled.connect(self._opened_or_closed)
         self._hook_run_view()
         self._document_changed(window.document)
         self.reload()
@@ -76,7 +71,6 @@ class LessonDock(QDockWidget):
         top = QHBoxLayout()
         self.list = QListWidget(body)
         self.list.setObjectName("lessonList")
-        self.list.setMaximumHeight(96)
         self.list.setWordWrap(True)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.itemActivated.connect(lambda _item: self.start())
@@ -182,6 +176,13 @@ class LessonDock(QDockWidget):
         self.highlighter.clear()
         self.schedule()
 
+    def _opened_or_closed(self, opened: bool) -> None:
+        """Closing the dock closes the lesson's highlights with it; reopening shows them again."""
+        if not opened:
+            self.highlighter.clear()
+            self._follow_timer.stop()
+        self.schedule()
+
     def _graph_changed(self, *_args) -> None:
         self.world.graph_changed()
         self.schedule()
@@ -215,6 +216,24 @@ class LessonDock(QDockWidget):
             self.list.addItem(item)
         if self.lessons:
             self.list.setCurrentRow(min(row, len(self.lessons) - 1))
+        self._fit_list()
+
+    def _fit_list(self) -> None:
+        """Every lesson in view when the window has the height (all 15 at 1920x1080), never fewer than
+        LIST_MIN_ROWS: the window's height beyond LIST_SPARE_H goes to the list."""
+        rows = [self.list.sizeHintForRow(i) for i in range(self.list.count())]
+        if not rows:
+            return
+        frame = 2 * self.list.frameWidth() + 2
+        every = sum(rows) + frame + max(rows)  # a row of slack: a title that wraps once still fits
+        least = sum(rows[:LIST_MIN_ROWS]) + frame
+        height = max(least, min(every, self.window_.height() - LIST_SPARE_H))
+        if height != self.list.height() or self.list.minimumHeight() != height:
+            self.list.setFixedHeight(height)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt name): the window was resized (or the column)
+        super().resizeEvent(event)
+        QTimer.singleShot(0, self, self._fit_list)  # once the list has its new width (rows wrap to it)
 
     def select_lesson(self, lesson_id: str) -> None:
         for i, les in enumerate(self.lessons):
@@ -306,6 +325,7 @@ class LessonDock(QDockWidget):
         row = self.list.currentRow()
         saved = self.progress.get(self.lessons[row].id, {}) if 0 <= row < len(self.lessons) else {}
         self.start_button.setText(ui["resume"] if saved and not saved.get("done") and saved.get("step") else ui["open"])
+        self._narrate_in(self.lang if self._alive() and self.toggleViewAction().isChecked() else "en")
         if not self._alive():
             self.title.setText(self.load_error or "")
             self.step_label.setText("")
@@ -339,14 +359,28 @@ class LessonDock(QDockWidget):
         if passed and r.at_last and not self.progress.get(r.lesson.id, {}).get("done"):
             self._save_progress()
         h = r.step.highlight
-        self.highlighter.show(self.world.graph, h["nodes"], h["wires"], h["controls"])
-        self._follow_timer.start()
+        if self.toggleViewAction().isChecked():
+            # a finished lesson asks for no more clicks: its last step keeps the canvas glow, not the frames
+            controls = [] if (r.at_last and passed) else h["controls"]
+            self.highlighter.show(self.world.graph, h["nodes"], h["wires"], controls)
+            self._follow_timer.start()
+            QTimer.singleShot(0, self, self.highlighter.follow)  # once the tabs a step raised are laid out
+        else:  # closed: nothing of the lesson stays drawn over the window
+            self.highlighter.clear()
+            self._follow_timer.stop()
         key = (r.lesson.id, r.index, passed, self.lang)
         if key != self._shown_key:
             if self._shown_key is None or key[:2] != self._shown_key[:2]:
-                bring_plots(self.window_, r.step.plots)
+                bring_plots(self.window_, r.step.plots) or put_away_plots(self.window_)
             self._shown_key = key
             self.room_wanted.emit()
+
+    def _narrate_in(self, lang: str) -> None:
+        """The Narration dock speaks the running lesson's language, and English again once it ends."""
+        rv = getattr(self.window_, "run_view", None)
+        narration = getattr(rv, "narration", None)
+        if narration is not None and shiboken6.isValid(narration):
+            narration.set_language(lang)
 
     # ---------------------------------------------------------------- room
     def wants_room(self) -> bool:

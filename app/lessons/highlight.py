@@ -21,14 +21,14 @@ class ControlFrame(QWidget):
         self.target = target
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
-        self.follow()
-        self.show()
-        self.raise_()
+        self.follow()  # shows it only when its control is in sight
 
     def follow(self) -> None:
         t = self.target
         dock = isinstance(t, QDockWidget)
-        if not shiboken6.isValid(t) or (not t.isVisible() and not dock):
+        # a control inside a tab behind another (Train's button behind the lesson) is "visible" to Qt but
+        # moved out of sight: no frame, or it would sit off the window or over whatever is in front
+        if not shiboken6.isValid(t) or (not dock and (not t.isVisible() or t.visibleRegion().isEmpty())):
             self.hide()
             return
         rect = QRect(t.mapTo(self.parentWidget(), t.rect().topLeft()), t.size())
@@ -75,7 +75,10 @@ class Highlighter:
                 it.scene().removeItem(it)
         for f in self.frames:
             if shiboken6.isValid(f):
-                f.hide()  # now: a deleteLater posted inside Show me's training loop waits for the outer loop
+                # off the window now, deleted later: a script (or Show me's training loop) that moves through
+                # steps without returning to the outer event loop piled up the old frames as its children
+                f.hide()
+                f.setParent(None)
                 f.deleteLater()
         self.items, self.frames, self.nodes, self.wires, self.controls = [], [], [], [], []
 

@@ -14,6 +14,7 @@ from typing import Callable
 
 import graphcore as gc
 
+from . import narration_zh as zh
 from .formatting import fmt_array
 from .record import Event, PassRecord
 
@@ -231,12 +232,26 @@ def _backward(c: _Ctx) -> str:
     return f"{c.head}: {c.recv} (port {c.port}) receives {c.g} from the upstream {c.up}; {c.op} {rule}"
 
 
+def _backward_zh(c: _Ctx) -> str:
+    say = BACKWARD_ZH.get(c.op)
+    text = say(c) if say is not None else None
+    return text or zh.backward_generic(c)
+
+
+BACKWARD_ZH = zh.backward_table(_wins, _param)
+LANGS = ("en", "zh")
+
+
 # ---------------------------------------------------------------- entry point
-def sentence(graph: gc.Graph, rec: PassRecord | None, k: int) -> str:
-    """The sentence for event k of rec ("" before the first event)."""
+def sentence(graph: gc.Graph, rec: PassRecord | None, k: int, lang: str = "en") -> str:
+    """The sentence for event k of rec ("" before the first event), in English or Chinese ("zh")."""
     if rec is None or not 0 <= k < rec.total:
         return ""
     c = _Ctx(graph, rec, k)
+    if lang == "zh":
+        if c.ev.phase == "forward":
+            return zh.forward(c)
+        return zh.seed(c) if c.ev.phase == "seed" else _backward_zh(c)
     if c.ev.phase == "forward":
         return _forward(c)
     if c.ev.phase == "seed":

@@ -8,8 +8,12 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
-from .narration import sentence
+from . import narration_zh
+from .narration import LANGS, sentence
 
+WORDS = {"en": {"title": "Narration", "idle": "Step (F10) through a pass: each event is explained here.",
+                "start": "Start of the pass: {total} events to go."},
+         "zh": narration_zh.UI}
 BASE_PT = 11.0  # the current sentence's size at 100 %; the UI scale multiplies it
 LARGE = 1.4  # and presentation mode again by this
 
@@ -19,10 +23,11 @@ class NarrationDock(QDockWidget):
         super().__init__("Narration", parent)
         self.setObjectName("narrationDock")
         self.controller = controller
+        self.lang = "en"  # a lesson in Chinese sets "zh" while it runs (set_language)
         body = QWidget(self)
         lay = QVBoxLayout(body)
         lay.setContentsMargins(8, 6, 8, 6)
-        self.current = QLabel("Step (F10) through a pass: each event is explained here.", body)
+        self.current = QLabel(WORDS["en"]["idle"], body)
         self.current.setObjectName("narrationCurrent")
         self.current.setWordWrap(True)
         self.current.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -41,6 +46,18 @@ class NarrationDock(QDockWidget):
         self.scale, self.large = 1.0, False
         self.set_scale(1.0)
         controller.position_changed.connect(self._position_changed)
+
+    def set_language(self, lang: str) -> None:
+        """Word the pass in `lang` ("en" or "zh"): the title, the current sentence and the list."""
+        lang = lang if lang in LANGS else "en"
+        if lang == self.lang:
+            return
+        self.lang = lang
+        self.setWindowTitle(WORDS[lang]["title"])
+        self._shown = []  # every listed sentence is worded again
+        self._rec = None
+        c = self.controller
+        self._position_changed(c.cursor if c.rec is not None else -1, c.total, "")
 
     def set_scale(self, scale: float, large: bool = False) -> None:
         """Follow the UI scale; presentation mode (large) shows the current sentence in large type
@@ -80,14 +97,14 @@ class NarrationDock(QDockWidget):
         if rec is None or cursor < 0:
             self._shown = []
             self.log.clear()
-            self.current.setText("Step (F10) through a pass: each event is explained here." if rec is None
-                                 else f"Start of the pass: {total} events to go.")
+            words = WORDS[self.lang]
+            self.current.setText(words["idle"] if rec is None else words["start"].format(total=total))
             return
         if self._stale(rec):
             self._shown = []
             self.log.clear()
         for k in range(len(self._shown), cursor + 1):
-            text = sentence(c.graph, rec, k)
+            text = sentence(c.graph, rec, k, self.lang)
             self._shown.append(text)
             item = QListWidgetItem(f"{k + 1}. {text}")
             self.log.addItem(item)

@@ -38,14 +38,14 @@ class ScrubControl(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal, self)
         self.slider.setObjectName("scrubSlider")
         self.slider.setRange(0, STEPS)
-        self.slider.setFixedWidth(100)
+        self.slider.setFixedWidth(84)
         self.slider.setToolTip("Drag to change the selected input's value: every label updates as you go")
         self.slider.valueChanged.connect(self._moved)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(6, 0, 6, 0)
         lay.addWidget(self.label)
         lay.addWidget(self.slider)
-        self.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)  # the position label beside it yields, not this
         self._set_enabled(False)
 
     def set_document(self, graph, undo_stack) -> None:

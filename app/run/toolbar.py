@@ -1,13 +1,16 @@
 """The Run toolbar: Forward, Backward, Step, Step back, Play, Reset, Gradient check, speed and Live."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QFontMetrics, QKeySequence
-from PySide6.QtWidgets import QLabel, QSlider, QToolBar, QWidget
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QLabel, QSizePolicy, QSlider, QToolBar, QWidget
 
-from .controller import RunController
+from .controller import EDITOR_MODE, RunController
 
-POSITION_MAX_W = 200  # px: the position label must not push the toolbar past 1280 px
+POSITION_MIN_W = 120  # px: the least the position label keeps when the toolbar is short of room
+MODE_TIP = ("Passes in the editor run in eval mode; training uses train mode. In eval mode batchnorm normalises "
+            "with its running statistics and dropout is the identity, so Forward never changes the document "
+            "(only training updates the running statistics).")
 SPEEDS = (0.5, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)  # events per second, slider positions
 
 
@@ -51,7 +54,7 @@ class RunToolbar(QToolBar):
         self.speedSlider.setObjectName("speedSlider")
         self.speedSlider.setRange(0, len(SPEEDS) - 1)
         self.speedSlider.setValue(SPEEDS.index(4))
-        self.speedSlider.setFixedWidth(110)
+        self.speedSlider.setFixedWidth(88)  # narrower than it was: the pass position gets the room at 1280 px
         self.speedSlider.setToolTip("Play speed (events per second)")
         self.speedSlider.valueChanged.connect(self._speed_changed)
         self.speedLabel = QLabel(self)
@@ -68,10 +71,16 @@ class RunToolbar(QToolBar):
                                       "Compare every gradient with centred differences: wires turn green or red",
                                       self._run_gradcheck)
         self._scrub_anchor = self.addSeparator()
-        self.positionLabel = QLabel("", self)
+        # which mode the editor's passes run in: shown, not switchable (a train-mode Forward would
+        # write batchnorm statistics into the document behind the student's back)
+        self.modeIndicator = QLabel(f" {EDITOR_MODE} ", self)
+        self.modeIndicator.setObjectName("runModeIndicator")
+        self.modeIndicator.setEnabled(False)
+        self.modeIndicator.setToolTip(MODE_TIP)
+        self.modeIndicator.setStyleSheet("QLabel { border: 1px solid #6b7280; border-radius: 3px; padding: 0 2px; }")
+        self.addWidget(self.modeIndicator)
+        self.positionLabel = ElidedLabel(self)
         self.positionLabel.setObjectName("runPositionLabel")
-        self.positionLabel.setMinimumWidth(120)
-        self.positionLabel.setMaximumWidth(POSITION_MAX_W)
         self.addWidget(self.positionLabel)
 
         c.position_changed.connect(self._position_changed)
@@ -97,11 +106,42 @@ class RunToolbar(QToolBar):
 
     def _position_changed(self, cursor: int, total: int, desc: str) -> None:
         self.actionStepBack.setEnabled(cursor >= 0)
-        if total == 0:
-            full = "  no pass yet"
-        else:
-            full = f"  event {cursor + 1}/{total}: {desc}"
-        # the full sentence is in the Narration dock; here it is elided so the toolbar never overflows
-        fm = QFontMetrics(self.positionLabel.font())
-        self.positionLabel.setText(fm.elidedText(full, Qt.TextElideMode.ElideRight, POSITION_MAX_W - 8))
-        self.positionLabel.setToolTip(full.strip())
+        full = "no pass yet" if total == 0 else f"event {cursor + 1}/{total}: {desc}"
+        self.positionLabel.set_full_text(full)
+
+
+class ElidedLabel(QLabel):
+    """A label that takes the toolbar's spare width and elides its text to what it gets (the whole
+    text is its tooltip, and the Narration dock's sentence): the counter and the phase come first,
+    so they stay readable when the node names do not fit."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(POSITION_MIN_W)
+        self.setContentsMargins(6, 0, 6, 0)
+
+    def set_full_text(self, text: str) -> None:
+        self.full = text
+        self.setToolTip(text)
+        self._elide()
+        self.updateGeometry()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt name): the whole text, so a wide window shows all of it
+        m = self.contentsMargins()
+        return QSize(self.fontMetrics().horizontalAdvance(self.full) + m.left() + m.right() + 4,
+                     super().sizeHint().height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt name)
+        return QSize(POSITION_MIN_W, super().minimumSizeHint().height())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        room = self.contentsRect().width()
+        shown = self.fontMetrics().elidedText(self.full, Qt.TextElideMode.ElideRight, max(0, room))
+        if shown != self.text():
+            self.setText(shown)

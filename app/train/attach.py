@@ -18,6 +18,7 @@ from .. import window_layout
 from .boundary import BoundaryDock
 from .controller import TrainController
 from .dock import TrainDock
+from .pass_histograms import PassHistograms
 from .plots import PlotsDock
 
 
@@ -56,6 +57,7 @@ class TrainView(QObject):
 
         self.landscape = install_landscape_view(window, self.controller)  # View > Loss landscape
         self.babysit = install_babysit(window, self)
+        self.pass_histograms = PassHistograms(window, self.boundary_dock, self.controller)
         window.train_controller = self.controller
         window.document_changed.connect(self._document_changed)
         window.installEventFilter(self)

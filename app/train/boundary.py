@@ -335,6 +335,11 @@ class BoundaryDock(QDockWidget):
                 item.setImage(np.ascontiguousarray(np.asarray(f).T), autoLevels=False, levels=(0, 1))
         self.last_image = np.asarray(imgs)
 
+    def show_histograms(self, hist: dict) -> None:
+        """Histograms from outside a run (the editor's pass): layers the graph no longer has are dropped."""
+        self._hist_fresh = True
+        self._show_hist(hist)
+
     def _show_hist(self, hist: dict) -> None:
         if self._hist_fresh:
             self._hist_fresh = False
