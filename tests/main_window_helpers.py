@@ -52,3 +52,20 @@ def circuit_copy(tmp_path) -> str:
 
 def add_node(w, op="relu", pos=(0, 0)):
     return w.scene.add_node(op, pos)
+
+
+def forget_changes(w) -> None:
+    """Before the window closes: its document counts as saved, so no modal prompt blocks the run."""
+    w.document.undo_stack.setClean()
+    w.document.mark_saved()
+
+
+def shown_window(qtbot, width: int = 1280, height: int = 720):
+    """A main window of that size, shown and exposed; a failed assert never leaves a save prompt."""
+    w = app.create_main_window(offer_recovery=False)
+    qtbot.addWidget(w, before_close_func=forget_changes)
+    w.resize(width, height)
+    w.show()
+    qtbot.waitExposed(w)
+    return w
+

@@ -6,15 +6,9 @@ import pytest
 from PySide6.QtCore import QRect
 from PySide6.QtWidgets import QWidget
 
-import app
+from main_window_helpers import shown_window
 
 FRAME = "lessonControlHighlight"
-
-
-def forget_changes(w) -> None:
-    """Before the window closes: its document counts as saved, so no modal prompt blocks the run."""
-    w.document.undo_stack.setClean()
-    w.document.mark_saved()
 
 
 @pytest.fixture
@@ -24,11 +18,7 @@ def data_dir(tmp_path, monkeypatch):
 
 
 def start(qtbot, lesson_id):
-    w = app.create_main_window(offer_recovery=False)
-    qtbot.addWidget(w, before_close_func=forget_changes)  # a failed assert must not leave a save prompt
-    w.resize(1280, 720)
-    w.show()
-    qtbot.waitExposed(w)
+    w = shown_window(qtbot, 1280, 720)
     qtbot.waitUntil(lambda: w.train_view is not None)
     dock = w.lesson_view.open()
     dock.set_language("en")

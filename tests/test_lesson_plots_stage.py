@@ -6,13 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import app
-
-
-def forget_changes(w) -> None:
-    """Before the window closes: its document counts as saved, so no modal prompt blocks the run."""
-    w.document.undo_stack.setClean()
-    w.document.mark_saved()
+from main_window_helpers import shown_window
 
 
 @pytest.fixture
@@ -22,11 +16,7 @@ def data_dir(tmp_path, monkeypatch):
 
 
 def make(qtbot):
-    w = app.create_main_window(offer_recovery=False)
-    qtbot.addWidget(w, before_close_func=forget_changes)  # a failed assert must not leave a save prompt
-    w.resize(1280, 720)
-    w.show()
-    qtbot.waitExposed(w)
+    w = shown_window(qtbot, 1280, 720)
     qtbot.waitUntil(lambda: w.train_view is not None)
     return w
 

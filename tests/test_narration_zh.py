@@ -8,22 +8,16 @@ import re
 
 import pytest
 
-import app
 import graphcore as gc
 import graphcore.lessons as L
 from app.run.narration import BACKWARD, BACKWARD_ZH, sentence
 from app.run.record import record
 from backprop_studio_resources import example_path
 from graphcore.lessons_cli import WORDS, play
+from main_window_helpers import shown_window
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
-
-
-def forget_changes(w) -> None:
-    """Before the window closes: its document counts as saved, so no modal prompt blocks the run."""
-    w.document.undo_stack.setClean()
-    w.document.mark_saved()
 
 
 def recorded(name: str):
@@ -71,11 +65,7 @@ def test_lessons_play_ends_in_the_chosen_language():
 
 def test_the_narration_dock_follows_a_chinese_lesson_and_speaks_english_after_it(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("BACKPROP_STUDIO_DATA_DIR", str(tmp_path))
-    w = app.create_main_window(offer_recovery=False)
-    qtbot.addWidget(w, before_close_func=forget_changes)  # a failed assert must not leave a save prompt
-    w.resize(1280, 720)
-    w.show()
-    qtbot.waitExposed(w)
+    w = shown_window(qtbot, 1280, 720)
     narration = w.run_view.narration
     dock = w.lesson_view.open()
     dock.set_language("zh")

@@ -5,23 +5,13 @@ from __future__ import annotations
 import pytest
 from PySide6.QtWidgets import QApplication
 
-import app
 from app.run.toolbar import MODE_TIP
 from backprop_studio_resources import example_path
-
-
-def forget_changes(w) -> None:
-    """Before the window closes: its document counts as saved, so no modal prompt blocks the run."""
-    w.document.undo_stack.setClean()
-    w.document.mark_saved()
+from main_window_helpers import shown_window
 
 
 def make(qtbot, width, height):
-    w = app.create_main_window(offer_recovery=False)
-    qtbot.addWidget(w, before_close_func=forget_changes)  # a failed assert must not leave a save prompt
-    w.resize(width, height)
-    w.show()
-    qtbot.waitExposed(w)
+    w = shown_window(qtbot, width, height)
     w.open_file(example_path("cs231n_circuit.json"))
     QApplication.processEvents()
     return w
