@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
-from PySide6.QtWidgets import QDockWidget, QLabel, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtWidgets import QDockWidget, QLabel, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
 from .look import plot_colors, style_plot
 from .pacing import PACER
@@ -65,9 +65,16 @@ class BoundaryDock(QDockWidget):
         self.output_view = pg.GraphicsLayoutWidget()
         self.output_view.setObjectName("boundaryView")
         self.output_view.setMinimumSize(40, 20)
-        self.tabs.addTab(self.output_view, "Output")
+        # until a run draws something, the Output tab says what will appear there (an empty plot said nothing)
         self.hint = QLabel("Train a net to see its decision boundary (2-D data) or its predictions (images).")
+        self.hint.setObjectName("boundaryHint")
         self.hint.setWordWrap(True)
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setMargin(12)
+        self.output_stack = QStackedWidget()
+        self.output_stack.addWidget(self.hint)
+        self.output_stack.addWidget(self.output_view)
+        self.tabs.addTab(self.output_stack, "Output")
 
         hist_box = QWidget()
         hl = QVBoxLayout(hist_box)
@@ -107,6 +114,7 @@ class BoundaryDock(QDockWidget):
         c = plot_colors(self)
         for view in (self.output_view, self.hist_view):
             view.setBackground(c["bg"])
+        self.hint.setStyleSheet(f"QLabel#boundaryHint {{ background: {c['bg'].name()}; color: {c['fg'].name()}; }}")
         style_plot(self.weight_plot, c, "Weights per layer")
         style_plot(self.act_plot, c, "Activations per layer")
         for p in (self.weight_plot, self.act_plot):
@@ -261,6 +269,7 @@ class BoundaryDock(QDockWidget):
             return
         if self.tabs.currentIndex() == 0 and self._output_drawn is not snap:
             self._output_drawn = snap
+            self.output_stack.setCurrentWidget(self.output_view)
             PACER.drew()  # the plots' next tick waits a frame (see pacing.py)
             points = self._points_cache if self._points_new else None
             self._points_new = False
@@ -383,6 +392,7 @@ class BoundaryDock(QDockWidget):
     def clear(self) -> None:
         """Another document: nothing of the last graph's boundary, predictions, filters or histograms stays."""
         self._clear_output()
+        self.output_stack.setCurrentWidget(self.hint)
         self._mode = None
         self._latest = self._output_drawn = self._hist_drawn = None
         self._points_cache = None
