@@ -123,11 +123,14 @@ def locate_backward(ex: "Executor") -> None:
     non-finite gradient (for an input wire or a weight) from finite ones."""
     g = ex.graph
     target = ex.target
-    seed = ex.grads.get(target) if target is not None else None
+    seed = ex._grads.get(target) if target is not None else None  # (ex.grads would complete the deferred)
     if seed is not None and not finite(seed):
         raise NumericError(target, g.nodes[target].name, "backward", what(seed) + " seed gradient")
     produced: dict[str, list] = {}
-    for edge, gi in ex.edge_grads.items():
+    # the gradients the pass computed: a data input's deferred one (graphcore.inputgrads) is not made
+    # here, so a node closer to the target that produced the NaN/Inf is named first, as in an eager pass
+    computed = list(ex._edge_grads.items()) + [(e, gi) for e, gi in ex._edge_pending if gi is not None]
+    for edge, gi in computed:
         produced.setdefault(edge.dst, []).append((f"gradient for input {edge.dst_port!r}", gi))
     start = ex._pos.get(target, len(ex._plan) - 1) if target is not None else len(ex._plan) - 1
     order = [ex._plan[k] for k in range(start, -1, -1)]

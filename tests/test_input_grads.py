@@ -137,3 +137,27 @@ def test_the_every_op_property_is_not_vacuous(name):
         ex.forward()
         ex.backward(s)
     assert [d[0].node.name for d in ex._deferred] == ["op"]
+
+
+def test_a_nan_made_closer_to_the_target_is_named_before_a_deferred_input_gradient():
+    """The NaN/Inf walk goes back from the target through what the pass computed: sqrt's Inf
+    gradient at 0 is named, as an eager (fresh) executor names it, not the layer whose deferred
+    gradient into the data input x inherits it."""
+    g = gc.Graph()
+    x = g.add("input", name="x", value=np.array([[1.0, 2.0], [3.0, 4.0]]))
+    h = g.add("linear", name="fc1", inputs={"x": x}, units=2)
+    g.set_weights(h, W=np.ones((2, 2)), b=np.zeros(2))
+    q = g.add("pow", name="sqrt", inputs={"x": h}, p=0.5)
+    g.add("sum", name="s", inputs={"x": q})
+    warm = gc.Executor(g)
+    for _ in range(3):
+        warm.forward()
+        warm.backward()
+    g.set_value(x, np.array([[0.0, 0.0], [3.0, 4.0]]))
+    names = []
+    for ex in (warm, gc.Executor(g)):
+        with pytest.raises(gc.NumericError) as err:
+            ex.forward()
+            ex.backward()
+        names.append(err.value.name)
+    assert names == ["sqrt", "sqrt"]

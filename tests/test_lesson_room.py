@@ -77,7 +77,8 @@ def test_a_step_shows_the_plots_it_talks_about(qtbot, data_dir):
     assert not plots.visibleRegion().isEmpty()  # in front of Problems and Narration
     train_frame = next(f for f in dock.highlighter.frames if f.target is w.train_view.train_dock)
     assert w.train_view.train_dock.visibleRegion().isEmpty()  # behind the lesson's tab: its tab is framed
-    assert train_frame.isVisible() and train_frame.height() < 60, train_frame.geometry()
+    # the frames follow their controls (at once, then every 250 ms): the tab is framed once the tabs are laid out
+    qtbot.waitUntil(lambda: train_frame.isVisible() and train_frame.height() < 60, timeout=3000)
     step_area = QRect(dock.step_scroll.mapTo(w, QPoint(0, 0)), dock.step_scroll.size())
     assert not train_frame.geometry().intersects(step_area)
     plots.show_plot("units", False)  # the student hides it: going back and forth on the lesson's

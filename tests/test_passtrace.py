@@ -272,3 +272,38 @@ def test_a_backward_trace_that_keeps_failing_stops_being_recorded(monkeypatch):
     t_ = np.tanh([0.5, -1.0])
     sig = 1 / (1 + np.exp(-t_))
     np.testing.assert_allclose(ex.grads[x], sig * (1 - sig) * (1 - t_ ** 2))
+
+
+def test_a_new_regulariser_target_gets_its_penalty_gradient_on_every_pass():
+    """L2's backward repeats its fused calls (Ctx.fused_again) only for the targets they were made
+    for: after a layer is added (a new plan) or the targets param changes, the new layer's W gets
+    k * W on the second pass too (it lost it when the old calls were repeated)."""
+    g = gc.Graph()
+    x = g.add("input", name="x", value=np.array([[1.0, 2.0], [0.5, -1.0]]))
+    f1 = g.add("linear", name="fc1", inputs={"x": x}, units=2)
+    s = g.add("sum", name="s", inputs={"x": f1})
+    r = g.add("l2", name="reg", strength=0.1)
+    t = g.add("add", name="t", inputs={"a": s, "b": r})
+    ex = gc.Executor(g)
+
+    def passes(n):
+        for _ in range(n):
+            ex.forward()
+            ex.backward(t)
+            fresh = gc.Executor(g)
+            fresh.forward()
+            fresh.backward(t)
+            for nid, w in g.trainable():
+                np.testing.assert_array_equal(ex.weight_grad(nid, w), fresh.weight_grad(nid, w), err_msg=f"{nid}.{w}")
+
+    passes(3)
+    f2 = g.add("linear", name="fc2", inputs={"x": f1}, units=2)
+    g.disconnect(s, "x")
+    g.connect(f2, s, "x")
+    passes(3)
+    g.set_param(r, "targets", "fc2")
+    passes(3)
+    g.set_param(r, "targets", "none")
+    passes(2)
+    g.set_param(r, "targets", "fc1, fc2")
+    passes(3)

@@ -80,8 +80,10 @@ def nonfinite(a):
 
 @_twin
 def nonfinite(a):  # noqa: F811
-    # a finite dot product (~0.4 us) means no NaN/Inf; only an overflow needs the exact test
-    return not math.isfinite(a.dot(a)) and not bool(np.isfinite(a).all())
+    # a finite dot product (~0.4 us) means no NaN/Inf; only an overflow needs the exact test (and
+    # warns of nothing: huge finite values are expected, and the NaN/Inf check must not warn)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return not math.isfinite(a.dot(a)) and not bool(np.isfinite(a).all())
 
 
 @_loop

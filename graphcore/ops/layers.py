@@ -97,12 +97,12 @@ def _linear_bwd(ctx, g, ins, out, params, tensors):
     wg["W"] = dW
     wg["b"] = db
     dx = ctx.buf("dx", xf.shape, dt) if ctx.need_grad[0] else None
+    res = [dx]  # the same list from every repeat: a pass trace sees the same result (graphcore.passtrace)
     if xf is x and gf is g and Wf is W:
-        ctx.repeat(_linear_bwd_again, (g, W.T, dW, db, ctx.saved["ones"], dx, wg), fed=True)
-    if dx is None:
-        return [None]
-    np.dot(gf, Wf.T, out=dx)
-    return [dx]
+        ctx.repeat(_linear_bwd_again, (g, W.T, dW, db, ctx.saved["ones"], dx, wg, res), fed=True)
+    if dx is not None:
+        np.dot(gf, Wf.T, out=dx)
+    return res
 
 
 def _linear_small_bwd_again(ins, g, W, dW, db, dx, T, fn, wg, res):
@@ -112,15 +112,14 @@ def _linear_small_bwd_again(ins, g, W, dW, db, dx, T, fn, wg, res):
     return res
 
 
-def _linear_bwd_again(ins, g, WT, dW, db, ones, dx, wg):
+def _linear_bwd_again(ins, g, WT, dW, db, ones, dx, wg, res):
     np.dot(ins[0].T, g, out=dW)
     np.dot(ones, g, out=db)  # colsum
     wg["W"] = dW
     wg["b"] = db
-    if dx is None:
-        return [None]
-    np.dot(g, WT, out=dx)
-    return [dx]
+    if dx is not None:
+        np.dot(g, WT, out=dx)
+    return res
 
 
 def _linear_examples(rng):

@@ -116,12 +116,13 @@ def _scaled_again(ins, g, ctx, key, targets, scale, params, result):
     if not _same_targets(ctx.executor, key):
         return None
     k = scale(params) * float(g)
-    calls = ctx.saved.get("fused calls")
-    if calls is not None and calls[1] is not None and calls[0] == k and ctx.fused_again(calls[1]):
+    calls = ctx.saved.get("fused calls")  # (k, the targets they were made for, the calls)
+    if calls is not None and calls[1] is targets and calls[2] is not None and calls[0] == k \
+            and ctx.fused_again(calls[2]):
         return result
     for nid, w, tens in targets:
         ctx.add_scaled_weight_grad(nid, w, tens[w], k)
-    ctx.saved["fused calls"] = (k, ctx.fused_calls(targets, k))
+    ctx.saved["fused calls"] = (k, targets, ctx.fused_calls(targets, k))
     return result
 
 
@@ -165,6 +166,7 @@ def _regularizer(name: str, title: str, doc: str, grad_rule: str, penalty, grad,
             dx = ctx.buf("dx", xf.shape, xf.dtype)
             grad(xf, params, s, dx, ctx.buf("t:x", xf.shape, xf.dtype) if uses_tmp else None)
         targets = _targets(ctx, params, x is not None)
+        ctx.saved.pop("fused calls", None)  # the rule runs: the repeat's calls belong to the last targets
         if scale is not None:
             k = scale(params) * s
             for nid, w, tens in targets:
