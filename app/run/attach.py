@@ -59,7 +59,9 @@ class RunView(QObject):
         """The first event of a pass brings the Narration tab to the front (it may sit behind Problems)."""
         if cursor == 0 and total > 0 and self.narration.toggleViewAction().isChecked():
             self.narration.raise_()
-        if cursor == 0 and total > 0 and self.code.toggleViewAction().isChecked():
+        # the Code tab takes the Inspector's place, never another tab's (a running lesson, Train, History)
+        if cursor == 0 and total > 0 and self.code.toggleViewAction().isChecked() \
+                and not self.window.inspector_dock.visibleRegion().isEmpty():
             self.code.raise_()
 
     def _show_state(self, *_position) -> None:

@@ -15,7 +15,7 @@ KIND = {"gates": "门", "activations": "门", "layers": "层", "losses": "损失
 SOURCE = {"input": "输入", "const": "常量", "param": "参数"}
 UI = {  # the dock's own words
     "title": "讲解",
-    "idle": "按“单步”（F10）逐个事件走一遍：每个事件都在这里解释。",
+    "idle": "按“Step ▶”（F10）逐个事件走一遍：每个事件都在这里解释。",  # the button keeps its English label
     "start": "一遍传播的开始：共 {total} 个事件。",
 }
 
