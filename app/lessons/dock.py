@@ -45,6 +45,7 @@ class LessonDock(QDockWidget):
         self.lessons: list[L.Lesson] = []
         self.load_error = ""
         self.run: L.LessonRun | None = None
+        self._list_for_run = False  # the list's height was fitted for a running lesson (_fit_list)
         self.progress = progress.load()
         self.lang = default_lang()
         self._shown_key: tuple | None = None  # (lesson, step, passed, language) last shown
@@ -219,15 +220,17 @@ class LessonDock(QDockWidget):
         self._fit_list()
 
     def _fit_list(self) -> None:
-        """Every lesson in view when the window has the height (all 15 at 1920x1080), never fewer than
-        LIST_MIN_ROWS: the window's height beyond LIST_SPARE_H goes to the list."""
+        """Choosing a lesson: every lesson in view when the window has the height (all 15 at
+        1920x1080), never fewer than LIST_MIN_ROWS, the window's height beyond LIST_SPARE_H going to
+        the list. While a lesson runs the list keeps LIST_MIN_ROWS: its step's text needs the room."""
         rows = [self.list.sizeHintForRow(i) for i in range(self.list.count())]
+        self._list_for_run = self._alive()
         if not rows:
             return
         frame = 2 * self.list.frameWidth() + 2
         every = sum(rows) + frame + max(rows)  # a row of slack: a title that wraps once still fits
         least = sum(rows[:LIST_MIN_ROWS]) + frame
-        height = max(least, min(every, self.window_.height() - LIST_SPARE_H))
+        height = least if self._list_for_run else max(least, min(every, self.window_.height() - LIST_SPARE_H))
         if height != self.list.height() or self.list.minimumHeight() != height:
             self.list.setFixedHeight(height)
 
@@ -317,6 +320,8 @@ class LessonDock(QDockWidget):
     def refresh(self) -> None:
         if not shiboken6.isValid(self):
             return
+        if self._alive() != self._list_for_run:  # a lesson started or ended: the list's height follows
+            self._fit_list()
         ui = UI[self.lang]
         self.setWindowTitle(ui["lessons"])
         self.back_button.setText(ui["back"])
