@@ -96,8 +96,9 @@ class RecordedState:
     metrics: dict
     selection: tuple[str, str] | None  # ("node", id) | ("wire", "id.port")
 
+    @abc.abstractmethod
     def _executor(self):
-        raise NotImplementedError
+        """The executor whose last pass the checks read (the headless one, or the GUI's run controller's)."""
 
     def node_id(self, name: str) -> str | None:
         for nid, n in self.graph.nodes.items():
