@@ -3,6 +3,7 @@ yield and get their share back when it ends), and a step that talks about a plot
 from __future__ import annotations
 
 import pytest
+import shiboken6
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtTest import QTest
 
@@ -74,10 +75,15 @@ def test_a_step_shows_the_plots_it_talks_about(qtbot, data_dir):
     qtbot.waitUntil(lambda: "units" in plots.visible_plots())  # step 2: the dead units' plot
     assert plots.plot_buttons["units"].isChecked()
     assert not plots.visibleRegion().isEmpty()  # in front of Problems and Narration
-    train_frame = next(f for f in dock.highlighter.frames if f.target is w.train_view.train_dock)
     assert w.train_view.train_dock.visibleRegion().isEmpty()  # behind the lesson's tab: its tab is framed
+
+    def train_tab_frame():  # the step's frames are made again when it refreshes: look the frame up each time
+        return next((f for f in dock.highlighter.frames
+                     if shiboken6.isValid(f) and f.target is w.train_view.train_dock), None)
+
     # the frames follow their controls (at once, then every 250 ms): the tab is framed once the tabs are laid out
-    qtbot.waitUntil(lambda: train_frame.isVisible() and train_frame.height() < 60, timeout=3000)
+    qtbot.waitUntil(lambda: (f := train_tab_frame()) is not None and f.isVisible() and f.height() < 60, timeout=3000)
+    train_frame = train_tab_frame()
     step_area = QRect(dock.step_scroll.mapTo(w, QPoint(0, 0)), dock.step_scroll.size())
     assert not train_frame.geometry().intersects(step_area)
     plots.show_plot("units", False)  # the student hides it: going back and forth on the lesson's
