@@ -16,9 +16,10 @@ import graphcore.lessons as L
 from graphcore.problems import GraphError, NumericError
 
 from .. import settings as app_settings
+from ..train.attach import put_away_plots
 from . import progress
 from .highlight import Highlighter
-from .stage import bring_plots, put_away_plots
+from .stage import bring_plots
 from .words import LANG_NAMES, UI
 from .world import GuiWorld
 

@@ -1,10 +1,8 @@
 """What a lesson step brings to the front: the training plots it talks about (a step's "plots"),
 so a step on dead units shows the Units plot without the student hunting for its toggle; and what
-it puts away: a circuit lesson has no training, so empty training plots left in front by an
-earlier lesson (or the default layout) give their place to the Narration."""
+it puts away (app.train.attach.put_away_plots): a circuit lesson has no training, so empty training
+plots left in front by an earlier lesson (or the default layout) give their place to the Narration."""
 from __future__ import annotations
-
-from PySide6.QtWidgets import QDockWidget
 
 
 def _show(dock) -> None:
@@ -33,21 +31,3 @@ def bring_plots(window, names: list[str]) -> list[str]:
         dock.tabs.setCurrentIndex(dock.tabs.indexOf(dock.hist_view.parentWidget()))
         shown.append("histograms")
     return shown
-
-
-def put_away_plots(window) -> bool:
-    """When the open graph does not train and the Training plots tab is in front, bring the Narration
-    (or Problems) tab of its group forward instead; True if it did."""
-    train = getattr(window, "train_view", None)
-    doc = getattr(window, "document", None)
-    if train is None or doc is None or doc.trains:
-        return False
-    plots = train.plots_dock
-    if not plots.isVisible() or plots.visibleRegion().isEmpty():
-        return False
-    for name in ("narrationDock", "problemsDock"):
-        dock = window.findChild(QDockWidget, name)
-        if dock is not None and dock.toggleViewAction().isChecked() and dock in window.tabifiedDockWidgets(plots):
-            dock.raise_()
-            return True
-    return False

@@ -12,6 +12,7 @@ signal. Closing the window stops and joins the worker thread.
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtWidgets import QDockWidget
 
 from .. import settings as app_settings
 from .. import window_layout
@@ -128,6 +129,8 @@ class TrainView(QObject):
     def _document_changed(self, doc) -> None:
         self.controller.set_document(doc, self.window.scene)
         self.fit_panels()
+        # a graph that does not train (a circuit) does not open on empty Loss and Accuracy plots
+        QTimer.singleShot(0, self.window, lambda: put_away_plots(self.window))
 
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt name)
         if obj is self.window and event.type() == QEvent.Type.Close and event.isAccepted():
@@ -137,6 +140,24 @@ class TrainView(QObject):
 
 
 BOUNDARY_CLOSED_KEY = "ui/boundaryClosed"
+
+
+def put_away_plots(window) -> bool:
+    """When the open graph does not train and the Training plots tab is in front, bring the Narration
+    (or Problems) tab of its group forward instead; True if it did."""
+    train = getattr(window, "train_view", None)
+    doc = getattr(window, "document", None)
+    if train is None or doc is None or doc.trains:
+        return False
+    plots = train.plots_dock
+    if not plots.isVisible() or plots.visibleRegion().isEmpty():
+        return False
+    for name in ("narrationDock", "problemsDock"):
+        dock = window.findChild(QDockWidget, name)
+        if dock is not None and dock.toggleViewAction().isChecked() and dock in window.tabifiedDockWidgets(plots):
+            dock.raise_()
+            return True
+    return False
 
 
 def _closed_by_user() -> bool:
