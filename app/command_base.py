@@ -80,7 +80,14 @@ def merge_diffs(first: dict, second: dict) -> dict:
 
 
 class GraphCommand(QUndoCommand):
-    """Base: runs `_do`/`_undo` and keeps the arrays graphcore re-created in between."""
+    """Base: runs `_do`/`_undo` and keeps the arrays graphcore re-created in between. A subclass
+    without both is refused when it is defined (QUndoCommand's metaclass rules out abc.ABC)."""
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        missing = [name for name in ("_do", "_undo") if not callable(getattr(cls, name, None))]
+        if missing:
+            raise TypeError(f"{cls.__name__} must define {' and '.join(missing)}")
 
     def __init__(self, graph: Graph, text: str) -> None:
         super().__init__(text)
@@ -108,8 +115,3 @@ class GraphCommand(QUndoCommand):
         if self._diff:
             _apply_tensors(self.graph, self._diff, 0)
 
-    def _do(self) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _undo(self) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError

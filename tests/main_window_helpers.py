@@ -69,3 +69,15 @@ def shown_window(qtbot, width: int = 1280, height: int = 720):
     qtbot.waitExposed(w)
     return w
 
+
+def started_lesson(qtbot, lesson_id: str, width: int = 1280, height: int = 720):
+    """A shown window running the lesson in English, from its first step (set BACKPROP_STUDIO_DATA_DIR
+    to a tmp folder first: lesson progress is kept per user). Returns (window, lesson dock)."""
+    w = shown_window(qtbot, width, height)
+    qtbot.waitUntil(lambda: w.train_view is not None)
+    dock = w.lesson_view.open()
+    dock.set_language("en")
+    dock.select_lesson(lesson_id)
+    assert dock.start(unsaved="discard")
+    return w, dock
+

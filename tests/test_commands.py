@@ -287,3 +287,12 @@ def test_scene_says_why_a_command_was_refused(qtbot):
     assert scene._push(c.ConnectCommand(g, n["f"], n["xy"], "a")) is False  # a cycle: graphcore refuses
     assert messages[-1].startswith("Connect refused:") and g == before
     scene.detach()
+
+
+def test_a_command_without_undo_is_refused_when_defined():
+    from app.command_base import GraphCommand
+
+    with pytest.raises(TypeError, match="_undo"):
+        class HalfCommand(GraphCommand):  # noqa: F841 - defining it is the test
+            def _do(self) -> None:
+                pass

@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import QRect
 from PySide6.QtWidgets import QWidget
 
-from main_window_helpers import shown_window
+from main_window_helpers import started_lesson
 
 FRAME = "lessonControlHighlight"
 
@@ -18,13 +18,7 @@ def data_dir(tmp_path, monkeypatch):
 
 
 def start(qtbot, lesson_id):
-    w = shown_window(qtbot, 1280, 720)
-    qtbot.waitUntil(lambda: w.train_view is not None)
-    dock = w.lesson_view.open()
-    dock.set_language("en")
-    dock.select_lesson(lesson_id)
-    assert dock.start(unsaved="discard")
-    return w, dock
+    return started_lesson(qtbot, lesson_id)
 
 
 def frames(w) -> list:

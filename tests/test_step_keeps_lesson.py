@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 from backprop_studio_resources import example_path
-from main_window_helpers import shown_window
+from main_window_helpers import shown_window, started_lesson
 
 
 @pytest.fixture
@@ -17,12 +17,7 @@ def data_dir(tmp_path, monkeypatch):
 
 
 def test_a_step_during_a_lesson_keeps_the_lesson_in_view(qtbot, data_dir):
-    w = shown_window(qtbot, 1280, 720)
-    qtbot.waitUntil(lambda: w.train_view is not None)
-    dock = w.lesson_view.open()
-    dock.set_language("en")
-    dock.select_lesson("gates")
-    assert dock.start(unsaved="discard")
+    w, dock = started_lesson(qtbot, "gates")
     qtbot.waitUntil(lambda: not dock.visibleRegion().isEmpty())
     w.run_view.toolbar.actionStep.trigger()
     qtbot.waitUntil(lambda: w.run_view.controller.state_text() != "")  # the step is shown

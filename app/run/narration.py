@@ -111,16 +111,19 @@ FORWARD: dict[str, Callable[[_Ctx], str | None]] = {
 }
 
 
-def _forward(c: _Ctx) -> str:
+def _forward(c: _Ctx, table: dict = FORWARD, source: dict | None = None, head: str | None = None,
+             colon: str = ": ") -> str:
+    """A forward event's sentence from a language's table (English by default; narration_zh passes its
+    table, its words for the source ops, its head and its full-width colon)."""
     nid = c.ev.node
     if c.spec is not None and c.spec.source:
-        return f"{c.op} {c.name(nid)} = {c.value(nid)}"
-    say = FORWARD.get(c.op)
+        return f"{(source or {}).get(c.op, c.op)} {c.name(nid)} = {c.value(nid)}"
+    say = table.get(c.op)
     text = say(c) if say is not None else None
     if text:
         return text
     args = ", ".join(f"{c.name(c.src_of(p))} = {c.value(c.src_of(p))}" for p in c.wired())
-    return f"{c.head}: {c.op}({args}) = {c.value(nid)}"
+    return f"{c.head if head is None else head}{colon}{c.op}({args}) = {c.value(nid)}"
 
 
 # ---------------------------------------------------------------- backward
@@ -250,7 +253,7 @@ def sentence(graph: gc.Graph, rec: PassRecord | None, k: int, lang: str = "en") 
     c = _Ctx(graph, rec, k)
     if lang == "zh":
         if c.ev.phase == "forward":
-            return zh.forward(c)
+            return _forward(c, zh.FORWARD, zh.SOURCE, zh.head(c), "：")
         return zh.seed(c) if c.ev.phase == "seed" else _backward_zh(c)
     if c.ev.phase == "forward":
         return _forward(c)

@@ -55,18 +55,6 @@ FORWARD: dict[str, Callable] = {
 }
 
 
-def forward(c) -> str:
-    nid = c.ev.node
-    if c.spec is not None and c.spec.source:
-        return f"{SOURCE.get(c.op, c.op)} {c.name(nid)} = {c.value(nid)}"
-    say = FORWARD.get(c.op)
-    text = say(c) if say is not None else None
-    if text:
-        return text
-    args = ", ".join(f"{c.name(c.src_of(p))} = {c.value(c.src_of(p))}" for p in c.wired())
-    return f"{head(c)}：{c.op}({args}) = {c.value(nid)}"
-
-
 # ---------------------------------------------------------------- backward
 def _add(c) -> str:
     n = len(c.wired())
