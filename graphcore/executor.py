@@ -101,7 +101,7 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
         self.extra_wgrads: dict[tuple[str, str], np.ndarray] = {}  # see Ctx.add_weight_grad
         self._wgrad_ctxs: list[Ctx] = []  # contexts holding weight gradients of the last pass
         self._pass = 0  # counts backward passes; Ctx.wpass says which pass a context's wgrads belong to
-        # (node id, weight) -> (own + k * w, w, k): see Ctx.add_scaled_weight_grad
+        # (node id, weight) -> (own + k * w, w, k, own): see Ctx.add_scaled_weight_grad
         self._fused_wgrads: dict[tuple[str, str], tuple] = {}
         self._bsteps: tuple = (None, None, [])  # (plan, target, its non-source steps from it backwards)
         self._input_grads = True

@@ -54,16 +54,19 @@ def check_backward(ex: "Executor") -> None:
 
 def leaves_finite(ex: "Executor") -> bool:
     """Are the gradients that reach sources and weights all finite? (ex._leaf_check: one compiled
-    call per four small arrays). A layer's own weight gradient is checked next to its fused total
-    with a regularizer's (own + k * w): checking both costs less than telling them apart."""
+    call per four small arrays). A layer's own weight gradient fused with a regularizer's (own + k * w)
+    is covered by the total: a NaN or Inf in `own` makes the total NaN or Inf."""
     grads = ex._grads
     arrays = [g for st in ex._sources if (g := grads.get(st.nid)) is not None]
     for ctx in ex._wgrad_ctxs:  # the contexts this pass gave weight gradients (Executor._clear_wgrads)
         arrays += ctx.wgrads.values()
     if ex.extra_wgrads:
         arrays += ex.extra_wgrads.values()
-    if ex._fused_wgrads:
-        arrays += [f[0] for f in ex._fused_wgrads.values()]
+    fused = ex._fused_wgrads
+    if fused:
+        arrays += [f[0] for f in fused.values()]
+        arrays += [f[3] for f in fused.values()]
+        return ex._leaf_check(arrays, len(fused))
     return ex._leaf_check(arrays)
 
 
@@ -71,18 +74,20 @@ class FiniteCheck:
     """all(finite(a) for a in arrays), for the same arrays pass after pass (a pass reuses its
     buffers): their flat views, grouped four by four per dtype, are kept while the arrays are the
     same objects, so a handful of small arrays costs one compiled call (~0.3 us) and a large one
-    a dot product (BLAS)."""
+    a dot product (BLAS). The last `covered` arrays are not checked, nor is any other place they
+    take in the list: the caller checks something that holds each one's NaN or Inf."""
 
-    __slots__ = ("_arrays", "_groups", "_large", "_other", "_gen")
+    __slots__ = ("_arrays", "_covered", "_groups", "_large", "_other", "_gen")
 
     def __init__(self) -> None:
         self._arrays: list = []
+        self._covered = 0
         self._gen = -1
 
-    def __call__(self, arrays: list) -> bool:
-        if self._gen != _kernels.generation or len(arrays) != len(self._arrays) \
+    def __call__(self, arrays: list, covered: int = 0) -> bool:
+        if self._gen != _kernels.generation or len(arrays) != len(self._arrays) or covered != self._covered \
                 or not all(map(is_, arrays, self._arrays)):
-            self._prepare(arrays)
+            self._prepare(arrays, covered)
         for fn, four in self._groups:
             if fn(*four):
                 return False
@@ -96,10 +101,13 @@ class FiniteCheck:
                 return False
         return all(map(finite, self._other)) if self._other else True
 
-    def _prepare(self, arrays: list) -> None:
+    def _prepare(self, arrays: list, covered: int) -> None:
         small: dict = {}  # dtype -> flat views
         large, other = [], []
-        for a in arrays:
+        skip = {id(a) for a in arrays[len(arrays) - covered:]}
+        for a in arrays[:len(arrays) - covered]:
+            if id(a) in skip:
+                continue
             if a.dtype.kind != "f" or a.ndim == 0 or not a.flags.c_contiguous:
                 other.append(a)  # finite(): exact for any layout; an int array is always finite
             elif a.size <= 4096:
@@ -114,6 +122,7 @@ class FiniteCheck:
                 four = flats[k:k + 4]
                 groups.append((fn, tuple(four + [empty] * (4 - len(four)))))
         self._arrays = list(arrays)
+        self._covered = covered
         self._groups, self._large, self._other = groups, large, other
         self._gen = _kernels.generation
 

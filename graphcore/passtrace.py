@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import inputgrads
+from .stepctx import generated, replay_source
 
 if TYPE_CHECKING:  # pragma: no cover
     from .executor import Executor
@@ -59,15 +60,40 @@ def _outputs(ex: "Executor", st: "_Step") -> tuple[int, ...]:
     return tuple(k for k, s in enumerate(st.srcs) if s is not None and not ex._index[s].source)
 
 
-class ForwardTrace:
-    """A forward pass as (call, argument list, arrays, expected output) per non-source step."""
+class _Source:
+    """A trace's function being written: lines, and the namespace their names are bound in."""
 
-    __slots__ = ("key", "sources", "steps", "outs")
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.ns: dict = {}
+
+    def name(self, prefix: str, value) -> str:
+        n = f"{prefix}{len(self.ns)}"
+        self.ns[n] = value
+        return n
+
+    def add(self, *lines: str) -> None:
+        self.lines += [f"        {line}" for line in lines]
+
+    def replay(self, rec: tuple, known: tuple, gout: bool) -> tuple[str, bool]:
+        """The key checks of a recorded call inline (a failed one abandons the trace); returns its call."""
+        lines, call, fed = replay_source(rec, known, gout, "return False", f"r{len(self.ns)}_", self.ns)
+        self.lines += lines
+        return call, fed
+
+
+class ForwardTrace:
+    """A forward pass as one generated function: per source, its value checked and put in the
+    argument lists that read it; per non-source step, its recorded call's key checks and the call
+    (Replay), or its rule, and a check that it returned the object it returned when recorded."""
+
+    __slots__ = ("key", "outs", "_run")
 
     def __init__(self, ex: "Executor", key: tuple) -> None:
         values = ex.values
         self.key = key
-        slots: dict[str, list] = {}  # source id -> (argument list, index) of each place it is read
+        src = _Source()
+        reads: dict[str, list] = {}  # source id -> (argument list, index) of each place it is read
         steps = []
         for st in ex._plan:
             if st.source:
@@ -75,33 +101,37 @@ class ForwardTrace:
             ins = [None if s is None else values[s] for s in st.srcs]
             for k, s in enumerate(st.srcs):
                 if s is not None and ex._index[s].source:
-                    slots.setdefault(s, []).append((ins, k))
+                    reads.setdefault(s, []).append((ins, k))
+            steps.append((st, ins))
+        for st in ex._sources:
+            v = values[st.nid]
+            src.add(f"v = {src.name('tensors', st.tensors)}['value']",
+                    "if v.dtype.kind == 'f' and v.dtype is not dtype and v.dtype != dtype:",
+                    f"    v = ex._source_value({src.name('st', st)})",
+                    f"if v.shape != {src.name('shape', v.shape)} or v.dtype is not {src.name('dtype', v.dtype)}:",
+                    "    return False",  # new shapes: the generic pass checks them first
+                    f"values[{src.name('nid', st.nid)}] = v")
+            src.add(*[f"{src.name('ins', ins)}[{k}] = v" for ins, k in reads.get(st.nid, ())])
+        for st, ins in steps:
+            out = src.name("out", values[st.nid])
+            src.add(f"ins = {src.name('ins', ins)}", f"tensors = {src.name('tensors', st.tensors)}")
             r = st.frep
-            call = r.trusted(_outputs(ex, st)) if r is not None else _rule_call(st, False)
-            steps.append((call, ins, st.tensors, values[st.nid]))
-        self.sources = [(st, st.tensors, values[st.nid].shape, values[st.nid].dtype, tuple(slots.get(st.nid, ())))
-                        for st in ex._sources]
-        self.steps = steps
-        self.outs = {st.nid: values[st.nid] for st in ex._plan if not st.source}
+            if r is None:
+                src.add(f"if {src.name('rule', _rule_call(st, False))}(ins, None, None, tensors) is not {out}:",
+                        "    return False")
+                continue
+            call, fed = src.replay(r._rec, _outputs(ex, st), False)
+            if fed:
+                src.add(f"if {call} is not {out}:", "    return False")
+            else:  # the call returns what it returned when recorded
+                src.add(call, "return False" if r._rec[3] is not values[st.nid] else "pass")
+        self.outs = {st.nid: values[st.nid] for st, _ in steps}
+        src.add(f"values.update({src.name('outs', self.outs)})", "return True")
+        self._run = generated("def run(ex, values, dtype):", src.lines, src.ns)
 
     def run(self, ex: "Executor") -> bool:
         """The pass, or False at the first difference (the caller then runs the generic pass)."""
-        values = ex.values
-        dtype = ex.dtype
-        for st, tensors, shape, vdtype, slots in self.sources:
-            v = tensors["value"]
-            if v.dtype.kind == "f" and v.dtype is not dtype and v.dtype != dtype:
-                v = ex._source_value(st)
-            if v.shape != shape or v.dtype is not vdtype:
-                return False  # new shapes: the generic pass checks them first
-            values[st.nid] = v
-            for ins, k in slots:
-                ins[k] = v
-        for call, ins, tensors, out in self.steps:
-            if call(ins, None, None, tensors) is not out:
-                return False
-        values.update(self.outs)
-        return True
+        return self._run(ex, ex.values, ex.dtype)
 
 
 class BackwardRecorder:
@@ -116,60 +146,60 @@ class BackwardRecorder:
 
 
 class BackwardTrace:
-    """A backward pass from one target: per step that got a gradient, its call and arguments, the
-    gradients it must return for its wired inputs, and the (edge, gradient) pairs it delivers."""
+    """A backward pass from one target as one generated function: per step that got a gradient,
+    the need_grad it ran with, its recorded call (key checks inline) or its rule, a check of the
+    gradients it returned for its wired inputs, its weight gradients and deferred data-input
+    gradients filed as the generic loop files them, and the (edge, gradient) pairs it delivers."""
 
-    __slots__ = ("key", "ftrace", "seed", "inject", "steps", "grads")
+    __slots__ = ("key", "ftrace", "_run")
 
     def __init__(self, ex: "Executor", key: tuple, ftrace: ForwardTrace, rec: BackwardRecorder) -> None:
         self.key = key
         self.ftrace = ftrace
         grads = ex._grads
-        self.seed = grads[ex.target]
-        inject = []
-        steps = []
+        src = _Source()
+        src.add(f"if ex._grads.get(ex.target) is not {src.name('seed', grads[ex.target])}:", "    return False",
+                "values = ex.values", "pending = ex._edge_pending", "touched = ex._wgrad_ctxs")
+        body = _Source()
+        body.ns = src.ns
         for st, g, ins, gl in rec.steps:
             ins = list(ins)
-            for k, s in enumerate(st.srcs):
-                if s is not None and ex._index[s].source:
-                    inject.append((ins, k, s))
+            name_ins = src.name("ins", ins)
+            src.add(*[f"{name_ins}[{k}] = values[{src.name('nid', s)}]"
+                      for k, s in enumerate(st.srcs) if s is not None and ex._index[s].source])
+            ctx = src.name("ctx", st.ctx)
+            out = ex.values[st.nid]
+            gn, outn, tens, gl0 = src.name("g", g), src.name("out", out), src.name("tensors", st.tensors), \
+                src.name("gl", gl)
+            body.add(f"if {ctx}.need_grad is not {src.name('need', st.ctx.need_grad)}:", "    return False")
             r = st.brep
-            call = r.trusted(_outputs(ex, st), g, ex.values[st.nid]) if r is not None else _rule_call(st, True)
-            # a recorded call hands back the very list it returned; a rule, a new list of the same arrays
-            expect = () if r is not None else tuple((k, gl[k]) for k, _, _ in st.wired)
+            if r is not None:
+                body.add(f"ins = {name_ins}", f"tensors = {tens}", f"g = {gn}", f"out = {outn}")
+                rec_ = r._rec
+                call, fed = body.replay(rec_, _outputs(ex, st), rec_[4] is g and rec_[5] is out)
+                if fed:  # a recorded call hands back the very list it returned
+                    body.add(f"gl = {call}", f"if gl is not {gl0}:", "    return False")
+                else:
+                    body.add(call, "gl = " + (gl0 if rec_[3] is gl else "None"), "if gl is None:", "    return False")
+            else:  # a rule: a new list of the same arrays will do
+                body.add(f"gl = {src.name('rule', _rule_call(st, True))}({name_ins}, {gn}, {outn}, {tens})",
+                         f"if gl is not {gl0}:")
+                same = [f"gl[{k}] is not {src.name('grad', gl[k])}" for k, _, _ in st.wired]
+                body.add("    if gl is None" + "".join(f" or {c}" for c in same) + ":" if same else "    if True:",
+                         "        return False")
+            if st.ctx.wgrads:  # weight gradients, filed as the loop does
+                body.add(f"if {ctx}.wgrads and {ctx}.wpass != npass:", f"    {ctx}.wpass = npass",
+                         f"    touched.append({ctx})")
+            if st.lazy is not None:  # a data input's gradient, deferred (graphcore.inputgrads)
+                body.add(f"after_rule(ex, lazy, {src.name('st', st)}, {gn}, list({name_ins}), {outn}, gl)")
             pairs = [(edge, gl[k]) for k, edge, _ in st.wired if gl[k] is not None]
-            flags = (1 if st.ctx.wgrads else 0) | (2 if st.lazy is not None else 0)
-            steps.append((call, ins, g, ex.values[st.nid], st.tensors, st.ctx, st.ctx.need_grad, gl, expect, pairs,
-                          flags, st))
-        self.inject = inject
-        self.steps = steps
-        self.grads = dict(grads)
+            if pairs:
+                body.add(f"pending += {src.name('pairs', pairs)}")
+        src.ns["after_rule"] = inputgrads.after_rule
+        src.lines += body.lines
+        src.add(f"ex._grads.update({src.name('grads', dict(grads))})", "return True")
+        self._run = generated("def run(ex, lazy, npass):", src.lines, src.ns)
 
     def run(self, ex: "Executor", lazy: bool, npass: int) -> bool:
         """The pass (after the executor's preamble), or False at the first difference."""
-        if ex._grads.get(ex.target) is not self.seed:
-            return False
-        values = ex.values
-        for ins, k, s in self.inject:
-            ins[k] = values[s]
-        pending = ex._edge_pending
-        touched = ex._wgrad_ctxs
-        for call, ins, g, out, tensors, ctx, need, gl0, expect, pairs, flags, st in self.steps:
-            if ctx.need_grad is not need:
-                return False
-            gl = call(ins, g, out, tensors)
-            if gl is not gl0:
-                if gl is None or not expect:
-                    return False
-                for k, want in expect:
-                    if gl[k] is not want:
-                        return False
-            if flags:
-                if flags & 1 and ctx.wgrads and ctx.wpass != npass:  # weight gradients, filed as the loop does
-                    ctx.wpass = npass
-                    touched.append(ctx)
-                if flags & 2:  # a data input's gradient, deferred (graphcore.inputgrads)
-                    inputgrads.after_rule(ex, lazy, st, g, list(ins), out, gl)
-            pending += pairs
-        ex._grads.update(self.grads)
-        return True
+        return self._run(ex, lazy, npass)

@@ -116,7 +116,7 @@ class Ctx:
                         c = self.saved[key] = _fusable(st.ctx, weight, own, w, k)
                     if c[3] is not None:
                         c[3](*c[4])
-                        fused[key] = (c[5], w, k)
+                        fused[key] = (c[5], w, k, own)
                         return
         d = self.buf(f"scaled:{node_id}.{weight}", w.shape, w.dtype)
         np.multiply(w, k, out=d)
@@ -134,7 +134,7 @@ class Ctx:
             w = tens[weight]
             if st is None or key not in ex._fused_wgrads or c is None or c[3] is None or c[1] is not w or c[2] != k:
                 return None
-            calls.append((key, st.ctx, weight, c[0], tens, w, c[3], c[4], (c[5], w, k)))
+            calls.append((key, st.ctx, weight, c[0], tens, w, c[3], c[4], (c[5], w, k, c[0])))
         return calls
 
     def fused_again(self, calls: list) -> bool:
@@ -175,9 +175,6 @@ def _fusable(ctx: Ctx, weight: str, own: np.ndarray, w: np.ndarray, k: float) ->
     return (own, w, k, _kernels.nn.axpy_into.quick(own.size), args, total)
 
 
-_MAKERS: dict = {}  # generated source -> the function that builds a Replay's check-and-call
-
-
 class Replay:
     """The executor's call cache of one direction of one plan step (see Ctx.repeat).
 
@@ -210,43 +207,67 @@ class Replay:
 
 def _make_run(rep: tuple, ins: list, tensors: dict, result, g, out, backward: bool, known: tuple, gout: bool):
     """Replay.run as straight-line code: the inputs at `known`, and g and out when `gout`, unchecked."""
+    ns: dict = {}
+    lines, call, fed = replay_source((rep, ins, tensors, result, g, out, backward), known, gout, "return None", "", ns)
+    lines += [f"        return {call}"] if fed else [f"        {call}", "        return RESULT"]
+    return generated("def run(ins, g, out, tensors):", lines, ns)
+
+
+def replay_source(rec: tuple, known: tuple, gout: bool, fail: str, p: str, ns: dict) -> tuple[list[str], str, bool]:
+    """A recorded call (Replay._rec) as source: lines (8 spaces in) checking its key in the locals
+    `ins`, `g`, `out` and `tensors`, each failed check running `fail`, and the call expression (fed:
+    its value is the result; else the result is `{p}RESULT`). Every value the lines compare with
+    or call is bound in `ns` under a name starting with `p`: the source holds only indices."""
+    rep, ins, tensors, result, g, out, backward = rec
     fn, args, fed = rep
-    ns: dict = {"FN": fn, "ARGS": args, "RESULT": result}
-    lines = ["    def run(ins, g, out, tensors):"]
+    ns[f"{p}FN"], ns[f"{p}RESULT"] = fn, result
+    lines = []
     for k, a in enumerate(ins):
         if k in known:
             continue
         lines.append(f"        a = ins[{k}]")
         if a is None:
-            lines.append("        if a is not None: return None")
+            lines.append(f"        if a is not None: {fail}")
             continue
-        ns[f"A{k}"], ns[f"S{k}"], ns[f"D{k}"] = a, a.shape, a.dtype
+        ns[f"{p}A{k}"], ns[f"{p}S{k}"], ns[f"{p}D{k}"] = a, a.shape, a.dtype
         if fed:
-            lines.append(f"        if a is None or a.shape != S{k} or a.dtype is not D{k} or not a.flags.c_contiguous:"
-                         " return None")
+            lines.append(f"        if a is None or a.shape != {p}S{k} or a.dtype is not {p}D{k}"
+                         f" or not a.flags.c_contiguous: {fail}")
         else:
-            lines.append(f"        if a is not A{k} or a.shape != S{k} or a.dtype is not D{k}: return None")
+            lines.append(f"        if a is not {p}A{k} or a.shape != {p}S{k} or a.dtype is not {p}D{k}: {fail}")
     if backward and not gout:
         for name, a in (("g", g), ("out", out)):
-            ns[f"{name}_A"], ns[f"{name}_S"], ns[f"{name}_D"] = a, a.shape, a.dtype
-            lines.append(f"        if {name} is not {name}_A or {name}.shape != {name}_S or {name}.dtype is not"
-                         f" {name}_D: return None")
-    lines.append(f"        if len(tensors) != {len(tensors)}: return None")
+            ns[f"{p}{name}_A"], ns[f"{p}{name}_S"], ns[f"{p}{name}_D"] = a, a.shape, a.dtype
+            lines.append(f"        if {name} is not {p}{name}_A or {name}.shape != {p}{name}_S or {name}.dtype is not"
+                         f" {p}{name}_D: {fail}")
+    lines.append(f"        if len(tensors) != {len(tensors)}: {fail}")
     for j, (key, t) in enumerate(tensors.items()):
-        ns[f"K{j}"], ns[f"T{j}"], ns[f"TS{j}"], ns[f"TD{j}"] = key, t, t.shape, t.dtype
-        lines.append(f"        t = tensors.get(K{j})")
-        lines.append(f"        if t is not T{j} or t.shape != TS{j} or t.dtype is not TD{j}: return None")
-    if fed:
-        lines.append("        return FN(ins, *ARGS)")
-    else:
-        lines.append("        FN(*ARGS)")
-        lines.append("        return RESULT")
+        ns[f"{p}K{j}"], ns[f"{p}T{j}"], ns[f"{p}TS{j}"], ns[f"{p}TD{j}"] = key, t, t.shape, t.dtype
+        lines.append(f"        t = tensors.get({p}K{j})")
+        lines.append(f"        if t is not {p}T{j} or t.shape != {p}TS{j} or t.dtype is not {p}TD{j}: {fail}")
+    for i, a in enumerate(args):  # each argument by name: no tuple to unpack per call
+        ns[f"{p}X{i}"] = a
+    names = ", ".join([f"{p}X{i}" for i in range(len(args))])
+    call = f"{p}FN(ins, {names})" if fed else f"{p}FN({names})"
+    return lines, call, fed
+
+
+_MAKERS: dict = {}  # generated source -> the function that binds its namespace (see generated)
+_MAKERS_MAX = 512  # distinct sources kept (a long session of edits makes new ones)
+
+
+def generated(header: str, lines: list[str], ns: dict):
+    """The function `header` (4 spaces in) with body `lines`, every free name bound from `ns`. The
+    source holds only indices and names, never a value, so graphs of one shape share one compile
+    (exec) and each record costs a closure."""
     names = tuple(ns)
-    src = f"def make({', '.join(names)}):\n" + "\n".join(lines) + "\n    return run\n"
+    src = f"def make({', '.join(names)}):\n    {header}\n" + "\n".join(lines) + "\n    return run\n"
     make = _MAKERS.get(src)
-    if make is None:  # one compile per shape of key (a few per graph), then a closure per record
+    if make is None:
+        if len(_MAKERS) >= _MAKERS_MAX:
+            _MAKERS.clear()
         scope: dict = {}
-        exec(src, scope)  # noqa: S102 - generated from indices only, see Replay's docstring
+        exec(src, scope)  # noqa: S102 - generated from indices and names only (see above)
         make = _MAKERS[src] = scope["make"]
     return make(**ns)
 
