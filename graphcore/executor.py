@@ -268,8 +268,12 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
 
     def _seed(self, target: str, seed) -> np.ndarray:
         v = self.values[target]
-        dtype = v.dtype if v.dtype.kind == "f" else self.dtype
         if seed is None:  # the same read-only ones every pass: no rule may write into its gradient
+            ones = self._ones
+            if ones is not None and ones.dtype is v.dtype and ones.shape == v.shape:
+                return ones
+        dtype = v.dtype if v.dtype.kind == "f" else self.dtype
+        if seed is None:
             ones = self._ones
             if ones is None or ones.shape != v.shape or (ones.dtype is not dtype and ones.dtype != dtype):
                 ones = self._ones = readonly(np.ones(v.shape, dtype))
@@ -349,8 +353,8 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
             return False
         self._btrace_misses = 0
         self.traced_passes += 1
-        if self.check != "none":
-            self._check_backward()
+        if self.check != "none" and not numcheck.leaves_finite(self):  # _check_backward, inline
+            numcheck.locate_backward(self)
         return True
 
     def _generic_backward(self, target: str, seed, emit: bool, lazy: bool, i: int = 0,

@@ -64,13 +64,14 @@ def after_rule(ex: "Executor", lazy: bool, st: "_Step", g, ins, out, gl) -> None
     skipped from the next lazy pass on)."""
     live = st.live
     if lazy and live:
-        miss = tuple(p for p in live if gl[p[0]] is None)
-        if miss:
-            pending = ex._edge_pending
-            slots = []
-            for p in miss:  # a placeholder keeps the wire's place in the eager order
+        pending = ex._edge_pending
+        miss, slots = [], []
+        for p in live:  # (a loop, not a generator: this runs on every lazy pass)
+            if gl[p[0]] is None:
+                miss.append(p)
                 slots.append(len(pending))
-                pending.append((p[1], None))
+                pending.append((p[1], None))  # a placeholder keeps the wire's place in the eager order
+        if miss:
             ex._deferred.append((st, g, ins, out, miss, slots))
     if len(live) < len(st.lazy):
         asked = [p for p in st.lazy if p not in live]

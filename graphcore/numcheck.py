@@ -57,17 +57,23 @@ def leaves_finite(ex: "Executor") -> bool:
     call per four small arrays). A layer's own weight gradient fused with a regularizer's (own + k * w)
     is covered by the total: a NaN or Inf in `own` makes the total NaN or Inf."""
     grads = ex._grads
-    arrays = [g for st in ex._sources if (g := grads.get(st.nid)) is not None]
+    arrays = []  # (loops, not comprehensions: each of those is a call in Python 3.11)
+    for st in ex._sources:
+        g = grads.get(st.nid)
+        if g is not None:
+            arrays.append(g)
     for ctx in ex._wgrad_ctxs:  # the contexts this pass gave weight gradients (Executor._clear_wgrads)
         arrays += ctx.wgrads.values()
     if ex.extra_wgrads:
         arrays += ex.extra_wgrads.values()
     fused = ex._fused_wgrads
-    if fused:
-        arrays += [f[0] for f in fused.values()]
-        arrays += [f[3] for f in fused.values()]
-        return ex._leaf_check(arrays, len(fused))
-    return ex._leaf_check(arrays)
+    if not fused:
+        return ex._leaf_check(arrays, 0)
+    owns = []
+    for f in fused.values():
+        arrays.append(f[0])
+        owns.append(f[3])
+    return ex._leaf_check(arrays + owns, len(owns))
 
 
 class FiniteCheck:
