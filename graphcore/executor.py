@@ -83,6 +83,7 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
         self.values: dict[str, np.ndarray] = {}
         self._grads: dict[str, np.ndarray] = {}  # what `grads` shows, once the deferred ones are in
         self._grads_view = inputgrads.Grads(self)
+        self._values_view = inputgrads.Values(self)  # what forward() returns: `values`, read-only
         # gradients into data inputs, computed when first read (graphcore.inputgrads)
         self._deferred: list[tuple] = []
         self._deferred_key: tuple | None = None  # the _forward_key of the pass they belong to
@@ -164,16 +165,17 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
             if cast:
                 st.cast_version = st.node.version  # the copies already hold what was written back
 
-    def forward(self) -> dict[str, np.ndarray]:
-        """Compute every node's value; raises NumericError naming the first NaN/Inf node.
-        The trace of the last pass runs when it applies (graphcore.passtrace), else the generic loop."""
+    def forward(self) -> inputgrads.Values:
+        """Compute every node's value (returned as a read-only mapping of read-only arrays); raises
+        NumericError naming the first NaN/Inf node. The trace of the last pass runs when it applies
+        (graphcore.passtrace), else the generic loop."""
         tkey = self._begin_forward(False)
         if self._ftrace is not None and passtrace.ENABLED and self._run_forward_trace(tkey):
             self._end_forward(self._shapes_seen)  # the trace ran only on shapes the last pass checked
         else:
             for _ in self._generic_forward(False, 0, tkey):
                 pass
-        return self.values
+        return self._values_view
 
     def _forward_pass(self, emit: bool, total: int = 0) -> Iterator[StepEvent]:
         """The forward pass as steps() runs it: one StepEvent per node (see _forward_loop)."""
@@ -183,6 +185,8 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
     def _begin_forward(self, emit: bool) -> tuple:
         """Forget the last pass's gradients; returns the key a forward trace must hold."""
         self.plan()
+        # until this pass ends (a stepped pass may be dropped half-way), no values are current
+        self._fwd_key = self._values_trace = None
         self._grads.clear()
         if self._deferred:
             self._deferred.clear()

@@ -146,7 +146,8 @@ def complete(ex: "Executor") -> None:
 
 
 class Grads(Mapping):
-    """Executor.grads: node id -> d(target)/d(node output), the deferred ones computed on first read."""
+    """Executor.grads: node id -> d(target)/d(node output), read-only, the deferred ones computed on
+    first read."""
 
     __slots__ = ("_ex",)
 
@@ -160,10 +161,11 @@ class Grads(Mapping):
         return ex._grads
 
     def __getitem__(self, key: str) -> np.ndarray:
-        return self._d()[key]
+        return self._ex._ro(self._d()[key])
 
     def get(self, key, default=None):
-        return self._d().get(key, default)
+        g = self._d().get(key)
+        return default if g is None else self._ex._ro(g)
 
     def __contains__(self, key) -> bool:
         return key in self._d()
@@ -180,7 +182,35 @@ class Grads(Mapping):
         self._ex._grads.clear()
 
     def copy(self) -> dict[str, np.ndarray]:
-        return dict(self._d())
+        return {k: self._ex._ro(g) for k, g in self._d().items()}
 
     def __repr__(self) -> str:
-        return f"Grads({self._d()!r})"
+        return f"Grads({self.copy()!r})"
+
+
+class Values(Mapping):
+    """What Executor.forward() returns: node id -> the node's output from the last forward pass,
+    read-only (a source's value is the document's array: only the graph's methods change it)."""
+
+    __slots__ = ("_ex",)
+
+    def __init__(self, ex: "Executor") -> None:
+        self._ex = ex
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self._ex._ro(self._ex.values[key])
+
+    def __contains__(self, key) -> bool:
+        return key in self._ex.values
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ex.values)
+
+    def __len__(self) -> int:
+        return len(self._ex.values)
+
+    def copy(self) -> dict[str, np.ndarray]:
+        return {k: self._ex._ro(v) for k, v in self._ex.values.items()}
+
+    def __repr__(self) -> str:
+        return f"Values({self.copy()!r})"
