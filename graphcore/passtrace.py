@@ -1,20 +1,21 @@
-"""A pass recorded as flat lists and run again while it reads the same arrays: the executor's
-fast path for the next forward() and backward().
+"""A pass recorded as one generated function and run again while it reads the same arrays: the
+executor's fast path for the next forward() and backward().
 
-The generic loops (graphcore.executor) find each step's inputs in dicts, choose between the
-step's recorded call (Replay) and its rule, and file its results. On a small net that
+The generic loops (graphcore.executor_loops) find each step's inputs in dicts, choose between
+the step's recorded call (Replay) and its rule, and file its results. On a small net that
 bookkeeping costs as much as the arithmetic (spiral 2-100-3, batch 32: ~8 of ~32 us). When a
 pass has run, each step's inputs are objects known in advance: a source's value, or what the
-step before it returned, which is the same buffer pass after pass. A trace keeps, per step,
-the call and the argument list it was made with, and runs the calls in order, checking that
-each returns the very object it returned when recorded; a step's call checks its own key
-(Replay.run, or the rule itself). The first surprise (another object, a source of another
-shape or dtype, a changed need_grad) abandons the trace and the generic pass runs from the
-start, so a trace can only be slower, never different. Sources are read on every run (a
-training loop feeds a new batch array each step: the recorded calls take it when their key
-allows, as their Replay decides). A trace is keyed on the plan, the graph's config_version
-(every params change), the kernel generation and the mode; a backward trace also on the
-target and on the forward trace whose outputs it read.
+step before it returned, which is the same buffer pass after pass. A trace writes the pass out
+as straight-line Python: per step, its recorded call's key checks inline (stepctx.replay_source,
+the code Replay.run is made of) and the call, or its rule, then a check that it returned the very
+object it returned when recorded. The first surprise (another object, a source of another shape
+or dtype, a changed need_grad) abandons the trace and the generic pass runs from the start, so a
+trace can only be slower, never different. Sources are read on every run (a training loop feeds
+a new batch array each step: the recorded calls take it when their key allows, as their Replay
+decides). A trace is keyed on the plan, the graph's config_version (every params change), the
+kernel generation and the mode; a backward trace also on the target and on the forward trace
+whose outputs it read. Its source holds names and indices only (stepctx.generated), so graphs of
+one shape share one compile.
 """
 from __future__ import annotations
 

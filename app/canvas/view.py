@@ -14,6 +14,8 @@ from .search_popup import OpSearchPopup
 OP_MIME = "application/x-backprop-op"
 MIN_ZOOM, MAX_ZOOM = 0.1, 4.0
 SINK_STUB_ROOM = 110.0  # scene units right of a sink's output: its value and gradient stub
+READABLE_ZOOM = 0.6  # below it a node's labels (~11 px at zoom 1) are too small to read
+STEP_ZOOM = 0.85  # how close bring_into_view comes: readable, with some of the graph around
 
 
 class GraphView(QGraphicsView):
@@ -92,6 +94,24 @@ class GraphView(QGraphicsView):
         rect = self.content_rect(None) if self.scene() is not None else QRectF()
         if not rect.isEmpty():
             self.fit_rect(rect)
+
+    def bring_into_view(self, ids) -> None:
+        """Show the nodes `ids` at a zoom their labels can be read at (a lesson step names them):
+        nothing moves when they are shown so already; else the whole graph is framed when it fits
+        readably, and only those nodes when it does not (a long net at 1280x720)."""
+        vp = self.viewport().rect()
+        if self.scene() is None or not ids or vp.width() < 2 or vp.height() < 2:
+            return
+        rect = self.content_rect(set(ids))
+        if rect.isEmpty():
+            return
+        if self.zoom() >= READABLE_ZOOM - 1e-6 and self.mapToScene(vp).boundingRect().contains(rect):
+            return
+        whole = self.content_rect(None)
+        if min(vp.width() / whole.width(), vp.height() / whole.height()) >= READABLE_ZOOM:
+            self.fit_rect(whole)
+        else:
+            self.fit_rect(rect, max_zoom=STEP_ZOOM)
 
     def content_rect(self, ids=None, margin: float = 40.0) -> QRectF:
         """The nodes and wires plus what hangs off the nodes (a sink's value stub), with a margin."""

@@ -376,10 +376,18 @@ class LessonDock(QDockWidget):
             self._follow_timer.stop()
         key = (r.lesson.id, r.index, passed, self.lang)
         if key != self._shown_key:
-            if self._shown_key is None or key[:2] != self._shown_key[:2]:
+            new_step = self._shown_key is None or key[:2] != self._shown_key[:2]
+            if new_step:
                 bring_plots(self.window_, r.step.plots) or put_away_plots(self.window_)
             self._shown_key = key
             self.room_wanted.emit()
+            if new_step:  # once the room is laid out: the nodes the step names, readable
+                QTimer.singleShot(0, self, self._show_step_nodes)
+
+    def _show_step_nodes(self) -> None:
+        view = getattr(self.window_, "view", None)
+        if view is not None and shiboken6.isValid(view) and self.highlighter.nodes:
+            view.bring_into_view(self.highlighter.nodes)
 
     def _narrate_in(self, lang: str) -> None:
         """The Narration dock speaks the running lesson's language, and English again once it ends."""
