@@ -64,6 +64,17 @@ def whole(lo: int):
     return parse
 
 
+def nonnegative(text: str) -> float:
+    """An argparse type: a finite number >= 0."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}") from None
+    if not (math.isfinite(v) and v >= 0):
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
+    return v
+
+
 def positive(text: str) -> float:
     """An argparse type: a finite number > 0."""
     try:

@@ -16,8 +16,8 @@ import sys
 import numpy as np
 
 from .cli_common import (UsageError, add_common, check_order, check_output, check_training_memory, emit_json,
-                         load_valid_graph, names_only, positive, printable, progress, same_file, shared_memory,
-                         whole)
+                         load_valid_graph, names_only, nonnegative, positive, printable, progress, same_file,
+                         shared_memory, whole)
 from .fileformat import save
 from .numfmt import fmt_number
 from .train import datapath
@@ -154,6 +154,17 @@ def _data(g, cfg: TrainConfig, base: str, args):
         raise ConfigError(f"meta.training.dataset: {exc}") from None
 
 
+def _set_reg(g, strength: float) -> None:
+    """--reg: every regulariser's strength (what search's trials vary), through set_param."""
+    from .train.search import reg_nodes
+
+    nodes = reg_nodes(g)
+    if not nodes:
+        raise UsageError("argument --reg: the graph has no regulariser (l2, l1, elastic_net...) to set")
+    for nid in nodes:
+        g.set_param(nid, "strength", strength)
+
+
 def cmd_train(args) -> int:
     from .train.trainer import Trainer
 
@@ -164,6 +175,8 @@ def cmd_train(args) -> int:
                          "give them different names")
     g = load_valid_graph(args.file, args)
     cfg = _config(g, args)
+    if args.reg is not None:
+        _set_reg(g, args.reg)
     file_dataset = (g.meta.get("training") or {}).get("dataset")
     if args.seed is not None:
         g.reinitialize(args.seed)
@@ -375,7 +388,7 @@ def cmd_search(args) -> int:
     loss = "-" if b["val_loss"] is None else fmt_number(b["val_loss"])
     print(f"best: lr {fmt_number(b['lr'])} reg {fmt_number(b['reg'])} (val_acc {pct(b['val_acc'])}, val_loss {loss})")
     print(f"  to train with it: main.py train {args.file} --lr {b['lr']:.3g}"
-          + (f" (and regulariser strength {b['reg']:.3g} in the file)" if b["reg"] else ""))
+          + (f" --reg {b['reg']:.3g}" if b["reg"] else ""))
     return 0
 
 
@@ -391,6 +404,8 @@ def add_commands(sub) -> None:
     t.add_argument("--batch-size", type=whole(0),
                    help="examples per step, 0 = full batch (default: the file's meta.training.batch_size)")
     t.add_argument("--lr", type=positive, help="learning rate (default: the file's optimizer lr)")
+    t.add_argument("--reg", type=nonnegative, metavar="STRENGTH",
+                   help="strength of every regulariser in the graph (default: each one's own, from the file)")
     t.add_argument("--seed", type=whole(0),
                    help="re-draw the weights and reseed the data order (default: keep the file's weights)")
     t.add_argument("--out", metavar="FILE", help="write the trained graph (weights, optimizer state) here "
