@@ -9,6 +9,9 @@
    would do).
 2. A 10^6-element elementwise graph, sigmoid(a*b + c), forward+backward, against
    plain numpy (allocating temporaries, and with preallocated `out=` buffers).
+3. Recording a pass trace (graphcore.passtrace) on chains of 100 and 400 gates: per node, against
+   a pass of the generic loops on the same graph. Each edit of the params records new traces (the
+   source is compiled once per graph shape), so the cost per node must not grow with the graph.
 
 Timings are the best of several repeats (timeit's advice: the minimum is the
 least disturbed by other processes).
@@ -232,6 +235,47 @@ def scalar_benchmarks() -> list[tuple[str, float, float, float, float, int]]:
     return rows
 
 
+def trace_benchmarks() -> list[tuple[int, float, float, float]]:
+    """(nodes, recording both traces, the first compile of their source, one generic pass)."""
+    from graphcore import passtrace, stepctx
+
+    rows = []
+    for n in (100, 400):
+        g, f = chain_graph(chain_spec(n))
+        run, ex = executor_pass(g, f)
+        recorders = []
+        record_backward = passtrace.BackwardTrace.__init__
+
+        def keep(self, ex_, key, ftrace, rec):  # what the generic pass recorded, to record it again
+            recorders.append(rec)
+            record_backward(self, ex_, key, ftrace, rec)
+        passtrace.BackwardTrace.__init__ = keep
+        try:
+            run()  # the generic loops, recording both traces
+        finally:
+            passtrace.BackwardTrace.__init__ = record_backward
+        ft, bt, rec = ex._ftrace, ex._btrace, recorders[0]
+        assert len(rec.steps) >= n  # (a chain: every step gets a gradient)
+
+        def generic():
+            ex._btrace = ex._ftrace = None
+            ex._trace_misses = ex._btrace_misses = passtrace.MAX_MISSES  # no recording: the loops alone
+            run()
+
+        def record():
+            passtrace.ForwardTrace(ex, ft.key)
+            passtrace.BackwardTrace(ex, bt.key, ft, rec)
+
+        t_pass = best(generic, 5)
+        ex._values_trace = ft
+        t_rec = best(record, 5)
+        stepctx._CODES.clear()
+        t0 = time.perf_counter()
+        record()
+        rows.append((len(g.nodes), t_rec, time.perf_counter() - t0, t_pass))
+    return rows
+
+
 # ---------------------------------------------------------------- 10^6 elements
 N = 1_000_000
 
@@ -314,6 +358,12 @@ def main() -> None:
         ms = lambda s: f"{s * 1e3:9.2f} ms"  # noqa: E731
         print(f"{name:40s} {ms(t_ex)} {ms(t_nc)} {ms(t_np)} {ms(t_out)} {t_ex / t_np:10.2f}x {t_ex / t_out:10.2f}x")
         print(f"{'  per node (6 nodes)':40s} {ms(t_ex / 6)}")
+    print()
+    print("3. recording the pass traces of a chain of scalar gates (compiled source cached, and the first compile)")
+    print(f"{'':40s} {'record':>12s} {'1st compile':>12s} {'generic pass':>12s} {'record/pass':>11s}")
+    for n, t_rec, t_comp, t_pass in trace_benchmarks():
+        print(f"{f'{n} nodes':40s} {us(t_rec)} {us(t_comp)} {us(t_pass)} {t_rec / t_pass:10.2f}x")
+        print(f"{'  per node':40s} {us(t_rec / n)} {us(t_comp / n)} {us(t_pass / n)}")
     print()
     print(f"benchmark took {time.perf_counter() - t0:.1f} s")
 

@@ -3,6 +3,8 @@ call the executor may repeat), the step itself, the events of a stepped pass, an
 error state switched cheaply around a pass. Used by graphcore.executor."""
 from __future__ import annotations
 
+import builtins
+import types
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -252,24 +254,24 @@ def replay_source(rec: tuple, known: tuple, gout: bool, fail: str, p: str, ns: d
     return lines, call, fed
 
 
-_MAKERS: dict = {}  # generated source -> the function that binds its namespace (see generated)
-_MAKERS_MAX = 512  # distinct sources kept (a long session of edits makes new ones)
+_CODES: dict = {}  # generated source -> its compiled function body (see generated)
+_CODES_MAX = 512  # distinct sources kept (a long session of edits makes new ones)
 
 
 def generated(header: str, lines: list[str], ns: dict):
-    """The function `header` (4 spaces in) with body `lines`, every free name bound from `ns`. The
-    source holds only indices and names, never a value, so graphs of one shape share one compile
-    (exec) and each record costs a closure."""
-    names = tuple(ns)
-    src = f"def make({', '.join(names)}):\n    {header}\n" + "\n".join(lines) + "\n    return run\n"
-    make = _MAKERS.get(src)
-    if make is None:
-        if len(_MAKERS) >= _MAKERS_MAX:
-            _MAKERS.clear()
-        scope: dict = {}
-        exec(src, scope)  # noqa: S102 - generated from indices and names only (see above)
-        make = _MAKERS[src] = scope["make"]
-    return make(**ns)
+    """The function `header` with body `lines` (8 spaces in), its free names read from `ns` (which
+    becomes its globals). The source holds only indices and names, never a value, so graphs of one
+    shape share one compile, and each record costs a dict: no closure cells, no keyword binding
+    (both grow faster than the graph: a 400-node trace took 0.2 s to bind by keyword)."""
+    src = f"{header}\n" + "\n".join(lines) + "\n"
+    code = _CODES.get(src)
+    if code is None:
+        if len(_CODES) >= _CODES_MAX:
+            _CODES.clear()
+        module = compile(src, "<generated>", "exec")  # from indices and names only (see above)
+        code = _CODES[src] = next(c for c in module.co_consts if isinstance(c, types.CodeType))
+    ns["__builtins__"] = builtins
+    return types.FunctionType(code, ns)
 
 
 @dataclass
