@@ -80,7 +80,7 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
         # while it holds, every node sees the input shapes it saw then, so the checks can be skipped
         self._shapes_seen: tuple | None = None
         self._plan_version = -1
-        self.values: dict[str, np.ndarray] = {}
+        self._values: dict[str, np.ndarray] = {}
         self._grads: dict[str, np.ndarray] = {}  # what `grads` shows, once the deferred ones are in
         self._grads_view = inputgrads.Grads(self)
         self._values_view = inputgrads.Values(self)  # what forward() returns: `values`, read-only
@@ -117,6 +117,12 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
         self._trace_last_key: tuple | None = None
         self.traced_passes = 0  # forward and backward passes run from a trace (tests, benches)
         self.mode = mode
+
+    @property
+    def values(self) -> inputgrads.Values:
+        """Node id -> the node's output from the last forward pass (a read-only mapping of read-only
+        arrays: what forward() returns)."""
+        return self._values_view
 
     @property
     def grads(self) -> inputgrads.Grads:
@@ -197,7 +203,7 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
         if self._fused_wgrads:
             self._fused_wgrads.clear()
         if emit:  # a stepped pass shows no value before its event
-            self.values.clear()
+            self._values.clear()
         if self._f32 and (self._casts or self.graph.config_version != self._cast_config):
             self._refresh_casts()
         tkey = (self.compiles, self.graph.config_version, _kernels.generation, self._mode)
@@ -271,7 +277,7 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
         return self.graph.find(target)
 
     def _seed(self, target: str, seed) -> np.ndarray:
-        v = self.values[target]
+        v = self._values[target]
         if seed is None:  # the same read-only ones every pass: no rule may write into its gradient
             ones = self._ones
             if ones is not None and ones.dtype is v.dtype and ones.shape == v.shape:

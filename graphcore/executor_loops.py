@@ -19,7 +19,7 @@ class GenericLoops:
     """_forward_loop and _backward_loop (generators: they yield only when stepping)."""
 
     def _forward_loop(self, plan: list[_Step], emit: bool, total: int, check: bool, gen: int) -> Iterator[StepEvent]:
-        values = self.values
+        values = self._values
         dtype = self.dtype
         token = _quiet()
         i = 0
@@ -70,7 +70,7 @@ class GenericLoops:
     def _backward_loop(self, bsteps: list[_Step], emit: bool, i: int, total: int, lazy: bool,
                        rec: "passtrace.BackwardRecorder | None") -> Iterator[StepEvent]:
         touched = self._wgrad_ctxs
-        grads, values = self._grads, self.values
+        grads, values = self._grads, self._values
         pending = self._edge_pending
         npass = self._pass
         gen = _kernels.generation

@@ -59,7 +59,7 @@ class PlanSteps:
         self._mark_need_grad()
         self._plan_version = g.structure_version
         self.compiles += 1
-        self.values = {k: v for k, v in self.values.items() if k in self._index}
+        self._values = {k: v for k, v in self._values.items() if k in self._index}
         self.grads.clear()
         self._clear_edge_grads()
 

@@ -45,9 +45,9 @@ class Results:
     def value(self, node: str) -> np.ndarray:
         """The node's output from the last forward pass, read-only (valid until the next pass)."""
         nid = self.graph.find(node)
-        if nid not in self.values:
+        if nid not in self._values:
             raise GraphError(f"node {self.graph.nodes[nid].name!r} has no value yet: run forward() first")
-        return self._ro(self.values[nid])
+        return self._ro(self._values[nid])
 
     def grad(self, node: str) -> np.ndarray:
         """d(target)/d(node output): the sum of the gradients on the node's outgoing wires.
@@ -56,9 +56,9 @@ class Results:
         nid = self.graph.find(node)
         g = self.grads.get(nid)  # computes a deferred input gradient
         if g is None:
-            if nid not in self.values:
+            if nid not in self._values:
                 raise GraphError(f"node {self.graph.nodes[nid].name!r} has no value yet: run forward() first")
-            v = self.values[nid]
+            v = self._values[nid]
             return readonly(np.zeros(v.shape, v.dtype if v.dtype.kind == "f" else self.dtype))
         return g  # (grads hands out read-only views)
 

@@ -198,19 +198,19 @@ class Values(Mapping):
         self._ex = ex
 
     def __getitem__(self, key: str) -> np.ndarray:
-        return self._ex._ro(self._ex.values[key])
+        return self._ex._ro(self._ex._values[key])
 
     def __contains__(self, key) -> bool:
-        return key in self._ex.values
+        return key in self._ex._values
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._ex.values)
+        return iter(self._ex._values)
 
     def __len__(self) -> int:
-        return len(self._ex.values)
+        return len(self._ex._values)
 
     def copy(self) -> dict[str, np.ndarray]:
-        return {k: self._ex._ro(v) for k, v in self._ex.values.items()}
+        return {k: self._ex._ro(v) for k, v in self._ex._values.items()}
 
     def __repr__(self) -> str:
         return f"Values({self.copy()!r})"

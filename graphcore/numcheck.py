@@ -28,7 +28,7 @@ def check_forward(ex: "Executor") -> None:
     """Check the sinks; only when one is not finite, find the first node that produced a NaN/Inf."""
     if ex.check == "none":
         return
-    values = ex.values
+    values = ex._values
     for st in ex._sink_steps:
         if not finite(values[st.nid]):
             break
@@ -39,7 +39,7 @@ def check_forward(ex: "Executor") -> None:
 
 def locate_forward(ex: "Executor") -> None:
     for st in ex._plan:
-        v = ex.values.get(st.nid)
+        v = ex._values.get(st.nid)
         if v is not None and not finite(v):
             raise NumericError(st.nid, st.node.name, "forward", what(v))
 

@@ -91,7 +91,7 @@ class ForwardTrace:
     __slots__ = ("key", "outs", "_run")
 
     def __init__(self, ex: "Executor", key: tuple) -> None:
-        values = ex.values
+        values = ex._values
         self.key = key
         src = _Source()
         reads: dict[str, list] = {}  # source id -> (argument list, index) of each place it is read
@@ -132,7 +132,7 @@ class ForwardTrace:
 
     def run(self, ex: "Executor") -> bool:
         """The pass, or False at the first difference (the caller then runs the generic pass)."""
-        return self._run(ex, ex.values, ex.dtype)
+        return self._run(ex, ex._values, ex.dtype)
 
 
 class BackwardRecorder:
@@ -160,7 +160,7 @@ class BackwardTrace:
         grads = ex._grads
         src = _Source()
         src.add(f"if ex._grads.get(ex.target) is not {src.name('seed', grads[ex.target])}:", "    return False",
-                "values = ex.values", "pending = ex._edge_pending", "touched = ex._wgrad_ctxs")
+                "values = ex._values", "pending = ex._edge_pending", "touched = ex._wgrad_ctxs")
         body = _Source()
         body.ns = src.ns
         for st, g, ins, gl in rec.steps:
@@ -169,7 +169,7 @@ class BackwardTrace:
             src.add(*[f"{name_ins}[{k}] = values[{src.name('nid', s)}]"
                       for k, s in enumerate(st.srcs) if s is not None and ex._index[s].source])
             ctx = src.name("ctx", st.ctx)
-            out = ex.values[st.nid]
+            out = ex._values[st.nid]
             gn, outn, tens, gl0 = src.name("g", g), src.name("out", out), src.name("tensors", st.tensors), \
                 src.name("gl", gl)
             body.add(f"if {ctx}.need_grad is not {src.name('need', st.ctx.need_grad)}:", "    return False")

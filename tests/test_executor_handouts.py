@@ -55,8 +55,9 @@ def test_forward_and_backward_hand_out_read_only_arrays():
     values = ex.forward()
     grads = ex.backward("s")
     x = g.find("x")
+    assert ex.values is values and ex.grads is grads  # the attributes are the same read-only mappings
     for a in (values[x], values[g.find("t")], grads[x], grads.get(g.find("w")), *values.copy().values(),
-              *grads.copy().values()):
+              *grads.copy().values(), *ex.values.values()):
         with pytest.raises(ValueError):
             a[...] = 0.0
     np.testing.assert_array_equal(g.value(x), [1.0, -2.0, 0.5])  # the document's array, untouched

@@ -78,6 +78,13 @@ def test_results_stream_and_stop_cancels_the_rest(cluster):
         time.sleep(0.05)
     assert [f.status for f in futures] == ["cancelled"] * 3
 
+    def executing():  # a cancelled future's task, already running, stops itself (it polls the stop event)
+        return sum(client.run(lambda dask_worker: dask_worker.state.executing_count).values())
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and executing():
+        time.sleep(0.1)
+    assert executing() == 0  # no worker is left training one of 100,000 epochs
+
 
 def test_an_unreachable_scheduler_is_one_line_and_exit_2(capsys, monkeypatch):
     monkeypatch.setattr(trials, "CONNECT_TIMEOUT", 1.0)  # the CLI's bound is 10 s; the message names it

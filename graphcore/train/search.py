@@ -20,7 +20,7 @@ from ..fileformat import dumps, loads
 from ..graph import Graph
 from .config import TrainConfig
 from .datapath import DataPolicy
-from .trials import THREAD_VARS, DaskRunner, make_runner  # noqa: F401 (THREAD_VARS: importable here)
+from .trials import THREAD_VARS, DaskRunner, dask_stop_check, make_runner  # noqa: F401 (THREAD_VARS: importable here)
 
 
 TRIAL_STEPS = 1000  # optimizer steps a default trial aims for: 5 full-batch steps leave every trial at log C
@@ -63,7 +63,16 @@ def run_trial(job: dict) -> dict:
     cfg = TrainConfig.from_dict(job["config"])
     for nid in reg_nodes(g):
         g.set_param(nid, "strength", job["reg"])
-    res = Trainer(g, cfg, base_dir=job.get("base_dir"), policy=job.get("policy")).run()
+    stopped = dask_stop_check(job["stop_event"]) if job.get("stop_event") else None
+    trainer = None
+
+    def on_epoch(_row) -> None:  # a Dask task runs on after its future is cancelled: it must stop itself
+        if stopped():
+            trainer.stop()
+
+    trainer = Trainer(g, cfg, base_dir=job.get("base_dir"), policy=job.get("policy"),
+                      on_epoch=on_epoch if stopped else None)
+    res = trainer.run()
     f = res.final or {}
     return {"stage": job["stage"], "index": job.get("index", 0), "lr": job["lr"], "reg": job["reg"], "status": res.status,
             "val_acc": f.get("val_acc"), "val_loss": f.get("val_loss"), "train_acc": f.get("train_acc"),

@@ -164,7 +164,7 @@ class Trainer(LiveControl):
         ex = self.ex
         loss_id = self._loss_id
         ex.forward()
-        loss = float(ex.values[loss_id])
+        loss = float(ex._values[loss_id])
         if not math.isfinite(loss):
             self._locate("forward")
         ex.backward(loss_id)
@@ -189,7 +189,7 @@ class Trainer(LiveControl):
         return self._step_metrics(loss, yb, lr, optim.stats_from(items, sums))
 
     def _step_metrics(self, loss: float, yb: np.ndarray, lr: float, stats: optim.StepStats) -> dict:
-        values = self.ex.values
+        values = self.ex._values
         roles = self.roles
         data_loss = float(values[roles["data"]]) if roles["data"] else loss
         reg_loss = float(values[roles["reg"]]) if roles["reg"] else 0.0
@@ -245,7 +245,7 @@ class Trainer(LiveControl):
                 self._feat_t["value"] = xb
                 self._lab_t["value"] = yb
                 ex.forward()
-                v = ex.values
+                v = ex._values
                 loss = float(v[roles["loss"]])
                 if not math.isfinite(loss):
                     self._locate("forward")
@@ -335,7 +335,7 @@ class Trainer(LiveControl):
                         lr = self.lr_at(epoch, self.steps_done)
                     m = self.train_step(xb, yb, lr, report=(self.steps_done + 1) % every == 0 or every == 1)
                     n = len(idx)
-                    v = self.ex.values
+                    v = self.ex._values
                     loss = float(v[self.roles["loss"]])
                     tot += loss * n
                     if self.roles["data"]:

@@ -18,6 +18,7 @@ import multiprocessing as mp
 import os
 import queue
 import time
+import uuid
 from typing import Callable, Iterator
 from ..spawnsafe import main_script_hidden
 
@@ -156,6 +157,9 @@ class DaskRunner:
         if not jobs:
             return
         stop = stop or _never
+        # cancelling a future does not stop a task already running: each trial polls this event
+        stop_event = f"backprop-studio-stop-{uuid.uuid4().hex}"
+        jobs = [dict(job, stop_event=stop_event) for job in jobs]
         futures = [self.client.submit(run_trial, job, pure=False, retries=self.retries) for job in jobs]
         self.futures = futures
         pending = set(futures)
@@ -174,7 +178,33 @@ class DaskRunner:
                         return
         finally:
             if pending:
+                from dask.distributed import Event
+
+                Event(stop_event, client=self.client).set()
                 self.client.cancel(list(pending), force=True)
+
+
+def dask_stop_check(name: str, every: float = 0.25) -> Callable[[], bool]:
+    """In a trial running as a Dask task: has the search set the Dask Event `name` (Stop, or a
+    finished search with trials left)? Asks the scheduler at most once per `every` seconds."""
+    last = [time.monotonic()]
+    event = None
+
+    def stopped() -> bool:
+        nonlocal event
+        now = time.monotonic()
+        if now - last[0] < every:
+            return False
+        last[0] = now
+        try:
+            if event is None:
+                from dask.distributed import Event
+
+                event = Event(name)  # the worker's own client
+            return event.is_set()
+        except Exception:  # noqa: BLE001 - no scheduler to ask (a task run outside a worker): train on
+            return False
+    return stopped
 
 
 def make_runner(workers: int | None = None, dask: str | None = None, inline_one: bool = True):
@@ -189,4 +219,4 @@ def make_runner(workers: int | None = None, dask: str | None = None, inline_one:
 
 
 __all__ = ["CONNECT_TIMEOUT", "DaskRunner", "InlineRunner", "LocalRunner", "SearchError", "THREAD_VARS",
-           "dask_client", "make_runner"]
+           "dask_client", "dask_stop_check", "make_runner"]
