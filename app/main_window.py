@@ -245,9 +245,13 @@ class MainWindow(FileActions, ExportActions, WindowActions, HelpDialogs, QMainWi
         return menu
 
     def _frame_all(self) -> None:
-        """Fit the whole graph (after an open, or when the canvas changed size); the selection stays."""
+        """Fit the whole graph (after an open, or when the canvas changed size); the selection stays.
+        A running lesson's step then brings the nodes it names into view, readable."""
         if self.view is not None and self.scene is not None:
             self.view.frame_all()
+            focus = self.lesson_view.canvas_focus() if getattr(self, "lesson_view", None) is not None else []
+            if focus:
+                self.view.bring_into_view(focus)
 
     def _update_title(self, *_args) -> None:
         doc = self.document

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 import os
 
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, QSize, Qt
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsView
 
@@ -19,6 +19,8 @@ STEP_ZOOM = 0.85  # how close bring_into_view comes: readable, with some of the 
 
 
 class GraphView(QGraphicsView):
+    resized = Signal()  # the viewport changed size (a lesson keeps the nodes its step names in view)
+
     def __init__(self, scene=None, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("graphView")
@@ -46,6 +48,10 @@ class GraphView(QGraphicsView):
         self._search_scene_pos = QPointF()
         if scene is not None:
             self.setScene(scene)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.resized.emit()
 
     # ------------------------------------------------------------------ zoom and framing
     def zoom(self) -> float:

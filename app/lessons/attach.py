@@ -45,6 +45,11 @@ class LessonView(QObject):
         self._give_room()
         return self.dock
 
+    def canvas_focus(self) -> list[str]:
+        """The ids of the nodes the running lesson's step names (none when no lesson runs)."""
+        d = self.dock
+        return list(d.highlighter.nodes) if d is not None and d.wants_room() else []
+
     def _give_room(self) -> None:
         """Split the right column again once the dock has laid out its new step (window_layout
         asks `room_for` how much the lesson wants). Two turns later: a closed tab's neighbour is

@@ -43,6 +43,7 @@ class LessonDock(QDockWidget):
         self.window_ = window
         self.world = GuiWorld(window)
         self.highlighter = Highlighter(window)
+        self._watched_view = None  # the canvas whose resizes re-show the step's nodes (_show_step_nodes)
         self.lessons: list[L.Lesson] = []
         self.load_error = ""
         self.run: L.LessonRun | None = None
@@ -385,9 +386,20 @@ class LessonDock(QDockWidget):
                 QTimer.singleShot(0, self, self._show_step_nodes)
 
     def _show_step_nodes(self) -> None:
+        """The nodes the step names, readable; again whenever the canvas changes size while the lesson
+        runs (the docks around it settle after the step is shown)."""
         view = getattr(self.window_, "view", None)
-        if view is not None and shiboken6.isValid(view) and self.highlighter.nodes:
+        if view is None or not shiboken6.isValid(view):
+            return
+        if view is not self._watched_view:
+            view.resized.connect(self._canvas_resized)
+            self._watched_view = view
+        if self.highlighter.nodes and self.wants_room():
             view.bring_into_view(self.highlighter.nodes)
+
+    def _canvas_resized(self) -> None:
+        if shiboken6.isValid(self) and self.highlighter.nodes and self.wants_room():
+            QTimer.singleShot(0, self, self._show_step_nodes)  # once the resize is done
 
     def _narrate_in(self, lang: str) -> None:
         """The Narration dock speaks the running lesson's language, and English again once it ends."""
