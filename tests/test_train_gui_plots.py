@@ -159,3 +159,19 @@ def test_plot_controls_share_the_title_row(shared, qtbot):
     bar = dock.titleBarWidget()
     assert bar is not None and bar.objectName() == "plotsTitleBar"
     assert bar.isAncestorOf(dock.log_check) and bar.isAncestorOf(dock.keep_button)
+
+
+def test_another_document_takes_the_axes_back_to_where_they_started(shared, qtbot):
+    """A document owns its panels: after a long run, opening another graph left its empty plots on the
+    old run's axes (x 0 to 10,000, loss down to 1e-5)."""
+    dock = shared.plots
+    dock.timer.stop()
+    dock.clear()
+    home = {k: p.vb.viewRange() for k, p in dock.plots.items()}
+    dock.start_run()
+    xs = np.arange(1.0, 10001.0)
+    dock.add_chunk({STEP_LOSS: (xs, 1e-5 + 1.0 / xs)})
+    dock.refresh(everything=True)
+    assert dock.plots["loss"].vb.viewRange()[0][1] > 1000  # the run moved the axes
+    dock.clear()  # what the controller does for another document
+    assert {k: p.vb.viewRange() for k, p in dock.plots.items()} == home

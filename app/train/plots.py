@@ -138,6 +138,7 @@ class PlotsDock(PlotDrawing, QDockWidget):
 
         self.plots: dict[str, pg.PlotItem] = {}
         self.titles: dict[str, str] = {}
+        self._home: dict[str, tuple] = {}  # each plot's (x, y) range before any run: clear() goes back to it
         self.legends: dict[str, pg.LegendItem] = {}  # none: curve names go in the titles (see _titles)
         self._keyed: dict[str, bool] = {}
         self._title_html: dict[str, str] = {}
@@ -217,6 +218,7 @@ class PlotsDock(PlotDrawing, QDockWidget):
         # the title names each curve in its colour instead (set only when the names change)
         self._keyed[key] = legend
         self.plots[key] = p
+        self._home[key] = tuple(tuple(r) for r in p.vb.viewRange())
 
     def apply_theme(self) -> None:
         """Match the application palette (called again when the theme changes)."""
@@ -334,9 +336,12 @@ class PlotsDock(PlotDrawing, QDockWidget):
         self._update_runs_label()
 
     def clear(self) -> None:
-        """Another document: its runs, kept or current, are not this graph's."""
+        """Another document: its runs, kept or current, are not this graph's, nor are their axes."""
         self.clear_kept()
         self.start_run("")
+        for key, p in self.plots.items():
+            x, y = self._home[key]
+            p.vb.setRange(xRange=x, yRange=y, padding=0)
 
     def add_chunk(self, chunk: dict) -> None:
         """Append a chunk packed by the worker; drawing waits for the timer."""
