@@ -24,6 +24,13 @@ from .problems import GraphError, NumericError, node_label
 PROG = "main.py"
 
 
+def command_prefix() -> str:
+    """How to run this program again, in a line the user may paste: the installed `backprop-studio`
+    command when that is what ran, else `python main.py` (from the repository root)."""
+    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    return "backprop-studio" if name == "backprop-studio" else f"python {PROG}"
+
+
 class UsageError(ValueError):
     """A bad flag value or output path: one line naming the flag, exit 2."""
 
@@ -240,6 +247,12 @@ def run_command(args, extra_errors: tuple = ()) -> int:
         msg = prefix + names_only(str(exc), args.graph)
     except extra_errors as exc:
         msg = prefix + names_only(str(exc), args.graph)
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as a shell tool does
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
+        except (OSError, ValueError):
+            pass
+        return 141  # 128 + SIGPIPE
     except OSError as exc:  # writing an output after all (disk full, removed folder)
         msg = f"{exc.filename or path}: {exc.strerror or exc}"
     except KeyboardInterrupt:

@@ -175,12 +175,15 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
         """Compute every node's value (returned as a read-only mapping of read-only arrays); raises
         NumericError naming the first NaN/Inf node. The trace of the last pass runs when it applies
         (graphcore.passtrace), else the generic loop."""
-        tkey = self._begin_forward(False)
-        if self._ftrace is not None and passtrace.ENABLED and self._run_forward_trace(tkey):
-            self._end_forward(self._shapes_seen)  # the trace ran only on shapes the last pass checked
-        else:
-            for _ in self._generic_forward(False, 0, tkey):
-                pass
+        try:
+            tkey = self._begin_forward(False)
+            if self._ftrace is not None and passtrace.ENABLED and self._run_forward_trace(tkey):
+                self._end_forward(self._shapes_seen)  # the trace ran only on shapes the last pass checked
+            else:
+                for _ in self._generic_forward(False, 0, tkey):
+                    pass
+        except GraphError as exc:  # (a try costs nothing until it catches)
+            raise exc.name_nodes(self.graph)
         return self._values_view
 
     def _forward_pass(self, emit: bool, total: int = 0) -> Iterator[StepEvent]:
@@ -303,10 +306,13 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
         if k is None or k[0] != g.data_version or k[1] != self._plan_version or k[2] != self._mode \
                 or k[3] != _kernels.generation or self._plan_version != g.structure_version:
             self.forward()
-        target, lazy = self._begin_backward(target, seed, False)
-        if seed is not None or not self._run_backward_trace(target, lazy):
-            for _ in self._generic_backward(target, seed, False, lazy):
-                pass
+        try:
+            target, lazy = self._begin_backward(target, seed, False)
+            if seed is not None or not self._run_backward_trace(target, lazy):
+                for _ in self._generic_backward(target, seed, False, lazy):
+                    pass
+        except GraphError as exc:
+            raise exc.name_nodes(self.graph)
         return self._grads_view
 
     def _backward_pass(self, target: str | None, seed, emit: bool, i: int = 0,
@@ -398,10 +404,13 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
         """Yield the pass one event at a time: each node forward in topological order,
         then the seed, then each wire's gradient in reverse order. The same code as
         forward() and backward(), with events on."""
-        plan = self.plan()
-        self._clear_wgrads()
-        n_edges = sum(1 for st in plan for s in st.srcs if s is not None)
-        total = len(plan) + ((1 + n_edges) if backward else 0)
-        yield from self._forward_pass(True, total)
-        if backward:
-            yield from self._backward_pass(target, seed, True, len(plan), total)
+        try:
+            plan = self.plan()
+            self._clear_wgrads()
+            n_edges = sum(1 for st in plan for s in st.srcs if s is not None)
+            total = len(plan) + ((1 + n_edges) if backward else 0)
+            yield from self._forward_pass(True, total)
+            if backward:
+                yield from self._backward_pass(target, seed, True, len(plan), total)
+        except GraphError as exc:
+            raise exc.name_nodes(self.graph)

@@ -18,7 +18,10 @@ class PlanSteps:
 
     def plan(self) -> list[_Step]:
         if self._plan_version != self.graph.structure_version:
-            self._compile()
+            try:
+                self._compile()
+            except GraphError as exc:
+                raise exc.name_nodes(self.graph)
         return self._plan
 
     def _compile(self) -> None:

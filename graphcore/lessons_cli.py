@@ -5,6 +5,7 @@ Exit 0 when every check passes, 1 when one fails (the step is named), 2 for an u
 lesson file that does not validate (one line on stderr, naming the file and JSON path)."""
 from __future__ import annotations
 
+import os
 import sys
 
 from .cli_common import UsageError, printable
@@ -13,9 +14,12 @@ from .problems import GraphError, NumericError
 
 
 def cmd_lessons(args) -> int:
+    if args.folder is not None and not os.path.isdir(args.folder):
+        raise UsageError(f"argument --folder: {printable(args.folder)} is not a folder")
     if args.action is None:
+        steps = WORDS.get(args.lang, WORDS["en"])["steps"]
         for les in load_all(args.folder):
-            print(f"{les.id:24s} {len(les.steps):2d} steps  {les.title[args.lang]}")
+            print(f"{les.id:24s} {len(les.steps):2d} {steps}  {les.title[args.lang]}")
         return 0
     if args.action != "play" or not args.id:
         raise UsageError("usage: lessons [play ID] [--lang en|zh]")
@@ -23,6 +27,8 @@ def cmd_lessons(args) -> int:
         lesson = find(args.id, args.folder)
     except KeyError:
         ids = ", ".join(les.id for les in load_all(args.folder))
+        if not ids:
+            raise UsageError(f"argument --folder: {printable(args.folder)} holds no lesson files") from None
         raise UsageError(f"no lesson with the id {args.id[:80]!r}; the lessons are: {ids}") from None
     return play(lesson, args.lang)
 
@@ -30,10 +36,10 @@ def cmd_lessons(args) -> int:
 WORDS = {  # the player's own lines, in the language of the lesson's texts
     "en": {"show_failed": "FAIL step {n} ({id}): Show me failed: {why}",
            "check_failed": "FAIL step {n} ({id}): the check does not hold after Show me",
-           "ok": "ok: {steps} steps, every check passed"},
+           "ok": "ok: {steps} steps, every check passed", "steps": "steps"},
     "zh": {"show_failed": "失败：第 {n} 步（{id}）：演示出错：{why}",
            "check_failed": "失败：第 {n} 步（{id}）：演示之后检查仍不成立",
-           "ok": "完成：共 {steps} 步，每一步的检查都通过了"},
+           "ok": "完成：共 {steps} 步，每一步的检查都通过了", "steps": "步"},
 }
 
 

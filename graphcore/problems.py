@@ -43,7 +43,16 @@ class GraphError(ValueError):
         if isinstance(problems, str):
             problems = [Problem(None, None, problems)]
         self.problems = list(problems)
+        self.graph = graph
         super().__init__("; ".join(p.describe(graph) for p in self.problems))
+
+    def name_nodes(self, graph) -> "GraphError":
+        """Word the message again with the nodes' names, when it was raised without the graph (by
+        code that knows only ids: an op's rule, a shape check); returns self, to re-raise."""
+        if self.graph is None and graph is not None and any(p.node is not None for p in self.problems):
+            self.graph = graph
+            self.args = ("; ".join(p.describe(graph) for p in self.problems),)
+        return self
 
     @classmethod
     def named(cls, graph, problems: list[Problem]) -> "GraphError":

@@ -15,9 +15,9 @@ import sys
 
 import numpy as np
 
-from .cli_common import (UsageError, add_common, check_order, check_output, check_training_memory, emit_json,
-                         load_valid_graph, names_only, nonnegative, positive, printable, progress, same_file,
-                         shared_memory, whole)
+from .cli_common import (UsageError, add_common, check_order, check_output, check_training_memory, command_prefix,
+                         emit_json, load_valid_graph, names_only, nonnegative, positive, printable, progress,
+                         same_file, shared_memory, whole)
 from .fileformat import save
 from .numfmt import fmt_number
 from .train import datapath
@@ -387,7 +387,7 @@ def cmd_search(args) -> int:
     b = res["best"]
     loss = "-" if b["val_loss"] is None else fmt_number(b["val_loss"])
     print(f"best: lr {fmt_number(b['lr'])} reg {fmt_number(b['reg'])} (val_acc {pct(b['val_acc'])}, val_loss {loss})")
-    print(f"  to train with it: main.py train {args.file} --lr {b['lr']:.3g}"
+    print(f"  to train with it: {command_prefix()} train {args.file} --lr {b['lr']:.3g}"
           + (f" --reg {b['reg']:.3g}" if b["reg"] else ""))
     return 0
 

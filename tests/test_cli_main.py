@@ -236,3 +236,15 @@ def test_render_out_where_no_file_can_be_created_is_refused_before_drawing(tmp_p
     assert capsys.readouterr().err == (f"error: argument --out: {out}: cannot create a file in {tmp_path} "
                                        "(Read-only file system)\n")
     assert os.listdir(tmp_path) == []
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(capsys):
+    """`main.py lessons | head -1`: the broken pipe printed "error: None: Broken pipe"."""
+    import argparse
+
+    from graphcore import cli_common
+
+    def writes_to_a_closed_pipe(args):
+        raise BrokenPipeError(32, "Broken pipe")
+    code = cli_common.run_command(argparse.Namespace(fn=writes_to_a_closed_pipe))
+    assert code == 141 and capsys.readouterr().err == ""  # 128 + SIGPIPE, and no error line

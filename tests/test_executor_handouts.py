@@ -64,3 +64,26 @@ def test_forward_and_backward_hand_out_read_only_arrays():
     with pytest.raises(TypeError):
         values[x] = np.zeros(3)  # the mapping itself is read-only too
     assert grads.get("no such id", "default") == "default"
+
+
+def test_errors_from_a_pass_name_the_node_as_the_person_named_it():
+    """An op's rule or a shape check knows only the node's id ('n2'); the executor's errors say 'fc',
+    as the command line and the app do."""
+    g = gc.Graph()
+    x = g.add("input", name="x", value=np.ones((4, 3)))
+    y = g.add("input", name="y", value=np.array([0, 1, 0, 1]))
+    fc = g.add("linear", name="fc", inputs={"x": x}, units=2)
+    g.add("softmax_cross_entropy", name="ce", inputs={"scores": fc, "labels": y})
+    warm = gc.Executor(g)
+    warm.forward()
+    g.set_value(x, np.ones(5))  # not rows of features
+    for ex in (warm, gc.Executor(g)):
+        with pytest.raises(gc.GraphError, match="node 'fc' port 'x'") as e:
+            ex.forward()
+        assert fc not in str(e.value)
+    g.set_value(x, np.ones((4, 3)))
+    g.set_value(y, np.array([0, 1, 7, 1]))  # a label beyond the 2 classes
+    with pytest.raises(gc.GraphError, match="node 'ce' port 'labels'"):
+        warm.forward()
+    with pytest.raises(gc.GraphError, match="node 'ce'"):
+        list(gc.Executor(g).steps())

@@ -141,3 +141,21 @@ def test_the_gui_metric_chunks_fold_into_the_same_metrics():
     assert metrics["loss"] == 1.9 and metrics["initial_loss"] == 2.3 and metrics["steps"] == 2
     assert metrics["dead_relu"] == {"relu1": 0.4} and metrics["epochs"] == 1
     assert metrics["gap"] == pytest.approx(0.9 - 0.7)
+
+
+def test_a_folder_that_is_not_one_or_holds_no_lessons_is_named(tmp_path, capsys):
+    from graphcore.cli import main as cli_main
+
+    assert cli_main(["lessons", "play", "gates", "--folder", str(tmp_path / "nowhere")]) == 2
+    assert "--folder" in capsys.readouterr().err
+    assert cli_main(["lessons", "play", "gates", "--folder", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "holds no lesson files" in err
+
+
+def test_the_chinese_list_says_steps_in_chinese(capsys):
+    from graphcore.cli import main as cli_main
+
+    assert cli_main(["lessons", "--lang", "zh"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 15 and all(" 步  " in line and "steps" not in line for line in lines)

@@ -216,7 +216,7 @@ def test_search_table_and_the_line_to_train_with(capsys, monkeypatch):
     assert lines[1].split() == ["fine", "0.04", "2.50e-05", "96.7%", "0.12"]
     assert lines[2].split() == ["coarse", "1.20e-03", "0.00", "-", "-"]
     assert lines[3] == "best: lr 0.04 reg 2.50e-05 (val_acc 96.7%, val_loss 0.12)"
-    assert lines[4] == f"  to train with it: main.py train {xor} --lr 0.0353 --reg 2.5e-05"  # a flag train takes
+    assert lines[4] == f"  to train with it: python main.py train {xor} --lr 0.0353 --reg 2.5e-05"  # pasteable
 
 
 # ---------------------------------------------------------------- output paths, interrupts, flags (issue 8)
