@@ -100,3 +100,20 @@ def test_the_initialisation_lesson_opens_the_histograms(qtbot, data_dir):
     qtbot.waitUntil(lambda: tabs.currentWidget() is hist.parentWidget())
     assert hist.isVisible()
     close(w)
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
+def test_the_running_lesson_is_in_view_in_a_list_of_whole_rows(qtbot, data_dir, size):
+    """The list kept 3.5 rows at 1920 (the first title wrapped), and at 1280 lesson 6 was scrolled out."""
+    from app.lessons.dock import LIST_MIN_ROWS
+
+    w, dock = start_lesson(qtbot, "dead-relus")
+    w.resize(*size)
+    lst = dock.list
+
+    def whole(item) -> bool:
+        return lst.viewport().rect().contains(lst.visualItemRect(item))
+    qtbot.waitUntil(lambda: whole(lst.currentItem())
+                    and sum(whole(lst.item(i)) for i in range(lst.count())) >= LIST_MIN_ROWS)
+    assert lst.currentItem().text().startswith("6. Dead ReLUs")
+    close(w)

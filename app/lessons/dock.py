@@ -231,10 +231,13 @@ class LessonDock(QDockWidget):
             return
         frame = 2 * self.list.frameWidth() + 2
         every = sum(rows) + frame + max(rows)  # a row of slack: a title that wraps once still fits
-        least = sum(rows[:LIST_MIN_ROWS]) + frame
+        least = sum(sorted(rows)[-LIST_MIN_ROWS:]) + frame + max(rows)  # the same slack: no row cut in half
         height = least if self._list_for_run else max(least, min(every, self.window_.height() - LIST_SPARE_H))
         if height != self.list.height() or self.list.minimumHeight() != height:
             self.list.setFixedHeight(height)
+        current = self.list.currentItem()
+        if current is not None:  # the lesson that runs (or is chosen) stays in view
+            self.list.scrollToItem(current)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt name): the window was resized (or the column)
         super().resizeEvent(event)
