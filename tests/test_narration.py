@@ -177,3 +177,24 @@ def test_pulse_size_follows_the_zoom_and_its_length_the_speed(qtbot):
     dot = scene.edge_item(ctl.rec.events[10].edge)._pulse
     assert dot.isVisible() and dot.rect().width() == pytest.approx(2 * ctl.pulse_radius())
     ctl.close()
+
+
+def test_a_long_current_sentence_is_shown_whole_in_a_short_dock(qtbot):
+    """At 1280x720 the spiral net's last backward sentence wrapped to three lines and lost the third:
+    the current sentence takes the lines it needs, the list below what is left."""
+    g = gc.load(example_path("spiral_2layer.json"))
+    scene = GraphScene(g, QUndoStack())
+    ctl = RunController(g, scene)
+    dock = NarrationDock(ctl)
+    qtbot.addWidget(dock)
+    dock.resize(600, 110)  # a short, narrow dock: the sentence wraps to several lines
+    dock.show()
+    ctl.forward()
+    ctl.backward()
+    lab = dock.current
+    line = lab.fontMetrics().lineSpacing()
+
+    def whole() -> bool:
+        return lab.height() >= lab.minimumHeight() > 2 * line  # three lines or more, all of them shown
+    qtbot.waitUntil(whole)
+    ctl.close()

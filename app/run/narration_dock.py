@@ -5,7 +5,8 @@ app.run.narration, so what a tooltip used to hide is on screen while stepping.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QRect, Qt, QTimer
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QDockWidget, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from . import narration_zh
@@ -30,11 +31,13 @@ class NarrationDock(QDockWidget):
         self.current = QLabel(WORDS["en"]["idle"], body)
         self.current.setObjectName("narrationCurrent")
         self.current.setWordWrap(True)
+        self.current.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.current.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.log = QListWidget(body)
         self.log.setObjectName("narrationLog")
         self.log.setWordWrap(True)
         self.log.setUniformItemSizes(False)
+        self.log.setMinimumHeight(0)  # a short dock gives the current sentence its lines first (_fit_current)
         lay.addWidget(self.current)
         lay.addWidget(self.log, 1)
         self.setWidget(body)
@@ -67,6 +70,24 @@ class NarrationDock(QDockWidget):
         # its own style sheet: the window's (presentation mode, UI scale) would override setFont
         self.current.setStyleSheet(f"QLabel {{ font-size: {self.point_size():.1f}pt; font-weight: bold; }}")
         self.log.setVisible(not large)
+        self._fit_current()
+
+    def _fit_current(self) -> None:
+        """The current sentence whole, however many lines it wraps to at this width (at 1280x720 a
+        long one lost its third line); the pass so far below takes what is left."""
+        lab = self.current
+        font = QFont(lab.font())
+        font.setPointSizeF(self.point_size())  # as its style sheet sets it (QLabel.heightForWidth overshot)
+        font.setBold(True)
+        fm = QFontMetrics(font)
+        box = fm.boundingRect(QRect(0, 0, max(lab.width(), 1), 100000), int(Qt.TextFlag.TextWordWrap), lab.text())
+        need = min(box.height(), 5 * fm.lineSpacing()) + 4
+        if lab.minimumHeight() != need:
+            lab.setMinimumHeight(need)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt name): the sentence rewraps to the new width
+        super().resizeEvent(event)
+        QTimer.singleShot(0, self, self._fit_current)
 
     def point_size(self) -> float:
         return BASE_PT * self.scale * (LARGE if self.large else 1.0)
@@ -99,6 +120,7 @@ class NarrationDock(QDockWidget):
             self.log.clear()
             words = WORDS[self.lang]
             self.current.setText(words["idle"] if rec is None else words["start"].format(total=total))
+            self._fit_current()
             return
         if self._stale(rec):
             self._shown = []
@@ -113,6 +135,7 @@ class NarrationDock(QDockWidget):
             self.log.takeItem(self.log.count() - 1)
         self._rec = rec
         self.current.setText(f"{cursor + 1}/{total} · {self._shown[cursor]}")
+        self._fit_current()
         self.log.setCurrentRow(cursor)
         self.log.scrollToBottom()  # the current event is always the last one listed; wrapped rows
         self._scroll.start()  # get their heights in the next layout pass: scroll again then
