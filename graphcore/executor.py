@@ -43,7 +43,7 @@ from .executor_loops import GenericLoops
 from .executor_plan import PlanSteps
 from .executor_results import Results
 from .stepctx import Ctx, Replay, StepEvent, _loud, _quiet, _Step, unbroadcast  # noqa: F401  (re-exported)
-from .problems import GraphError
+from .problems import GraphError, NumericError
 from .registry import ShapeError
 
 class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
@@ -226,7 +226,11 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
         # _forward_key(), inline
         self._fwd_key = (self.graph.data_version, self._plan_version, self._mode, _kernels.generation)
         if self.check != "none":
-            numcheck.check_forward(self)
+            try:
+                numcheck.check_forward(self)
+            except NumericError:  # not a pass backward() may start from: it runs (and raises) again
+                self._fwd_key = None
+                raise
 
     def _run_forward_trace(self, tkey: tuple) -> bool:
         tr = self._ftrace
