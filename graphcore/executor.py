@@ -213,6 +213,7 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
         yield from self._forward_loop(plan, emit, total, seen != self._shapes_seen, tkey[2])
         self._values_trace = None
         if not emit and self._trace_misses < passtrace.MAX_MISSES and passtrace.ENABLED \
+                and len(plan) <= passtrace.MAX_STEPS \
                 and all(st.source or st.frep is not None or st.replayable for st in plan):
             self._ftrace = self._values_trace = passtrace.ForwardTrace(self, tkey)
         self._end_forward(seen)

@@ -269,7 +269,7 @@ def generated(header: str, lines: list[str], ns: dict):
         scope: dict = {}
         exec(src, scope)  # noqa: S102 - generated from indices and names only (see above)
         make = _MAKERS[src] = scope["make"]
-    return make(**ns)
+    return make(*ns.values())  # by position: matching N keywords by name costs O(N^2)
 
 
 @dataclass
