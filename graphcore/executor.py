@@ -116,6 +116,7 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
         self._trace_misses = self._btrace_misses = 0  # forward and backward traces abandoned in a row
         self._trace_last_key: tuple | None = None
         self.traced_passes = 0  # forward and backward passes run from a trace (tests, benches)
+        self._serial = 0  # counts passes begun, forward and backward (see _owned)
         self.mode = mode
 
     @property
@@ -185,6 +186,7 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
     def _begin_forward(self, emit: bool) -> tuple:
         """Forget the last pass's gradients; returns the key a forward trace must hold."""
         self.plan()
+        self._serial += 1  # a suspended stepped pass may not resume after this one began (_owned)
         # until this pass ends (a stepped pass may be dropped half-way), no values are current
         self._fwd_key = self._values_trace = None
         self._grads.clear()
@@ -210,7 +212,13 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
         plan = self._plan
         seen = (self.graph.config_version, self._plan_version,
                 tuple([st.tensors["value"].shape for st in self._sources]))
+        start = (self.graph.data_version, self._mode, _kernels.generation)
         yield from self._forward_loop(plan, emit, total, seen != self._shapes_seen, tkey[2])
+        if emit and start != (self.graph.data_version, self._mode, _kernels.generation):
+            # edited (a value, the mode, the backend) while the stepped pass was suspended: its values
+            # mix two states, and backward() must run forward again
+            self._end_forward(None)
+            return
         self._values_trace = None
         if not emit and self._trace_misses < passtrace.MAX_MISSES and passtrace.ENABLED \
                 and len(plan) <= passtrace.MAX_STEPS \
@@ -218,14 +226,16 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
             self._ftrace = self._values_trace = passtrace.ForwardTrace(self, tkey)
         self._end_forward(seen)
 
-    def _end_forward(self, seen: tuple) -> None:
+    def _end_forward(self, seen: tuple | None) -> None:
         """The pass is complete: commit batchnorm's statistics, remember what the pass read (the
-        commit's own version bump included), then check for NaN/Inf."""
+        commit's own version bump included), then check for NaN/Inf. `seen` None: a stepped pass
+        the graph changed under, which is not current (its shapes were not all checked either)."""
         if self._mode == "train" and self._stateful:
             self._commit_state()
         self._shapes_seen = seen
         # _forward_key(), inline
-        self._fwd_key = (self.graph.data_version, self._plan_version, self._mode, _kernels.generation)
+        self._fwd_key = None if seen is None else \
+            (self.graph.data_version, self._plan_version, self._mode, _kernels.generation)
         if self.check != "none":
             try:
                 numcheck.check_forward(self)
@@ -317,6 +327,7 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
     def _begin_backward(self, target: str | None, seed, emit: bool) -> tuple[str, bool]:
         """Resolve the target, choose lazy or eager input gradients, forget the last pass, seed."""
         target = self._resolve_target(target)
+        self._serial += 1
         self.target = target
         # gradients into data inputs wait until read (graphcore.inputgrads); steps() makes them all
         lazy = False
@@ -391,16 +402,3 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
         self.extra_wgrads.clear()
         self._fused_wgrads.clear()
         self._pass += 1
-
-    # ---------------------------------------------------------------- stepping
-    def steps(self, target: str | None = None, seed=None, backward: bool = True) -> Iterator[StepEvent]:
-        """Yield the pass one event at a time: each node forward in topological order,
-        then the seed, then each wire's gradient in reverse order. The same code as
-        forward() and backward(), with events on."""
-        plan = self.plan()
-        self._clear_wgrads()
-        n_edges = sum(1 for st in plan for s in st.srcs if s is not None)
-        total = len(plan) + ((1 + n_edges) if backward else 0)
-        yield from self._forward_pass(True, total)
-        if backward:
-            yield from self._backward_pass(target, seed, True, len(plan), total)

@@ -67,3 +67,70 @@ def test_generated_binds_every_name_of_a_large_namespace():
     ns = {f"v{k}": k * 3 for k in range(2000)}
     lines = ["        return " + " + ".join(f"v{k}" for k in (0, 7, 1999))]
     assert generated("def run():", lines, ns)() == 3 * (0 + 7 + 1999)
+
+
+def _tanh_sum():
+    g = gc.Graph()
+    x = g.add("param", name="x", value=np.array([0.5, -1.0]))
+    t = g.add("tanh", name="t", inputs={"x": x})
+    g.add("sum", name="s", inputs={"x": t})
+    return g, x, t
+
+
+def _same_as_fresh(ex, g, target):
+    fresh = gc.Executor(g, mode=ex.mode, seed=ex.seed)
+    fresh.backward(target)
+    ex.backward(target)
+    assert ex.values.keys() == fresh.values.keys() and dict(ex.grads).keys() == dict(fresh.grads).keys()
+    for nid in fresh.values:
+        np.testing.assert_array_equal(ex.values[nid], fresh.values[nid])
+        np.testing.assert_array_equal(ex.grads[nid], fresh.grads[nid])
+
+
+@pytest.mark.parametrize("change", ["value", "mode"])
+def test_a_stepped_forward_edited_while_suspended_is_not_current(change):
+    """A value (or the mode) changed between two events of a stepped forward: the pass ends with
+    values of two states, so backward() must run forward again (it used to backpropagate the old
+    x's tanh, or dropout's train-mode mask in eval mode, under the new key: gradients into x were
+    wrong)."""
+    g, x, t = _tanh_sum()
+    if change == "mode":
+        g.remove(t)
+        d = g.add("dropout", name="t", inputs={"x": x}, p=0.5)
+        g.connect(d, g.find("s"), "x")
+    ex = gc.Executor(g, seed=1)
+    it = ex.steps("s", backward=False)
+    next(it)
+    next(it)
+    if change == "value":
+        g.set_value(x, np.array([2.0, 3.0]))
+    else:
+        ex.mode = "eval"
+    list(it)
+    _same_as_fresh(ex, g, "s")
+
+
+def test_a_stepped_pass_resumed_after_another_pass_or_a_structural_edit_refuses_to_go_on():
+    """Resuming a suspended steps() generator after forward()/backward() ran (or after a wire
+    changed) wrote the old plan's values over the new pass's ones, which backward() then trusted."""
+    g, x, t = _tanh_sum()
+    ex = gc.Executor(g)
+    it = ex.steps("s")
+    next(it)
+    next(it)
+    m = g.add("mul", name="m", inputs={"a": t, "b": t})
+    g.disconnect(g.find("s"), "x")
+    g.connect(m, g.find("s"), "x")
+    ex.forward()
+    ex.backward("s")
+    with pytest.raises(gc.GraphError, match="left behind"):
+        list(it)
+    _same_as_fresh(ex, g, "s")
+    it = ex.steps("s")  # a structural edit alone, no other pass
+    for _ in range(len(g.nodes) + 1):
+        next(it)
+    g.remove(m)
+    g.connect(t, g.find("s"), "x")
+    with pytest.raises(gc.GraphError, match="left behind"):
+        next(it)
+    _same_as_fresh(ex, g, "s")
