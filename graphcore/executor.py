@@ -217,7 +217,7 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
         if emit and start != (self.graph.data_version, self._mode, _kernels.generation):
             # edited (a value, the mode, the backend) while the stepped pass was suspended: its values
             # mix two states, and backward() must run forward again
-            self._end_forward(None)
+            self._end_forward(None, start[1] == "train")
             return
         self._values_trace = None
         if not emit and self._trace_misses < passtrace.MAX_MISSES and passtrace.ENABLED \
@@ -226,11 +226,12 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
             self._ftrace = self._values_trace = passtrace.ForwardTrace(self, tkey)
         self._end_forward(seen)
 
-    def _end_forward(self, seen: tuple | None) -> None:
+    def _end_forward(self, seen: tuple | None, began_in_train: bool = False) -> None:
         """The pass is complete: commit batchnorm's statistics, remember what the pass read (the
         commit's own version bump included), then check for NaN/Inf. `seen` None: a stepped pass
-        the graph changed under, which is not current (its shapes were not all checked either)."""
-        if self._mode == "train" and self._stateful:
+        the graph changed under, which is not current (its shapes were not all checked either);
+        `began_in_train`: its first steps ran in train mode (and may have written statistics)."""
+        if (self._mode == "train" or began_in_train) and self._stateful:
             self._commit_state()
         self._shapes_seen = seen
         # _forward_key(), inline

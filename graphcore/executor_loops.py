@@ -33,17 +33,19 @@ class GenericLoops:
 
     def _owned(self, events: Iterator[StepEvent]) -> Iterator[StepEvent]:
         """A stepped phase that refuses to go on once another pass has begun (it would write its
-        values and gradients over that pass's) or the graph's structure changed (its plan is gone)
-        while it was suspended."""
-        serial = structure = None
+        values and gradients over that pass's) or the graph's configuration changed while it was
+        suspended: its structure (its plan is gone), a param or an array's shape or dtype (its
+        shapes were checked for the old ones: a kernel would index past a buffer)."""
+        serial = config = None
         for ev in events:
             if serial is None:  # the phase has begun (and counted itself)
-                serial, structure = self._serial, self.graph.structure_version
+                serial, config = self._serial, self.graph.config_version
             yield ev
-            if self._serial != serial or self.graph.structure_version != structure:
+            if self._serial != serial or self.graph.config_version != config:
                 events.close()
-                raise GraphError("this stepped pass was left behind: another pass ran or the graph's "
-                                 "structure changed since its last event; start a new one with steps()")
+                raise GraphError("this stepped pass was left behind: another pass ran, or the graph's "
+                                 "wires, params, names or array shapes changed since its last event; "
+                                 "start a new one with steps()")
 
     def _forward_loop(self, plan: list[_Step], emit: bool, total: int, check: bool, gen: int) -> Iterator[StepEvent]:
         values = self.values

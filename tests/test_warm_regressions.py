@@ -134,3 +134,45 @@ def test_a_stepped_pass_resumed_after_another_pass_or_a_structural_edit_refuses_
     with pytest.raises(gc.GraphError, match="left behind"):
         next(it)
     _same_as_fresh(ex, g, "s")
+
+
+def test_a_stepped_pass_resumed_after_a_new_shape_refuses_to_go_on():
+    """A source given another shape between two events: the rest of the pass had been shape-checked
+    for the old one (a conv's kernel raised a bare ValueError; a numba kernel could index past a
+    buffer). Resuming raises GraphError; the next pass is a fresh executor's."""
+    rng = np.random.default_rng(0)
+    g = gc.Graph()
+    x = g.add("param", name="x", value=rng.standard_normal((1, 1, 4, 4)))
+    c = g.add("conv2d", name="conv", inputs={"images": x}, filters=2, size=3)
+    g.add("sum", name="s", inputs={"x": c})
+    ex = gc.Executor(g)
+    ex.forward()  # the shapes are checked once; a stepped pass then skips the checks
+    it = ex.steps("s")
+    next(it)
+    g.set_value(x, rng.standard_normal((1, 1, 6, 5)))
+    with pytest.raises(gc.GraphError, match="left behind"):
+        list(it)
+    _same_as_fresh(ex, g, "s")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_batchnorm_statistics_of_a_stepped_pass_switched_to_eval_half_way_reach_the_document(dtype):
+    """A stepped forward began in train mode (batchnorm wrote new running statistics) and ended in
+    eval mode: the statistics must still be committed (a float32 executor wrote them only into its
+    cast copies, so its eval passes used statistics the document never got)."""
+    rng = np.random.default_rng(0)
+    g = gc.Graph()
+    x = g.add("input", name="x", value=rng.standard_normal((6, 3)) * 3 + 1)
+    bn = g.add("batchnorm", name="bn", inputs={"x": x})
+    g.add("sum", name="s", inputs={"x": bn})
+    ex = gc.Executor(g, dtype=dtype)
+    it = ex.steps("s", backward=False)
+    next(it)
+    next(it)  # bn ran in train mode
+    ex.mode = "eval"
+    list(it)
+    ex.forward()
+    fresh = gc.Executor(g, dtype=dtype, mode="eval")
+    fresh.forward()
+    np.testing.assert_array_equal(ex.values[bn], fresh.values[bn])
+    assert not np.array_equal(g.nodes[bn].tensors["running_mean"], np.zeros(3))
