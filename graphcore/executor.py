@@ -88,6 +88,7 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
         self._deferred: list[tuple] = []
         self._deferred_key: tuple | None = None  # the _forward_key of the pass they belong to
         self._deferred_args: tuple = (None, None)  # that pass's (target, seed), to run it again
+        self._deferred_stamp = 0  # Graph.version_stamp() at that pass (inputgrads._reads_unchanged)
         self._need_lazy: bool | None = False  # which need_grad tuples the steps hold (inputgrads.install)
         self._eager_next = False
         self._lazy_steps = False  # does a step of the plan take a data input's gradient (inputgrads.prepare)
@@ -353,6 +354,7 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
         self._clear_wgrads()
         if lazy:
             self._deferred_key = self._fwd_key  # backward() has just checked it is current
+            self._deferred_stamp = self.graph.version_stamp()  # above every node version the pass read
             self._deferred_args = (target, seed)
         self._grads[target] = self._seed(target, seed)
 
