@@ -299,7 +299,7 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
             if ones is None or ones.shape != v.shape or (ones.dtype is not dtype and ones.dtype != dtype):
                 ones = self._ones = readonly(np.ones(v.shape, dtype))
             return ones
-        s = np.asarray(seed, dtype=dtype)
+        s = np.array(seed, dtype=dtype)  # a copy: the caller's array may change after the pass
         if s.shape != v.shape:
             s = np.broadcast_to(s, v.shape).copy()
         return s

@@ -214,3 +214,26 @@ def test_reading_a_deferred_input_gradient_after_a_rename_does_not_run_the_pass_
         np.testing.assert_array_equal(g.nodes[bn].tensors["running_mean"], stats)
         if eager is not None:
             np.testing.assert_array_equal(gx, eager)
+
+
+def test_a_seed_array_changed_after_backward_changes_no_gradient():
+    """backward(target, seed) kept the caller's array as the target's gradient: changing it
+    afterwards changed grads[target] and, in a warm executor that deferred the input gradient,
+    the gradient into x computed from it on first read (100x a fresh executor's)."""
+    g = gc.Graph()
+    x = g.add("input", name="x", value=np.array([[1.0, 2.0], [3.0, 4.0]]))
+    fc = g.add("linear", name="fc", inputs={"x": x}, units=2)
+    grads = []
+    for warm in (False, True):
+        ex = gc.Executor(g)
+        for _ in range(3 if warm else 0):
+            ex.backward(fc)
+            dict(ex.grads)
+        seed = np.ones((2, 2))
+        ex.backward(fc, seed)
+        seed[...] = 100.0
+        np.testing.assert_array_equal(ex.grads[fc], np.ones((2, 2)))
+        grads.append(np.array(ex.grads[x]))
+    W = g.nodes[fc].tensors["W"]
+    np.testing.assert_allclose(grads[0], np.ones((2, 2)) @ W.T)
+    np.testing.assert_array_equal(grads[1], grads[0])
