@@ -213,7 +213,7 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
         plan = self._plan
         seen = (self.graph.config_version, self._plan_version,
                 tuple([st.tensors["value"].shape for st in self._sources]))
-        start = (self.graph.data_version, self._mode, _kernels.generation)
+        start = (self.graph.data_version, self._mode, _kernels.generation) if emit else None
         yield from self._forward_loop(plan, emit, total, seen != self._shapes_seen, tkey[2])
         if emit and start != (self.graph.data_version, self._mode, _kernels.generation):
             # edited (a value, the mode, the backend) while the stepped pass was suspended: its values
@@ -352,11 +352,11 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
         self._edge_grads.clear()
         self._edge_pending.clear()
         self._clear_wgrads()
+        s = self._grads[target] = self._seed(target, seed)
         if lazy:
             self._deferred_key = self._fwd_key  # backward() has just checked it is current
             self._deferred_stamp = self.graph.version_stamp()  # above every node version the pass read
-            self._deferred_args = (target, seed)
-        self._grads[target] = self._seed(target, seed)
+            self._deferred_args = (target, None if seed is None else s)  # (the seed's copy)
 
     def _run_backward_trace(self, target: str, lazy: bool) -> bool:
         """The trace of the last backward pass, when it read the outputs `values` holds now."""
