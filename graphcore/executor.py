@@ -36,7 +36,7 @@ from typing import Iterator
 import numpy as np
 
 from . import kernels as _kernels
-from . import inputgrads, numcheck, passtrace
+from . import inputgrads, limits, numcheck, passtrace
 from .graph import Edge, Graph, readonly
 from .executor_casts import Float32Casts
 from .executor_loops import GenericLoops
@@ -299,9 +299,14 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
             if ones is None or ones.shape != v.shape or (ones.dtype is not dtype and ones.dtype != dtype):
                 ones = self._ones = readonly(np.ones(v.shape, dtype))
             return ones
-        s = np.array(seed, dtype=dtype)  # a copy: the caller's array may change after the pass
-        if s.shape != v.shape:
-            s = np.broadcast_to(s, v.shape).copy()
+        try:
+            s = np.array(seed, dtype=dtype)  # a copy: the caller's array may change after the pass
+            if s.shape != v.shape:
+                s = np.broadcast_to(s, v.shape).copy()
+        except (TypeError, ValueError):  # the caller's argument: say which target and shape it missed
+            raise GraphError(f"the seed for {self.graph.nodes[target].name!r} must be a number or an array "
+                             f"that broadcasts to its value's shape {v.shape}; got "
+                             f"{limits.excerpt(seed)}") from None
         return s
 
     def backward(self, target: str | None = None, seed=None) -> inputgrads.Grads:

@@ -237,3 +237,17 @@ def test_a_seed_array_changed_after_backward_changes_no_gradient():
     W = g.nodes[fc].tensors["W"]
     np.testing.assert_allclose(grads[0], np.ones((2, 2)) @ W.T)
     np.testing.assert_array_equal(grads[1], grads[0])
+
+
+@pytest.mark.parametrize("seed", [np.ones(3), "abc", [[1.0, 2.0, 3.0]]])
+def test_a_seed_that_does_not_fit_the_target_raises_graph_error_and_the_next_pass_is_fresh(seed):
+    """A seed of the wrong shape or type raised numpy's bare ValueError (from backward() and from
+    inside a steps() generator); it is the caller's argument: GraphError naming the target."""
+    g, x, t = _tanh_sum()
+    ex = gc.Executor(g)
+    ex.backward("s")
+    with pytest.raises(gc.GraphError, match="seed for 't'.*\\(2,\\)"):
+        ex.backward("t", seed)
+    with pytest.raises(gc.GraphError, match="seed for 't'"):
+        list(ex.steps("t", seed))
+    _same_as_fresh(ex, g, "s")
