@@ -138,20 +138,24 @@ def test_a_stepped_pass_resumed_after_another_pass_or_a_structural_edit_refuses_
 
 def test_a_stepped_pass_resumed_after_a_new_shape_refuses_to_go_on():
     """A source given another shape between two events: the rest of the pass had been shape-checked
-    for the old one (a conv's kernel raised a bare ValueError; a numba kernel could index past a
-    buffer). Resuming raises GraphError; the next pass is a fresh executor's."""
+    for the old one (a kernel got arrays that do not fit: numpy raised a bare ValueError, a compiled
+    kernel could index past a buffer). Resuming raises GraphError; the next pass is a fresh one's."""
     rng = np.random.default_rng(0)
     g = gc.Graph()
-    x = g.add("param", name="x", value=rng.standard_normal((1, 1, 4, 4)))
-    c = g.add("conv2d", name="conv", inputs={"images": x}, filters=2, size=3)
-    g.add("sum", name="s", inputs={"x": c})
+    x = g.add("param", name="x", value=rng.standard_normal((2, 3)))
+    p = g.add("param", name="p", value=rng.standard_normal((3, 2)))
+    m = g.add("matmul", name="m", inputs={"a": x, "b": p})
+    g.add("sum", name="s", inputs={"x": m})
     ex = gc.Executor(g)
     ex.forward()  # the shapes are checked once; a stepped pass then skips the checks
     it = ex.steps("s")
     next(it)
-    g.set_value(x, rng.standard_normal((1, 1, 6, 5)))
+    g.set_value(p, rng.standard_normal((4, 2)))  # now x @ p no longer fits
     with pytest.raises(gc.GraphError, match="left behind"):
         list(it)
+    with pytest.raises(gc.GraphError, match="cannot multiply"):  # as a fresh executor says
+        ex.forward()
+    g.set_value(x, rng.standard_normal((2, 4)))
     _same_as_fresh(ex, g, "s")
 
 
