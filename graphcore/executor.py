@@ -36,14 +36,14 @@ from typing import Iterator
 import numpy as np
 
 from . import kernels as _kernels
-from . import inputgrads, numcheck, passtrace
+from . import inputgrads, limits, numcheck, passtrace
 from .graph import Edge, Graph, readonly
 from .executor_casts import Float32Casts
 from .executor_loops import GenericLoops
 from .executor_plan import PlanSteps
 from .executor_results import Results
 from .stepctx import Ctx, Replay, StepEvent, _loud, _quiet, _Step, unbroadcast  # noqa: F401  (re-exported)
-from .problems import GraphError
+from .problems import GraphError, NumericError
 from .registry import ShapeError
 
 class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
@@ -88,6 +88,7 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
         self._deferred: list[tuple] = []
         self._deferred_key: tuple | None = None  # the _forward_key of the pass they belong to
         self._deferred_args: tuple = (None, None)  # that pass's (target, seed), to run it again
+        self._deferred_stamp = 0  # Graph.version_stamp() at that pass (inputgrads._reads_unchanged)
         self._need_lazy: bool | None = False  # which need_grad tuples the steps hold (inputgrads.install)
         self._eager_next = False
         self._lazy_steps = False  # does a step of the plan take a data input's gradient (inputgrads.prepare)
@@ -116,6 +117,7 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
         self._trace_misses = self._btrace_misses = 0  # forward and backward traces abandoned in a row
         self._trace_last_key: tuple | None = None
         self.traced_passes = 0  # forward and backward passes run from a trace (tests, benches)
+        self._serial = 0  # counts passes begun, forward and backward (see _owned)
         self.mode = mode
 
     @property
@@ -194,6 +196,7 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
     def _begin_forward(self, emit: bool) -> tuple:
         """Forget the last pass's gradients; returns the key a forward trace must hold."""
         self.plan()
+        self._serial += 1  # a suspended stepped pass may not resume after this one began (_owned)
         # until this pass ends (a stepped pass may be dropped half-way), no values are current
         self._fwd_key = self._values_trace = None
         self._grads.clear()
@@ -219,23 +222,37 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
         plan = self._plan
         seen = (self.graph.config_version, self._plan_version,
                 tuple([st.tensors["value"].shape for st in self._sources]))
+        start = (self.graph.data_version, self._mode, _kernels.generation) if emit else None
         yield from self._forward_loop(plan, emit, total, seen != self._shapes_seen, tkey[2])
+        if emit and start != (self.graph.data_version, self._mode, _kernels.generation):
+            # edited (a value, the mode, the backend) while the stepped pass was suspended: its values
+            # mix two states, and backward() must run forward again
+            self._end_forward(None, start[1] == "train")
+            return
         self._values_trace = None
         if not emit and self._trace_misses < passtrace.MAX_MISSES and passtrace.ENABLED \
+                and len(plan) <= passtrace.MAX_STEPS \
                 and all(st.source or st.frep is not None or st.replayable for st in plan):
             self._ftrace = self._values_trace = passtrace.ForwardTrace(self, tkey)
         self._end_forward(seen)
 
-    def _end_forward(self, seen: tuple) -> None:
+    def _end_forward(self, seen: tuple | None, began_in_train: bool = False) -> None:
         """The pass is complete: commit batchnorm's statistics, remember what the pass read (the
-        commit's own version bump included), then check for NaN/Inf."""
-        if self._mode == "train" and self._stateful:
+        commit's own version bump included), then check for NaN/Inf. `seen` None: a stepped pass
+        the graph changed under, which is not current (its shapes were not all checked either);
+        `began_in_train`: its first steps ran in train mode (and may have written statistics)."""
+        if (self._mode == "train" or began_in_train) and self._stateful:
             self._commit_state()
         self._shapes_seen = seen
         # _forward_key(), inline
-        self._fwd_key = (self.graph.data_version, self._plan_version, self._mode, _kernels.generation)
+        self._fwd_key = None if seen is None else \
+            (self.graph.data_version, self._plan_version, self._mode, _kernels.generation)
         if self.check != "none":
-            numcheck.check_forward(self)
+            try:
+                numcheck.check_forward(self)
+            except NumericError:  # not a pass backward() may start from: it runs (and raises) again
+                self._fwd_key = None
+                raise
 
     def _run_forward_trace(self, tkey: tuple) -> bool:
         tr = self._ftrace
@@ -291,9 +308,14 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
             if ones is None or ones.shape != v.shape or (ones.dtype is not dtype and ones.dtype != dtype):
                 ones = self._ones = readonly(np.ones(v.shape, dtype))
             return ones
-        s = np.asarray(seed, dtype=dtype)
-        if s.shape != v.shape:
-            s = np.broadcast_to(s, v.shape).copy()
+        try:
+            s = np.array(seed, dtype=dtype)  # a copy: the caller's array may change after the pass
+            if s.shape != v.shape:
+                s = np.broadcast_to(s, v.shape).copy()
+        except (TypeError, ValueError):  # the caller's argument: say which target and shape it missed
+            raise GraphError(f"the seed for {self.graph.nodes[target].name!r} must be a number or an array "
+                             f"that broadcasts to its value's shape {v.shape}; got "
+                             f"{limits.excerpt(seed)}") from None
         return s
 
     def backward(self, target: str | None = None, seed=None) -> inputgrads.Grads:
@@ -324,6 +346,7 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
     def _begin_backward(self, target: str | None, seed, emit: bool) -> tuple[str, bool]:
         """Resolve the target, choose lazy or eager input gradients, forget the last pass, seed."""
         target = self._resolve_target(target)
+        self._serial += 1
         self.target = target
         # gradients into data inputs wait until read (graphcore.inputgrads); steps() makes them all
         lazy = False
@@ -346,10 +369,11 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
         self._edge_grads.clear()
         self._edge_pending.clear()
         self._clear_wgrads()
+        s = self._grads[target] = self._seed(target, seed)
         if lazy:
             self._deferred_key = self._fwd_key  # backward() has just checked it is current
-            self._deferred_args = (target, seed)
-        self._grads[target] = self._seed(target, seed)
+            self._deferred_stamp = self.graph.version_stamp()  # above every node version the pass read
+            self._deferred_args = (target, None if seed is None else s)  # (the seed's copy)
 
     def _run_backward_trace(self, target: str, lazy: bool) -> bool:
         """The trace of the last backward pass, when it read the outputs `values` holds now."""
@@ -398,19 +422,3 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
         self.extra_wgrads.clear()
         self._fused_wgrads.clear()
         self._pass += 1
-
-    # ---------------------------------------------------------------- stepping
-    def steps(self, target: str | None = None, seed=None, backward: bool = True) -> Iterator[StepEvent]:
-        """Yield the pass one event at a time: each node forward in topological order,
-        then the seed, then each wire's gradient in reverse order. The same code as
-        forward() and backward(), with events on."""
-        try:
-            plan = self.plan()
-            self._clear_wgrads()
-            n_edges = sum(1 for st in plan for s in st.srcs if s is not None)
-            total = len(plan) + ((1 + n_edges) if backward else 0)
-            yield from self._forward_pass(True, total)
-            if backward:
-                yield from self._backward_pass(target, seed, True, len(plan), total)
-        except GraphError as exc:
-            raise exc.name_nodes(self.graph)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from . import inputgrads
 from . import kernels as _kernels
+from .problems import GraphError
 from .registry import ShapeError
 from .stepctx import Replay, StepEvent, _loud, _quiet, _Step, unbroadcast
 
@@ -16,7 +17,38 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 class GenericLoops:
-    """_forward_loop and _backward_loop (generators: they yield only when stepping)."""
+    """steps(), and _forward_loop and _backward_loop (generators: they yield only when stepping)."""
+
+    def steps(self, target: str | None = None, seed=None, backward: bool = True) -> Iterator[StepEvent]:
+        """Yield the pass one event at a time: each node forward in topological order,
+        then the seed, then each wire's gradient in reverse order. The same code as
+        forward() and backward(), with events on."""
+        try:
+            plan = self.plan()
+            self._clear_wgrads()
+            n_edges = sum(1 for st in plan for s in st.srcs if s is not None)
+            total = len(plan) + ((1 + n_edges) if backward else 0)
+            yield from self._owned(self._forward_pass(True, total))
+            if backward:
+                yield from self._owned(self._backward_pass(target, seed, True, len(plan), total))
+        except GraphError as exc:  # named as the person named the nodes (an op's rule knows only ids)
+            raise exc.name_nodes(self.graph)
+
+    def _owned(self, events: Iterator[StepEvent]) -> Iterator[StepEvent]:
+        """A stepped phase that refuses to go on once another pass has begun (it would write its
+        values and gradients over that pass's) or the graph's configuration changed while it was
+        suspended: its structure (its plan is gone), a param or an array's shape or dtype (its
+        shapes were checked for the old ones: a kernel would index past a buffer)."""
+        serial = config = None
+        for ev in events:
+            if serial is None:  # the phase has begun (and counted itself)
+                serial, config = self._serial, self.graph.config_version
+            yield ev
+            if self._serial != serial or self.graph.config_version != config:
+                events.close()
+                raise GraphError("this stepped pass was left behind: another pass ran, or the graph's "
+                                 "wires, params, names or array shapes changed since its last event; "
+                                 "start a new one with steps()")
 
     def _forward_loop(self, plan: list[_Step], emit: bool, total: int, check: bool, gen: int) -> Iterator[StepEvent]:
         values = self._values

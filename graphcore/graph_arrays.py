@@ -112,6 +112,11 @@ class GraphArrays:
             else:
                 self.set_tensor(node_id, name, value)
 
+    def version_stamp(self) -> int:
+        """A number above every node version given so far: a node whose version is above it has
+        changed since (versions come from one counter and are never reused)."""
+        return next(self._versions)
+
     def _bump(self, node: Node, params: bool = False) -> None:
         v = next(self._versions)
         node.version = v

@@ -7,9 +7,12 @@ So forward()/backward() ask a rule for no gradient at a data input's port
 and remember the call. The first read of anything that could hold such a gradient
 (`ex.grads`, `grad`, `has_grad`, `edge_grads`, `edge_grad`) repeats the call with every
 gradient wanted, from the pass's own arrays, and sums each input's wires in the eager
-pass's order: the results are the eager pass's, bit for bit. If the graph, the mode or
-the kernel backend changed since the pass, the pass is run again first, eagerly (as
-backward() re-runs a stale forward). steps() is always eager.
+pass's order: the results are the eager pass's, bit for bit. That holds after the graph
+changed too, as long as nothing the deferred calls read did: a rename, a wire, another
+layer's weights change nothing (the call reads the pass's arrays). Only when the deferred
+step's own node, any source (its input may be a view of a source's value), the kernel
+backend or (for a mode-dependent rule) the mode changed since the pass, is the pass run
+again first, eagerly (as backward() re-runs a stale forward). steps() is always eager.
 
 A backward rule may therefore be called a second time with the same arguments: it must
 compute from its arguments, its params and weights and what its forward saved, into its
@@ -22,6 +25,7 @@ from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
+from . import kernels as _kernels
 from . import numcheck
 from .problems import NumericError
 from .stepctx import _loud, _quiet, unbroadcast
@@ -90,7 +94,8 @@ def complete(ex: "Executor") -> None:
     deferred = ex._deferred
     if not deferred:
         return
-    if ex._deferred_key != ex._forward_key() or ex._plan_version != ex.graph.structure_version:
+    if (ex._deferred_key != ex._forward_key() or ex._plan_version != ex.graph.structure_version) \
+            and not _reads_unchanged(ex, deferred):
         target, seed = ex._deferred_args
         deferred.clear()
         ex._eager_next = True
@@ -143,6 +148,25 @@ def complete(ex: "Executor") -> None:
             if not numcheck.finite(gi):
                 raise NumericError(st.nid, st.node.name, "backward",
                                    f"{numcheck.what(gi)} gradient for input {edge.dst_port!r}")
+
+
+def _reads_unchanged(ex: "Executor", deferred: list) -> bool:
+    """The graph changed since the pass: can the deferred calls still run from the pass's arrays?
+    (Running the pass again instead drew new dropout masks and moved batchnorm's statistics in the
+    document a second time, merely because a gradient was read after a rename.) Node versions come
+    from one counter, so a node changed since the pass has a version above the pass's stamp."""
+    key = ex._deferred_key
+    if key is None or key[3] != _kernels.generation:
+        return False
+    stamp = ex._deferred_stamp
+    for st in ex._sources:
+        if st.node.version > stamp:
+            return False
+    for item in deferred:
+        st = item[0]
+        if st.node.version > stamp or (st.spec.mode_dependent and key[2] != ex._mode):
+            return False
+    return True
 
 
 class Grads(Mapping):
