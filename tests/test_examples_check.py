@@ -211,3 +211,15 @@ def test_conv_he_init_uses_fan_in_c_kh_kw():
     x = g2.add("input", name="x", value=np.zeros((2, 4, 6, 6)))
     c = g2.add("conv2d", name="c", inputs={"images": x}, filters=64, size=5, init="he")
     assert g2.weights(c)["W"].std() == pytest.approx(math.sqrt(2 / (4 * 5 * 5)), rel=0.05)  # 6400 draws
+
+
+def test_every_example_has_a_title_for_the_examples_menu():
+    """File > Examples showed file names ("spiral 2layer") next to titles for the training examples."""
+    import json
+
+    from app.file_actions import _example_title, example_files
+
+    for path in example_files():
+        with open(path, encoding="utf-8") as f:
+            title = json.load(f)["meta"].get("title")
+        assert isinstance(title, str) and title.strip() and _example_title(path) == title.strip(), path

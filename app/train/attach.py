@@ -79,6 +79,8 @@ class TrainView(QObject):
             window.addAction(act)  # shortcuts work wherever the focus is
         menu.addActions([d.actionTrain, d.actionPause, d.actionStepEpoch, d.actionStop])
         menu.addSeparator()
+        # the dock is titled "Train", like the action above it: its menu entry says what it shows
+        self.train_dock.toggleViewAction().setText("Train &settings panel")
         for dock in (self.train_dock, self.plots_dock, self.boundary_dock):
             menu.addAction(dock.toggleViewAction())
         view = window.menus.get("view")

@@ -162,6 +162,27 @@ def digits_cnn() -> gc.Graph:
     return g
 
 
+TITLES = {  # what File > Examples shows (meta.title)
+    "digits_cnn.json": "Digits CNN: conv 3x3 -> ReLU -> max pool -> linear (8x8 digits)",
+    "spiral_2layer.json": "CS231n spiral: the two-layer net (100 ReLU units, softmax + L2)",
+    "spiral_linear.json": "CS231n spiral: a linear softmax classifier",
+    "spiral_relu.json": "Spiral MLP 2-100-3 with ReLU (compare with tanh)",
+    "spiral_tanh.json": "Spiral MLP 2-100-3 with tanh (compare with ReLU)",
+    "xor_mlp.json": "XOR: one hidden layer of 8 tanh units",
+}
+
+
+def _set_title(meta: dict, title: str) -> None:
+    """meta.title, right after meta.seed."""
+    items = list(meta.items())
+    meta.clear()
+    for key, value in items:
+        meta[key] = value
+        if key == "seed":
+            meta["title"] = title
+    meta.setdefault("title", title)
+
+
 def main() -> None:
     todo = dict(EXAMPLES)
     if gc.registry.get("conv2d") is not None and gc.registry.get("max_pool") is not None:
@@ -170,6 +191,7 @@ def main() -> None:
         print("conv2d/max_pool not registered yet: skipping digits_cnn.json", file=sys.stderr)
     for name, make in todo.items():
         g = make()
+        _set_title(g.meta, TITLES[name])
         gc.save(g, os.path.join(HERE, name))
         print("wrote", name)
 
