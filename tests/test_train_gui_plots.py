@@ -175,3 +175,24 @@ def test_another_document_takes_the_axes_back_to_where_they_started(shared, qtbo
     assert dock.plots["loss"].vb.viewRange()[0][1] > 1000  # the run moved the axes
     dock.clear()  # what the controller does for another document
     assert {k: p.vb.viewRange() for k, p in dock.plots.items()} == home
+
+
+def test_an_empty_accuracy_plot_says_why_in_a_regression_run(shared, qtbot):
+    """The optimizer race (mse) showed an empty Accuracy plot with nothing to say why."""
+    from app.train.plot_data import EPOCH_TRAIN_ACC, EPOCH_TRAIN_LOSS
+
+    dock = shared.plots
+    dock.timer.stop()
+    dock.clear()
+    dock.start_run()
+    dock.add_chunk({STEP_LOSS: (np.arange(1.0, 11.0), np.linspace(1.0, 0.1, 10))})
+    dock.refresh(everything=True)
+    assert dock.accuracy_note() is None  # no epoch has ended: nothing to say yet
+    dock.add_chunk({EPOCH_TRAIN_LOSS: (np.array([10.0]), np.array([0.1]))})
+    dock.refresh(everything=True)
+    assert "regression" in dock.accuracy_note()
+    dock.start_run()  # a classification run: its accuracy is plotted, and the note goes
+    dock.add_chunk({EPOCH_TRAIN_LOSS: (np.array([10.0]), np.array([0.5])),
+                    EPOCH_TRAIN_ACC: (np.array([10.0]), np.array([0.8]))})
+    dock.refresh(everything=True)
+    assert dock.accuracy_note() is None

@@ -24,8 +24,10 @@ UPDATE_RATIO = "step.update_ratio"
 DEAD_RELU = "step.dead_relu"
 SATURATED = "step.saturated"
 
-# the series each plot draws (prefixes of the history's names)
-PLOT_SERIES = {"loss": (STEP_LOSS, EPOCH_VAL_LOSS, STEP_REG_LOSS), "acc": (EPOCH_TRAIN_ACC, EPOCH_VAL_ACC),
+# the series each plot draws (prefixes of the history's names); the accuracy plot also follows the
+# epochs' train loss, which tells a regression run (no accuracy to draw: it says so) once an epoch ends
+PLOT_SERIES = {"loss": (STEP_LOSS, EPOCH_VAL_LOSS, STEP_REG_LOSS),
+               "acc": (EPOCH_TRAIN_ACC, EPOCH_VAL_ACC, EPOCH_TRAIN_LOSS),
                "lr": (STEP_LR,), "grad": (GRAD_NORM + "/",), "ratio": (UPDATE_RATIO + "/",),
                "units": (DEAD_RELU + "/", SATURATED + "/")}
 

@@ -12,9 +12,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
 from .pacing import PACER
-from .plot_data import (DEAD_RELU, EPOCH_TRAIN_ACC, EPOCH_VAL_ACC, EPOCH_VAL_LOSS, GRAD_NORM, MAX_POINTS, PALETTE,
-                        PLOT_SERIES, SATURATED, STEP_LOSS, STEP_LR, STEP_REG_LOSS, UPDATE_RATIO, Envelope,
-                        Smoother)
+from .plot_data import (DEAD_RELU, EPOCH_TRAIN_ACC, EPOCH_TRAIN_LOSS, EPOCH_VAL_ACC, EPOCH_VAL_LOSS, GRAD_NORM,
+                        MAX_POINTS, PALETTE, PLOT_SERIES, SATURATED, STEP_LOSS, STEP_LR, STEP_REG_LOSS, UPDATE_RATIO,
+                        Envelope, Smoother)
 from .series import RunHistory
 
 FPS = 30
@@ -194,8 +194,12 @@ class PlotDrawing:
         reg = h.get(STEP_REG_LOSS)
         if not kept and reg is not None and len(reg) and reg.last():  # the L2/L1 part of the total, on its own
             self._set(run, "loss", "reg", reg, col(4), "regularisation", smooth=self.smooth_spin.value())
-        self._set(run, "acc", "train", h.get(EPOCH_TRAIN_ACC), col(0), "train", symbol="o")
+        acc = h.get(EPOCH_TRAIN_ACC)
+        self._set(run, "acc", "train", acc, col(0), "train", symbol="o")
         self._set(run, "acc", "val", h.get(EPOCH_VAL_ACC), col(1), "validation", symbol="o")
+        if not kept:  # epochs ended and no accuracy: a regression loss (mse) has none to plot
+            epochs = h.get(EPOCH_TRAIN_LOSS)
+            self.note_no_accuracy(epochs is not None and len(epochs) > 0 and (acc is None or not len(acc)))
         self._set(run, "lr", "lr", h.get(STEP_LR), col(2), "lr")
         if kept:
             return  # per-layer plots show the current run only: overlays would be unreadable
@@ -208,6 +212,25 @@ class PlotDrawing:
             self._set(run, "units", "d:" + name, s, PALETTE[i % len(PALETTE)], f"dead {name}")
         for i, (name, s) in enumerate(sorted(h.group(SATURATED).items())):
             self._set(run, "units", "s:" + name, s, PALETTE[(i + len(units)) % len(PALETTE)], f"saturated {name}")
+
+    def note_no_accuracy(self, show: bool) -> None:
+        """Say, in the empty Accuracy plot, why it is empty (a regression run)."""
+        note = getattr(self, "_no_acc", None)
+        if note is None:
+            if not show:
+                return
+            vb = self.plots["acc"].vb
+            note = self._no_acc = pg.TextItem("no accuracy: the loss is a regression loss", anchor=(0.5, 0.5),
+                                              color=self.plots["acc"].getAxis("left").textPen().color())
+            note.setParentItem(vb)  # in the view's own pixels: it stays centred whatever the ranges
+            vb.sigResized.connect(lambda *_: note.setPos(vb.width() / 2, vb.height() / 2))
+            note.setPos(vb.width() / 2, vb.height() / 2)
+        note.setVisible(show)
+
+    def accuracy_note(self) -> str | None:
+        """The Accuracy plot's note when shown (tests)."""
+        note = getattr(self, "_no_acc", None)
+        return note.toPlainText() if note is not None and note.isVisible() else None
 
     # ------------------------------------------------------------ queries (tests)
     def curve_count(self, plot: str = "loss") -> int:

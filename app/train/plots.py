@@ -324,6 +324,7 @@ class PlotsDock(PlotDrawing, QDockWidget):
         Without kept runs the curve items are emptied and reused: creating items and legend
         entries is the slow part of a redraw."""
         run = len(self.kept)
+        self.note_no_accuracy(False)
         if self.kept:
             self._remove_run_curves(run)
         else:
@@ -342,6 +343,7 @@ class PlotsDock(PlotDrawing, QDockWidget):
         for key, p in self.plots.items():
             x, y = self._home[key]
             p.vb.setRange(xRange=x, yRange=y, padding=0)
+        self.note_no_accuracy(False)
 
     def add_chunk(self, chunk: dict) -> None:
         """Append a chunk packed by the worker; drawing waits for the timer."""
