@@ -55,7 +55,7 @@ def main(out_dir: str = HERE) -> None:
                 _pump(qapp, 1.2)  # Show me trains in its own event loop; the run's last results arrive now
                 if shown and not dock.passed:
                     print(f"warning: {lesson_id} step {step + 1}: the check did not pass", file=sys.stderr)
-                w.view.frame_all()
+                w._frame_all()  # as the window frames an opened graph: the step's nodes readable
                 _pump(qapp, 0.3)
                 out = os.path.join(out_dir, f"lesson-{lesson_id}-{lang}-{w_px}.png")
                 w.grab().save(out)
