@@ -54,6 +54,15 @@ def reg_nodes(g: Graph) -> list[str]:
     return [nid for nid, n in g.nodes.items() if n.spec is not None and n.spec.category == "regularizers"]
 
 
+def set_reg_strength(g: Graph, strength: float) -> bool:
+    """Every regulariser's strength (what a trial varies, and `train --reg` sets), through set_param;
+    False when the graph has none."""
+    nodes = reg_nodes(g)
+    for nid in nodes:
+        g.set_param(nid, "strength", strength)
+    return bool(nodes)
+
+
 def run_trial(job: dict) -> dict:
     """Train one (lr, reg) setting on a fresh copy of the graph; returns its validation figures."""
     from .trainer import Trainer
@@ -61,8 +70,7 @@ def run_trial(job: dict) -> dict:
     g = loads(job["graph"])
     g.file = job.get("file")  # read from text here, but the data paths are the original file's
     cfg = TrainConfig.from_dict(job["config"])
-    for nid in reg_nodes(g):
-        g.set_param(nid, "strength", job["reg"])
+    set_reg_strength(g, job["reg"])
     stopped = dask_stop_check(job["stop_event"]) if job.get("stop_event") else None
     trainer = None
 
