@@ -36,8 +36,8 @@ from typing import Iterator
 import numpy as np
 
 from . import kernels as _kernels
-from . import inputgrads, limits, numcheck, passtrace
-from .graph import Edge, Graph, readonly
+from . import inputgrads, numcheck, passtrace
+from .graph import Edge, Graph
 from .executor_casts import Float32Casts
 from .executor_loops import GenericLoops
 from .executor_plan import PlanSteps
@@ -287,37 +287,6 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
         return self.graph.sinks()
 
     # ---------------------------------------------------------------- backward
-    def _resolve_target(self, target: str | None) -> str:
-        if target is None:
-            sinks = self.graph.sinks()
-            if len(sinks) != 1:
-                names = ", ".join(self.graph.nodes[s].name for s in sinks)
-                raise GraphError(f"backward() needs a target: the graph has {len(sinks)} sinks ({names})")
-            return sinks[0]
-        return self.graph.find(target)
-
-    def _seed(self, target: str, seed) -> np.ndarray:
-        v = self._values[target]
-        if seed is None:  # the same read-only ones every pass: no rule may write into its gradient
-            ones = self._ones
-            if ones is not None and ones.dtype is v.dtype and ones.shape == v.shape:
-                return ones
-        dtype = v.dtype if v.dtype.kind == "f" else self.dtype
-        if seed is None:
-            ones = self._ones
-            if ones is None or ones.shape != v.shape or (ones.dtype is not dtype and ones.dtype != dtype):
-                ones = self._ones = readonly(np.ones(v.shape, dtype))
-            return ones
-        try:
-            s = np.array(seed, dtype=dtype)  # a copy: the caller's array may change after the pass
-            if s.shape != v.shape:
-                s = np.broadcast_to(s, v.shape).copy()
-        except (TypeError, ValueError):  # the caller's argument: say which target and shape it missed
-            raise GraphError(f"the seed for {self.graph.nodes[target].name!r} must be a number or an array "
-                             f"that broadcasts to its value's shape {v.shape}; got "
-                             f"{limits.excerpt(seed)}") from None
-        return s
-
     def backward(self, target: str | None = None, seed=None) -> inputgrads.Grads:
         """Backpropagate from `target` (default: the only sink), seeded with ones.
 

@@ -1,20 +1,22 @@
 """How an Executor turns a graph into a plan (the steps in topological order, each with its
-context and input slots) and checks a step's shapes and arrays before its kernels see them.
-A mixin of graphcore.executor.Executor, which holds the state these methods read."""
+context and input slots) and checks a step's shapes and arrays before its kernels see them, and
+where a backward pass starts (its target and seed). A mixin of graphcore.executor.Executor, which
+holds the state these methods read."""
 from __future__ import annotations
 
 import zlib
 
 import numpy as np
 
-from . import inputgrads
+from . import inputgrads, limits
+from .graph import readonly
 from .problems import GraphError, Problem
 from .registry import ShapeError
 from .stepctx import Ctx, _Step
 
 
 class PlanSteps:
-    """plan(), the compile it triggers, the per-step shape check and the backward order."""
+    """plan(), the compile it triggers, the per-step shape check, the backward order, its target and seed."""
 
     def plan(self) -> list[_Step]:
         if self._plan_version != self.graph.structure_version:
@@ -130,6 +132,37 @@ class PlanSteps:
         plan = self._plan
         steps = [plan[k] for k in range(self._pos[target], -1, -1) if not plan[k].source]
         return [st for st in steps if st.wired] + [st for st in steps if not st.wired]
+
+    def _resolve_target(self, target: str | None) -> str:
+        if target is None:
+            sinks = self.graph.sinks()
+            if len(sinks) != 1:
+                names = ", ".join(self.graph.nodes[s].name for s in sinks)
+                raise GraphError(f"backward() needs a target: the graph has {len(sinks)} sinks ({names})")
+            return sinks[0]
+        return self.graph.find(target)
+
+    def _seed(self, target: str, seed) -> np.ndarray:
+        v = self._values[target]
+        if seed is None:  # the same read-only ones every pass: no rule may write into its gradient
+            ones = self._ones
+            if ones is not None and ones.dtype is v.dtype and ones.shape == v.shape:
+                return ones
+        dtype = v.dtype if v.dtype.kind == "f" else self.dtype
+        if seed is None:
+            ones = self._ones
+            if ones is None or ones.shape != v.shape or (ones.dtype is not dtype and ones.dtype != dtype):
+                ones = self._ones = readonly(np.ones(v.shape, dtype))
+            return ones
+        try:
+            s = np.array(seed, dtype=dtype)  # a copy: the caller's array may change after the pass
+            if s.shape != v.shape:
+                s = np.broadcast_to(s, v.shape).copy()
+        except (TypeError, ValueError):  # the caller's argument: say which target and shape it missed
+            raise GraphError(f"the seed for {self.graph.nodes[target].name!r} must be a number or an array "
+                             f"that broadcasts to its value's shape {v.shape}; got "
+                             f"{limits.excerpt(seed)}") from None
+        return s
 
 
 def _is_shape_problem(p: Problem) -> bool:
