@@ -192,3 +192,16 @@ def test_closing_while_presenting_saves_the_normal_layout(qtbot, win):
     assert w2.palette_dock.isVisible() and w2.inspector_dock.isVisible()
     assert not w2.run_view.extras.presenting
     assert w2.findChild(QToolBar, "runToolbar").font().pointSizeF() == QApplication.font().pointSizeF()
+
+
+def test_presenting_keeps_the_code_docks_highlighted_line_in_view(qtbot, win):
+    """At 1280x720 presentation mode's larger type left `dx = y * dxy` below the Code dock's edge."""
+    rv = win.run_view
+    rv.code.raise_()
+    _pump(0.1)
+    for _ in range(17):  # event 17: x's gradient, a line near the end of the backward pass
+        rv.controller.step()
+    rv.extras.set_presenting(True)
+    editor = rv.code.editor
+    qtbot.waitUntil(lambda: rv.code.highlighted_text().startswith("dx = y * dxy")
+                    and editor.viewport().rect().contains(editor.cursorRect()))

@@ -8,7 +8,7 @@ when the graph changes.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEvent, QTimer
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QTextCursor, QTextFormat
 from PySide6.QtWidgets import QCheckBox, QDockWidget, QHBoxLayout, QLabel, QPlainTextEdit, QTextEdit, QVBoxLayout, QWidget
 
@@ -62,7 +62,21 @@ class CodeDock(QDockWidget):
         self._refresh.setInterval(REFRESH_MS)
         self._refresh.timeout.connect(self.refresh)
         controller.position_changed.connect(self._position_changed)
+        self.editor.installEventFilter(self)  # a new size or font moves the highlighted line: centre it again
+        self.editor.viewport().installEventFilter(self)
         self.set_graph(controller.graph)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt name)
+        if event.type() in (QEvent.Type.Resize, QEvent.Type.FontChange, QEvent.Type.StyleChange) \
+                and self.highlighted_line is not None:
+            QTimer.singleShot(0, self, self._recentre)
+        return super().eventFilter(obj, event)
+
+    def _recentre(self) -> None:
+        """The highlighted line in view again (presentation mode's larger type left it below the dock)."""
+        if self.highlighted_line is not None and self.isVisible():
+            self.editor.centerCursor()
+            self.editor.horizontalScrollBar().setValue(0)
 
     # ------------------------------------------------------------ the document and its edits
     def set_graph(self, graph) -> None:
