@@ -70,7 +70,9 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
             raise ValueError("dtype must be float32 or float64")
         self._f32 = self.dtype == np.float32
         self._mode = "train"
-        self.check = check
+        if check not in ("all", "sinks", "none"):
+            raise ValueError("check must be 'all', 'sinks' or 'none'")
+        self._check = check
         self.seed = seed
         self._plan: list[_Step] = []
         self._index: dict[str, _Step] = {}
@@ -119,6 +121,19 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
         self.traced_passes = 0  # forward and backward passes run from a trace (tests, benches)
         self._serial = 0  # counts passes begun, forward and backward (see _owned)
         self.mode = mode
+
+    @property
+    def check(self) -> str:
+        """Where a pass looks for NaN/Inf: "all", "sinks" or "none" (see the class docstring)."""
+        return self._check
+
+    @check.setter
+    def check(self, value: str) -> None:
+        if value not in ("all", "sinks", "none"):
+            raise ValueError("check must be 'all', 'sinks' or 'none'")
+        if self._check == "none" and value != "none":
+            self._fwd_key = None  # the last pass went unchecked: backward() runs (and checks) it again
+        self._check = value
 
     @property
     def values(self) -> inputgrads.Values:
@@ -247,7 +262,7 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
         # _forward_key(), inline
         self._fwd_key = None if seen is None else \
             (self.graph.data_version, self._plan_version, self._mode, _kernels.generation)
-        if self.check != "none":
+        if self._check != "none":
             try:
                 numcheck.check_forward(self)
             except NumericError:  # not a pass backward() may start from: it runs (and raises) again
@@ -362,7 +377,7 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
             return False
         self._btrace_misses = 0
         self.traced_passes += 1
-        if self.check != "none" and not numcheck.leaves_finite(self):  # _check_backward, inline
+        if self._check != "none" and not numcheck.leaves_finite(self):  # _check_backward, inline
             numcheck.locate_backward(self)
         return True
 
@@ -379,7 +394,7 @@ class Executor(PlanSteps, GenericLoops, Float32Casts, Results):
         if rec is not None and rec.ok:
             self._btrace = passtrace.BackwardTrace(self, (self._values_trace, target, lazy),
                                                    self._values_trace, rec)
-        if self.check != "none":
+        if self._check != "none":
             self._check_backward()
 
     def _clear_wgrads(self) -> None:

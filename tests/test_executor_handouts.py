@@ -87,3 +87,22 @@ def test_errors_from_a_pass_name_the_node_as_the_person_named_it():
         warm.forward()
     with pytest.raises(gc.GraphError, match="node 'ce'"):
         list(gc.Executor(g).steps())
+
+
+def test_turning_the_check_on_after_an_unchecked_nan_pass_checks_that_pass():
+    """A pass run with check="none" that produced a NaN: with the check on again, backward() runs
+    the pass again and raises, as a fresh executor does, instead of backpropagating the NaN."""
+    g = gc.Graph()
+    x = g.add("param", name="x", value=np.array([-1.0, 2.0]))
+    lg = g.add("log", name="lg", inputs={"x": x})
+    g.add("sum", name="s", inputs={"x": lg})
+    ex = gc.Executor(g, check="none")
+    ex.forward()
+    assert np.isnan(ex.value("s"))
+    ex.check = "all"
+    with pytest.raises(gc.NumericError, match="'lg'"):
+        ex.backward("s")
+    with pytest.raises(gc.NumericError, match="'lg'"):
+        gc.Executor(g).backward("s")
+    with pytest.raises(ValueError):
+        ex.check = "some"
