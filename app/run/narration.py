@@ -164,30 +164,37 @@ def _div(c: _Ctx) -> str | None:
 def _route(word: str) -> Callable[[_Ctx], str | None]:
     """max/min: the winner takes the whole upstream, the loser gets 0 (ties go to the first input)."""
     def say(c: _Ctx) -> str | None:
-        o = c.other()
-        if o is None:
+        d = duel(c, word == "larger")
+        if d is None:
             return None
-        me, other = c.ev.edge.src, c.src_of(o)
-        mv, ov = c.raw_value(me), c.raw_value(other)
-        if mv is None or ov is None or getattr(mv, "size", 1) != 1 or getattr(ov, "size", 1) != 1:
+        if d == "each":
             return (f"{c.head}: routes the upstream {c.up} to whichever input was the {word} at each position "
                     f"and 0 to the other, so {c.recv} gets {c.g}")
-        m, t = float(mv.reshape(-1)[0]), float(ov.reshape(-1)[0])
-        w, lo = (me, other) if _wins(m, t, word, c.port == c.wired()[0]) else (other, me)
-        verb = "tied with" if m == t else "beat"
-        tie = " (ties go to the first input)" if verb == "tied with" else ""
-        duel = f"{c.head}: {c.name(w)} ({c.value(w)}) {verb} {c.name(lo)} ({c.value(lo)}){tie}"
+        me, w, lo, tied = d
+        verb = "tied with" if tied else "beat"
+        tie = " (ties go to the first input)" if tied else ""
+        duel_text = f"{c.head}: {c.name(w)} ({c.value(w)}) {verb} {c.name(lo)} ({c.value(lo)}){tie}"
         if w == me:
-            return f"{duel}, so {c.name(w)} gets all of the {c.up} and {c.name(lo)} gets 0"
-        return f"{duel}, so {c.name(lo)} gets 0 (all of the {c.up} went to {c.name(w)})"
+            return f"{duel_text}, so {c.name(w)} gets all of the {c.up} and {c.name(lo)} gets 0"
+        return f"{duel_text}, so {c.name(lo)} gets 0 (all of the {c.up} went to {c.name(w)})"
     return say
 
 
-def _wins(mine: float, theirs: float, word: str, first_is_me: bool) -> bool:
-    """Does the receiving input win? A comparison for the wording only (the gradient is graphcore's)."""
-    if mine == theirs:
-        return first_is_me
-    return mine > theirs if word == "larger" else mine < theirs
+def duel(c: _Ctx, larger: bool):
+    """A max (larger) or min gate's wire, for the wording only (the gradient is graphcore's): None when
+    the other input is unwired, "each" when the inputs are not scalars, else (receiving input, winner,
+    loser, tied); a tie goes to the first input. Both languages word the same comparison."""
+    o = c.other()
+    if o is None:
+        return None
+    me, other = c.ev.edge.src, c.src_of(o)
+    mv, ov = c.raw_value(me), c.raw_value(other)
+    if mv is None or ov is None or getattr(mv, "size", 1) != 1 or getattr(ov, "size", 1) != 1:
+        return "each"
+    m, t = float(mv.reshape(-1)[0]), float(ov.reshape(-1)[0])
+    mine = c.port == c.wired()[0] if m == t else (m > t if larger else m < t)
+    w, lo = (me, other) if mine else (other, me)
+    return me, w, lo, m == t
 
 
 def _unary(local: Callable[[_Ctx], str]) -> Callable[[_Ctx], str]:
@@ -241,7 +248,7 @@ def _backward_zh(c: _Ctx) -> str:
     return text or zh.backward_generic(c)
 
 
-BACKWARD_ZH = zh.backward_table(_wins, _param)
+BACKWARD_ZH = zh.backward_table(duel, _param)
 LANGS = ("en", "zh")
 
 

@@ -89,26 +89,22 @@ def _div(c) -> str | None:
             f"= −{c.up} × {c.value(other)} / ({c.value(mine)})² = {c.g}")
 
 
-def _route(word: str, wins: Callable):
+def _route(word: str, duel: Callable):
     """max/min：赢的输入拿走全部上游梯度，输的得到 0（相等时给第一个输入）。"""
     def say(c) -> str | None:
-        o = c.other()
-        if o is None:
+        d = duel(c, word == "较大")
+        if d is None:
             return None
-        me, other = c.ev.edge.src, c.src_of(o)
-        mv, ov = c.raw_value(me), c.raw_value(other)
-        if mv is None or ov is None or getattr(mv, "size", 1) != 1 or getattr(ov, "size", 1) != 1:
+        if d == "each":
             return (f"{head(c)}：在每个位置把上游梯度 {c.up} 送给{word}的输入，另一个得到 0，"
                     f"所以 {c.recv} 得到 {c.g}")
-        m, t = float(mv.reshape(-1)[0]), float(ov.reshape(-1)[0])
-        english = "larger" if word == "较大" else "smaller"
-        w, lo = (me, other) if wins(m, t, english, c.port == c.wired()[0]) else (other, me)
-        verb = "等于" if m == t else "胜过"
-        tie = "（相等时给第一个输入）" if m == t else ""
-        duel = f"{head(c)}：{c.name(w)}（{c.value(w)}）{verb} {c.name(lo)}（{c.value(lo)}）{tie}"
+        me, w, lo, tied = d
+        verb = "等于" if tied else "胜过"
+        tie = "（相等时给第一个输入）" if tied else ""
+        duel_text = f"{head(c)}：{c.name(w)}（{c.value(w)}）{verb} {c.name(lo)}（{c.value(lo)}）{tie}"
         if w == me:
-            return f"{duel}，所以 {c.name(w)} 得到全部 {c.up}，{c.name(lo)} 得到 0"
-        return f"{duel}，所以 {c.name(lo)} 得到 0（{c.up} 全部给了 {c.name(w)}）"
+            return f"{duel_text}，所以 {c.name(w)} 得到全部 {c.up}，{c.name(lo)} 得到 0"
+        return f"{duel_text}，所以 {c.name(lo)} 得到 0（{c.up} 全部给了 {c.name(w)}）"
     return say
 
 
@@ -127,10 +123,10 @@ def _relu(c) -> str:
     return f"{head(c)}：在 {c.recv} > 0 的位置让上游梯度 {c.up} 通过，其余位置挡住：{c.g}"
 
 
-def backward_table(wins: Callable, param: Callable) -> dict[str, Callable]:
+def backward_table(duel: Callable, param: Callable) -> dict[str, Callable]:
     return {
         "add": _add, "sub": _sub, "mul": _mul, "div": _div,
-        "max": _route("较大", wins), "min": _route("较小", wins), "total_loss": _add,
+        "max": _route("较大", duel), "min": _route("较小", duel), "total_loss": _add,
         "neg": lambda c: f"{head(c)}：把上游梯度 {c.up} 取反，所以 {c.recv} 得到 {c.g}",
         "exp": _unary(lambda c: f"门自己的输出 e^x = {c.value(c.gate)}"),
         "log": _unary(lambda c: f"1/x，x = {c.value(c.ev.edge.src)}"),
